@@ -1,0 +1,224 @@
+"""The `kaohe` command line: database, demo data, checks and standings for the assessment office.
+
+Messages come from locales/ in the chosen language (--lang, else the configured default).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import col, select
+
+from bot.app_context import AppContext, build_context
+from bot.config import ConfigError
+from bot.i18n import LOCALES, Translator
+from models.errors import Refused
+from models.migrate import pending, upgrade
+from models.standings import check as check_standings
+from models.tables import Cadre, Period, Standing, Unit
+
+console = Console(highlight=False)
+
+
+class CliState:
+    def __init__(self, lang: str | None) -> None:
+        self._lang = lang
+        self._context: AppContext | None = None
+
+    @property
+    def context(self) -> AppContext:
+        if self._context is None:
+            self._context = build_context()
+        return self._context
+
+    @property
+    def t(self) -> Translator:
+        if self._lang:
+            return Translator(self._lang)
+        try:
+            return Translator(self.context.settings.i18n.default_locale)
+        except ConfigError:
+            return Translator("zh_CN")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[red]{message}[/red]")
+    sys.exit(code)
+
+
+def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn configuration errors and refusals into a clear message and an exit code."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state: CliState = click.get_current_context().obj
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(state.t("cli.config_error", error=str(exc)))
+        except Refused as exc:
+            _fail(describe_refusal(state.t, exc))
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def describe_refusal(t: Translator, refusal: Refused) -> str:
+    key = f"refused.{refusal.code}"
+    if not t.has(key):
+        return t("refused.generic", code=str(refusal))
+    return t(key, **{k: str(v) for k, v in refusal.params.items()})
+
+
+@click.group()
+@click.option("--lang", type=click.Choice(LOCALES), help="Language of messages (zh_CN or en).")
+@click.pass_context
+def main(ctx: click.Context, lang: str | None) -> None:
+    """Kaohe 考核: performance assessment of cadres and units."""
+    ctx.obj = CliState(lang)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+@_guarded
+def db_upgrade(state: CliState) -> None:
+    """Apply pending migrations."""
+    engine = state.context.engine
+    todo = pending(engine)
+    upgrade(engine)
+    console.print(state.t("cli.db.upgraded", count=len(todo)))
+
+
+@main.command("demo-data")
+@click.pass_obj
+@_guarded
+def demo_data(state: CliState) -> None:
+    """Create the fictional demo organisation (refused if the database already has units)."""
+    from bot.demo_data import build_demo
+
+    context = state.context
+    upgrade(context.engine)
+    summary = build_demo(context.store)
+    console.print(state.t("cli.demo.built", units=summary.units, cadres=summary.cadres,
+                          tasks=summary.tasks, reports=summary.reports))
+
+
+def _period(state: CliState, code: str | None) -> Period:
+    with state.context.store.session() as session:
+        query = select(Period).where(Period.code == code) if code else select(Period).where(
+            col(Period.is_active)
+        )
+        period = session.exec(query).first()
+    if period is None:
+        _fail(state.t("cli.no_period", code=code or "-"))
+    assert period is not None
+    return period
+
+
+@main.command("check")
+@click.option("--period", "period_code", help="Period code (default: the active period).")
+@click.pass_obj
+@_guarded
+def check(state: CliState, period_code: str | None) -> None:
+    """Rebuild every score from stored facts and list each standing that differs."""
+    context = state.context
+    period = _period(state, period_code)
+    with context.store.session() as session:
+        differences = check_standings(session, context.rules, period)
+        count = len(session.exec(select(Standing.id).where(Standing.period_id == period.id)).all())
+    if not differences:
+        console.print(state.t("cli.check.clean", period=period.code, count=count))
+        return
+    table = Table(title=state.t("cli.check.title", period=period.code, count=len(differences)))
+    for header in ("cli.col.assessee", "cli.col.field", "cli.col.stored", "cli.col.computed"):
+        table.add_column(state.t(header))
+    for diff in differences:
+        table.add_row(diff.assessee, diff.field, diff.stored, diff.computed)
+    console.print(table)
+    sys.exit(1)
+
+
+def print_standings(state: CliState, period: Period, limit: int | None = None) -> None:
+    """The period's standings: cadres by total, then the assessed units."""
+    t = state.t
+    with state.context.store.session() as session:
+        units = {u.id: u for u in session.exec(select(Unit)).all()}
+        rows = session.exec(
+            select(Standing, Cadre).join(Cadre, col(Cadre.id) == Standing.cadre_id)
+            .where(Standing.period_id == period.id)
+            .order_by(col(Standing.total).desc(), col(Standing.base).desc(), col(Cadre.code))
+        ).all()
+        unit_rows = session.exec(
+            select(Standing).where(Standing.period_id == period.id,
+                                   col(Standing.unit_id).is_not(None))
+            .order_by(col(Standing.total).desc())
+        ).all()
+    rules = state.context.rules
+    label = (lambda c: rules.post_categories[c].label_zh) if t.locale == "zh_CN" else (
+        lambda c: rules.post_categories[c].label_en)
+    table = Table(title=t("cli.standings.cadres", period=period.name))
+    for key in ("cli.col.rank_post", "cli.col.name", "cli.col.unit", "cli.col.post",
+                "cli.col.rank_unit", "cli.col.base", "cli.col.key", "cli.col.innovation",
+                "cli.col.collaboration", "cli.col.total"):
+        table.add_column(t(key), justify="right" if key.endswith(("rank_post", "rank_unit")) else None)
+    for standing, cadre in rows[:limit] if limit else rows:
+        unit = units[cadre.unit_id]
+        table.add_row(str(standing.rank_in_post), cadre.name, unit.name,
+                      label(standing.post_category), str(standing.rank_in_unit),
+                      str(standing.base), str(standing.key_points), str(standing.innovation),
+                      str(standing.collaboration), f"[bold]{standing.total}[/bold]")
+    console.print(table)
+    if unit_rows:
+        utable = Table(title=t("cli.standings.units", period=period.name))
+        for key in ("cli.col.rank_unit", "cli.col.unit", "cli.col.base", "cli.col.innovation",
+                    "cli.col.collaboration", "cli.col.total", "cli.col.difficulty"):
+            utable.add_column(t(key))
+        for standing in unit_rows:
+            unit = units[standing.unit_id]
+            utable.add_row(str(standing.rank_in_unit), unit.name, str(standing.base),
+                           str(standing.innovation), str(standing.collaboration),
+                           f"[bold]{standing.total}[/bold]", str(standing.difficulty))
+        console.print(utable)
+
+
+@main.command("standings")
+@click.option("--period", "period_code", help="Period code (default: the active period).")
+@click.option("--limit", type=int, default=None, help="Show only the first N cadres.")
+@click.pass_obj
+@_guarded
+def standings(state: CliState, period_code: str | None, limit: int | None) -> None:
+    """Print the standings of a period as the scoring core computed them."""
+    print_standings(state, _period(state, period_code), limit)
+
+
+@main.command("demo")
+@click.pass_obj
+@_guarded
+def demo(state: CliState) -> None:
+    """Run Kaohe on the demo organisation: build it on first use, then show the standings."""
+    from bot.demo_data import build_demo
+
+    context = state.context
+    upgrade(context.engine)
+    with context.store.session() as session:
+        empty = session.exec(select(Unit.id)).first() is None
+    if empty:
+        console.print(state.t("cli.demo.building", url=context.safe_database_url))
+        summary = build_demo(context.store)
+        console.print(state.t("cli.demo.built", units=summary.units, cadres=summary.cadres,
+                              tasks=summary.tasks, reports=summary.reports))
+    print_standings(state, _period(state, None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Configuration: config.toml, overridden key by key by KAOHE_<SECTION>__<KEY> environment variables.
+
+Everything is validated at start-up; a broken file or value stops the program with a
+ConfigError that names the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from models.rules import PostCategory, ProfileRule, Rules
+from scoring import ScoringError, policy_from_mapping, profile_from_mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.toml"
+
+# Policy keys a post category may override (the rest of its table is its labels).
+_POLICY_KEYS = {
+    "category_weights", "key_factor", "boost_range", "difficulty_range", "grade_factors",
+    "innovation_cap", "collaboration", "rating",
+}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/kaohe.db"
+    echo: bool = False
+    sqlite_busy_timeout: int = Field(default=15, ge=0)
+
+
+class TelegramSettings(_Section):
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr = SecretStr("")
+    admin_chat_id: int = 0
+
+
+class I18nSettings(_Section):
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+
+
+class TimeSettings(_Section):
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+
+class InviteSettings(_Section):
+    ttl_days: int = Field(default=14, ge=1, le=365)
+
+
+class ScoringSettings(BaseModel):
+    """The scoring tables as written in the file; `rules()` turns them into checked policies."""
+
+    model_config = ConfigDict(extra="allow")  # the base policy's keys sit directly in [scoring]
+
+    post_categories: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    difficulty_sources: dict[str, Decimal] = Field(default_factory=dict)
+    innovation_points: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KAOHE_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    i18n: I18nSettings = I18nSettings()
+    time: TimeSettings = TimeSettings()
+    invites: InviteSettings = InviteSettings()
+    scoring: ScoringSettings = ScoringSettings()
+
+    # Where the file was; relative SQLite paths are resolved against its folder.
+    config_dir: Path = PROJECT_ROOT
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init arguments; the environment wins over them.
+        return (env_settings, init_settings)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with a relative SQLite path made absolute against the config folder."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.config_dir / url[len(prefix):])
+        return url
+
+    def rules(self) -> Rules:
+        """The scoring policy per post category, profiles and point tables, checked."""
+        return build_rules(self.scoring)
+
+
+def build_rules(scoring: ScoringSettings) -> Rules:
+    extra = scoring.model_extra or {}
+    try:
+        base = policy_from_mapping(extra)
+    except ScoringError as exc:
+        raise ConfigError(f"scoring: {exc}") from exc
+    categories: dict[str, PostCategory] = {}
+    for name, table in scoring.post_categories.items():
+        overrides = {k: v for k, v in table.items() if k in _POLICY_KEYS}
+        unknown = set(table) - _POLICY_KEYS - {"label_zh", "label_en"}
+        if unknown:
+            raise ConfigError(f"scoring.post_categories.{name}: unknown key {sorted(unknown)[0]!r}")
+        try:
+            policy = policy_from_mapping(overrides, base=base)
+        except ScoringError as exc:
+            raise ConfigError(f"scoring.post_categories.{name}: {exc}") from exc
+        categories[name] = PostCategory(
+            name, str(table.get("label_zh", name)), str(table.get("label_en", name)), policy
+        )
+    if not categories:
+        raise ConfigError("scoring.post_categories: at least one post category is required")
+    profiles: dict[str, ProfileRule] = {}
+    for name, table in scoring.profiles.items():
+        unknown = set(table) - {"label_zh", "label_en", "innovation_factor", "dimension_factors"}
+        if unknown:
+            raise ConfigError(f"scoring.profiles.{name}: unknown key {sorted(unknown)[0]!r}")
+        factors = {k: v for k, v in table.items() if not k.startswith("label_")}
+        try:
+            profile = profile_from_mapping(factors)
+        except ScoringError as exc:
+            raise ConfigError(f"scoring.profiles.{name}: {exc}") from exc
+        profiles[name] = ProfileRule(
+            name, str(table.get("label_zh", name)), str(table.get("label_en", name)), profile
+        )
+    if "standard" not in profiles:
+        raise ConfigError("scoring.profiles: the 'standard' profile is required")
+    low, high = base.difficulty_range
+    for source, coefficient in scoring.difficulty_sources.items():
+        if not low <= coefficient <= high:
+            raise ConfigError(
+                f"scoring.difficulty_sources.{source}: {coefficient} outside [{low}, {high}]"
+            )
+    for kind, levels in scoring.innovation_points.items():
+        for level, points in levels.items():
+            if points < 0:
+                raise ConfigError(f"scoring.innovation_points.{kind}.{level}: must not be negative")
+    return Rules(
+        post_categories=categories,
+        profiles=profiles,
+        difficulty_sources=dict(scoring.difficulty_sources),
+        innovation_points={k: dict(v) for k, v in scoring.innovation_points.items()},
+    )
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{key}: {error['msg']}")
+    return "; ".join(lines)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("KAOHE_CONFIG", DEFAULT_CONFIG_FILE))
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the file, apply the environment, check everything; raise ConfigError if anything is off."""
+    path = path or config_path()
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for section, key in (("telegram", "token"), ("telegram", "webhook_secret")):
+        if data.get(section, {}).get(key):
+            raise ConfigError(
+                f"{section}.{key}: secrets do not belong in {path.name}; "
+                f"set KAOHE_{section.upper()}__{key.upper()} in the environment"
+            )
+    data["config_dir"] = path.resolve().parent
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_format_validation_error(exc)}") from exc
+    settings.rules()  # fail now, not at the first approval
+    return settings

@@ -1,0 +1,133 @@
+"""Who may do what: loading actors and rows, and the checks every operation makes.
+
+Supervisors review the work of the units they supervise and every unit below; a delegate may
+review in a supervisor's place on the dates of the delegation; admins may review everything.
+"""
+
+from typing import TypeVar
+
+from sqlmodel import SQLModel, col, select
+
+from models.errors import Forbidden, NotFound, Refused
+from models.store import Ctx
+from models.tables import Cadre, Delegation, Period, Supervision, Task, Unit
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def load(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = False) -> Row:
+    """The row, or NotFound. `for_update` locks it until commit (PostgreSQL; SQLite locks all)."""
+    row = None if row_id is None else ctx.session.get(model, row_id, with_for_update=for_update)
+    if row is None:
+        raise NotFound(str(getattr(model, "__tablename__", model.__name__)), row_id)
+    return row
+
+
+def actor(ctx: Ctx, actor_id: int) -> Cadre:
+    """The acting cadre; an unknown or deactivated one may do nothing."""
+    cadre = ctx.session.get(Cadre, actor_id)
+    if cadre is None or not cadre.active:
+        raise Refused("unknown_actor", audit=True, actor_id=None, entity="cadre", entity_id=actor_id)
+    return cadre
+
+
+def require_admin(who: Cadre, action: str, entity: str, entity_id: int | None) -> None:
+    if not who.is_admin:
+        raise Forbidden(who.id, action, entity, entity_id)
+
+
+def unit_chain(unit: Unit) -> list[int]:
+    """The unit's id and its ancestors' ids, from the root down."""
+    return [int(part) for part in unit.path.strip("/").split("/") if part]
+
+
+def supervised_unit_ids(ctx: Ctx, cadre_id: int) -> set[int]:
+    return set(ctx.session.exec(
+        select(Supervision.unit_id).where(Supervision.cadre_id == cadre_id)
+    ).all())
+
+
+def delegators(ctx: Ctx, cadre_id: int) -> list[int]:
+    """The supervisors for whom this cadre reviews today."""
+    today = ctx.today
+    return list(ctx.session.exec(
+        select(Delegation.supervisor_id).where(
+            Delegation.delegate_id == cadre_id,
+            col(Delegation.starts_on) <= today,
+            col(Delegation.ends_on) >= today,
+        )
+    ).all())
+
+
+def may_review(ctx: Ctx, who: Cadre, unit: Unit) -> bool:
+    """Admins, supervisors of the unit or an ancestor, and today's delegates of such supervisors."""
+    if who.is_admin:
+        return True
+    chain = set(unit_chain(unit))
+    assert who.id is not None
+    if supervised_unit_ids(ctx, who.id) & chain:
+        return True
+    return any(supervised_unit_ids(ctx, boss) & chain for boss in delegators(ctx, who.id))
+
+
+def reviewers_of(ctx: Ctx, unit: Unit) -> list[Cadre]:
+    """Who is asked to review the unit's work: the supervisors of the nearest unit up the tree
+    that has any, with today's delegates; the admins when nobody supervises the chain."""
+    for unit_id in reversed(unit_chain(unit)):
+        bosses = list(ctx.session.exec(
+            select(Cadre).join(Supervision, col(Supervision.cadre_id) == Cadre.id)
+            .where(Supervision.unit_id == unit_id, col(Cadre.active))
+            .order_by(col(Cadre.id))
+        ).all())
+        if bosses:
+            today = ctx.today
+            delegates = list(ctx.session.exec(
+                select(Cadre).join(Delegation, col(Delegation.delegate_id) == Cadre.id)
+                .where(
+                    col(Delegation.supervisor_id).in_([b.id for b in bosses]),
+                    col(Delegation.starts_on) <= today,
+                    col(Delegation.ends_on) >= today,
+                    col(Cadre.active),
+                )
+            ).all())
+            result, seen = list(bosses), {b.id for b in bosses}
+            for delegate in delegates:
+                if delegate.id not in seen:
+                    seen.add(delegate.id)
+                    result.append(delegate)
+            return result
+    return list(ctx.session.exec(
+        select(Cadre).where(col(Cadre.is_admin), col(Cadre.active)).order_by(col(Cadre.id))
+    ).all())
+
+
+def task_unit(ctx: Ctx, task: Task) -> Unit:
+    """The unit whose supervisors review the task: the cadre's unit, or the assessed unit."""
+    if task.unit_id is not None:
+        return load(ctx, Unit, task.unit_id)
+    cadre = load(ctx, Cadre, task.cadre_id)
+    return load(ctx, Unit, cadre.unit_id)
+
+
+def may_report(ctx: Ctx, who: Cadre, task: Task) -> bool:
+    """A cadre reports on their own tasks; a unit's tasks are reported by its members."""
+    if task.cadre_id is not None:
+        return task.cadre_id == who.id
+    unit = load(ctx, Unit, task.unit_id)
+    member_unit = load(ctx, Unit, who.unit_id)
+    return unit.id in unit_chain(member_unit)
+
+
+def open_period(ctx: Ctx, period_id: int) -> Period:
+    """The period, refusing any change once it is locked."""
+    period = load(ctx, Period, period_id)
+    if period.locked:
+        raise Refused("period_locked", period=period.code)
+    return period
+
+
+def active_period(ctx: Ctx) -> Period:
+    period = ctx.session.exec(select(Period).where(col(Period.is_active))).first()
+    if period is None:
+        raise Refused("no_active_period")
+    return period

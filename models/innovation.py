@@ -1,0 +1,89 @@
+"""Innovation items 创新突破: a cadre claims one, an admin approves or rejects it.
+
+Points come from the configured table (kind x level), fixed at claim time so a later change
+of the table does not silently change an approved score.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import col, select
+
+from models import audit, outbox
+from models.access import active_period, actor, load, open_period, require_admin
+from models.errors import Refused
+from models.facts import AssesseeRef
+from models.standings import refresh
+from models.store import Ctx
+from models.tables import Cadre, InnovationClaim, Period
+from models.vocab import APPROVED, REJECTED, SUBMITTED
+
+
+def claim_innovation(
+    ctx: Ctx,
+    actor_id: int,
+    kind: str,
+    level: str,
+    description: str,
+    evidence: Sequence[dict[str, Any]] = (),
+) -> InnovationClaim:
+    who = actor(ctx, actor_id)
+    points = ctx.rules.innovation_value(kind, level)
+    if points is None:
+        raise Refused("unknown_innovation", kind=kind, level=level)
+    if not description.strip():
+        raise Refused("description_required")
+    period = open_period(ctx, active_period(ctx).id or 0)
+    claim = InnovationClaim(
+        period_id=period.id or 0,
+        cadre_id=who.id,
+        kind=kind,
+        level=level,
+        points=points,
+        description=description.strip(),
+        evidence=list(evidence),
+        claimant_id=who.id or 0,
+        created_at=ctx.now,
+    )
+    ctx.session.add(claim)
+    audit.record(ctx, who.id, "innovation.claim", claim, period_id=period.id, cadre_id=who.id,
+                 unit_id=who.unit_id)
+    admins = ctx.session.exec(select(Cadre).where(col(Cadre.is_admin), col(Cadre.active))).all()
+    for admin in admins:
+        outbox.enqueue(ctx, "claim_review_request", {"claim_id": claim.id}, recipient=admin,
+                       dedupe_key=f"claim_review_request:{claim.id}:{admin.id}")
+    return claim
+
+
+def _decide(ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None) -> InnovationClaim:
+    who = actor(ctx, actor_id)
+    claim = load(ctx, InnovationClaim, claim_id, for_update=True)
+    require_admin(who, f"innovation.{state}", "innovation_claim", claim.id)
+    if claim.state != SUBMITTED:
+        raise Refused("already_decided", claim=claim.id, state=claim.state)
+    period = open_period(ctx, claim.period_id)
+    before = audit.snapshot(claim)
+    claim.state = state
+    claim.reviewer_id = who.id
+    claim.reason = reason
+    claim.decided_at = ctx.now
+    audit.record(ctx, who.id, f"innovation.{state}", claim, before=before, period_id=period.id,
+                 cadre_id=claim.cadre_id, unit_id=claim.unit_id)
+    if state == APPROVED:
+        ref = (AssesseeRef.cadre(claim.cadre_id) if claim.cadre_id is not None
+               else AssesseeRef.unit(claim.unit_id or 0))
+        refresh(ctx, load(ctx, Period, claim.period_id), [ref])
+    claimant = load(ctx, Cadre, claim.claimant_id)
+    outbox.enqueue(ctx, "claim_decided", {"claim_id": claim.id, "state": state},
+                   recipient=claimant, dedupe_key=f"claim_decided:{claim.id}")
+    return claim
+
+
+def approve_claim(ctx: Ctx, actor_id: int, claim_id: int) -> InnovationClaim:
+    return _decide(ctx, actor_id, claim_id, APPROVED, None)
+
+
+def reject_claim(ctx: Ctx, actor_id: int, claim_id: int, reason: str) -> InnovationClaim:
+    if not reason.strip():
+        raise Refused("reason_required")
+    return _decide(ctx, actor_id, claim_id, REJECTED, reason.strip())

@@ -1,0 +1,202 @@
+"""Building the organisation and its duty lists: units, cadres, supervisors, periods, tasks.
+
+Used by the demo data and the Excel imports. Each function validates its input against the
+rules, adds the row and its audit entry in the caller's transaction, and refuses bad input with
+a Refused naming the field. `actor_id` None means the system (an import run by the office).
+"""
+
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlmodel import col, select
+
+from models import audit
+from models.access import load
+from models.errors import Refused
+from models.store import Ctx
+from models.tables import Cadre, Cooperation, Period, Supervision, Task, Unit
+from models.vocab import DIMENSIONS, PERIOD_KINDS, RECURRENCES, UNIT_KINDS
+
+
+def add_unit(
+    ctx: Ctx,
+    actor_id: int | None,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    post_category: str,
+    parent: Unit | None = None,
+    timezone: str | None = None,
+) -> Unit:
+    if kind not in UNIT_KINDS:
+        raise Refused("invalid_value", field="kind", value=kind)
+    if post_category not in ctx.rules.post_categories:
+        raise Refused("invalid_value", field="post_category", value=post_category)
+    unit = Unit(code=code, name=name, kind=kind, post_category=post_category,
+                parent_id=None if parent is None else parent.id, timezone=timezone)
+    ctx.session.add(unit)
+    ctx.session.flush()
+    unit.path = (parent.path if parent is not None else "/") + f"{unit.id}/"
+    audit.record(ctx, actor_id, "unit.add", unit, unit_id=unit.id)
+    return unit
+
+
+def add_cadre(
+    ctx: Ctx,
+    actor_id: int | None,
+    *,
+    code: str,
+    name: str,
+    unit: Unit,
+    post_category: str | None = None,
+    profile: str = "standard",
+    is_admin: bool = False,
+    locale: str | None = None,
+) -> Cadre:
+    category = post_category or unit.post_category
+    if category not in ctx.rules.post_categories:
+        raise Refused("invalid_value", field="post_category", value=category)
+    if profile not in ctx.rules.profiles:
+        raise Refused("invalid_value", field="profile", value=profile)
+    cadre = Cadre(code=code, name=name, unit_id=unit.id or 0, post_category=category,
+                  profile=profile, is_admin=is_admin, locale=locale)
+    ctx.session.add(cadre)
+    audit.record(ctx, actor_id, "cadre.add", cadre, cadre_id=None, unit_id=unit.id)
+    return cadre
+
+
+def add_supervision(ctx: Ctx, actor_id: int | None, cadre: Cadre, unit: Unit) -> Supervision:
+    link = Supervision(cadre_id=cadre.id or 0, unit_id=unit.id or 0)
+    ctx.session.add(link)
+    audit.record(ctx, actor_id, "supervision.add", link, cadre_id=cadre.id, unit_id=unit.id)
+    return link
+
+
+def add_period(
+    ctx: Ctx,
+    actor_id: int | None,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    starts_on: date,
+    ends_on: date,
+    parent: Period | None = None,
+    active: bool = False,
+) -> Period:
+    if kind not in PERIOD_KINDS:
+        raise Refused("invalid_value", field="kind", value=kind)
+    if starts_on > ends_on:
+        raise Refused("dates_reversed", starts_on=starts_on, ends_on=ends_on)
+    if active:
+        for other in ctx.session.exec(select(Period).where(col(Period.is_active))).all():
+            other.is_active = False
+    period = Period(code=code, name=name, kind=kind, starts_on=starts_on, ends_on=ends_on,
+                    parent_id=None if parent is None else parent.id, is_active=active)
+    ctx.session.add(period)
+    audit.record(ctx, actor_id, "period.add", period)
+    return period
+
+
+def _in_range(value: Decimal, bounds: tuple[Fraction, Fraction]) -> bool:
+    return value.is_finite() and bounds[0] <= Fraction(value) <= bounds[1]
+
+
+def add_task(
+    ctx: Ctx,
+    actor_id: int | None,
+    *,
+    period: Period,
+    code: str,
+    title: str,
+    dimension: str,
+    category: str,
+    weight: Decimal,
+    cadre: Cadre | None = None,
+    unit: Unit | None = None,
+    source: str | None = None,
+    difficulty: Decimal | None = None,
+    boost: Decimal | None = None,
+    target: Decimal | None = None,
+    measure: str | None = None,
+    deadline: date | None = None,
+    recurrence: str = "once",
+    parent: Task | None = None,
+    lead_unit: Unit | None = None,
+) -> Task:
+    """Add a duty item. Difficulty defaults to its source level's coefficient."""
+    if (cadre is None) == (unit is None):
+        raise Refused("invalid_value", field="assessee", value=code)
+    owner_category = (cadre or unit).post_category  # type: ignore[union-attr]
+    policy = ctx.rules.policy(owner_category)
+    if dimension not in DIMENSIONS:
+        raise Refused("invalid_value", field="dimension", value=dimension)
+    if category not in policy.category_weights:
+        raise Refused("invalid_value", field="category", value=category)
+    if not weight.is_finite() or weight <= 0:
+        raise Refused("invalid_value", field="weight", value=str(weight))
+    if difficulty is None:
+        if source is None:
+            raise Refused("invalid_value", field="difficulty", value="")
+        if source not in ctx.rules.difficulty_sources:
+            raise Refused("invalid_value", field="source", value=source)
+        difficulty = ctx.rules.default_difficulty(source)
+    elif source is not None and source not in ctx.rules.difficulty_sources:
+        raise Refused("invalid_value", field="source", value=source)
+    if not _in_range(difficulty, policy.difficulty_range):
+        raise Refused("invalid_value", field="difficulty", value=str(difficulty))
+    if boost is not None and (dimension != "key" or not _in_range(boost, policy.boost_range)):
+        raise Refused("invalid_value", field="boost", value=str(boost))
+    if target is not None and (not target.is_finite() or target <= 0):
+        raise Refused("invalid_value", field="target", value=str(target))
+    if recurrence not in RECURRENCES:
+        raise Refused("invalid_value", field="recurrence", value=recurrence)
+    if parent is not None and parent.period_id != period.id:
+        raise Refused("invalid_value", field="parent", value=parent.code)
+    task = Task(
+        code=code, period_id=period.id or 0, title=title, dimension=dimension,
+        category=category, weight=weight, source=source, difficulty=difficulty, boost=boost,
+        target=target, measure=measure, deadline=deadline, recurrence=recurrence,
+        cadre_id=None if cadre is None else cadre.id, unit_id=None if unit is None else unit.id,
+        parent_id=None if parent is None else parent.id,
+        lead_unit_id=None if lead_unit is None else lead_unit.id,
+    )
+    ctx.session.add(task)
+    audit.record(ctx, actor_id, "task.add", task, period_id=period.id,
+                 cadre_id=task.cadre_id, unit_id=task.unit_id)
+    return task
+
+
+def add_cooperation(
+    ctx: Ctx, actor_id: int | None, task: Task, unit: Unit, share: Decimal
+) -> Cooperation:
+    """Name a unit as co-operating on a task ("1+N") with its share of the work, in (0, 1]."""
+    if not share.is_finite() or not 0 < share <= 1:
+        raise Refused("invalid_value", field="share", value=str(share))
+    if unit.id in (task.unit_id, task.lead_unit_id):
+        raise Refused("invalid_value", field="unit", value=unit.code)
+    cooperation = Cooperation(task_id=task.id or 0, unit_id=unit.id or 0, share=share)
+    ctx.session.add(cooperation)
+    audit.record(ctx, actor_id, "cooperation.add", cooperation, period_id=task.period_id,
+                 unit_id=unit.id, task_id=task.id)
+    return cooperation
+
+
+def unit_by_code(ctx: Ctx, code: str) -> Unit:
+    unit = ctx.session.exec(select(Unit).where(Unit.code == code)).first()
+    if unit is None:
+        raise Refused("not_found", what="unit", id=code)
+    return unit
+
+
+def period_by_code(ctx: Ctx, code: str) -> Period:
+    period = ctx.session.exec(select(Period).where(Period.code == code)).first()
+    if period is None:
+        raise Refused("not_found", what="period", id=code)
+    return period
+
+
+def cadre_by_id(ctx: Ctx, cadre_id: int) -> Cadre:
+    return load(ctx, Cadre, cadre_id)

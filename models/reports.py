@@ -1,0 +1,204 @@
+"""Reports: a cadre submits progress; a reviewer approves it with a grade, returns or rejects it.
+
+Each function is one step of the life cycle, runs inside the caller's transaction (`ctx`),
+checks the actor's right to it, writes its audit row, and on approval brings the standings and
+ranks it touches up to date before the transaction commits.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import col, select
+
+from models import audit, outbox
+from models.access import actor, load, may_report, may_review, open_period, reviewers_of, task_unit
+from models.errors import Forbidden, Refused
+from models.facts import AssesseeRef
+from models.occurrences import current_occurrence, occurrences
+from models.standings import refresh
+from models.store import Ctx
+from models.tables import Cadre, Period, Report, Standing, Task
+from models.vocab import APPROVED, GRADES, REJECTED, RETURNED, SUBMITTED
+
+HUNDRED = Decimal(100)
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _check_amount(task: Task, progress: Decimal | None, actual: Decimal | None) -> None:
+    if task.target is not None:
+        if actual is None:
+            raise Refused("actual_required", task=task.id, measure=task.measure or "")
+        if actual < 0 or not actual.is_finite():
+            raise Refused("actual_out_of_range", value=str(actual))
+        if _places(actual) > 4:
+            raise Refused("too_precise", value=str(actual), places=4)
+        return
+    if progress is None:
+        raise Refused("progress_required", task=task.id)
+    if not progress.is_finite() or not 0 <= progress <= HUNDRED:
+        raise Refused("progress_out_of_range", value=str(progress))
+    if _places(progress) > 2:
+        raise Refused("too_precise", value=str(progress), places=2)
+
+
+def owners_affected(task: Task, ctx: Ctx) -> list[AssesseeRef]:
+    """Whose score a change to this task's progress touches: its assessee and, for a part of a
+    decomposed unit task, the unit that owns the whole."""
+    refs = [AssesseeRef.cadre(task.cadre_id) if task.cadre_id is not None
+            else AssesseeRef.unit(task.unit_id or 0)]
+    if task.parent_id is not None:
+        parent = load(ctx, Task, task.parent_id)
+        refs.extend(owners_affected(parent, ctx))
+    return refs
+
+
+def submit_report(
+    ctx: Ctx,
+    actor_id: int,
+    task_id: int,
+    *,
+    progress: Decimal | None = None,
+    actual: Decimal | None = None,
+    note: str = "",
+    evidence: Sequence[dict[str, Any]] = (),
+    occurrence: str | None = None,
+) -> Report:
+    """Submit progress on a task for review. One submission per occurrence waits at a time."""
+    who = actor(ctx, actor_id)
+    task = load(ctx, Task, task_id)
+    if not may_report(ctx, who, task):
+        raise Forbidden(who.id, "report.submit", "task", task.id)
+    period = open_period(ctx, task.period_id)
+    _check_amount(task, progress, actual)
+    found = occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on)
+    if occurrence is None:
+        done = set(ctx.session.exec(
+            select(Report.occurrence).where(Report.task_id == task.id, Report.state == APPROVED)
+        ).all())
+        occurrence = current_occurrence(found, done, ctx.today).key
+    elif occurrence not in {o.key for o in found}:
+        raise Refused("unknown_occurrence", occurrence=occurrence)
+    waiting = ctx.session.exec(
+        select(Report.id).where(
+            Report.task_id == task.id, Report.occurrence == occurrence, Report.state == SUBMITTED
+        )
+    ).first()
+    if waiting is not None:
+        raise Refused("already_waiting", report=waiting)
+    report = Report(
+        task_id=task_id,
+        occurrence=occurrence,
+        reporter_id=actor_id,
+        progress=None if task.target is not None else progress,
+        actual=actual if task.target is not None else None,
+        note=note.strip(),
+        evidence=list(evidence),
+        state=SUBMITTED,
+        created_at=ctx.now,
+        submitted_at=ctx.now,
+    )
+    ctx.session.add(report)
+    unit = task_unit(ctx, task)
+    audit.record(ctx, actor_id, "report.submit", report, period_id=period.id, unit_id=unit.id,
+                 cadre_id=task.cadre_id, task_id=task.id)
+    for reviewer in reviewers_of(ctx, unit):
+        if reviewer.id != actor_id:
+            outbox.enqueue(ctx, "review_request", {"report_id": report.id}, recipient=reviewer,
+                           dedupe_key=f"review_request:{report.id}:{reviewer.id}")
+    return report
+
+
+def _decidable(ctx: Ctx, actor_id: int, report_id: int, action: str) -> tuple[Cadre, Report, Task]:
+    who = actor(ctx, actor_id)
+    report = load(ctx, Report, report_id, for_update=True)
+    task = load(ctx, Task, report.task_id)
+    if not may_review(ctx, who, task_unit(ctx, task)):
+        raise Forbidden(who.id, action, "report", report.id)
+    if report.state != SUBMITTED:
+        reviewer = None if report.reviewer_id is None else ctx.session.get(Cadre, report.reviewer_id)
+        raise Refused("already_decided", report=report.id, state=report.state,
+                      by=reviewer.name if reviewer else "")
+    if report.reporter_id == who.id:
+        raise Refused("own_report", report=report.id)
+    open_period(ctx, task.period_id)
+    return who, report, task
+
+
+def _decide(ctx: Ctx, who: Cadre, report: Report, task: Task, state: str,
+            grade: str | None, reason: str | None) -> None:
+    before = audit.snapshot(report)
+    report.state = state
+    report.reviewer_id = who.id
+    report.grade = grade
+    report.reason = reason
+    report.decided_at = ctx.now
+    unit = task_unit(ctx, task)
+    audit.record(ctx, who.id, f"report.{state}", report, before=before, period_id=task.period_id,
+                 unit_id=unit.id, cadre_id=task.cadre_id, task_id=task.id)
+
+
+def _reason(reason: str) -> str:
+    cleaned = reason.strip()
+    if not cleaned:
+        raise Refused("reason_required")
+    return cleaned
+
+
+def approve_report(ctx: Ctx, actor_id: int, report_id: int, grade: str) -> Report:
+    """Approve with a quality grade (A/B/C/D); the standings are current when this commits."""
+    if grade not in GRADES:
+        raise Refused("unknown_grade", grade=grade)
+    who, report, task = _decidable(ctx, actor_id, report_id, "report.approve")
+    _decide(ctx, who, report, task, APPROVED, grade, None)
+    period = load(ctx, Period, task.period_id)
+    standings = refresh(ctx, period, owners_affected(task, ctx))
+    _tell_reporter(ctx, report, standings)
+    return report
+
+
+def return_report(ctx: Ctx, actor_id: int, report_id: int, reason: str) -> Report:
+    """Send back for revision, with the reason; the cadre may submit again."""
+    who, report, task = _decidable(ctx, actor_id, report_id, "report.return")
+    _decide(ctx, who, report, task, RETURNED, None, _reason(reason))
+    _tell_reporter(ctx, report, [])
+    return report
+
+
+def reject_report(ctx: Ctx, actor_id: int, report_id: int, reason: str) -> Report:
+    """Reject, with the reason."""
+    who, report, task = _decidable(ctx, actor_id, report_id, "report.reject")
+    _decide(ctx, who, report, task, REJECTED, None, _reason(reason))
+    _tell_reporter(ctx, report, [])
+    return report
+
+
+def _tell_reporter(ctx: Ctx, report: Report, standings: list[Standing]) -> None:
+    reporter = load(ctx, Cadre, report.reporter_id)
+    payload: dict[str, Any] = {"report_id": report.id, "state": report.state}
+    mine = next((s for s in standings if s.cadre_id == reporter.id), None)
+    if mine is not None:
+        payload.update(total=str(mine.total), rank_in_unit=mine.rank_in_unit,
+                       rank_in_post=mine.rank_in_post)
+    outbox.enqueue(ctx, "report_decided", payload, recipient=reporter,
+                   dedupe_key=f"report_decided:{report.id}")
+
+
+def pending_for(ctx: Ctx, actor_id: int, limit: int = 50) -> list[Report]:
+    """Submissions this actor may decide, oldest first."""
+    who = actor(ctx, actor_id)
+    waiting = ctx.session.exec(
+        select(Report).where(Report.state == SUBMITTED).order_by(col(Report.submitted_at))
+    ).all()
+    result: list[Report] = []
+    for report in waiting:
+        task = load(ctx, Task, report.task_id)
+        if report.reporter_id != who.id and may_review(ctx, who, task_unit(ctx, task)):
+            result.append(report)
+            if len(result) >= limit:
+                break
+    return result

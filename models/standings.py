@@ -1,0 +1,212 @@
+"""Standings: the stored result of the scoring core for each assessee, and the ranks.
+
+`refresh` is what every operation that changes a score's inputs calls before it commits, so
+when the transaction commits the standing and the ranks it touches are already current.
+`check` recomputes every standing from stored facts and lists what differs from what is stored.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
+from models.rules import Rules
+from models.store import Ctx
+from models.tables import Period, Standing
+from scoring import AssesseeScore, MemberStanding, rank_members, round2, score_assessee
+
+
+def _kind_filter(kind: str) -> ColumnElement[bool]:
+    return col(Standing.cadre_id).is_not(None) if kind == "cadre" else col(Standing.unit_id).is_not(None)
+
+
+def _standing_filter(ref: AssesseeRef) -> ColumnElement[bool]:
+    return (Standing.cadre_id == ref.id) if ref.kind == "cadre" else (Standing.unit_id == ref.id)
+
+
+def breakdown_of(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
+    """Per task, rounded for display: the weight it got, its points and what produced them."""
+    result: dict[str, Any] = {}
+    for task in facts.tasks:
+        key = str(task.id)
+        part = score.tasks[key]
+        result[key] = {
+            "weight": str(round2(part.share)),
+            "points": str(round2(part.points)),
+            "progress": str(round2(facts.progress.get(task.id or 0, Fraction(0)))),
+            "grade": facts.grades.get(task.id or 0),
+            "quality": str(round2(part.quality)),
+            "difficulty": str(task.difficulty.normalize()),
+            "boost": None if task.boost is None else str(task.boost.normalize()),
+        }
+    return result
+
+
+def _values(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
+    return {
+        "post_category": facts.post_category,
+        "group_unit_id": facts.group_unit_id,
+        "base": round2(score.base),
+        "key_points": round2(score.key),
+        "innovation": round2(score.innovation),
+        "collaboration": round2(score.collaboration),
+        "total": round2(score.total),
+        "difficulty": round2(score.difficulty),
+        "breakdown": breakdown_of(facts, score),
+    }
+
+
+def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts) -> Standing:
+    values = _values(facts, score_assessee(facts.input))
+    standing = ctx.session.exec(
+        select(Standing).where(Standing.period_id == period_id, _standing_filter(facts.ref))
+    ).first()
+    if standing is None:
+        standing = Standing(
+            period_id=period_id,
+            cadre_id=facts.ref.id if facts.ref.kind == "cadre" else None,
+            unit_id=facts.ref.id if facts.ref.kind == "unit" else None,
+            computed_at=ctx.now,
+            **values,
+        )
+        ctx.session.add(standing)
+    else:
+        for name, value in values.items():
+            setattr(standing, name, value)
+        standing.computed_at = ctx.now
+    return standing
+
+
+def _rank_group(session: Session, period_id: int, kind: str, where: ColumnElement[bool],
+                attribute: str) -> None:
+    rows = session.exec(
+        select(Standing).where(Standing.period_id == period_id, _kind_filter(kind), where)
+    ).all()
+    members = [
+        MemberStanding(
+            id=str(row.id), total=Fraction(row.total), base=Fraction(row.base),
+            key=Fraction(row.key_points),
+        )
+        for row in rows
+    ]
+    ranks = {m.id: m.rank for m in rank_members(members)}
+    for row in rows:
+        rank = ranks[str(row.id)]
+        if getattr(row, attribute) != rank:
+            setattr(row, attribute, rank)
+
+
+def refresh_ranks(ctx: Ctx, period_id: int, standings: Iterable[Standing]) -> None:
+    """Re-rank every group the given standings belong to: their unit, and their post category."""
+    ctx.session.flush()
+    unit_groups: set[tuple[str, int | None]] = set()
+    post_groups: set[tuple[str, str]] = set()
+    for standing in standings:
+        kind = "cadre" if standing.cadre_id is not None else "unit"
+        unit_groups.add((kind, standing.group_unit_id))
+        post_groups.add((kind, standing.post_category))
+    for kind, group in sorted(unit_groups, key=str):
+        where = (
+            col(Standing.group_unit_id).is_(None) if group is None
+            else Standing.group_unit_id == group
+        )
+        _rank_group(ctx.session, period_id, kind, where, "rank_in_unit")
+    for kind, category in sorted(post_groups):
+        _rank_group(ctx.session, period_id, kind, Standing.post_category == category,
+                    "rank_in_post")
+
+
+def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Standing]:
+    """Recompute the given assessees' standings and the ranks they touch, in ctx's transaction."""
+    assert period.id is not None
+    wanted = sorted(set(refs))
+    if not wanted:
+        return []
+    loaded = FactsLoader(ctx.session, ctx.rules, period).load(wanted)
+    standings = [_store(ctx, period.id, loaded[ref]) for ref in wanted if ref in loaded]
+    refresh_ranks(ctx, period.id, standings)
+    return standings
+
+
+def refresh_all(ctx: Ctx, period: Period) -> int:
+    """Recompute every standing of a period (after an import or a policy change)."""
+    assert period.id is not None
+    loaded = FactsLoader(ctx.session, ctx.rules, period).load(None)
+    standings = [_store(ctx, period.id, facts) for facts in loaded.values()]
+    refresh_ranks(ctx, period.id, standings)
+    return len(standings)
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A stored standing that does not match what the stored facts give now."""
+
+    assessee: str
+    field: str
+    stored: str
+    computed: str
+
+
+_CHECKED = ("base", "key_points", "innovation", "collaboration", "total", "difficulty")
+
+
+def check(session: Session, rules: Rules, period: Period) -> list[Difference]:
+    """Rebuild every score of the period from stored facts and compare with what is stored."""
+    assert period.id is not None
+    loaded = FactsLoader(session, rules, period).load(None)
+    stored = {
+        (AssesseeRef.cadre(s.cadre_id) if s.cadre_id is not None else AssesseeRef.unit(s.unit_id or 0)): s
+        for s in session.exec(select(Standing).where(Standing.period_id == period.id)).all()
+    }
+    differences: list[Difference] = []
+    computed_totals: dict[AssesseeRef, AssesseeScore] = {}
+    for ref, facts in sorted(loaded.items()):
+        score = score_assessee(facts.input)
+        computed_totals[ref] = score
+        values = _values(facts, score)
+        row = stored.get(ref)
+        if row is None:
+            differences.append(Difference(str(ref), "standing", "missing", str(values["total"])))
+            continue
+        for name in (*_CHECKED, "breakdown", "post_category", "group_unit_id"):
+            have, want = getattr(row, name), values[name]
+            if have != want:
+                differences.append(Difference(str(ref), name, str(have), str(want)))
+    for ref in sorted(set(stored) - set(loaded)):
+        differences.append(Difference(str(ref), "standing", str(stored[ref].total), "none"))
+    differences.extend(_check_ranks(loaded, computed_totals, stored))
+    return differences
+
+
+def _check_ranks(
+    loaded: dict[AssesseeRef, AssesseeFacts],
+    scores: dict[AssesseeRef, AssesseeScore],
+    stored: dict[AssesseeRef, Standing],
+) -> list[Difference]:
+    groups: dict[tuple[str, str, object], list[AssesseeRef]] = {}
+    for ref, facts in loaded.items():
+        groups.setdefault(("rank_in_unit", ref.kind, facts.group_unit_id), []).append(ref)
+        groups.setdefault(("rank_in_post", ref.kind, facts.post_category), []).append(ref)
+    differences = []
+    for (attribute, _kind, _group), refs in sorted(groups.items(), key=str):
+        ranked = rank_members([
+            MemberStanding(id=str(ref), total=scores[ref].total, base=scores[ref].base,
+                           key=scores[ref].key)
+            for ref in refs
+        ])
+        by_name = {str(ref): ref for ref in refs}
+        for member in ranked:
+            row = stored.get(by_name[member.id])
+            if row is not None and getattr(row, attribute) != member.rank:
+                differences.append(
+                    Difference(member.id, attribute, str(getattr(row, attribute)), str(member.rank))
+                )
+    return differences
+

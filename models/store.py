@@ -1,0 +1,135 @@
+"""The Store: the database, the scoring rules and the clock that every operation runs under.
+
+`with store.transaction() as ctx:` opens one session and one transaction; an operation called
+with that `ctx` commits with it or not at all. A `Refused` raised inside rolls everything back
+and, when it asks to be audited, the refusal itself is written in a transaction of its own.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+from models.errors import Refused
+from models.rules import Rules
+from models.tables import AuditEntry
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Ctx:
+    """What an operation needs: the open session, the rules, the time and the timezone."""
+
+    session: Session
+    rules: Rules
+    now: datetime
+    tz: ZoneInfo
+
+    @property
+    def today(self) -> date:
+        """Today's date in the organisation's timezone."""
+        return self.now.astimezone(self.tz).date()
+
+
+def make_engine(url: str, *, echo: bool = False, busy_timeout: int = 15) -> Engine:
+    """An engine for SQLite (WAL, busy timeout, foreign keys on) or PostgreSQL."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout * 1000}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        # pysqlite's own transaction handling defers BEGIN; take the write lock at BEGIN instead,
+        # so two writers never both read old rows and then collide (SQLAlchemy's documented recipe).
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(
+        self,
+        engine: Engine,
+        rules: Rules,
+        *,
+        timezone: str = "Asia/Shanghai",
+        clock: Clock = system_clock,
+    ) -> None:
+        self.engine = engine
+        self.rules = rules
+        self.tz = ZoneInfo(timezone)
+        self.clock = clock
+        self._sessions = sessionmaker(
+            bind=engine, class_=Session, expire_on_commit=False, autoflush=True
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Ctx]:
+        session = self._sessions()
+        ctx = Ctx(session=session, rules=self.rules, now=self.clock(), tz=self.tz)
+        try:
+            yield ctx
+            session.commit()
+        except Refused as refusal:
+            session.rollback()
+            if refusal.audit:
+                self._audit_refusal(ctx.now, refusal)
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def _audit_refusal(self, now: datetime, refusal: Refused) -> None:
+        with self._sessions() as session:
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor_id=refusal.actor_id,
+                    action="refused." + refusal.code,
+                    entity=refusal.entity or "",
+                    entity_id=refusal.entity_id,
+                    after={k: str(v) for k, v in refusal.params.items()},
+                )
+            )
+            session.commit()

@@ -1,0 +1,294 @@
+"""The database schema: every table Kaohe keeps, in one place.
+
+Conventions: exact decimals are `Scaled` (see models/types.py), times are UTC (`UTCDateTime`),
+dates are calendar dates in the organisation's timezone. An assessee is a cadre or a unit; rows
+that belong to an assessee carry `cadre_id` or `unit_id`, exactly one of them (a CHECK says so).
+Vocabularies (dimension, state, ...) are stored as short strings, listed in models/vocab.py.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from models.types import Scaled, UTCDateTime
+
+ONE_ASSESSEE = "(cadre_id IS NULL) <> (unit_id IS NULL)"
+
+
+class Unit(SQLModel, table=True):
+    """An organisational unit: the city, a department, township or street, or an office in one."""
+
+    __tablename__ = "unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(64), unique=True)  # stable key used by imports
+    name: str = Field(sa_type=String(200))
+    kind: str = Field(sa_type=String(16))  # city, department, township, street, office
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # Materialised ancestry "/1/4/9/" (own id last) so "is X inside Y" is one LIKE.
+    path: str = Field(default="", sa_type=String(400), index=True)
+    post_category: str = Field(sa_type=String(32))
+    timezone: str | None = Field(default=None, sa_type=String(64))  # overrides the configured one
+    group_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class Cadre(SQLModel, table=True):
+    """A person who is assessed, and who may also supervise units or administer the system."""
+
+    __tablename__ = "cadre"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(64), unique=True)  # stable key (staff number) for imports
+    name: str = Field(sa_type=String(100))
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    post_category: str = Field(sa_type=String(32))
+    profile: str = Field(default="standard", sa_type=String(32))
+    is_admin: bool = False
+    active: bool = True
+    telegram_user_id: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    locale: str | None = Field(default=None, sa_type=String(8))
+
+
+class Supervision(SQLModel, table=True):
+    """A supervisor 分管领导 of a unit reviews the work of the unit and every unit below it."""
+
+    __tablename__ = "supervision"
+
+    cadre_id: int = Field(foreign_key="cadre.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True)
+
+
+class Delegation(SQLModel, table=True):
+    """A supervisor lets another cadre review in their place between two dates (inclusive)."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="delegation_dates"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    supervisor_id: int = Field(foreign_key="cadre.id", index=True)
+    delegate_id: int = Field(foreign_key="cadre.id", index=True)
+    starts_on: date
+    ends_on: date
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Period(SQLModel, table=True):
+    """An assessment period: a year, or a quarter inside it. Exactly one is active."""
+
+    __tablename__ = "period"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(16), unique=True)  # "2026", "2026Q1"
+    name: str = Field(sa_type=String(100))
+    kind: str = Field(sa_type=String(8))  # year, quarter
+    parent_id: int | None = Field(default=None, foreign_key="period.id")
+    starts_on: date
+    ends_on: date
+    is_active: bool = False
+    locked: bool = False
+
+
+class Task(SQLModel, table=True):
+    """One duty item 履职事项 on an assessee's list for a period."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        CheckConstraint(ONE_ASSESSEE, name="task_one_assessee"),
+        UniqueConstraint("period_id", "code", name="task_period_code"),
+        Index("task_period_cadre", "period_id", "cadre_id"),
+        Index("task_period_unit", "period_id", "unit_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(64))  # stable key within the period, used by imports
+    period_id: int = Field(foreign_key="period.id")
+    cadre_id: int | None = Field(default=None, foreign_key="cadre.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    title: str = Field(sa_type=String(300))
+    dimension: str = Field(sa_type=String(8))  # basic, key
+    category: str = Field(sa_type=String(32))  # business, general
+    weight: Decimal = Field(sa_type=Scaled(2))
+    source: str | None = Field(default=None, sa_type=String(32))  # region, prefecture, ...
+    difficulty: Decimal = Field(sa_type=Scaled(3))
+    boost: Decimal | None = Field(default=None, sa_type=Scaled(3))
+    target: Decimal | None = Field(default=None, sa_type=Scaled(4))  # numeric target, or None: %
+    measure: str | None = Field(default=None, sa_type=String(16))  # unit of measure: 场, 人, 次
+    deadline: date | None = None
+    recurrence: str = Field(default="once", sa_type=String(16))  # once, monthly, quarterly
+    parent_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    lead_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+
+
+class Cooperation(SQLModel, table=True):
+    """A unit that co-operates on a task another unit leads ("1+N"), with its share of the work."""
+
+    __tablename__ = "cooperation"
+    __table_args__ = (UniqueConstraint("task_id", "unit_id", name="cooperation_task_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id")
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    share: Decimal = Field(sa_type=Scaled(3))  # 0 < share <= 1
+    confirmed_by: int | None = Field(default=None, foreign_key="cadre.id")
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Report(SQLModel, table=True):
+    """A progress report on one occurrence of a task, and its review."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        Index("report_task_occurrence", "task_id", "occurrence"),
+        Index("report_state", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id")
+    occurrence: str = Field(default="", sa_type=String(16))  # "" once, "2026-03", "2026Q1"
+    reporter_id: int = Field(foreign_key="cadre.id")
+    progress: Decimal | None = Field(default=None, sa_type=Scaled(2))  # percent, plain tasks
+    actual: Decimal | None = Field(default=None, sa_type=Scaled(4))  # count, numeric targets
+    note: str = Field(default="", sa_type=Text)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    state: str = Field(default="draft", sa_type=String(16))
+    reviewer_id: int | None = Field(default=None, foreign_key="cadre.id")
+    grade: str | None = Field(default=None, sa_type=String(1))
+    reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class InnovationClaim(SQLModel, table=True):
+    """A claimed innovation item 创新突破 (commendation, reform result, experience promoted)."""
+
+    __tablename__ = "innovation_claim"
+    __table_args__ = (CheckConstraint(ONE_ASSESSEE, name="claim_one_assessee"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", index=True)
+    cadre_id: int | None = Field(default=None, foreign_key="cadre.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    kind: str = Field(sa_type=String(32))
+    level: str = Field(sa_type=String(32))
+    points: Decimal = Field(sa_type=Scaled(3))
+    description: str = Field(sa_type=Text)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    state: str = Field(default="submitted", sa_type=String(16))  # submitted, approved, rejected
+    claimant_id: int = Field(foreign_key="cadre.id")
+    reviewer_id: int | None = Field(default=None, foreign_key="cadre.id")
+    reason: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Standing(SQLModel, table=True):
+    """An assessee's current score in a period, as the scoring core computed it, and its ranks.
+
+    `group_unit_id` is the unit it ranks in (a cadre's own unit; a unit's parent).
+    """
+
+    __tablename__ = "standing"
+    __table_args__ = (
+        CheckConstraint(ONE_ASSESSEE, name="standing_one_assessee"),
+        Index("standing_period_cadre", "period_id", "cadre_id", unique=True,
+              sqlite_where=text("cadre_id IS NOT NULL"),
+              postgresql_where=text("cadre_id IS NOT NULL")),
+        Index("standing_period_unit", "period_id", "unit_id", unique=True,
+              sqlite_where=text("unit_id IS NOT NULL"),
+              postgresql_where=text("unit_id IS NOT NULL")),
+        Index("standing_group_total", "period_id", "group_unit_id", "total"),
+        Index("standing_post_total", "period_id", "post_category", "total"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id")
+    cadre_id: int | None = Field(default=None, foreign_key="cadre.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    group_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    post_category: str = Field(sa_type=String(32))
+    base: Decimal = Field(sa_type=Scaled(2))
+    key_points: Decimal = Field(sa_type=Scaled(2))  # the key-task part of base
+    innovation: Decimal = Field(sa_type=Scaled(2))
+    collaboration: Decimal = Field(sa_type=Scaled(2))
+    total: Decimal = Field(sa_type=Scaled(2))
+    difficulty: Decimal = Field(sa_type=Scaled(2))
+    # Per task: weight (share after boost), points, quality and coefficients, rounded for display.
+    breakdown: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    rank_in_unit: int = 0
+    rank_in_post: int = 0
+    computed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: who did what to which row, the row before and after, and when."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("audit_cadre", "cadre_id"),
+        Index("audit_task", "task_id"),
+        Index("audit_unit", "unit_id"),
+        Index("audit_period", "period_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="cadre.id")  # None: the system
+    action: str = Field(sa_type=String(48))
+    entity: str = Field(sa_type=String(32))
+    entity_id: int | None = None
+    # Scope columns, so the log can be filtered by person, task, unit and period.
+    period_id: int | None = None
+    unit_id: int | None = None
+    cadre_id: int | None = None
+    task_id: int | None = None
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class InviteCode(SQLModel, table=True):
+    """A random, single-use, expiring code that binds a Telegram account to a cadre."""
+
+    __tablename__ = "invite_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(32), unique=True)
+    cadre_id: int = Field(foreign_key="cadre.id", index=True)
+    created_by: int | None = Field(default=None, foreign_key="cadre.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_telegram_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification to send: written in the same transaction as the change it tells of."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("outbox_due", "state", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    recipient_id: int | None = Field(default=None, foreign_key="cadre.id")  # None: a group chat
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    kind: str = Field(sa_type=String(48))  # names the template
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Makes "send this once" enforceable: a second row with the same key is not written.
+    dedupe_key: str | None = Field(default=None, sa_type=String(160), unique=True)
+    state: str = Field(default="pending", sa_type=String(16))  # pending, sent, failed, blocked
+    attempts: int = 0
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)

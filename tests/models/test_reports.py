@@ -1,0 +1,279 @@
+"""Reports through their life cycle, on SQLite and PostgreSQL: scores, ranks, audit, outbox, refusals."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from models.errors import Forbidden, Refused
+from models.reports import approve_report, pending_for, reject_report, return_report, submit_report
+from models.store import Store
+from models.tables import OutboxMessage, Report, Standing
+from tests.support.snapshot import audit_actions, snapshot
+from tests.support.world import World, build_world
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return build_world(store)
+
+
+def _submit(store: Store, who: int, task: int, **kw: Any) -> int:
+    with store.transaction() as ctx:
+        report = submit_report(ctx, who, task, **kw)
+        ctx.session.flush()
+        assert report.id is not None
+        return report.id
+
+
+def _approve(store: Store, who: int, report: int, grade: str) -> None:
+    with store.transaction() as ctx:
+        approve_report(ctx, who, report, grade)
+
+
+def _standing(store: Store, cadre_id: int) -> Standing:
+    with store.session() as session:
+        row = session.exec(select(Standing).where(Standing.cadre_id == cadre_id)).one()
+        return row
+
+
+def _refused_without_change(store: Store, action: Callable[[], object], code: str) -> Refused:
+    before = snapshot(store.engine)
+    with pytest.raises(Refused) as caught:
+        action()
+    assert caught.value.code == code
+    assert snapshot(store.engine) == before
+    return caught.value
+
+
+def test_approval_updates_score_and_rank_before_commit_returns(store: Store, world: World) -> None:
+    # Alice (core post, 60/40): T1 business basic gets 60 of the 100 weight.
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal("80"))
+    _approve(store, world.boss.id, report, "A")
+    mine = _standing(store, world.alice.id)
+    assert (mine.base, mine.total, mine.key_points) == (Decimal("48.00"), Decimal("48.00"), 0)
+    assert mine.breakdown[str(world.alice_plain.id)]["weight"] == "60.00"
+    assert mine.rank_in_unit == 1
+
+    # T2: key, region 1.2, numeric target 12 场: 6 done is 50 %, grade B -> 30 x 45 % x 1.2.
+    report = _submit(store, world.alice.id, world.alice_key.id, actual=Decimal(6))
+    _approve(store, world.boss.id, report, "B")
+    mine = _standing(store, world.alice.id)
+    assert (mine.base, mine.key_points, mine.total) == (
+        Decimal("64.20"), Decimal("16.20"), Decimal("64.20"))
+
+    # T3 is monthly: one month of twelve done at 100 % is 1/12 of the task: 10 x 8.33 % x 0.9.
+    report = _submit(store, world.alice.id, world.alice_monthly.id, progress=Decimal(100))
+    _approve(store, world.boss.id, report, "A")
+    mine = _standing(store, world.alice.id)
+    assert mine.total == Decimal("64.95")
+    with store.session() as session:
+        assert session.get(Report, report).occurrence == "2026-06"  # the clock's month
+
+
+def test_ranks_follow_every_approval(store: Store, world: World) -> None:
+    bob_report = _submit(store, world.bob.id, world.bob_task.id, progress=Decimal(50))
+    _approve(store, world.boss.id, bob_report, "A")  # bob: 100 x 50 % x 1.1 = 55
+    alice_report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    _approve(store, world.boss.id, alice_report, "A")  # alice: 48
+    assert (_standing(store, world.bob.id).rank_in_unit,
+            _standing(store, world.alice.id).rank_in_unit) == (1, 2)
+    second = _submit(store, world.alice.id, world.alice_key.id, actual=Decimal(12))
+    _approve(store, world.boss.id, second, "A")  # +36 -> 84
+    assert (_standing(store, world.alice.id).rank_in_unit,
+            _standing(store, world.bob.id).rank_in_unit) == (1, 2)
+
+
+def test_submission_audits_and_notifies_the_supervisor(store: Store, world: World) -> None:
+    with store.transaction() as ctx:
+        ctx.session.get(type(world.boss), world.boss.id).telegram_user_id = 5001  # type: ignore[union-attr]
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(30),
+                     note="  已完成三项 ", evidence=[{"file_id": "F1", "kind": "photo"}])
+    with store.session() as session:
+        saved = session.get(Report, report)
+        assert saved is not None
+        assert (saved.state, saved.note, saved.evidence) == (
+            "submitted", "已完成三项", [{"file_id": "F1", "kind": "photo"}])
+        queued = session.exec(select(OutboxMessage)).all()
+    assert [(m.kind, m.chat_id, m.payload) for m in queued] == [
+        ("review_request", 5001, {"report_id": report})]
+    assert audit_actions(store.engine)[-1] == "report.submit"
+
+
+def test_cadre_is_told_the_outcome_with_new_score(store: Store, world: World) -> None:
+    with store.transaction() as ctx:
+        ctx.session.get(type(world.alice), world.alice.id).telegram_user_id = 6001  # type: ignore[union-attr]
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(100))
+    _approve(store, world.boss.id, report, "B")
+    with store.session() as session:
+        told = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "report_decided")
+        ).one()
+    assert told.chat_id == 6001
+    assert told.payload == {"report_id": report, "state": "approved", "total": "54.00",
+                            "rank_in_unit": 1, "rank_in_post": 1}
+
+
+@pytest.mark.parametrize("progress, code", [
+    (Decimal(150), "progress_out_of_range"),
+    (Decimal(-1), "progress_out_of_range"),
+    (Decimal("33.333"), "too_precise"),
+    (Decimal("NaN"), "progress_out_of_range"),
+])
+def test_bad_progress_is_refused_and_changes_nothing(
+    store: Store, world: World, progress: Decimal, code: str
+) -> None:
+    _refused_without_change(
+        store, lambda: _submit(store, world.alice.id, world.alice_plain.id, progress=progress), code)
+
+
+def test_numeric_task_needs_a_count(store: Store, world: World) -> None:
+    _refused_without_change(
+        store, lambda: _submit(store, world.alice.id, world.alice_key.id, progress=Decimal(50)),
+        "actual_required")
+
+
+def test_reporting_on_someone_elses_task_is_refused_and_audited(store: Store, world: World) -> None:
+    before = snapshot(store.engine)
+    with pytest.raises(Forbidden):
+        _submit(store, world.bob.id, world.alice_plain.id, progress=Decimal(10))
+    assert snapshot(store.engine) == before
+    assert audit_actions(store.engine)[-1] == "refused.forbidden"
+
+
+def test_one_submission_waits_at_a_time(store: Store, world: World) -> None:
+    _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(10))
+    _refused_without_change(
+        store, lambda: _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(20)),
+        "already_waiting")
+
+
+def test_only_supervisors_of_the_unit_or_above_may_decide(store: Store, world: World) -> None:
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    # The veterans' bureau chief supervises another branch of the tree.
+    refusal = _refused_without_change(store, lambda: _approve(store, world.chief.id, report, "A"),
+                                      "forbidden")
+    assert refusal.audit
+    assert audit_actions(store.engine)[-1] == "refused.forbidden"
+    # The mayor supervises the city, an ancestor of the office: allowed.
+    _approve(store, world.mayor.id, report, "A")
+    assert _standing(store, world.alice.id).total == Decimal("48.00")
+
+
+def test_admin_may_decide(store: Store, world: World) -> None:
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    _approve(store, world.admin.id, report, "C")
+    assert _standing(store, world.alice.id).total == Decimal("36.00")
+
+
+def test_second_decision_is_refused_naming_who_decided(store: Store, world: World) -> None:
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    _approve(store, world.boss.id, report, "A")
+    refusal = _refused_without_change(store, lambda: _approve(store, world.mayor.id, report, "B"),
+                                      "already_decided")
+    assert refusal.params["by"] == world.boss.name
+    assert _standing(store, world.alice.id).total == Decimal("48.00")
+
+
+def test_nobody_reviews_their_own_report(store: Store, world: World) -> None:
+    with store.transaction() as ctx:
+        from models import org
+
+        task = org.add_task(ctx, None, period=world.year, code="BT", title="镇领导任务",
+                            dimension="basic", category="business", weight=Decimal(1),
+                            cadre=world.boss, source="city_report")
+        ctx.session.flush()
+        task_id = task.id
+    assert task_id is not None
+    report = _submit(store, world.boss.id, task_id, progress=Decimal(100))
+    with store.transaction() as ctx:
+        ctx.session.get(type(world.boss), world.boss.id).is_admin = True  # type: ignore[union-attr]
+    _refused_without_change(store, lambda: _approve(store, world.boss.id, report, "A"),
+                            "own_report")
+
+
+def test_unknown_grade_is_refused(store: Store, world: World) -> None:
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    _refused_without_change(store, lambda: _approve(store, world.boss.id, report, "E"),
+                            "unknown_grade")
+
+
+def test_return_and_reject_need_a_reason_and_leave_the_score(store: Store, world: World) -> None:
+    first = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+
+    def no_reason() -> None:
+        with store.transaction() as ctx:
+            return_report(ctx, world.boss.id, first, "   ")
+
+    _refused_without_change(store, no_reason, "reason_required")
+    with store.transaction() as ctx:
+        return_report(ctx, world.boss.id, first, "请补充照片")
+    second = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(85))
+    with store.transaction() as ctx:
+        reject_report(ctx, world.boss.id, second, "数据与台账不符")
+    with store.session() as session:
+        states = [(r.state, r.reason) for r in session.exec(
+            select(Report).order_by(col(Report.id))).all()]
+        standing = session.exec(select(Standing).where(Standing.cadre_id == world.alice.id)).first()
+    assert states == [("returned", "请补充照片"), ("rejected", "数据与台账不符")]
+    assert standing is None  # nothing approved, nothing scored yet
+
+
+def test_delegate_reviews_only_on_the_delegated_dates(store: Store, world: World, clock) -> None:
+    from models.admin import delegate_review
+
+    with store.transaction() as ctx:
+        delegate_review(ctx, world.boss.id, world.carol.id, date(2026, 6, 10), date(2026, 6, 20))
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    with store.transaction() as ctx:
+        assert [r.id for r in pending_for(ctx, world.carol.id)] == [report]
+    clock.advance(days=10)  # 2026-06-25: the delegation is over
+    _refused_without_change(store, lambda: _approve(store, world.carol.id, report, "A"),
+                            "forbidden")
+    clock.advance(days=-10)
+    _approve(store, world.carol.id, report, "A")
+
+
+def test_locked_period_refuses_changes(store: Store, world: World) -> None:
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    with store.transaction() as ctx:
+        ctx.session.get(type(world.year), world.year.id).locked = True  # type: ignore[union-attr]
+    _refused_without_change(store, lambda: _approve(store, world.boss.id, report, "A"),
+                            "period_locked")
+
+
+def test_two_supervisors_tapping_at_once_leave_exactly_one_decision(
+    store: Store, world: World
+) -> None:
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def tap(who: int, grade: str) -> None:
+        barrier.wait()
+        try:
+            _approve(store, who, report, grade)
+            outcomes.append("approved:" + grade)
+        except Refused as refusal:
+            outcomes.append(refusal.code)
+
+    threads = [threading.Thread(target=tap, args=(world.boss.id, "A")),
+               threading.Thread(target=tap, args=(world.mayor.id, "D"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.split(":")[0] for o in outcomes) == ["already_decided", "approved"]
+    winner = next(o for o in outcomes if o.startswith("approved")).split(":")[1]
+    with store.session() as session:
+        saved = session.get(Report, report)
+        assert saved is not None and saved.grade == winner
+    assert audit_actions(store.engine).count("report.approved") == 1
+    expected = {"A": Decimal("48.00"), "D": Decimal("24.00")}[winner]
+    assert _standing(store, world.alice.id).total == expected

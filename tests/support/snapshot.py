@@ -1,0 +1,29 @@
+"""Whole-database snapshots, to show that a refused operation changed nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, select
+
+import models.tables  # noqa: F401  (registers the tables)
+from sqlmodel import SQLModel
+
+
+def snapshot(engine: Engine, *, skip: tuple[str, ...] = ("audit_entry",)) -> dict[str, list[Any]]:
+    """Every row of every table (but `skip`), in primary-key order."""
+    metadata: MetaData = SQLModel.metadata
+    result: dict[str, list[Any]] = {}
+    with engine.connect() as connection:
+        for name, table in sorted(metadata.tables.items()):
+            if name in skip:
+                continue
+            order = list(table.primary_key.columns)
+            result[name] = [tuple(row) for row in connection.execute(select(table).order_by(*order))]
+    return result
+
+
+def audit_actions(engine: Engine) -> list[str]:
+    table = SQLModel.metadata.tables["audit_entry"]
+    with engine.connect() as connection:
+        return [row.action for row in connection.execute(select(table).order_by(table.c.id))]
