@@ -64,10 +64,11 @@ def occurrence_keys(
 
 
 def current_occurrence(found: list[Occurrence], done: set[str], today: date) -> Occurrence:
-    """The occurrence a report made today is for: the earliest one already open that is not
-    done yet (an overdue month before this month), else the latest open one."""
+    """The occurrence a report made today is for: this month's (or quarter's) unless it is done
+    already, then the earliest open one still missing (an overdue month), else this one."""
     open_now = [o for o in found if o.starts <= today] or found[:1]
-    for occurrence in open_now:
-        if occurrence.key not in done:
-            return occurrence
-    return open_now[-1]
+    current = open_now[-1]
+    if current.key not in done:
+        return current
+    missing = [o for o in open_now if o.key not in done]
+    return missing[0] if missing else current

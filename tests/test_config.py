@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,18 +48,21 @@ def test_environment_overrides_any_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.i18n.default_locale == "zh_CN"  # untouched keys keep the file's value
 
 
-@pytest.mark.parametrize("extra, named", [
-    ("[time]\ntimezone = 'Mars/Olympus'", "time.timezone"),
-    ("[invites]\nttl_days = 'soon'", "invites.ttl_days"),
-    ("[telegram]\nmode = 'carrier-pigeon'", "telegram.mode"),
-    ("[database]\nurll = 'x'", "database.urll"),
+@pytest.mark.parametrize("section, line, named", [
+    ("time", "timezone = 'Mars/Olympus'", "time.timezone"),
+    ("invites", "ttl_days = 'soon'", "invites.ttl_days"),
+    ("telegram", "mode = 'carrier-pigeon'", "telegram.mode"),
+    ("database", "urll = 'x'", "database.urll"),
 ])
-def test_a_bad_value_names_the_key(tmp_path: Path, extra: str, named: str) -> None:
+def test_a_bad_value_names_the_key(tmp_path: Path, section: str, line: str, named: str) -> None:
     text = (ROOT / "config.toml").read_text(encoding="utf-8")
-    section = extra.split("]")[0] + "]"
-    # Put the broken key inside its own section by replacing the section header.
+    key = line.split("=")[0].strip()
+    # Replace the key's line in the shipped file, or add the key under its section header.
+    broken, count = re.subn(rf"^{key}\s*=.*$", line, text, count=1, flags=re.MULTILINE)
+    if not count:
+        broken = text.replace(f"[{section}]", f"[{section}]\n{line}", 1)
     path = tmp_path / "config.toml"
-    path.write_text(text.replace(section, extra, 1), encoding="utf-8")
+    path.write_text(broken, encoding="utf-8")
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
         load_settings(path)
 

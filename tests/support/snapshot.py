@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, select
+from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables)
-from sqlmodel import SQLModel
 
 
 def snapshot(engine: Engine, *, skip: tuple[str, ...] = ("audit_entry",)) -> dict[str, list[Any]]:

@@ -1,0 +1,49 @@
+"""The scoring core: exact, pure scoring of assessees, ranks and annual grades (SCORING.md).
+
+No database, no Telegram, no clock. Everything else shows what this package computes.
+"""
+
+from scoring.assessee import (
+    AssesseeInput,
+    AssesseeScore,
+    CollaborationInput,
+    InnovationInput,
+    TaskInput,
+    TaskScore,
+    combined_progress,
+    progress_from_count,
+    score_assessee,
+)
+from scoring.errors import ScoringError
+from scoring.numbers import exact, plain, round2, round_half_up
+from scoring.policy import (
+    DEFAULT_POLICY,
+    DEFAULT_PROFILES,
+    DIMENSIONS,
+    CollaborationPolicy,
+    Policy,
+    Profile,
+    RatingPolicy,
+    policy_from_mapping,
+    profile_from_mapping,
+)
+from scoring.ranking import (
+    GRADES,
+    MemberStanding,
+    RankedMember,
+    RatedMember,
+    UnitRating,
+    excellence_ratio,
+    rank_members,
+    rate_unit,
+)
+
+__all__ = [
+    "DEFAULT_POLICY", "DEFAULT_PROFILES", "DIMENSIONS", "GRADES",
+    "AssesseeInput", "AssesseeScore", "CollaborationInput", "CollaborationPolicy",
+    "InnovationInput", "MemberStanding", "Policy", "Profile", "RankedMember", "RatedMember",
+    "RatingPolicy", "ScoringError", "TaskInput", "TaskScore", "UnitRating",
+    "combined_progress", "exact", "excellence_ratio", "plain", "policy_from_mapping",
+    "profile_from_mapping", "progress_from_count", "rank_members", "rate_unit", "round2",
+    "round_half_up", "score_assessee",
+]
