@@ -164,13 +164,17 @@ def print_standings(state: CliState, period: Period, limit: int | None = None) -
             .order_by(col(Standing.total).desc())
         ).all()
     rules = state.context.rules
-    label = (lambda c: rules.post_categories[c].label_zh) if t.locale == "zh_CN" else (
-        lambda c: rules.post_categories[c].label_en)
+
+    def label(category: str) -> str:
+        post = rules.post_categories[category]
+        return post.label_zh if t.locale == "zh_CN" else post.label_en
+
     table = Table(title=t("cli.standings.cadres", period=period.name))
     for key in ("cli.col.rank_post", "cli.col.name", "cli.col.unit", "cli.col.post",
                 "cli.col.rank_unit", "cli.col.base", "cli.col.key", "cli.col.innovation",
                 "cli.col.collaboration", "cli.col.total"):
-        table.add_column(t(key), justify="right" if key.endswith(("rank_post", "rank_unit")) else None)
+        numeric = key.endswith(("rank_post", "rank_unit"))
+        table.add_column(t(key), justify="right" if numeric else "left")
     for standing, cadre in rows[:limit] if limit else rows:
         unit = units[cadre.unit_id]
         table.add_row(str(standing.rank_in_post), cadre.name, unit.name,

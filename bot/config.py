@@ -1,4 +1,4 @@
-"""Configuration: config.toml, overridden key by key by KAOHE_<SECTION>__<KEY> environment variables.
+"""Configuration: config.toml, overridden key by key by KAOHE_<SECTION>__<KEY> variables.
 
 Everything is validated at start-up; a broken file or value stops the program with a
 ConfigError that names the key and what is wrong.
@@ -195,7 +195,7 @@ def config_path() -> Path:
 
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
-    """Read the file, apply the environment, check everything; raise ConfigError if anything is off."""
+    """Read the file, apply the environment, check everything; ConfigError if anything is off."""
     path = path or config_path()
     try:
         with path.open("rb") as handle:

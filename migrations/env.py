@@ -1,7 +1,7 @@
 """Alembic environment: migrates the database named by the caller or by the configuration."""
 
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
@@ -26,7 +26,7 @@ def _url() -> str:
     return load_settings().database_url
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our column types as the plain types they store, so migrations never import them."""
     if type_ == "type" and isinstance(obj, TypeDecorator):
         return f"sa.{obj.impl_instance!r}"

@@ -27,7 +27,9 @@ def actor(ctx: Ctx, actor_id: int) -> Cadre:
     """The acting cadre; an unknown or deactivated one may do nothing."""
     cadre = ctx.session.get(Cadre, actor_id)
     if cadre is None or not cadre.active:
-        raise Refused("unknown_actor", audit=True, actor_id=None, entity="cadre", entity_id=actor_id)
+        raise Refused(
+            "unknown_actor", audit=True, actor_id=None, entity="cadre", entity_id=actor_id
+        )
     return cadre
 
 

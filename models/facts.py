@@ -12,6 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.occurrences import occurrence_keys
@@ -71,11 +72,12 @@ def _latest_approved(session: Session, task_ids: Iterable[int]) -> dict[tuple[in
     latest: dict[tuple[int, str], _Approved] = {}
     for chunk_start in range(0, len(ids), 5000):
         chunk = ids[chunk_start : chunk_start + 5000]
-        rows = session.exec(
-            select(
-                Report.task_id, Report.occurrence, Report.progress, Report.actual, Report.grade
+        rows = session.execute(
+            sa_select(
+                col(Report.task_id), col(Report.occurrence), col(Report.progress),
+                col(Report.actual), col(Report.grade),
             )
-            .where(col(Report.task_id).in_(chunk), Report.state == APPROVED)
+            .where(col(Report.task_id).in_(chunk), col(Report.state) == APPROVED)
             .order_by(col(Report.decided_at), col(Report.id))
         ).all()
         for task_id, occurrence, progress, actual, grade in rows:
@@ -278,7 +280,10 @@ class FactsLoader:
         self, unit_ids: set[int] | None
     ) -> dict[AssesseeRef, list[CollaborationInput]]:
         query = (
-            select(Cooperation.unit_id, Cooperation.share, Task.id, Task.difficulty)
+            select(
+                col(Cooperation.unit_id), col(Cooperation.share), col(Task.id),
+                col(Task.difficulty),
+            )
             .join(Task, col(Task.id) == Cooperation.task_id)
             .where(Task.period_id == self.period.id, col(Cooperation.confirmed_at).is_not(None))
         )

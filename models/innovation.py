@@ -55,7 +55,9 @@ def claim_innovation(
     return claim
 
 
-def _decide(ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None) -> InnovationClaim:
+def _decide(
+    ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None
+) -> InnovationClaim:
     who = actor(ctx, actor_id)
     claim = load(ctx, InnovationClaim, claim_id, for_update=True)
     require_admin(who, f"innovation.{state}", "innovation_claim", claim.id)

@@ -32,7 +32,7 @@ def issue_invite(ctx: Ctx, actor_id: int, cadre_id: int, ttl_days: int = 14) -> 
 
 
 def redeem_invite(ctx: Ctx, code: str, telegram_user_id: int) -> Cadre:
-    """Bind the Telegram account to the invite's cadre. Unknown, used and expired codes are refused."""
+    """Bind the Telegram account to the invite's cadre; unknown, used, expired codes are refused."""
     normalized = code.strip().upper()
     invite = ctx.session.exec(select(InviteCode).where(InviteCode.code == normalized)).first()
     if invite is None:

@@ -38,4 +38,5 @@ def pending(engine: Engine) -> list[str]:
     heads = script.get_heads()
     if set(heads) == current:
         return []
-    return [rev.revision for rev in script.iterate_revisions(heads, tuple(current) or "base")]
+    revisions = script.iterate_revisions(tuple(heads), tuple(current) or "base")
+    return [rev.revision for rev in revisions]

@@ -120,7 +120,8 @@ def _decidable(ctx: Ctx, actor_id: int, report_id: int, action: str) -> tuple[Ca
     if not may_review(ctx, who, task_unit(ctx, task)):
         raise Forbidden(who.id, action, "report", report.id)
     if report.state != SUBMITTED:
-        reviewer = None if report.reviewer_id is None else ctx.session.get(Cadre, report.reviewer_id)
+        reviewer_id = report.reviewer_id
+        reviewer = None if reviewer_id is None else ctx.session.get(Cadre, reviewer_id)
         raise Refused("already_decided", report=report.id, state=report.state,
                       by=reviewer.name if reviewer else "")
     if report.reporter_id == who.id:

@@ -21,11 +21,13 @@ from scoring import AssesseeScore, MemberStanding, rank_members, round2, score_a
 
 
 def _kind_filter(kind: str) -> ColumnElement[bool]:
-    return col(Standing.cadre_id).is_not(None) if kind == "cadre" else col(Standing.unit_id).is_not(None)
+    owner = Standing.cadre_id if kind == "cadre" else Standing.unit_id
+    return col(owner).is_not(None)
 
 
 def _standing_filter(ref: AssesseeRef) -> ColumnElement[bool]:
-    return (Standing.cadre_id == ref.id) if ref.kind == "cadre" else (Standing.unit_id == ref.id)
+    owner = Standing.cadre_id if ref.kind == "cadre" else Standing.unit_id
+    return col(owner) == ref.id
 
 
 def breakdown_of(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
@@ -112,11 +114,11 @@ def refresh_ranks(ctx: Ctx, period_id: int, standings: Iterable[Standing]) -> No
     for kind, group in sorted(unit_groups, key=str):
         where = (
             col(Standing.group_unit_id).is_(None) if group is None
-            else Standing.group_unit_id == group
+            else col(Standing.group_unit_id) == group
         )
         _rank_group(ctx.session, period_id, kind, where, "rank_in_unit")
     for kind, category in sorted(post_groups):
-        _rank_group(ctx.session, period_id, kind, Standing.post_category == category,
+        _rank_group(ctx.session, period_id, kind, col(Standing.post_category) == category,
                     "rank_in_post")
 
 
@@ -157,12 +159,19 @@ class Difference:
 _CHECKED = ("base", "key_points", "innovation", "collaboration", "total", "difficulty")
 
 
+def _ref_of(standing: Standing) -> AssesseeRef:
+    if standing.cadre_id is not None:
+        return AssesseeRef.cadre(standing.cadre_id)
+    assert standing.unit_id is not None
+    return AssesseeRef.unit(standing.unit_id)
+
+
 def check(session: Session, rules: Rules, period: Period) -> list[Difference]:
     """Rebuild every score of the period from stored facts and compare with what is stored."""
     assert period.id is not None
     loaded = FactsLoader(session, rules, period).load(None)
     stored = {
-        (AssesseeRef.cadre(s.cadre_id) if s.cadre_id is not None else AssesseeRef.unit(s.unit_id or 0)): s
+        _ref_of(s): s
         for s in session.exec(select(Standing).where(Standing.period_id == period.id)).all()
     }
     differences: list[Difference] = []

@@ -35,7 +35,7 @@ class InnovationInput:
 
 @dataclass(frozen=True, slots=True)
 class CollaborationInput:
-    """A confirmed "1+N" contribution: the led task, this assessee's share, the task's difficulty."""
+    """A confirmed "1+N" contribution: the led task, this assessee's share, its difficulty."""
 
     task: str
     share: Fraction
@@ -168,7 +168,7 @@ def _boosted(tasks: Sequence[TaskInput], shares: Mapping[str, Fraction]) -> dict
 
 
 def _collaboration(items: Iterable[CollaborationInput], policy: Policy) -> Fraction:
-    """Step 8. The difficulty's place in the policy's range (0.8-1.2 by default) scales the credit."""
+    """Step 8. The difficulty's place in the policy's range (0.8-1.2 by default) scales it."""
     rule = policy.collaboration
     low, high = policy.difficulty_range
     span = high - low

@@ -16,7 +16,7 @@ Number = int | Decimal | Fraction | str | float
 
 
 def exact(value: object, what: str) -> Fraction:
-    """`value` as an exact fraction, or ScoringError naming `what` when it is not a finite number."""
+    """`value` as an exact fraction; ScoringError naming `what` if it is not a finite number."""
     if isinstance(value, bool):  # bool is an int subclass; True is never a weight
         raise ScoringError(f"{what} must be a number")
     if isinstance(value, Fraction | int):

@@ -1,4 +1,4 @@
-"""Innovation claims, co-operation, admin changes, invites, recurrence and decomposition; and check."""
+"""Innovation claims, co-operation, admin changes, invites, recurrence, decomposition, check."""
 
 from __future__ import annotations
 

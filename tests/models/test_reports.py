@@ -1,4 +1,5 @@
-"""Reports through their life cycle, on SQLite and PostgreSQL: scores, ranks, audit, outbox, refusals."""
+"""Reports through their life cycle on SQLite and PostgreSQL: scores, ranks, audit, outbox,
+refusals."""
 
 from __future__ import annotations
 
@@ -130,7 +131,10 @@ def test_bad_progress_is_refused_and_changes_nothing(
     store: Store, world: World, progress: Decimal, code: str
 ) -> None:
     _refused_without_change(
-        store, lambda: _submit(store, world.alice.id, world.alice_plain.id, progress=progress), code)
+        store,
+        lambda: _submit(store, world.alice.id, world.alice_plain.id, progress=progress),
+        code,
+    )
 
 
 def test_numeric_task_needs_a_count(store: Store, world: World) -> None:

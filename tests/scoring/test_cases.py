@@ -1,4 +1,4 @@
-"""Every case of ../shared/scoring/cases.json, through the library and through `python -m scoring`."""
+"""Every case of ../shared/scoring/cases.json, via the library and via `python -m scoring`."""
 
 from __future__ import annotations
 

@@ -190,7 +190,9 @@ def test_bad_policy_is_refused_naming_the_key(mapping: dict[str, object], named:
 
 
 def test_policy_merges_over_defaults_but_category_weights_replace() -> None:
-    policy = policy_from_mapping({"category_weights": {"business": 60}, "rating": {"basic_min": 55}})
+    policy = policy_from_mapping(
+        {"category_weights": {"business": 60}, "rating": {"basic_min": 55}}
+    )
     assert dict(policy.category_weights) == {"business": 60}
     assert policy.rating.basic_min == 55
     assert policy.rating.excellent_min == 90

@@ -19,7 +19,8 @@ def snapshot(engine: Engine, *, skip: tuple[str, ...] = ("audit_entry",)) -> dic
             if name in skip:
                 continue
             order = list(table.primary_key.columns)
-            result[name] = [tuple(row) for row in connection.execute(select(table).order_by(*order))]
+            rows = connection.execute(select(table).order_by(*order))
+            result[name] = [tuple(row) for row in rows]
     return result
 
 
