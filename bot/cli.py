@@ -5,6 +5,7 @@ Messages come from locales/ in the chosen language (--lang, else the configured 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +23,9 @@ from models.migrate import pending, upgrade
 from models.standings import check as check_standings
 from models.tables import Cadre, Period, Standing, Unit
 
-console = Console(highlight=False)
+# Piped output (logs, CI) gets a wide table rather than rich's 80-column default.
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(highlight=False, width=_PIPED_WIDTH)
 
 
 class CliState:
