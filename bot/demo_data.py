@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlmodel import SQLModel, col, func, select
@@ -25,7 +25,13 @@ from models.cooperation import confirm_cooperation
 from models.errors import Refused
 from models.innovation import approve_claim, claim_innovation
 from models.occurrences import occurrences
-from models.reports import approve_report, return_report, submit_report
+from models.reports import (
+    approve_report,
+    reject_report,
+    return_report,
+    save_draft,
+    submit_report,
+)
 from models.standings import check, refresh_all
 from models.store import Ctx, Store
 from models.tables import Cadre, Cooperation, InnovationClaim, Period, Report, Task, Unit
@@ -52,15 +58,15 @@ UNITS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("nbl-zfzx", "宁边路街道综合执法中心", "office", "core", "nbl"),
 )
 
-# People named on the seed page keep their roles (all demo data is fictional):
+# The people with a role (names invented, like everyone's in the demo):
 # unit code -> (name, profile, is_admin, supervises the unit)
 NAMED: dict[str, list[tuple[str, str, bool, bool]]] = {
     "cj": [("周建华", "standard", False, True)],  # 市领导, supervises the city
-    "cj-khb": [("陆飞龙", "standard", True, True), ("韩雪", "growth", True, False),
+    "cj-khb": [("罗静怡", "standard", True, True), ("韩雪", "growth", True, False),
                ("马文才", "standard", False, False)],
-    "cj-tyjr": [("张庆厚", "standard", False, True), ("王晓", "growth", False, False),
-                ("李俊毅", "veteran", False, False), ("谢伟", "standard", False, False)],
-    "cj-dx": [("傅坤", "standard", False, True), ("左珊", "standard", False, False)],
+    "cj-tyjr": [("邓国华", "standard", False, True), ("苏晓宇", "growth", False, False),
+                ("吕永昌", "veteran", False, False), ("宋志军", "standard", False, False)],
+    "cj-dx": [("贺立新", "standard", False, True), ("叶雨桐", "standard", False, False)],
     "ysg": [("刘志刚", "standard", False, True), ("阿依努尔·木合塔尔", "standard", False, False)],
     "sgz": [("陈国强", "standard", False, True), ("努尔兰·叶尔肯", "standard", False, False)],
     "nbl": [("杨丽萍", "standard", False, True), ("古丽米拉·吐尔洪", "standard", False, False)],
@@ -68,8 +74,15 @@ NAMED: dict[str, list[tuple[str, str, bool, bool]]] = {
 # How many more (generated) people each unit has.
 EXTRA_PEOPLE = {"cj-tyjr": 2, "cj-dx": 3, "ysg": 1, "sgz": 1, "nbl": 1, "office": 4}
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙朱胡郭何高林罗郑梁宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭汪范金石廖贾夏付方白邹孟熊秦邱江尹薛段雷侯龙史陶贺顾毛郝龚邵万钱严武戴孔汤"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国志红玉兰文斌海波宁鹏飞晨阳雪梅欣怡浩然子涵嘉诚思远佳琪宇航"
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙朱胡郭何高林罗郑梁宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶"
+    "程苏魏吕丁任沈姚卢姜崔钟谭汪范金石廖贾夏付方白邹孟熊秦邱江尹薛段雷侯龙史陶贺顾毛"
+    "郝龚邵万钱严武戴孔汤"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华建国志红玉兰文斌海波宁鹏飞晨阳雪梅"
+    "欣怡浩然子涵嘉诚思远佳琪宇航"
+)
 MINORITY = ("迪丽娜尔·艾则孜", "买合木提·阿不都", "叶尔波拉提·哈山", "热依汗古丽·吐尔逊",
             "阿不都热合曼·依明", "哈丽旦·肉孜", "加娜尔·别克", "艾力·玉素甫")
 
@@ -81,6 +94,7 @@ OFFICE_TASKS: tuple[Template, ...] = (
     ("矛盾纠纷排查化解", "key", "business", "prefecture", 40, "件", "once"),
     ("就业技能培训", "key", "business", "region", 200, "人次", "once"),
     ("“民族团结一家亲”结亲走访", "basic", "general", "prefecture", None, None, "quarterly"),
+    ("爱国主义教育宣讲", "basic", "general", "prefecture", 10, "场", "once"),
     ("安全生产隐患排查", "basic", "business", "city_report", None, None, "monthly"),
     ("党建工作台账规范化", "basic", "general", "unit_points", None, None, "once"),
     ("人居环境整治", "key", "general", "city_report", None, None, "once"),
@@ -94,16 +108,20 @@ TOWNSHIP_LEADER_TASKS: tuple[Template, ...] = (
     ("信访积案化解", "key", "general", "prefecture", 10, "件", "once"),
     ("班子理论学习", "basic", "general", "unit_points", None, None, "monthly"),
 )
-VETERANS_TASKS: tuple[Template, ...] = (
-    ("退役军人就业创业服务", "key", "business", "region", 150, "人次", "once"),
-    ("双拥共建活动", "key", "business", "prefecture", 8, "场", "once"),
+VETERANS_TASKS: tuple[Template, ...] = (  # the bureau's year as the seed page tells it
+    ("举办退役军人专场招聘会", "key", "business", "region", 15, "场", "once"),
+    ("提供就业岗位", "key", "business", "region", 1500, "个", "once"),
+    ("走访慰问驻地部队", "key", "business", "prefecture", 20, "次", "once"),
+    ("国防教育巡回宣讲", "basic", "general", "prefecture", 12, "场", "once"),
+    ("组织保密测试", "basic", "general", "unit_points", 3, "次", "once"),
+    ("压缩退役军人事务办理时限", "basic", "business", "city_report", None, None, "once"),
     ("优抚对象走访慰问", "basic", "business", "city_report", None, None, "quarterly"),
-    ("退役军人服务站规范化建设", "basic", "general", "unit_points", None, None, "once"),
-    ("党旗“红”引领融合实践活动", "basic", "general", "prefecture", 4, "场", "once"),
-    ("红色教育主题党日", "basic", "general", "unit_points", None, None, "monthly"),
+    ("“庭州老兵”志愿服务", "basic", "general", "unit_points", 30, "场次", "once"),
+    ("主题党日活动", "basic", "general", "unit_points", None, None, "monthly"),
 )
 SCHOOL_TASKS: tuple[Template, ...] = (
     ("主体班次教学", "basic", "business", "city_report", 20, "期", "once"),
+    ("优秀教学成果交流", "basic", "business", "prefecture", 2, "次", "once"),
     ("专题党课打磨", "key", "business", "prefecture", 5, "门", "once"),
     ("科研课题结项", "key", "business", "region", 3, "项", "once"),
     ("理论研讨论文", "basic", "business", "prefecture", 4, "篇", "once"),
@@ -151,6 +169,7 @@ INNOVATIONS = (  # kind, level, description; the last two stay waiting for the o
 WEIGHTS = (Decimal(5), Decimal(8), Decimal(10), Decimal(10), Decimal(12), Decimal(15))
 DEADLINES = ((3, 31), (6, 30), (9, 30), (10, 31), (11, 30), (12, 20))
 RETURN_REASON = "请补充佐证材料（活动照片或工作台账）后重新提交。"
+REJECT_REASON = "所报事项与本任务不符，请核实后按对应任务重新填报。"
 
 
 @dataclass(frozen=True)
@@ -180,6 +199,13 @@ class _Builder:
         period = org.add_period(ctx, None, code=str(year), name=f"{year}年度", kind="year",
                                 starts_on=date(year, 1, 1), ends_on=date(year, 12, 31),
                                 active=True)
+        ctx.session.flush()
+        for quarter in range(1, 5):
+            first = date(year, quarter * 3 - 2, 1)
+            last = date(year + 1, 1, 1) if quarter == 4 else date(year, quarter * 3 + 1, 1)
+            org.add_period(ctx, None, code=f"{year}Q{quarter}", name=f"{year}年第{quarter}季度",
+                           kind="quarter", starts_on=first,
+                           ends_on=last - timedelta(days=1), parent=period)
         units: dict[str, Unit] = {}
         for code, name, kind, category, parent in UNITS:
             units[code] = org.add_unit(ctx, None, code=code, name=name, kind=kind,
@@ -310,9 +336,9 @@ class _Builder:
         for occurrence in due:
             if task.recurrence != "once" and self.random.random() > 0.4 + 0.6 * quality:
                 continue  # this month was missed
-            amount = self._amount(task, quality)
+            progress, actual = self._amount(task, quality)
             report = submit_report(ctx, reporter.id or 0, task.id, occurrence=occurrence.key,
-                                   note=_note(task), **amount)
+                                   progress=progress, actual=actual, note=_note(task))
             # Some cadres' latest reports wait for review or were sent back (a unit's never do).
             roll = self.random.random() if task.cadre_id is not None else 1.0
             if occurrence is due[-1] and roll < 0.12:
@@ -321,7 +347,13 @@ class _Builder:
             if roll < 0.16:
                 return_report(ctx, reviewer, report.id or 0, RETURN_REASON)
                 continue
+            if roll < 0.17:
+                reject_report(ctx, reviewer, report.id or 0, REJECT_REASON)
+                continue
             approve_report(ctx, reviewer, report.id or 0, _grade(quality))
+        if task.cadre_id is not None and self.random.random() < 0.04:
+            # Started on the phone and not sent yet.
+            save_draft(ctx, reporter.id or 0, task.id, note="材料整理中")
 
     def _reporter(self, ctx: Ctx, task: Task) -> Cadre | None:
         if task.cadre_id is not None:
@@ -348,11 +380,12 @@ class _Builder:
         base = self.diligence.get(cadre_id, 0.8)
         return min(1.0, max(0.2, self.random.gauss(base, 0.08)))
 
-    def _amount(self, task: Task, quality: float) -> dict[str, Decimal]:
-        done = 0.5 + 0.5 * quality  # even a weak year gets half of the work done
+    def _amount(self, task: Task, quality: float) -> tuple[Decimal | None, Decimal | None]:
+        """(progress, actual) of a report: even a weak year gets half of the work done."""
+        done = 0.5 + 0.5 * quality
         if task.target is not None:
-            return {"actual": Decimal(round(float(task.target) * done))}
-        return {"progress": Decimal(100 if done > 0.95 else round(100 * done))}
+            return None, Decimal(round(float(task.target) * done))
+        return Decimal(100 if done > 0.95 else round(100 * done)), None
 
     # -- innovation and co-operation --------------------------------------------------------
 
@@ -418,7 +451,7 @@ def build_demo(store: Store, *, year: int | None = None, seed: int = 2026) -> De
             select(Cadre).where(col(Cadre.is_admin)).order_by(col(Cadre.id))
         ).first()
         supervisor = session.exec(select(Cadre).where(Cadre.name == "刘志刚")).one()
-        cadre = session.exec(select(Cadre).where(Cadre.name == "王晓")).one()
+        cadre = session.exec(select(Cadre).where(Cadre.name == "苏晓宇")).one()
     assert admin is not None and admin.id is not None
     builder.work(store, period, admin.id)
     builder.extras(store, admin.id)
@@ -430,6 +463,7 @@ def build_demo(store: Store, *, year: int | None = None, seed: int = 2026) -> De
         raise RuntimeError(f"demo data does not check: {differences[:3]}")
     return DemoSummary(
         units=_count(store, Unit), cadres=_count(store, Cadre), tasks=_count(store, Task),
-        reports=_count(store, Report), claims=_count(store, InnovationClaim), period_code=period.code,
+        reports=_count(store, Report), claims=_count(store, InnovationClaim),
+        period_code=period.code,
         admin_id=admin.id, supervisor_id=supervisor.id or 0, cadre_id=cadre.id or 0,
     )

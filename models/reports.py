@@ -19,7 +19,7 @@ from models.occurrences import current_occurrence, occurrences
 from models.standings import refresh
 from models.store import Ctx
 from models.tables import Cadre, Period, Report, Standing, Task
-from models.vocab import APPROVED, GRADES, REJECTED, RETURNED, SUBMITTED
+from models.vocab import APPROVED, DRAFT, GRADES, REJECTED, RETURNED, SUBMITTED
 
 HUNDRED = Decimal(100)
 
@@ -57,6 +57,72 @@ def owners_affected(task: Task, ctx: Ctx) -> list[AssesseeRef]:
     return refs
 
 
+def _reportable(
+    ctx: Ctx, actor_id: int, task_id: int, occurrence: str | None, action: str
+) -> tuple[Task, Period, str]:
+    """The task, its open period and the occurrence a report of this actor is for, or refuse."""
+    who = actor(ctx, actor_id)
+    task = load(ctx, Task, task_id)
+    if not may_report(ctx, who, task):
+        raise Forbidden(who.id, action, "task", task.id)
+    period = open_period(ctx, task.period_id)
+    found = occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on)
+    if occurrence is None:
+        done = set(ctx.session.exec(
+            select(Report.occurrence).where(Report.task_id == task.id, Report.state == APPROVED)
+        ).all())
+        occurrence = current_occurrence(found, done, ctx.today).key
+    elif occurrence not in {o.key for o in found}:
+        raise Refused("unknown_occurrence", occurrence=occurrence)
+    return task, period, occurrence
+
+
+def _draft_of(ctx: Ctx, actor_id: int, task: Task, occurrence: str) -> Report | None:
+    return ctx.session.exec(
+        select(Report).where(
+            Report.task_id == task.id, Report.occurrence == occurrence,
+            Report.reporter_id == actor_id, Report.state == DRAFT,
+        ).with_for_update()
+    ).first()
+
+
+def save_draft(
+    ctx: Ctx,
+    actor_id: int,
+    task_id: int,
+    *,
+    progress: Decimal | None = None,
+    actual: Decimal | None = None,
+    note: str = "",
+    evidence: Sequence[dict[str, Any]] = (),
+    occurrence: str | None = None,
+) -> Report:
+    """Keep a report being written (it survives a restart). One draft per reporter, task and
+    occurrence: saving again updates it; submitting turns it into the submission."""
+    task, period, occurrence = _reportable(ctx, actor_id, task_id, occurrence, "report.draft")
+    if progress is not None or actual is not None:
+        _check_amount(task, progress, actual)
+    draft = _draft_of(ctx, actor_id, task, occurrence)
+    before = audit.snapshot(draft)
+    if draft is None:
+        draft = Report(task_id=task_id, occurrence=occurrence, reporter_id=actor_id,
+                       state=DRAFT, created_at=ctx.now)
+        ctx.session.add(draft)
+    _fill(draft, task, progress, actual, note, evidence)
+    ctx.session.flush()
+    audit.record(ctx, actor_id, "report.draft", draft, before=before, period_id=period.id,
+                 unit_id=task_unit(ctx, task).id, cadre_id=task.cadre_id, task_id=task.id)
+    return draft
+
+
+def _fill(report: Report, task: Task, progress: Decimal | None, actual: Decimal | None,
+          note: str, evidence: Sequence[dict[str, Any]]) -> None:
+    report.progress = None if task.target is not None else progress
+    report.actual = actual if task.target is not None else None
+    report.note = note.strip()
+    report.evidence = list(evidence)
+
+
 def submit_report(
     ctx: Ctx,
     actor_id: int,
@@ -68,21 +134,10 @@ def submit_report(
     evidence: Sequence[dict[str, Any]] = (),
     occurrence: str | None = None,
 ) -> Report:
-    """Submit progress on a task for review. One submission per occurrence waits at a time."""
-    who = actor(ctx, actor_id)
-    task = load(ctx, Task, task_id)
-    if not may_report(ctx, who, task):
-        raise Forbidden(who.id, "report.submit", "task", task.id)
-    period = open_period(ctx, task.period_id)
+    """Submit progress on a task for review. One submission per occurrence waits at a time;
+    the reporter's draft for the occurrence, if any, becomes the submission."""
+    task, period, occurrence = _reportable(ctx, actor_id, task_id, occurrence, "report.submit")
     _check_amount(task, progress, actual)
-    found = occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on)
-    if occurrence is None:
-        done = set(ctx.session.exec(
-            select(Report.occurrence).where(Report.task_id == task.id, Report.state == APPROVED)
-        ).all())
-        occurrence = current_occurrence(found, done, ctx.today).key
-    elif occurrence not in {o.key for o in found}:
-        raise Refused("unknown_occurrence", occurrence=occurrence)
     waiting = ctx.session.exec(
         select(Report.id).where(
             Report.task_id == task.id, Report.occurrence == occurrence, Report.state == SUBMITTED
@@ -90,22 +145,19 @@ def submit_report(
     ).first()
     if waiting is not None:
         raise Refused("already_waiting", report=waiting)
-    report = Report(
-        task_id=task_id,
-        occurrence=occurrence,
-        reporter_id=actor_id,
-        progress=None if task.target is not None else progress,
-        actual=actual if task.target is not None else None,
-        note=note.strip(),
-        evidence=list(evidence),
-        state=SUBMITTED,
-        created_at=ctx.now,
-        submitted_at=ctx.now,
-    )
-    ctx.session.add(report)
+    report = _draft_of(ctx, actor_id, task, occurrence)
+    before = audit.snapshot(report)
+    if report is None:
+        report = Report(task_id=task_id, occurrence=occurrence, reporter_id=actor_id,
+                        created_at=ctx.now)
+        ctx.session.add(report)
+    _fill(report, task, progress, actual, note, evidence)
+    report.state = SUBMITTED
+    report.submitted_at = ctx.now
+    ctx.session.flush()
     unit = task_unit(ctx, task)
-    audit.record(ctx, actor_id, "report.submit", report, period_id=period.id, unit_id=unit.id,
-                 cadre_id=task.cadre_id, task_id=task.id)
+    audit.record(ctx, actor_id, "report.submit", report, before=before, period_id=period.id,
+                 unit_id=unit.id, cadre_id=task.cadre_id, task_id=task.id)
     for reviewer in reviewers_of(ctx, unit):
         if reviewer.id != actor_id:
             outbox.enqueue(ctx, "review_request", {"report_id": report.id}, recipient=reviewer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from sqlmodel import col, func, select
@@ -25,16 +26,19 @@ def test_demo_builds_a_changji_style_city_whose_scores_check(store: Store) -> No
         tasks = session.exec(select(Task)).all()
         reports = session.exec(select(Report)).all()
         period = session.exec(select(Period).where(col(Period.is_active))).one()
+        periods = session.exec(select(Period)).all()
         claims = session.exec(select(InnovationClaim)).all()
         cooperations = session.exec(select(Cooperation)).all()
         differences = check(session, store.rules, period)
         standings = session.exec(select(func.count()).select_from(Standing)).one()
 
     # The organisation of the seed page: townships and a street with core offices, the
-    # veterans' affairs bureau and the party school, named people in their roles.
+    # veterans' affairs bureau and the party school; an annual period with its quarters.
     assert {"昌吉市", "榆树沟镇", "宁边路街道", "市退役军人事务局", "市委党校"} <= set(units)
+    assert {u.kind for u in units.values()} == {"city", "department", "township", "street",
+                                                "office"}
+    assert sorted(p.code for p in periods) == ["2026", "2026Q1", "2026Q2", "2026Q3", "2026Q4"]
     names = {c.name for c in cadres}
-    assert {"左珊", "王晓", "李俊毅", "陆飞龙"} <= names
     assert len(names) == len(cadres), "names are unique, so people can be told apart"
     assert Counter(c.post_category for c in cadres)["core"] >= 30
     assert {"standard", "growth", "veteran"} <= {c.profile for c in cadres}
@@ -44,16 +48,19 @@ def test_demo_builds_a_changji_style_city_whose_scores_check(store: Store) -> No
     assert {t.dimension for t in tasks} == {"basic", "key"}
     assert {t.category for t in tasks} == {"business", "general"}
     assert {t.recurrence for t in tasks} == {"once", "monthly", "quarterly"}
-    assert {str(t.difficulty) for t in tasks} >= {"1.200", "1.100", "1.000", "0.900"}
+    assert {t.difficulty for t in tasks} == {Decimal(d) for d in ("1.2", "1.1", "1", "0.9")}
+    titles = {t.title for t in tasks}
+    assert {"举办退役军人专场招聘会", "走访慰问驻地部队", "组织保密测试", "科研课题结项"} <= titles
     assert any(t.target is not None for t in tasks)
     assert any(t.boost is not None for t in tasks)
     assert any(t.unit_id is not None for t in tasks)
     assert any(t.parent_id is not None for t in tasks)
     assert {c.confirmed_at is not None for c in cooperations} == {True, False}
 
-    # The year so far: graded approvals, work waiting for review, work sent back.
+    # The year so far: reports in every state, approvals with every grade.
     states = Counter(r.state for r in reports)
-    assert states["approved"] > 300 and states["submitted"] > 0 and states["returned"] > 0
+    assert set(states) == {"draft", "submitted", "approved", "returned", "rejected"}
+    assert states["approved"] > 300
     assert {r.grade for r in reports if r.state == "approved"} == {"A", "B", "C", "D"}
     assert {c.state for c in claims} == {"approved", "submitted"}
 

@@ -13,7 +13,14 @@ import pytest
 from sqlmodel import col, select
 
 from models.errors import Forbidden, Refused
-from models.reports import approve_report, pending_for, reject_report, return_report, submit_report
+from models.reports import (
+    approve_report,
+    pending_for,
+    reject_report,
+    return_report,
+    save_draft,
+    submit_report,
+)
 from models.store import Store
 from models.tables import OutboxMessage, Report, Standing
 from tests.support.snapshot import audit_actions, snapshot
@@ -281,3 +288,49 @@ def test_two_supervisors_tapping_at_once_leave_exactly_one_decision(
     assert audit_actions(store.engine).count("report.approved") == 1
     expected = {"A": Decimal("48.00"), "D": Decimal("24.00")}[winner]
     assert _standing(store, world.alice.id).total == expected
+
+
+def test_a_draft_is_kept_updated_in_place_and_becomes_the_submission(
+    store: Store, world: World
+) -> None:
+    with store.transaction() as ctx:
+        first = save_draft(ctx, world.alice.id, world.alice_plain.id, note="写了一半")
+        ctx.session.flush()
+        draft_id = first.id
+    with store.transaction() as ctx:
+        again = save_draft(ctx, world.alice.id, world.alice_plain.id, progress=Decimal(40))
+        assert again.id == draft_id  # one draft per task and occurrence, updated
+    with store.session() as session:
+        assert pending_for_ids(store, world.boss.id) == []  # a draft is nobody's to review
+        assert session.get(Report, draft_id).state == "draft"  # type: ignore[union-attr]
+
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(60))
+    assert report == draft_id
+    with store.session() as session:
+        row = session.get(Report, report)
+        assert row is not None and (row.state, row.progress) == ("submitted", Decimal(60))
+        assert len(session.exec(select(Report)).all()) == 1
+    assert pending_for_ids(store, world.boss.id) == [report]
+    assert audit_actions(store.engine)[-3:] == ["report.draft", "report.draft", "report.submit"]
+
+
+def test_a_bad_draft_amount_or_someone_elses_task_is_refused(store: Store, world: World) -> None:
+    def bad_amount() -> None:
+        with store.transaction() as ctx:
+            save_draft(ctx, world.alice.id, world.alice_plain.id, progress=Decimal(150))
+
+    def not_mine() -> None:
+        with store.transaction() as ctx:
+            save_draft(ctx, world.bob.id, world.alice_plain.id, progress=Decimal(10))
+
+    _refused_without_change(store, bad_amount, "progress_out_of_range")
+    before = snapshot(store.engine)
+    with pytest.raises(Forbidden):
+        not_mine()
+    assert snapshot(store.engine) == before
+    assert audit_actions(store.engine)[-1] == "refused.forbidden"
+
+
+def pending_for_ids(store: Store, reviewer: int) -> list[int]:
+    with store.transaction() as ctx:
+        return [r.id or 0 for r in pending_for(ctx, reviewer)]
