@@ -107,10 +107,15 @@ def db_upgrade(state: CliState) -> None:
 @_guarded
 def demo_data(state: CliState) -> None:
     """Create the fictional demo organisation (refused if the database already has units)."""
-    from bot.demo_data import build_demo
+    upgrade(state.context.engine)
+    _build_demo(state)
+
+
+def _build_demo(state: CliState) -> None:
+    from bot.demo_data import build_demo  # imported on use: only these commands need it
 
     context = state.context
-    upgrade(context.engine)
+    console.print(state.t("cli.demo.building", url=context.safe_database_url))
     summary = build_demo(context.store)
     console.print(state.t("cli.demo.built", units=summary.units, cadres=summary.cadres,
                           tasks=summary.tasks, reports=summary.reports))
@@ -213,17 +218,12 @@ def standings(state: CliState, period_code: str | None, limit: int | None) -> No
 @_guarded
 def demo(state: CliState) -> None:
     """Run Kaohe on the demo organisation: build it on first use, then show the standings."""
-    from bot.demo_data import build_demo
-
     context = state.context
     upgrade(context.engine)
     with context.store.session() as session:
         empty = session.exec(select(Unit.id)).first() is None
     if empty:
-        console.print(state.t("cli.demo.building", url=context.safe_database_url))
-        summary = build_demo(context.store)
-        console.print(state.t("cli.demo.built", units=summary.units, cadres=summary.cadres,
-                              tasks=summary.tasks, reports=summary.reports))
+        _build_demo(state)
     print_standings(state, _period(state, None))
 
 

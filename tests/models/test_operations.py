@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from models.reports import approve_report, submit_report
 from models.standings import check, refresh_all
 from models.store import Store
 from models.tables import Cadre, Cooperation, Standing, Task
-from tests.support.snapshot import audit_actions, snapshot
+from tests.support.snapshot import audit_actions, refused_without_change
 from tests.support.world import World, build_world
 
 
@@ -45,13 +46,8 @@ def _total(store: Store, *, cadre: int | None = None, unit: int | None = None) -
         return session.exec(query).one()
 
 
-def _refused(store: Store, code: str, action) -> Refused:  # type: ignore[no-untyped-def]
-    before = snapshot(store.engine)
-    with pytest.raises(Refused) as caught:
-        action()
-    assert caught.value.code == code
-    assert snapshot(store.engine) == before
-    return caught.value
+def _refused(store: Store, code: str, action: Callable[[], object]) -> Refused:
+    return refused_without_change(store.engine, code, action)
 
 
 # -- innovation -------------------------------------------------------------------------

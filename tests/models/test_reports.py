@@ -23,7 +23,7 @@ from models.reports import (
 )
 from models.store import Store
 from models.tables import OutboxMessage, Report, Standing
-from tests.support.snapshot import audit_actions, snapshot
+from tests.support.snapshot import audit_actions, refused_without_change, snapshot
 from tests.support.world import World, build_world
 
 
@@ -52,12 +52,7 @@ def _standing(store: Store, cadre_id: int) -> Standing:
 
 
 def _refused_without_change(store: Store, action: Callable[[], object], code: str) -> Refused:
-    before = snapshot(store.engine)
-    with pytest.raises(Refused) as caught:
-        action()
-    assert caught.value.code == code
-    assert snapshot(store.engine) == before
-    return caught.value
+    return refused_without_change(store.engine, code, action)
 
 
 def test_approval_updates_score_and_rank_before_commit_returns(store: Store, world: World) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, MetaData, select
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (registers the tables)
+from models.errors import Refused
 
 
 def snapshot(engine: Engine, *, skip: tuple[str, ...] = ("audit_entry",)) -> dict[str, list[Any]]:
@@ -28,3 +31,13 @@ def audit_actions(engine: Engine) -> list[str]:
     table = SQLModel.metadata.tables["audit_entry"]
     with engine.connect() as connection:
         return [row.action for row in connection.execute(select(table).order_by(table.c.id))]
+
+
+def refused_without_change(engine: Engine, code: str, action: Callable[[], object]) -> Refused:
+    """Run `action`, expect the refusal `code`, and show the database is exactly as before."""
+    before = snapshot(engine)
+    with pytest.raises(Refused) as caught:
+        action()
+    assert caught.value.code == code
+    assert snapshot(engine) == before
+    return caught.value
