@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/kaohe demo
+	$(BIN)/kaohe run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

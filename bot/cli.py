@@ -227,5 +227,28 @@ def demo(state: CliState) -> None:
     print_standings(state, _period(state, None))
 
 
+@main.command("run")
+@click.pass_obj
+@_guarded
+def run(state: CliState) -> None:
+    """Run the bot: on Telegram when a token is configured, else the sandbox on the demo data."""
+    context = state.context
+    upgrade(context.engine)
+    token = context.settings.telegram.token.get_secret_value()
+    if not token:
+        with context.store.session() as session:
+            empty = session.exec(select(Unit.id)).first() is None
+        if empty:
+            _build_demo(state)
+        from bot.sandbox.terminal import run_sandbox  # imported on use: the simulator is big
+
+        run_sandbox(context)
+        return
+    from bot.application import run_bot
+
+    console.print(state.t("cli.run.telegram", mode=context.settings.telegram.mode))
+    run_bot(context)
+
+
 if __name__ == "__main__":
     main()

@@ -115,6 +115,19 @@ def save_draft(
     return draft
 
 
+def discard_draft(ctx: Ctx, actor_id: int, report_id: int) -> None:
+    """Throw away one's own draft (the cadre cancelled); a draft that is gone is no error."""
+    report = ctx.session.get(Report, report_id, with_for_update=True)
+    if report is None or report.state != DRAFT:
+        return
+    if report.reporter_id != actor_id:
+        raise Forbidden(actor_id, "report.discard", "report", report.id)
+    task = load(ctx, Task, report.task_id)
+    audit.record(ctx, actor_id, "report.discard", report, before=audit.snapshot(report),
+                 after={}, period_id=task.period_id, cadre_id=task.cadre_id, task_id=task.id)
+    ctx.session.delete(report)
+
+
 def _fill(report: Report, task: Task, progress: Decimal | None, actual: Decimal | None,
           note: str, evidence: Sequence[dict[str, Any]]) -> None:
     report.progress = None if task.target is not None else progress

@@ -95,6 +95,10 @@ class Store:
             bind=engine, class_=Session, expire_on_commit=False, autoflush=True
         )
 
+    def today(self) -> date:
+        """Today's date in the organisation's timezone, by the store's clock."""
+        return self.clock().astimezone(self.tz).date()
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name

@@ -292,3 +292,52 @@ class OutboxMessage(SQLModel, table=True):
     not_before: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
+    # The Telegram message it became, so a later change can edit it (a decided review card).
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class StandingHistory(SQLModel, table=True):
+    """A day's total and ranks per assessee, so people see how they moved since last week."""
+
+    __tablename__ = "standing_history"
+    __table_args__ = (
+        CheckConstraint(ONE_ASSESSEE, name="history_one_assessee"),
+        Index("history_cadre_day", "period_id", "cadre_id", "taken_on", unique=True,
+              sqlite_where=text("cadre_id IS NOT NULL"),
+              postgresql_where=text("cadre_id IS NOT NULL")),
+        Index("history_unit_day", "period_id", "unit_id", "taken_on", unique=True,
+              sqlite_where=text("unit_id IS NOT NULL"),
+              postgresql_where=text("unit_id IS NOT NULL")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id")
+    cadre_id: int | None = Field(default=None, foreign_key="cadre.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    taken_on: date
+    total: Decimal = Field(sa_type=Scaled(2))
+    rank_in_unit: int = 0
+    rank_in_post: int = 0
+
+
+class BotState(SQLModel, table=True):
+    """What python-telegram-bot persists (conversation states, user data), written through on
+    every update so a restart resumes each conversation where it stood."""
+
+    __tablename__ = "bot_state"
+
+    kind: str = Field(sa_type=String(64), primary_key=True)  # "conversation:report", "user_data"
+    key: str = Field(sa_type=String(128), primary_key=True)  # the conversation key or user id
+    data: Any = Field(default=None, sa_type=JSON, nullable=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled: an update delivered twice is handled once."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    handled_at: datetime = Field(sa_type=UTCDateTime, index=True)

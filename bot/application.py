@@ -1,0 +1,196 @@
+"""Building the Telegram Application: handlers, persistence, dedupe, errors, delivery, commands.
+
+The same Application runs against Telegram (a token in the environment) and against the
+offline simulator (tests and the sandbox pass their own request objects).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import warnings
+from datetime import time as clock_time
+
+from sqlalchemy.exc import IntegrityError
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.app_context import AppContext
+from bot.i18n import LOCALES, Translator
+from bot.persistence import DatabasePersistence
+from bot.render import Renderer
+from bot.sender import OutboxSender
+from handlers import admin, claim, mine, report, review, start
+from handlers.common import APP_KEY, app, locale_of
+from models.history import record_day
+from models.tables import ProcessedUpdate
+from models.views import active_period
+
+log = logging.getLogger(__name__)
+SENDER_KEY = "sender"
+COMMANDS = ("report", "tasks", "score", "rank", "pending", "claim", "delegate", "admin",
+            "lang", "help", "cancel")
+
+
+def build_application(
+    kaohe: AppContext,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    settings = kaohe.settings.telegram
+    builder = (
+        ApplicationBuilder()
+        .token(token or settings.token.get_secret_value())
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .persistence(DatabasePersistence(kaohe.store))
+        .post_init(_post_init)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
+    if request is not None:
+        builder = builder.request(request)
+    if updates_request is not None:
+        builder = builder.get_updates_request(updates_request)
+    application = builder.build()
+    application.bot_data[APP_KEY] = kaohe
+    application.bot_data[SENDER_KEY] = OutboxSender(
+        kaohe.store, application.bot, kaohe.settings.i18n.default_locale
+    )
+    application.add_handler(TypeHandler(Update, _once), group=-1)
+    # Conversations first, so their steps win over the plain commands; fallbacks last.
+    with warnings.catch_warnings():
+        # Our conversations take button taps in their steps on purpose and track them per user,
+        # not per message; PTB warns about that at every ConversationHandler it builds.
+        warnings.filterwarnings("ignore", message=r"If 'per_message=False'",
+                                category=PTBUserWarning)
+        for feature in (report, review, claim, admin, start, mine):
+            feature.register(application)
+    start.register_fallbacks(application)
+    application.add_handler(TypeHandler(Update, _after_update), group=1)
+    application.add_error_handler(_on_error)
+    return application
+
+
+def sender(application: Application) -> OutboxSender:  # type: ignore[type-arg]
+    found: OutboxSender = application.bot_data[SENDER_KEY]
+    return found
+
+
+async def _once(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Telegram may deliver an update twice; the second delivery is dropped here."""
+    store = app(context).store
+
+    def mark() -> bool:
+        with store.session() as session:
+            session.add(ProcessedUpdate(update_id=update.update_id, handled_at=store.clock()))
+            try:
+                session.commit()
+            except IntegrityError:
+                return False
+            return True
+
+    if not await asyncio.to_thread(mark):
+        log.info("update %s delivered again; ignored", update.update_id)
+        raise ApplicationHandlerStop
+
+
+async def _after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Write conversation states through, then deliver what the update queued."""
+    await context.application.update_persistence()
+    await sender(context.application).drain()
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("error while handling %s", update, exc_info=context.error)
+    kaohe: AppContext = context.application.bot_data[APP_KEY]
+    admin_chat = kaohe.settings.telegram.admin_chat_id
+    if admin_chat:
+        text = Translator(kaohe.settings.i18n.default_locale)(
+            "bot.error_report", error=type(context.error).__name__,
+            update=getattr(update, "update_id", "-"))
+        try:
+            await context.bot.send_message(
+                admin_chat, html.escape(text) + "\n<code>" + html.escape(str(context.error))[:3000]
+                + "</code>", parse_mode=ParseMode.HTML)
+        except Exception:  # the error report itself must never raise
+            log.exception("could not report the error to the admin chat")
+    if isinstance(update, Update) and update.effective_chat is not None:
+        r = Renderer(locale_of(update, context))
+        try:
+            await update.effective_chat.send_message(r.text("bot.error_apology"))
+        except Exception:
+            log.exception("could not apologise to the user")
+
+
+async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the commands per language and start the timers."""
+    await register_commands(application)
+    start_timers(application)
+
+
+async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+    """The command menu Telegram shows, in Chinese (the default) and English."""
+    for locale in LOCALES:
+        t = Translator(locale)
+        commands = [BotCommand(name, t(f"command.{name}")) for name in COMMANDS]
+        await application.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(),
+            language_code=None if locale == "zh_CN" else "en",
+        )
+
+
+def start_timers(application: Application) -> None:  # type: ignore[type-arg]
+    """Deliver the outbox every few seconds, and keep the daily history of standings."""
+    jobs = application.job_queue
+    if jobs is not None:
+        jobs.run_repeating(_drain_job, interval=10, first=1, name="outbox")
+        jobs.run_daily(_history_job, time=clock_time(0, 5, tzinfo=application.bot_data[
+            APP_KEY].store.tz), name="history")
+        jobs.run_once(_history_job, when=2, name="history-now")
+
+
+async def _drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await sender(context.application).drain()
+
+
+async def _history_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    store = app(context).store
+
+    def snapshot() -> None:
+        with store.transaction() as ctx:
+            period = active_period(ctx.session)
+            if period is not None:
+                record_day(ctx, period)
+
+    await asyncio.to_thread(snapshot)
+
+
+def run_bot(kaohe: AppContext) -> None:
+    """Run against Telegram (or a self-hosted Bot API server) until stopped: long polling, or
+    a webhook with a secret token, as config.toml's [telegram] says."""
+    settings = kaohe.settings.telegram
+    application = build_application(kaohe)
+    if settings.mode == "webhook":
+        application.run_webhook(
+            listen=settings.webhook_listen, port=settings.webhook_port,
+            url_path="telegram", webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value() or None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -1,0 +1,79 @@
+"""The messages that stand for a row: a report awaiting review, an innovation claim, and the
+notices people get when theirs is decided. Used by the handlers and by the outbox sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.render import Renderer
+from models.tables import Cadre, InnovationClaim, Report, Task, Unit
+from models.vocab import SUBMITTED
+
+
+@dataclass
+class Card:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _name(session: Session, cadre_id: int | None) -> str:
+    cadre = None if cadre_id is None else session.get(Cadre, cadre_id)
+    return cadre.name if cadre else ""
+
+
+def review_card(session: Session, report_id: int, r: Renderer) -> Card | None:
+    """The report with its decision buttons while it waits; who decided, once decided."""
+    report = session.get(Report, report_id)
+    if report is None:
+        return None
+    task = session.get(Task, report.task_id)
+    reporter = session.get(Cadre, report.reporter_id)
+    assert task is not None and reporter is not None
+    unit = session.get(Unit, reporter.unit_id)
+    text = r.render("review_card", report=report, task=task, reporter=reporter, unit=unit,
+                    reviewer=_name(session, report.reviewer_id))
+    markup = None
+    if report.state == SUBMITTED:
+        markup = InlineKeyboardMarkup([
+            [InlineKeyboardButton(r.label(f"grade.{g}"), callback_data=f"rv:{report_id}:{g}")
+             for g in ("A", "B", "C", "D")],
+            [InlineKeyboardButton(r.label("review.return"), callback_data=f"rv:{report_id}:ret"),
+             InlineKeyboardButton(r.label("review.reject"), callback_data=f"rv:{report_id}:rej")],
+        ])
+    return Card(text, markup, list(report.evidence or []))
+
+
+def report_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
+    report = session.get(Report, payload.get("report_id"))
+    if report is None:
+        return None
+    task = session.get(Task, report.task_id)
+    return Card(r.render("report_decided", report=report, task=task, payload=payload,
+                         reviewer=_name(session, report.reviewer_id)))
+
+
+def claim_card(session: Session, claim_id: int, r: Renderer) -> Card | None:
+    claim = session.get(InnovationClaim, claim_id)
+    if claim is None:
+        return None
+    text = r.render("claim_card", claim=claim, claimant=_name(session, claim.claimant_id),
+                    reviewer=_name(session, claim.reviewer_id))
+    markup = None
+    if claim.state == SUBMITTED:
+        markup = InlineKeyboardMarkup([[
+            InlineKeyboardButton(r.label("claim.approve"), callback_data=f"ic:{claim_id}:ok"),
+            InlineKeyboardButton(r.label("claim.reject"), callback_data=f"ic:{claim_id}:no"),
+        ]])
+    return Card(text, markup, list(claim.evidence or []))
+
+
+def claim_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
+    claim = session.get(InnovationClaim, payload.get("claim_id"))
+    if claim is None:
+        return None
+    return Card(r.render("claim_decided", claim=claim))

@@ -1,0 +1,86 @@
+"""Rendering what the bot says: Jinja2 templates (templates/*.html.j2) and keyed messages.
+
+Everything is HTML for Telegram's HTML parse mode. Templates autoescape, so a task title with
+<, > or & shows as written; `t(key, ...)` inside a template looks the sentence up in the
+recipient's catalog. Numbers are formatted here, never in handlers.
+"""
+
+from __future__ import annotations
+
+import html
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from bot.i18n import Translator
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def points(value: Decimal | int | str | None) -> str:
+    """A score as shown everywhere: two decimals (the stored, rounded figure)."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value):.2f}"
+
+
+def signed(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.2f}"
+
+
+def percent(value: Decimal | str | None) -> str:
+    if value is None:
+        return "—"
+    number = Decimal(value)
+    text = f"{number:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def plain_number(value: Decimal | int | str | None) -> str:
+    """A count or coefficient without trailing zeros: 12, 1.1, 0.15."""
+    if value is None:
+        return "—"
+    number = Decimal(value)
+    if number == number.to_integral_value():
+        return str(number.quantize(Decimal(1)))
+    return format(number.normalize(), "f")
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["j2", "html"], default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(points=points, signed=signed, percent=percent, num=plain_number)
+    return env
+
+
+class Renderer:
+    """Renders for one locale: `render(kind, **data)` a template, `text(key, ...)` one sentence."""
+
+    def __init__(self, locale: str) -> None:
+        self.t = Translator(locale)
+        self.locale = self.t.locale
+
+    def render(self, kind: str, **data: Any) -> str:
+        template = _environment().get_template(f"{kind}.html.j2")
+        return template.render(t=self.t, locale=self.locale, **data).strip()
+
+    def text(self, key: str, **params: Any) -> str:
+        """One catalog sentence, its parameters escaped for HTML."""
+        escaped = {k: html.escape(str(v), quote=False) for k, v in params.items()}
+        return self.t(key, **escaped)
+
+    def label(self, key: str, **params: Any) -> str:
+        """A button label or plain text (Telegram shows button labels as given, no HTML)."""
+        return self.t(key, **params)

@@ -1,0 +1,238 @@
+"""/admin for the assessment office: boost a key task, set a difficulty, issue an invite code,
+switch the active period, review innovation claims. Every change goes through an audited
+models operation, which checks on the server that the actor is an admin."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlmodel import Session, col, select
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import cards
+from handlers.amounts import normalize
+from handlers.common import (
+    Context,
+    Person,
+    answer,
+    app,
+    button,
+    int_arg,
+    menu,
+    menu_labels,
+    person,
+    read,
+    refusal_text,
+    run,
+)
+from models.admin import activate_period, set_boost, set_difficulty
+from models.errors import Refused
+from models.invites import issue_invite
+from models.tables import Period
+from models.views import active_period, cadre_by_code, task_by_code, waiting_claims
+
+TASK, VALUE, CADRE = "task", "value", "cadre"
+KEY = "admin"
+
+
+async def _admin(update: Update, context: Context) -> Person | None:
+    p = await person(update, context)
+    if p is not None and not p.admin:
+        await answer(update, p.r.text("refused.forbidden", action="admin"), menu(p))
+        return None
+    return p
+
+
+async def begin(update: Update, context: Context) -> str | int:
+    p = await _admin(update, context)
+    if p is None:
+        return ConversationHandler.END
+    rows = [[button(p.r.label(f"admin.{action}"), f"adm:{action}")]
+            for action in ("boost", "difficulty", "invite", "period", "claims")]
+    rows.append([button(p.r.label("admin.close"), "adm:x")])
+    await answer(update, p.r.text("admin.menu"), InlineKeyboardMarkup(rows))
+    return ConversationHandler.END
+
+
+async def chosen(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    p = await _admin(update, context)
+    if p is None:
+        return ConversationHandler.END
+    action = query.data.split(":")[1]
+    context.user_data[KEY] = {"action": action}  # type: ignore[index]
+    if action in ("boost", "difficulty"):
+        await answer(update, p.r.text("admin.ask_task"))
+        return TASK
+    if action == "invite":
+        await answer(update, p.r.text("admin.ask_cadre"))
+        return CADRE
+    if action == "period":
+        await _periods(update, context, p)
+    elif action == "claims":
+        await _claims(update, context, p)
+    return ConversationHandler.END
+
+
+async def task(update: Update, context: Context) -> str | int:
+    p = await _admin(update, context)
+    message = update.effective_message
+    entered: dict[str, Any] = context.user_data.get(KEY) or {}  # type: ignore[union-attr]
+    if p is None or message is None or not entered:
+        return ConversationHandler.END
+    code = (message.text or "").strip()
+
+    def find(session: Session) -> Any:
+        period = active_period(session)
+        return None if period is None else task_by_code(session, code, period)
+
+    found = await read(context, find)
+    if found is None:
+        await answer(update, p.r.text("admin.unknown_task", code=code))
+        return TASK
+    entered["task"] = found.id
+    key = "admin.ask_boost" if entered["action"] == "boost" else "admin.ask_difficulty"
+    current = found.boost if entered["action"] == "boost" else found.difficulty
+    await answer(update, p.r.text(key, title=found.title,
+                                  current="—" if current is None else format(current, "f")))
+    return VALUE
+
+
+async def value(update: Update, context: Context) -> str | int:
+    p = await _admin(update, context)
+    message = update.effective_message
+    entered: dict[str, Any] = context.user_data.get(KEY) or {}  # type: ignore[union-attr]
+    if p is None or message is None or "task" not in entered:
+        return ConversationHandler.END
+    text = normalize(message.text or "").rstrip("%")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        await answer(update, p.r.text("admin.not_a_number", value=message.text or ""))
+        return VALUE
+    if entered["action"] == "boost":
+        boost = None if number == 0 else number / 100  # typed as a percentage: 15 means 15 %
+        operation = lambda ctx: set_boost(ctx, p.id, entered["task"], boost)  # noqa: E731
+    else:
+        operation = lambda ctx: set_difficulty(ctx, p.id, entered["task"], number)  # noqa: E731
+    try:
+        await run(context, operation)
+    except Refused as refusal:
+        if refusal.code == "boost_out_of_range":  # the admin typed a percentage: answer in one
+            low, high = app(context).rules.policy("general").boost_range
+            await answer(update, p.r.text("admin.boost_range", low=_percent(low),
+                                          high=_percent(high)))
+        else:
+            await answer(update, refusal_text(p.r, refusal))
+        return VALUE
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    await answer(update, p.r.text("admin.saved"), menu(p))
+    return ConversationHandler.END
+
+
+def _percent(fraction: Any) -> str:
+    return format((Decimal(fraction.numerator) / fraction.denominator * 100).normalize(), "f")
+
+
+async def cadre(update: Update, context: Context) -> str | int:
+    p = await _admin(update, context)
+    message = update.effective_message
+    if p is None or message is None:
+        return ConversationHandler.END
+    code = (message.text or "").strip()
+    found = await read(context, lambda s: cadre_by_code(s, code))
+    if found is None:
+        await answer(update, p.r.text("admin.unknown_cadre", code=code))
+        return CADRE
+    ttl = app(context).settings.invites.ttl_days
+    try:
+        invite = await run(context, lambda ctx: issue_invite(ctx, p.id, found.id or 0, ttl))
+    except Refused as refusal:
+        await answer(update, refusal_text(p.r, refusal), menu(p))
+        return ConversationHandler.END
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    await answer(update, p.r.render("invite_issued", cadre=found, code=invite.code, link=link,
+                                    expires=invite.expires_at.astimezone(
+                                        app(context).store.tz).date()), menu(p))
+    return ConversationHandler.END
+
+
+async def _periods(update: Update, context: Context, p: Person) -> None:
+    periods = await read(context, lambda s: list(s.exec(
+        select(Period).order_by(col(Period.starts_on), col(Period.kind).desc())).all()))
+    rows = [[button(("● " if period.is_active else "") + period.name, f"adm:p:{period.id}")]
+            for period in periods[:30]]
+    await answer(update, p.r.text("admin.pick_period"), InlineKeyboardMarkup(rows))
+
+
+async def period_chosen(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    p = await _admin(update, context)
+    period_id = int_arg(query.data, 2)
+    if p is None or period_id is None:
+        return
+    try:
+        period = await run(context, lambda ctx: activate_period(ctx, p.id, period_id))
+    except Refused as refusal:
+        await answer(update, refusal_text(p.r, refusal))
+        return
+    await query.edit_message_text(p.r.text("admin.period_active", name=period.name))
+
+
+async def _claims(update: Update, context: Context, p: Person) -> None:
+    waiting = await read(context, waiting_claims)
+    if not waiting:
+        await answer(update, p.r.text("admin.no_claims"))
+        return
+    for claim in waiting[:10]:
+        claim_id = claim.id or 0
+        card = await read(context, lambda s: cards.claim_card(s, claim_id, p.r))  # noqa: B023
+        if card is not None:
+            await answer(update, card.text, card.markup)
+
+
+async def close(update: Update, context: Context) -> int:
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: Context) -> int:
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    p = await person(update, context)
+    if p is not None:
+        await answer(update, p.r.text("admin.cancelled"), menu(p))
+    return ConversationHandler.END
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    typed = filters.TEXT & ~filters.COMMAND
+    application.add_handler(ConversationHandler(
+        entry_points=[CallbackQueryHandler(chosen, pattern=r"^adm:(boost|difficulty|invite)$")],
+        states={TASK: [MessageHandler(typed, task)], VALUE: [MessageHandler(typed, value)],
+                CADRE: [MessageHandler(typed, cadre)]},
+        fallbacks=[CommandHandler("cancel", cancel)],
+        name="admin", persistent=True, allow_reentry=True,
+    ))
+    application.add_handler(CommandHandler("admin", begin))
+    application.add_handler(MessageHandler(filters.Text(menu_labels("admin")), begin))
+    application.add_handler(CallbackQueryHandler(chosen, pattern=r"^adm:(period|claims)$"))
+    application.add_handler(CallbackQueryHandler(period_chosen, pattern=r"^adm:p:\d+$"))
+    application.add_handler(CallbackQueryHandler(close, pattern=r"^adm:x$"))

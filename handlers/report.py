@@ -1,0 +1,404 @@
+"""Reporting progress: pick a task, say how far it is, add evidence and a note, confirm.
+
+A persistent conversation: its step is stored after every update (bot/persistence.py) and what
+has been entered is kept in the cadre's draft report, so a restart of the bot in the middle
+loses nothing. /cancel works at every step and throws the draft away.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from handlers.amounts import read_count, read_progress
+from handlers.common import (
+    Context,
+    Person,
+    answer,
+    app,
+    button,
+    edit_or_send,
+    int_arg,
+    menu,
+    menu_labels,
+    pager,
+    person,
+    read,
+    refusal_text,
+    run,
+)
+from models.errors import Refused
+from models.reports import discard_draft, save_draft, submit_report
+from models.tables import Task
+from models.views import TaskLine, active_period, reportable_tasks
+
+PICK, AMOUNT, EVIDENCE, NOTE, CONFIRM = "pick", "amount", "evidence", "note", "confirm"
+KEY = "report"  # user_data[KEY]: what has been entered so far (JSON-safe)
+PER_PAGE = 8
+MAX_EVIDENCE = 10
+
+
+def _state(context: Context) -> dict[str, Any]:
+    data: dict[str, Any] = context.user_data.setdefault(KEY, {})  # type: ignore[union-attr]
+    return data
+
+
+async def _task(context: Context, task_id: int) -> Task | None:
+    return await read(context, lambda session: session.get(Task, task_id))
+
+
+async def _save(context: Context, p: Person) -> bool:
+    """Write what was entered into the draft; False (and the user told why) if refused."""
+    entered = _state(context)
+
+    def save(ctx: Any) -> int:
+        draft = save_draft(
+            ctx, p.id, entered["task"],
+            progress=_dec(entered.get("progress")), actual=_dec(entered.get("actual")),
+            note=entered.get("note", ""), evidence=entered.get("evidence", []),
+            occurrence=entered.get("occurrence"),
+        )
+        entered["occurrence"] = draft.occurrence
+        return draft.id or 0
+
+    try:
+        entered["draft"] = await run(context, save)
+    except Refused as refusal:
+        return await _refused(context, p, refusal)
+    return True
+
+
+async def _refused(context: Context, p: Person, refusal: Refused) -> bool:
+    chat_id = p.cadre.telegram_user_id
+    if chat_id is not None:
+        await context.bot.send_message(chat_id, refusal_text(p.r, refusal), parse_mode="HTML")
+    return False
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+# -- picking the task ---------------------------------------------------------------------
+
+
+async def begin(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    if p is None:
+        return ConversationHandler.END
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    return await _pick_page(update, context, p, 0)
+
+
+async def pick_page(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    p = await person(update, context)
+    if p is None:
+        return ConversationHandler.END
+    return await _pick_page(update, context, p, int_arg(query.data, 2) or 0)
+
+
+async def _pick_page(update: Update, context: Context, p: Person, page: int) -> str | int:
+    today = app(context).store.today()
+
+    def load(session: Session) -> list[TaskLine] | None:
+        period = active_period(session)
+        return None if period is None else reportable_tasks(session, p.cadre, period, today)
+
+    lines = await read(context, load)
+    if not lines:
+        await answer(update, p.r.text("report.no_tasks" if lines is not None
+                                      else "bot.no_active_period"), menu(p))
+        return ConversationHandler.END
+    pages = -(-len(lines) // PER_PAGE)
+    page = min(max(page, 0), pages - 1)
+    rows = [[button(p.r.label("report.task_button", title=_short(line.task.title),
+                              due=line.next_due.strftime("%m-%d") if line.next_due else "—"),
+                    f"rep:t:{line.task.id}")]
+            for line in lines[page * PER_PAGE:(page + 1) * PER_PAGE]]
+    nav = pager(p.r, "rep:p", page, pages)
+    if nav:
+        rows.append(nav)
+    rows.append([button(p.r.label("report.cancel"), "rep:x")])
+    await edit_or_send(update, p.r.text("report.pick"), InlineKeyboardMarkup(rows))
+    return PICK
+
+
+def _short(title: str, limit: int = 24) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+async def picked(update: Update, context: Context) -> str | int:
+    """rep:t:<task>: from the list, or from a reminder's button (which starts the conversation)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    p = await person(update, context)
+    task_id = int_arg(query.data, 2)
+    if p is None or task_id is None:
+        return ConversationHandler.END
+    task = await _task(context, task_id)
+    if task is None:
+        await answer(update, p.r.text("refused.not_found", what="task", id=task_id))
+        return ConversationHandler.END
+    context.user_data[KEY] = {"task": task_id}  # type: ignore[index]
+    if not await _save(context, p):
+        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+        return ConversationHandler.END
+    await _ask_amount(update, p, task)
+    return AMOUNT
+
+
+async def _ask_amount(update: Update, p: Person, task: Task) -> None:
+    if task.target is not None:
+        text = p.r.text("report.ask_count", title=task.title,
+                        target=_plain(task.target), measure=task.measure or "")
+    else:
+        text = p.r.text("report.ask_percent", title=task.title)
+    await answer(update, text, InlineKeyboardMarkup([[button(p.r.label("report.cancel"),
+                                                             "rep:x")]]))
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+# -- the amount, evidence and note --------------------------------------------------------
+
+
+async def amount(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    message = update.effective_message
+    entered = _state(context)
+    if p is None or message is None or not entered.get("task"):
+        return ConversationHandler.END
+    task = await _task(context, entered["task"])
+    assert task is not None
+    text = message.text or ""
+    parsed = read_count(text, task.target) if task.target is not None else read_progress(text)
+    if not parsed.ok:
+        example = p.r.text("amount.example_count" if task.target is not None
+                           else "amount.example_percent",
+                           target=_plain(task.target) if task.target is not None else "",
+                           measure=task.measure or "")
+        await answer(update, p.r.text(parsed.error or "", value=text) + "\n" + example)
+        return AMOUNT
+    entered["progress"] = None if parsed.progress is None else str(parsed.progress)
+    entered["actual"] = None if parsed.actual is None else str(parsed.actual)
+    if not await _save(context, p):
+        return AMOUNT
+    if entered.get("confirming"):
+        return await _summary(update, context, p)
+    await answer(update, p.r.text("report.ask_evidence"),
+                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    return EVIDENCE
+
+
+async def evidence(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    message = update.effective_message
+    if p is None or message is None:
+        return ConversationHandler.END
+    entered = _state(context)
+    files = entered.setdefault("evidence", [])
+    if len(files) >= MAX_EVIDENCE:
+        await answer(update, p.r.text("report.evidence_full", max=MAX_EVIDENCE),
+                     InlineKeyboardMarkup([[button(p.r.label("report.done"), "rep:done")]]))
+        return EVIDENCE
+    if message.photo:
+        files.append({"type": "photo", "file_id": message.photo[-1].file_id})
+    elif message.document:
+        files.append({"type": "document", "file_id": message.document.file_id,
+                      "name": message.document.file_name or ""})
+    if not await _save(context, p):
+        files.pop()
+        return EVIDENCE
+    await answer(update, p.r.text("report.evidence_received", count=len(files)),
+                 InlineKeyboardMarkup([[button(p.r.label("report.done"), "rep:done")]]))
+    return EVIDENCE
+
+
+async def evidence_expected(update: Update, context: Context) -> str:
+    p = await person(update, context)
+    if p is not None:
+        await answer(update, p.r.text("report.evidence_expected"),
+                     InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    return EVIDENCE
+
+
+async def evidence_done(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    p = await person(update, context)
+    if p is None:
+        return ConversationHandler.END
+    if _state(context).get("confirming"):
+        return await _summary(update, context, p)
+    await answer(update, p.r.text("report.ask_note"),
+                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    return NOTE
+
+
+async def note(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    message = update.effective_message
+    if p is None or message is None:
+        return ConversationHandler.END
+    text = (message.text or "").strip()
+    if len(text) > 1000:
+        await answer(update, p.r.text("report.note_too_long", max=1000))
+        return NOTE
+    _state(context)["note"] = text
+    if not await _save(context, p):
+        return NOTE
+    return await _summary(update, context, p)
+
+
+async def note_skipped(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    p = await person(update, context)
+    if p is None:
+        return ConversationHandler.END
+    return await _summary(update, context, p)
+
+
+# -- confirm ------------------------------------------------------------------------------
+
+
+async def _summary(update: Update, context: Context, p: Person) -> str:
+    entered = _state(context)
+    entered["confirming"] = True
+    task = await _task(context, entered["task"])
+    assert task is not None
+    text = p.r.render("report_summary", task=task, progress=_dec(entered.get("progress")),
+                      actual=_dec(entered.get("actual")), note=entered.get("note", ""),
+                      files=len(entered.get("evidence", [])),
+                      occurrence=entered.get("occurrence", ""))
+    markup = InlineKeyboardMarkup([
+        [button(p.r.label("report.submit"), "rep:ok")],
+        [button(p.r.label("report.edit_amount"), "rep:e:a"),
+         button(p.r.label("report.edit_evidence"), "rep:e:f"),
+         button(p.r.label("report.edit_note"), "rep:e:n")],
+        [button(p.r.label("report.cancel"), "rep:x")],
+    ])
+    await answer(update, text, markup)
+    return CONFIRM
+
+
+async def edit(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    p = await person(update, context)
+    entered = _state(context)
+    if p is None or not entered.get("task"):
+        return ConversationHandler.END
+    part = query.data.rsplit(":", 1)[1]
+    if part == "a":
+        task = await _task(context, entered["task"])
+        assert task is not None
+        await _ask_amount(update, p, task)
+        return AMOUNT
+    if part == "f":
+        entered["evidence"] = []
+        await answer(update, p.r.text("report.ask_evidence"),
+                     InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+        return EVIDENCE
+    await answer(update, p.r.text("report.ask_note"),
+                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    return NOTE
+
+
+async def confirm(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    p = await person(update, context)
+    entered = _state(context)
+    if p is None or not entered.get("task"):
+        return ConversationHandler.END
+
+    def submit(ctx: Any) -> int:
+        report = submit_report(
+            ctx, p.id, entered["task"], progress=_dec(entered.get("progress")),
+            actual=_dec(entered.get("actual")), note=entered.get("note", ""),
+            evidence=entered.get("evidence", []), occurrence=entered.get("occurrence"),
+        )
+        return report.id or 0
+
+    try:
+        await run(context, submit)
+    except Refused as refusal:
+        await answer(update, refusal_text(p.r, refusal), menu(p))
+        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+        return ConversationHandler.END
+    if query.message is not None:
+        await query.edit_message_reply_markup(None)
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    await answer(update, p.r.text("report.submitted"), menu(p))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: Context) -> int:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    p = await person(update, context)
+    entered = context.user_data.pop(KEY, None) or {}  # type: ignore[union-attr]
+    if p is None:
+        return ConversationHandler.END
+    draft = entered.get("draft")
+    if draft:
+        await run(context, lambda ctx: discard_draft(ctx, p.id, draft))
+    await answer(update, p.r.text("report.cancelled"), menu(p))
+    return ConversationHandler.END
+
+
+def conversation() -> ConversationHandler[Context]:
+    typed = filters.TEXT & ~filters.COMMAND & ~filters.Text(
+        [label for key in ("report", "tasks", "score", "rank", "pending", "admin", "help")
+         for label in menu_labels(key)]
+    )
+    return ConversationHandler(
+        entry_points=[
+            CommandHandler("report", begin),
+            MessageHandler(filters.Text(menu_labels("report")), begin),
+            CallbackQueryHandler(picked, pattern=r"^rep:t:\d+$"),
+        ],
+        states={
+            PICK: [CallbackQueryHandler(picked, pattern=r"^rep:t:\d+$"),
+                   CallbackQueryHandler(pick_page, pattern=r"^rep:p:\d+$")],
+            AMOUNT: [MessageHandler(typed, amount)],
+            EVIDENCE: [MessageHandler(filters.PHOTO | filters.Document.ALL, evidence),
+                       CallbackQueryHandler(evidence_done, pattern=r"^rep:(skip|done)$"),
+                       MessageHandler(typed, evidence_expected)],
+            NOTE: [MessageHandler(typed, note),
+                   CallbackQueryHandler(note_skipped, pattern=r"^rep:skip$")],
+            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rep:ok$"),
+                      CallbackQueryHandler(edit, pattern=r"^rep:e:[afn]$")],
+        },
+        fallbacks=[CommandHandler("cancel", cancel),
+                   CallbackQueryHandler(cancel, pattern=r"^rep:x$")],
+        name="report",
+        persistent=True,
+        allow_reentry=True,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(conversation())

@@ -1,0 +1,351 @@
+"""Supervisors decide submissions: grade A-D to approve, return with a reason, reject with one.
+
+Every decision goes through models.reports, which checks on the server that this person may
+decide this report (so a forged callback is refused and audited) and refuses a second decision
+("already handled by …"). After a decision every reviewer's card for that report is edited to
+show who decided. Also /pending and /delegate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, select
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import cards
+from bot.render import Renderer
+from handlers.common import (
+    Context,
+    Person,
+    answer,
+    button,
+    edit_or_send,
+    int_arg,
+    menu,
+    menu_labels,
+    pager,
+    person,
+    read,
+    refusal_text,
+    run,
+)
+from models.admin import delegate_review
+from models.errors import Refused
+from models.reports import approve_report, pending_for, reject_report, return_report
+from models.store import Ctx
+from models.tables import Cadre, OutboxMessage, Report, Task
+from models.views import cadre_by_code
+
+REASON = "reason"
+DELEGATE_WHO, DELEGATE_DATES = "delegate_who", "delegate_dates"
+KEY = "review"
+PER_PAGE = 6
+
+
+async def _refresh_cards(context: Context, report_id: int, tapped: Update | None) -> None:
+    """Show the decision on every card of this report: the one tapped and those sent out."""
+
+    def load(session: Session) -> list[tuple[int, int, str]]:
+        rows = session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.dedupe_key).startswith(f"review_request:{report_id}:"),
+            col(OutboxMessage.message_id).is_not(None),
+        )).all()
+        result = []
+        for row in rows:
+            who = None if row.recipient_id is None else session.get(Cadre, row.recipient_id)
+            result.append((row.chat_id or 0, row.message_id or 0,
+                           (who.locale if who and who.locale else "zh_CN")))
+        return result
+
+    targets = await read(context, load)
+    query = tapped.callback_query if tapped else None
+    tapped_at = None
+    if query is not None and query.message is not None:
+        tapped_at = (query.message.chat.id, query.message.message_id)
+        if tapped_at not in {(c, m) for c, m, _ in targets}:
+            user = tapped.effective_user if tapped else None
+            locale = "zh_CN"
+            if user is not None:
+                me = await read(context, lambda s: s.exec(
+                    select(Cadre).where(Cadre.telegram_user_id == user.id)).first())
+                locale = me.locale if me and me.locale else locale
+            targets.append((tapped_at[0], tapped_at[1], locale))
+    for chat_id, message_id, locale in targets:
+        r = Renderer(locale)
+        card = await read(context, _card_maker(report_id, r))
+        if card is None:
+            continue
+        try:
+            await context.bot.edit_message_text(card.text, chat_id=chat_id,
+                                                message_id=message_id, parse_mode=ParseMode.HTML,
+                                                reply_markup=card.markup)
+        except BadRequest as exc:  # already shows it ("not modified"), or was deleted
+            if "not modified" not in str(exc) and "not found" not in str(exc):
+                raise
+
+
+def _card_maker(report_id: int, r: Renderer) -> Callable[[Session], cards.Card | None]:
+    return lambda session: cards.review_card(session, report_id, r)
+
+
+async def decide(update: Update, context: Context) -> None:
+    """rv:<report>:<A|B|C|D> approves with that grade."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    p = await person(update, context)
+    report_id = int_arg(query.data, 1)
+    if p is None or report_id is None:
+        await query.answer()
+        return
+    grade = query.data.rsplit(":", 1)[1]
+    try:
+        await run(context, lambda ctx: approve_report(ctx, p.id, report_id, grade))
+    except Refused as refusal:
+        await _refused(update, context, p, refusal, report_id)
+        return
+    await query.answer(p.r.label("review.approved", grade=p.r.label(f"grade.{grade}")))
+    await _refresh_cards(context, report_id, update)
+
+
+async def _refused(update: Update, context: Context, p: Person, refusal: Refused,
+                   report_id: int) -> None:
+    query = update.callback_query
+    if refusal.code == "already_decided":
+        by = refusal.params.get("by") or ""
+        text = p.r.label("review.already_handled", by=by)
+        if query is not None:
+            await query.answer(text, show_alert=True)
+        else:
+            await answer(update, p.r.text("review.already_handled", by=by))
+        await _refresh_cards(context, report_id, update)
+        return
+    if query is not None:
+        await query.answer(p.r.t(f"refused.{refusal.code}", **{k: str(v) for k, v in
+                                 refusal.params.items()}) if p.r.t.has(f"refused.{refusal.code}")
+                           else refusal.code, show_alert=True)
+    else:
+        await answer(update, refusal_text(p.r, refusal))
+
+
+# -- return / reject with a reason ----------------------------------------------------------
+
+
+async def ask_reason(update: Update, context: Context) -> str | int:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    p = await person(update, context)
+    report_id = int_arg(query.data, 1)
+    if p is None or report_id is None:
+        await query.answer()
+        return ConversationHandler.END
+
+    def state(session: Session) -> str | None:
+        report = session.get(Report, report_id)
+        return None if report is None else report.state
+
+    if await read(context, state) != "submitted":
+        reviewer = await read(context, lambda s: _decider(s, report_id))
+        await query.answer(p.r.label("review.already_handled", by=reviewer), show_alert=True)
+        return ConversationHandler.END
+    await query.answer()
+    action = query.data.rsplit(":", 1)[1]
+    context.user_data[KEY] = {"report": report_id, "action": action}  # type: ignore[index]
+    await answer(update, p.r.text(f"review.ask_reason_{action}"),
+                 InlineKeyboardMarkup([[button(p.r.label("review.cancel"), "rvx")]]))
+    return REASON
+
+
+def _decider(session: Session, report_id: int) -> str:
+    report = session.get(Report, report_id)
+    reviewer = None if report is None or report.reviewer_id is None else session.get(
+        Cadre, report.reviewer_id)
+    return reviewer.name if reviewer else ""
+
+
+async def reason(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    message = update.effective_message
+    pending: dict[str, Any] = context.user_data.get(KEY) or {}  # type: ignore[union-attr]
+    if p is None or message is None or not pending:
+        return ConversationHandler.END
+    text = (message.text or "").strip()
+    if not text or len(text) > 500:
+        await answer(update, p.r.text("review.reason_length", max=500))
+        return REASON
+    report_id, action = int(pending["report"]), pending["action"]
+    operation = return_report if action == "ret" else reject_report
+    try:
+        await run(context, lambda ctx: operation(ctx, p.id, report_id, text))
+    except Refused as refusal:
+        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+        await _refused(update, context, p, refusal, report_id)
+        return ConversationHandler.END
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    await answer(update, p.r.text(f"review.done_{action}"), menu(p))
+    await _refresh_cards(context, report_id, None)
+    return ConversationHandler.END
+
+
+async def cancel_reason(update: Update, context: Context) -> int:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    p = await person(update, context)
+    if p is not None:
+        await answer(update, p.r.text("review.cancelled"), menu(p))
+    return ConversationHandler.END
+
+
+# -- what waits ---------------------------------------------------------------------------
+
+
+async def pending(update: Update, context: Context) -> None:
+    p = await person(update, context)
+    if p is None:
+        return
+    page = 0
+    if update.callback_query is not None and update.callback_query.data:
+        await update.callback_query.answer()
+        page = int_arg(update.callback_query.data, 2) or 0
+
+    def load(ctx: Ctx) -> list[tuple[Report, Task, Cadre]]:
+        result = []
+        for report in pending_for(ctx, p.id, limit=200):
+            task = ctx.session.get(Task, report.task_id)
+            reporter = ctx.session.get(Cadre, report.reporter_id)
+            assert task is not None and reporter is not None
+            result.append((report, task, reporter))
+        return result
+
+    waiting = await run(context, load)
+    if not waiting:
+        await edit_or_send(update, p.r.text("review.nothing_waits"), None)
+        return
+    pages = -(-len(waiting) // PER_PAGE)
+    page = min(max(page, 0), pages - 1)
+    shown = waiting[page * PER_PAGE:(page + 1) * PER_PAGE]
+    rows = [[button(p.r.label("review.open", name=reporter.name, title=task.title[:20]),
+                    f"rv:o:{report.id}")] for report, task, reporter in shown]
+    nav = pager(p.r, "rv:p", page, pages)
+    if nav:
+        rows.append(nav)
+    text = p.r.render("pending_list", count=len(waiting), items=shown)
+    await edit_or_send(update, text, InlineKeyboardMarkup(rows))
+
+
+async def open_card(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    p = await person(update, context)
+    report_id = int_arg(query.data, 2)
+    if p is None or report_id is None:
+        return
+    card = await read(context, lambda s: cards.review_card(s, report_id, p.r))
+    if card is None:
+        await answer(update, p.r.text("refused.not_found", what="report", id=report_id))
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    for item in card.evidence:
+        if item.get("type") == "photo":
+            await chat.send_photo(item["file_id"])
+        elif item.get("type") == "document":
+            await chat.send_document(item["file_id"])
+    await answer(update, card.text, card.markup)
+
+
+# -- delegation -----------------------------------------------------------------------------
+
+
+async def delegate_start(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    if p is None:
+        return ConversationHandler.END
+    if not p.supervisor and not p.admin:
+        await answer(update, p.r.text("refused.forbidden", action="delegate"))
+        return ConversationHandler.END
+    await answer(update, p.r.text("delegate.ask_who"))
+    return DELEGATE_WHO
+
+
+async def delegate_who(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    message = update.effective_message
+    if p is None or message is None:
+        return ConversationHandler.END
+    code = (message.text or "").strip()
+    found = await read(context, lambda s: cadre_by_code(s, code))
+    if found is None:
+        await answer(update, p.r.text("delegate.unknown_cadre", code=code))
+        return DELEGATE_WHO
+    context.user_data["delegate"] = {"to": found.id, "name": found.name}  # type: ignore[index]
+    await answer(update, p.r.text("delegate.ask_dates", name=found.name))
+    return DELEGATE_DATES
+
+
+async def delegate_dates(update: Update, context: Context) -> str | int:
+    p = await person(update, context)
+    message = update.effective_message
+    chosen: dict[str, Any] = context.user_data.get("delegate") or {}  # type: ignore[union-attr]
+    if p is None or message is None or not chosen:
+        return ConversationHandler.END
+    parts = (message.text or "").replace("～", " ").replace("~", " ").split()
+    try:
+        starts, ends = date.fromisoformat(parts[0]), date.fromisoformat(parts[-1])
+    except (ValueError, IndexError):
+        await answer(update, p.r.text("delegate.bad_dates"))
+        return DELEGATE_DATES
+    try:
+        await run(context, lambda ctx: delegate_review(ctx, p.id, chosen["to"], starts, ends))
+    except Refused as refusal:
+        await answer(update, refusal_text(p.r, refusal))
+        return DELEGATE_DATES
+    context.user_data.pop("delegate", None)  # type: ignore[union-attr]
+    await answer(update, p.r.text("delegate.done", name=chosen["name"], starts=starts,
+                                  ends=ends), menu(p))
+    return ConversationHandler.END
+
+
+async def delegate_cancel(update: Update, context: Context) -> int:
+    context.user_data.pop("delegate", None)  # type: ignore[union-attr]
+    p = await person(update, context)
+    if p is not None:
+        await answer(update, p.r.text("delegate.cancelled"), menu(p))
+    return ConversationHandler.END
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    typed = filters.TEXT & ~filters.COMMAND
+    application.add_handler(ConversationHandler(
+        entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^rv:\d+:(ret|rej)$")],
+        states={REASON: [MessageHandler(typed, reason)]},
+        fallbacks=[CommandHandler("cancel", cancel_reason),
+                   CallbackQueryHandler(cancel_reason, pattern=r"^rvx$")],
+        name="review_reason", persistent=True, allow_reentry=True,
+    ))
+    application.add_handler(ConversationHandler(
+        entry_points=[CommandHandler("delegate", delegate_start)],
+        states={DELEGATE_WHO: [MessageHandler(typed, delegate_who)],
+                DELEGATE_DATES: [MessageHandler(typed, delegate_dates)]},
+        fallbacks=[CommandHandler("cancel", delegate_cancel)],
+        name="delegate", persistent=True, allow_reentry=True,
+    ))
+    application.add_handler(CallbackQueryHandler(decide, pattern=r"^rv:\d+:[ABCD]$"))
+    application.add_handler(CallbackQueryHandler(open_card, pattern=r"^rv:o:\d+$"))
+    application.add_handler(CallbackQueryHandler(pending, pattern=r"^rv:p:\d+$"))
+    application.add_handler(CommandHandler("pending", pending))
+    application.add_handler(MessageHandler(filters.Text(menu_labels("pending")), pending))

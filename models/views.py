@@ -1,0 +1,239 @@
+"""Read-only views for the bot: what a person sees of their tasks, scores and their units.
+
+Nothing here writes; everything shown comes from stored rows and the standings the scoring
+core computed (a score is never computed here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlmodel import Session, col, func, select
+
+from models.occurrences import Occurrence, occurrences
+from models.tables import (
+    Cadre,
+    Delegation,
+    InnovationClaim,
+    Period,
+    Report,
+    Standing,
+    StandingHistory,
+    Supervision,
+    Task,
+    Unit,
+)
+from models.vocab import APPROVED, DRAFT, SUBMITTED
+
+
+def cadre_by_telegram(session: Session, telegram_user_id: int) -> Cadre | None:
+    return session.exec(
+        select(Cadre).where(Cadre.telegram_user_id == telegram_user_id, col(Cadre.active))
+    ).first()
+
+
+def active_period(session: Session) -> Period | None:
+    return session.exec(select(Period).where(col(Period.is_active))).first()
+
+
+def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
+    """Supervises a unit, or reviews for someone who does today."""
+    if session.exec(select(Supervision).where(Supervision.cadre_id == cadre.id)).first():
+        return True
+    return session.exec(select(Delegation.id).where(
+        Delegation.delegate_id == cadre.id, col(Delegation.starts_on) <= today,
+        col(Delegation.ends_on) >= today,
+    )).first() is not None
+
+
+@dataclass
+class TaskLine:
+    """A task as its people see it: how far it is and what happens next."""
+
+    task: Task
+    progress: Decimal | None  # of the occurrence shown: the latest approved report, if any
+    state: str  # "none", "draft", "submitted", "approved", "returned", "rejected"
+    next_due: date | None  # the deadline, or the due date of the next open occurrence
+    occurrence: str  # the occurrence a report now would be for ("" for a one-off task)
+    done_occurrences: int = 0
+    total_occurrences: int = 1
+    is_unit_task: bool = False
+    overdue: int = 0  # occurrences past their due date with nothing approved or waiting
+
+
+def _open_occurrence(found: list[Occurrence], done: set[str], today: date) -> Occurrence:
+    # Same rule as models.reports uses when a report names no occurrence.
+    open_now = [o for o in found if o.starts <= today] or found[:1]
+    current = open_now[-1]
+    if current.key not in done:
+        return current
+    missing = [o for o in open_now if o.key not in done]
+    return missing[0] if missing else current
+
+
+def reportable_tasks(session: Session, cadre: Cadre, period: Period, today: date) -> list[TaskLine]:
+    """The cadre's own tasks and their unit's, most urgent first (next due date, then title)."""
+    unit = session.get(Unit, cadre.unit_id)
+    assert unit is not None
+    chain = [int(p) for p in unit.path.strip("/").split("/") if p]
+    tasks = session.exec(
+        select(Task).where(
+            Task.period_id == period.id,
+            (col(Task.cadre_id) == cadre.id) | (col(Task.unit_id).in_(chain[-1:])),
+        ).order_by(col(Task.id))
+    ).all()
+    reports = session.exec(
+        select(Report).where(col(Report.task_id).in_([t.id for t in tasks]))
+        .order_by(col(Report.id))
+    ).all()
+    by_task: dict[int, list[Report]] = {}
+    for report in reports:
+        by_task.setdefault(report.task_id, []).append(report)
+    lines = [_line(task, by_task.get(task.id or 0, []), period, today, cadre) for task in tasks]
+    far = date.max
+    return sorted(lines, key=lambda line: (line.next_due or far, line.task.title))
+
+
+def _line(task: Task, reports: list[Report], period: Period, today: date,
+          cadre: Cadre) -> TaskLine:
+    found = occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on)
+    done = {r.occurrence for r in reports if r.state == APPROVED}
+    current = _open_occurrence(found, done, today)
+    mine = [r for r in reports if r.occurrence == current.key
+            and (r.state != DRAFT or r.reporter_id == cadre.id)]
+    latest = mine[-1] if mine else None
+    approved = [r for r in reports if r.occurrence == current.key and r.state == APPROVED]
+    shown = approved[-1] if approved else None
+    progress = None
+    if shown is not None:
+        progress = shown.progress if task.target is None else shown.actual
+    next_due = current.due if task.recurrence != "once" else task.deadline
+    waiting = {r.occurrence for r in reports if r.state == SUBMITTED}
+    overdue = [o for o in found if o.due is not None and o.due < today
+               and o.key not in done and o.key not in waiting]
+    return TaskLine(
+        task=task, progress=progress, state=latest.state if latest else "none",
+        next_due=next_due, occurrence=current.key,
+        done_occurrences=len({o.key for o in found} & done), total_occurrences=len(found),
+        is_unit_task=task.unit_id is not None, overdue=len(overdue),
+    )
+
+
+def standing_of(session: Session, period: Period, *, cadre_id: int | None = None,
+                unit_id: int | None = None) -> Standing | None:
+    query = select(Standing).where(Standing.period_id == period.id)
+    if cadre_id is not None:
+        query = query.where(Standing.cadre_id == cadre_id)
+    else:
+        query = query.where(Standing.unit_id == unit_id)
+    return session.exec(query).first()
+
+
+def total_a_week_ago(session: Session, period: Period, cadre_id: int,
+                     today: date) -> Decimal | None:
+    """The total recorded on the latest day at least 7 days ago (None: no history yet)."""
+    row = session.exec(
+        select(StandingHistory).where(
+            StandingHistory.period_id == period.id, StandingHistory.cadre_id == cadre_id,
+            col(StandingHistory.taken_on) <= today - timedelta(days=7),
+        ).order_by(col(StandingHistory.taken_on).desc())
+    ).first()
+    return None if row is None else row.total
+
+
+@dataclass
+class StandingLine:
+    rank: int
+    name: str
+    total: Decimal
+    cadre_id: int
+
+
+@dataclass
+class UnitBoard:
+    unit: Unit
+    lines: list[StandingLine]
+    size: int
+    own: StandingLine | None = None
+
+
+def unit_board(session: Session, period: Period, unit: Unit, viewer: Cadre | None,
+               top: int = 10) -> UnitBoard:
+    """The unit's cadres by rank: the top `top` and the viewer's own line."""
+    rows = session.exec(
+        select(Standing, Cadre).join(Cadre, col(Cadre.id) == Standing.cadre_id)
+        .where(Standing.period_id == period.id, Standing.group_unit_id == unit.id)
+        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
+    ).all()
+    lines = [StandingLine(s.rank_in_unit, c.name, s.total, c.id or 0) for s, c in rows]
+    own = next((line for line in lines if viewer and line.cadre_id == viewer.id), None)
+    return UnitBoard(unit=unit, lines=lines[:top], size=len(lines), own=own)
+
+
+def overseen_units(session: Session, cadre: Cadre, today: date) -> list[Unit]:
+    """Units whose standings this cadre may look at: all for admins; for supervisors (and
+    today's delegates) the units they supervise and every unit below."""
+    if cadre.is_admin:
+        return list(session.exec(select(Unit).order_by(col(Unit.path))).all())
+    delegators = session.exec(select(Delegation.supervisor_id).where(
+        Delegation.delegate_id == cadre.id, col(Delegation.starts_on) <= today,
+        col(Delegation.ends_on) >= today)).all()
+    bosses = [cadre.id, *delegators]
+    roots = session.exec(
+        select(Unit).join(Supervision, col(Supervision.unit_id) == Unit.id)
+        .where(col(Supervision.cadre_id).in_(bosses))
+    ).all()
+    found: dict[int, Unit] = {}
+    for root in roots:
+        for unit in session.exec(
+            select(Unit).where(col(Unit.path).startswith(root.path)).order_by(col(Unit.path))
+        ).all():
+            found[unit.id or 0] = unit
+    return sorted(found.values(), key=lambda u: u.path)
+
+
+@dataclass
+class Missing:
+    """A cadre with tasks due and nothing submitted or approved for them."""
+
+    cadre: Cadre
+    tasks: list[Task] = field(default_factory=list)
+
+
+def not_reported(session: Session, period: Period, unit: Unit, today: date) -> list[Missing]:
+    """Members of the unit with a task whose deadline (or occurrence) is due, unreported."""
+    members = session.exec(
+        select(Cadre).where(Cadre.unit_id == unit.id, col(Cadre.active)).order_by(col(Cadre.code))
+    ).all()
+    result = []
+    for cadre in members:
+        lines = reportable_tasks(session, cadre, period, today)
+        late = [line.task for line in lines if line.task.cadre_id == cadre.id and line.overdue]
+        if late:
+            result.append(Missing(cadre, late))
+    return result
+
+
+def waiting_claims(session: Session) -> list[InnovationClaim]:
+    return list(session.exec(
+        select(InnovationClaim).where(InnovationClaim.state == SUBMITTED)
+        .order_by(col(InnovationClaim.created_at))
+    ).all())
+
+
+def count_waiting_reviews(session: Session) -> int:
+    return int(session.exec(
+        select(func.count()).select_from(Report).where(Report.state == SUBMITTED)
+    ).one())
+
+
+def task_by_code(session: Session, code: str, period: Period) -> Task | None:
+    return session.exec(
+        select(Task).where(Task.code == code.strip(), Task.period_id == period.id)
+    ).first()
+
+
+def cadre_by_code(session: Session, code: str) -> Cadre | None:
+    return session.exec(select(Cadre).where(Cadre.code == code.strip())).first()

@@ -1,0 +1,127 @@
+"""Drive the real Application through the offline Bot API simulator, as users would.
+
+Synchronous on purpose: each call feeds one update to `Application.process_update` on the
+harness's own event loop and returns when the bot (and its outbox) is done, so tests read like
+a conversation: say, tap, press, look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app_context import AppContext
+from bot.application import build_application, register_commands
+from bot.config import Settings, load_settings
+from bot.sandbox.simulator import SimMessage, TelegramSimulator
+from models import invites
+from models.store import Store
+from models.tables import Cadre
+
+T = TypeVar("T")
+
+
+class BotHarness:
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or load_settings()
+        self.loop = asyncio.new_event_loop()
+        clock = store.clock
+        # People take a few seconds between taps; Telegram's flood limits are measured on this.
+        self.human_time = 0.0
+        self.sim = TelegramSimulator(clock=lambda: self.human_time,
+                                     wall_clock=lambda: clock().timestamp())
+        self.context = AppContext(settings=self.settings, engine=store.engine,
+                                  rules=store.rules, store=store)
+        self.app = self._start()
+
+    def _start(self) -> Application:  # type: ignore[type-arg]
+        application = build_application(
+            self.context, token=self.sim.token, request=self.sim.request(),
+            updates_request=self.sim.request(), rate_limiter=False,
+        )
+        self.run(application.initialize())
+        self.run(register_commands(application))
+        return application
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.run(self.app.shutdown())
+        self.loop.close()
+
+    def restart(self) -> None:
+        """Stop the Application as a deploy would and start a fresh one on the same database."""
+        self.run(self.app.shutdown())
+        self.app = self._start()
+
+    # -- people ---------------------------------------------------------------------------
+
+    def join(self, cadre: Cadre, telegram_id: int, *, language: str = "zh-hans") -> None:
+        """The cadre gets an invite code from the office and binds their account with it."""
+        self.sim.add_user(telegram_id, cadre.name, language_code=language)
+        admin_id = self._admin_id()
+        with self.store.transaction() as ctx:
+            code = invites.issue_invite(ctx, admin_id, cadre.id or 0).code
+        self.say(telegram_id, f"/start {code}")
+
+    def _admin_id(self) -> int:
+        from sqlmodel import col, select
+
+        with self.store.session() as session:
+            admin = session.exec(select(Cadre).where(col(Cadre.is_admin))).first()
+            assert admin is not None and admin.id is not None
+            return admin.id
+
+    # -- what users do ----------------------------------------------------------------------
+
+    def feed(self, update: dict[str, Any]) -> None:
+        self.human_time += 3
+        self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
+
+    def say(self, user_id: int, text: str) -> list[SimMessage]:
+        before = len(self.sim.messages(user_id))
+        self.feed(self.sim.send_text(user_id, text))
+        return self._new(user_id, before)
+
+    def press(self, user_id: int, label: str) -> list[SimMessage]:
+        before = len(self.sim.messages(user_id))
+        self.feed(self.sim.press(user_id, label))
+        return self._new(user_id, before)
+
+    def tap(self, user_id: int, button: str, message: SimMessage | None = None) -> list[SimMessage]:
+        """Tap a button on `message` (default: the latest bot message that has it)."""
+        target = message or self.message_with_button(user_id, button)
+        before = len(self.sim.messages(user_id))
+        self.feed(self.sim.tap(user_id, target.message_id, button))
+        return self._new(user_id, before)
+
+    def photo(self, user_id: int) -> list[SimMessage]:
+        before = len(self.sim.messages(user_id))
+        self.feed(self.sim.send_photo(user_id))
+        return self._new(user_id, before)
+
+    def _new(self, user_id: int, before: int) -> list[SimMessage]:
+        return [m for m in self.sim.messages(user_id)[before:] if m.from_bot]
+
+    # -- what users see ---------------------------------------------------------------------
+
+    def last(self, user_id: int) -> SimMessage:
+        return self.sim.last_bot_message(user_id)
+
+    def message_with_button(self, user_id: int, button: str) -> SimMessage:
+        for message in reversed(self.sim.bot_messages(user_id)):
+            if message.deleted:
+                continue
+            for row in message.buttons():
+                if any(button in (text, data) for text, data in row):
+                    return message
+        raise AssertionError(f"no message of {user_id} has a button {button!r}")
+
+    def texts(self, user_id: int) -> list[str]:
+        return [m.text or m.caption or "" for m in self.sim.bot_messages(user_id)]
