@@ -2,7 +2,7 @@
 
 Run by `kaohe run` when no Telegram token is configured. You pick who you are (a cadre, a
 supervisor, an administrator of the demo organisation), then type as in Telegram; the bot's
-messages show with their buttons numbered. The real Application runs, polling the simulator.
+messages show with their buttons numbered. The real Application runs on the simulator.
 
     text        sent as a message (a menu label works like tapping it)
     #3          tap inline button 3 of the latest message that has buttons
@@ -18,11 +18,13 @@ import asyncio
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
+from telegram import Update
 
 from bot.app_context import AppContext
-from bot.application import build_application
+from bot.application import build_application, register_commands, start_timers
 from bot.i18n import Translator
 from bot.sandbox.simulator import SimMessage, TelegramSimulator
 from models import invites
@@ -80,13 +82,15 @@ def _bind(kaohe: AppContext, sim: TelegramSimulator, people: list[Persona]) -> N
 
 
 class Terminal:
-    def __init__(self, kaohe: AppContext, out: Callable[[str], None] = print) -> None:
+    def __init__(self, kaohe: AppContext, out: Callable[[str], None] = print,
+                 simulator: TelegramSimulator | None = None) -> None:
         self.kaohe = kaohe
         self.out = out
         self.t = Translator(kaohe.settings.i18n.default_locale)
-        self.sim = TelegramSimulator()
+        self.sim = simulator or TelegramSimulator()
         self.people = _personas(kaohe)
         self.current = self.people[0] if self.people else None
+        self.updates: list[dict[str, Any]] = []
         self.sim.on_bot_message(self._shown)
 
     # -- showing --------------------------------------------------------------------------
@@ -134,7 +138,8 @@ class Terminal:
     # -- acting ---------------------------------------------------------------------------
 
     def act(self, line: str) -> bool:
-        """Carry out one line typed by the user; False to quit."""
+        """Carry out one line typed by the user; False to quit. What the user did is queued in
+        `self.updates` for the bot."""
         line = line.strip()
         if self.current is None or not line:
             return True
@@ -150,21 +155,21 @@ class Terminal:
                 for message in self.sim.messages(me)[-12:]:
                     self.out(self._render(message))
             elif line == "!photo":
-                self.sim.send_photo(me)
+                self.updates.append(self.sim.send_photo(me))
             elif line == "!doc":
-                self.sim.send_document(me, "台账.pdf", b"%PDF-1.4 sandbox",
-                                       mime_type="application/pdf")
+                self.updates.append(self.sim.send_document(
+                    me, "台账.pdf", b"%PDF-1.4 sandbox", mime_type="application/pdf"))
             elif line.startswith("#") and line[1:].isdigit():
                 self._tap(int(line[1:]))
             elif line.startswith("*") and line[1:].isdigit():
                 labels = self.sim.reply_keyboard(me) or []
                 index = int(line[1:]) - 1
                 if 0 <= index < len(labels):
-                    self.sim.press(me, labels[index])
+                    self.updates.append(self.sim.press(me, labels[index]))
                 else:
                     self.out("  ? 没有这个菜单按钮 / no such menu button")
             else:
-                self.sim.send_text(me, line)
+                self.updates.append(self.sim.send_text(me, line))
         except Exception as exc:  # a wrong tap must not end the session
             self.out(f"  ? {exc}")
         return True
@@ -173,7 +178,10 @@ class Terminal:
         if 1 <= number <= len(self.people):
             self.current = self.people[number - 1]
             self.out(f"— 现在您是 {self.current.name}（{self.current.role}）—")
-            for message in self.sim.messages(self.current.telegram_id)[-5:]:
+            history = self.sim.messages(self.current.telegram_id)
+            if not history:  # first visit: open the chat as Telegram's Start button does
+                self.updates.append(self.sim.send_text(self.current.telegram_id, "/start"))
+            for message in history[-5:]:
                 self.out(self._render(message))
         else:
             self.out("  ? 没有这个人 / no such person")
@@ -184,7 +192,8 @@ class Terminal:
             flat = [data or text for row in message.buttons() for text, data in row]
             if flat:
                 if 1 <= number <= len(flat):
-                    self.sim.tap(self.current.telegram_id, message.message_id, flat[number - 1])
+                    self.updates.append(self.sim.tap(self.current.telegram_id,
+                                                     message.message_id, flat[number - 1]))
                 else:
                     self.out("  ? 没有这个按钮 / no such button")
                 return
@@ -193,6 +202,8 @@ class Terminal:
     # -- running --------------------------------------------------------------------------
 
     async def run(self, read_line: Callable[[str], str] = input) -> None:
+        """The real Application, fed each thing the user does and answering before the next
+        prompt (the timers, such as outbox delivery, run as in production)."""
         _bind(self.kaohe, self.sim, self.people)
         application = build_application(
             self.kaohe, token=self.sim.token, request=self.sim.request(),
@@ -202,14 +213,16 @@ class Terminal:
         self.out(__doc__.split("\n\n", 2)[2] if __doc__ else "")
         self.who()
         async with application:
+            await register_commands(application)
             await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.05, timeout=1)
+            start_timers(application)
             if self.current is not None:
-                self.sim.send_text(self.current.telegram_id, "/start")
+                self.updates.append(self.sim.send_text(self.current.telegram_id, "/start"))
             loop = asyncio.get_running_loop()
             while True:
-                await asyncio.sleep(0.3)  # let the bot answer before the next prompt
+                while self.updates:
+                    update = Update.de_json(self.updates.pop(0), application.bot)
+                    await application.process_update(update)
                 menu = self._menu()
                 if menu:
                     self.out("  " + menu)
@@ -220,7 +233,6 @@ class Terminal:
                     break
                 if not self.act(line):
                     break
-            await application.updater.stop()
             await application.stop()
 
 
