@@ -26,6 +26,7 @@ from handlers.common import (
     answer,
     app,
     button,
+    canceller,
     int_arg,
     menu,
     menu_labels,
@@ -214,12 +215,7 @@ async def close(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: Context) -> int:
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-    p = await person(update, context)
-    if p is not None:
-        await answer(update, p.r.text("admin.cancelled"), menu(p))
-    return ConversationHandler.END
+cancel = canceller(KEY, "admin.cancelled")
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

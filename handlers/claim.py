@@ -21,6 +21,7 @@ from handlers.common import (
     answer,
     app,
     button,
+    canceller,
     int_arg,
     menu,
     person,
@@ -153,14 +154,7 @@ async def submit(update: Update, context: Context) -> str | int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: Context) -> int:
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-    p = await person(update, context)
-    if p is not None:
-        await answer(update, p.r.text("claim.cancelled"), menu(p))
-    return ConversationHandler.END
+cancel = canceller(KEY, "claim.cancelled")
 
 
 # -- the admin's side -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ConversationHandler
 
 from bot.app_context import AppContext
 from bot.i18n import LOCALES, Translator, normalize_locale
@@ -169,6 +169,29 @@ def pager(r: Renderer, prefix: str, page: int, pages: int) -> list[InlineKeyboar
     if page < pages - 1:
         row.append(button(r.label("page.next"), f"{prefix}:{page + 1}"))
     return row
+
+
+def canceller(
+    data_key: str, message_key: str
+) -> Callable[[Update, Context], Coroutine[Any, Any, int]]:
+    """A conversation's /cancel: forget what was entered under `data_key`, say `message_key`."""
+
+    async def cancel(update: Update, context: Context) -> int:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        context.user_data.pop(data_key, None)  # type: ignore[union-attr]
+        p = await person(update, context)
+        if p is not None:
+            await answer(update, p.r.text(message_key), menu(p))
+        return ConversationHandler.END
+
+    return cancel
+
+
+async def ask(update: Update, p: Person, key: str, button_key: str, data: str) -> None:
+    """A question with one button under it (Skip, Done, Cancel)."""
+    await answer(update, p.r.text(key), InlineKeyboardMarkup([[button(p.r.label(button_key),
+                                                                      data)]]))
 
 
 def escape(text: str) -> str:

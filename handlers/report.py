@@ -27,6 +27,7 @@ from handlers.common import (
     Person,
     answer,
     app,
+    ask,
     button,
     edit_or_send,
     int_arg,
@@ -202,8 +203,7 @@ async def amount(update: Update, context: Context) -> str | int:
         return AMOUNT
     if entered.get("confirming"):
         return await _summary(update, context, p)
-    await answer(update, p.r.text("report.ask_evidence"),
-                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    await ask(update, p, "report.ask_evidence", "report.skip", "rep:skip")
     return EVIDENCE
 
 
@@ -234,8 +234,7 @@ async def evidence(update: Update, context: Context) -> str | int:
 async def evidence_expected(update: Update, context: Context) -> str:
     p = await person(update, context)
     if p is not None:
-        await answer(update, p.r.text("report.evidence_expected"),
-                     InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+        await ask(update, p, "report.evidence_expected", "report.skip", "rep:skip")
     return EVIDENCE
 
 
@@ -248,8 +247,7 @@ async def evidence_done(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     if _state(context).get("confirming"):
         return await _summary(update, context, p)
-    await answer(update, p.r.text("report.ask_note"),
-                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    await ask(update, p, "report.ask_note", "report.skip", "rep:skip")
     return NOTE
 
 
@@ -320,8 +318,7 @@ async def edit(update: Update, context: Context) -> str | int:
         await answer(update, p.r.text("report.ask_evidence"),
                      InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
         return EVIDENCE
-    await answer(update, p.r.text("report.ask_note"),
-                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+    await ask(update, p, "report.ask_note", "report.skip", "rep:skip")
     return NOTE
 
 

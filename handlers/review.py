@@ -32,6 +32,7 @@ from handlers.common import (
     Person,
     answer,
     button,
+    canceller,
     edit_or_send,
     int_arg,
     menu,
@@ -199,14 +200,7 @@ async def reason(update: Update, context: Context) -> str | int:
     return ConversationHandler.END
 
 
-async def cancel_reason(update: Update, context: Context) -> int:
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-    p = await person(update, context)
-    if p is not None:
-        await answer(update, p.r.text("review.cancelled"), menu(p))
-    return ConversationHandler.END
+cancel_reason = canceller(KEY, "review.cancelled")
 
 
 # -- what waits ---------------------------------------------------------------------------
@@ -320,12 +314,7 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
     return ConversationHandler.END
 
 
-async def delegate_cancel(update: Update, context: Context) -> int:
-    context.user_data.pop("delegate", None)  # type: ignore[union-attr]
-    p = await person(update, context)
-    if p is not None:
-        await answer(update, p.r.text("delegate.cancelled"), menu(p))
-    return ConversationHandler.END
+delegate_cancel = canceller("delegate", "delegate.cancelled")
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
