@@ -136,13 +136,43 @@ def menu_labels(key: str) -> list[str]:
     return [Translator(locale)(f"menu.{key}") for locale in LOCALES]
 
 
+# Telegram's limit is 4096 characters after parsing; stay below it with the tags counted too.
+MESSAGE_LIMIT = 4000
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Long text in pieces at line ends (our templates never span a tag across lines)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one line too long on its own: cut it
+            if current:
+                pieces.append(current)
+            current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        pieces.append(current)
+    return pieces or [text]
+
+
 async def answer(update: Update, text: str, markup: Any = None) -> None:
-    """Reply in the chat the update came from (HTML)."""
+    """Reply in the chat the update came from (HTML); long text goes out in several messages,
+    the buttons under the last."""
     chat = update.effective_chat
     if chat is None:
         return
-    await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                            disable_web_page_preview=True)
+    pieces = split_message(text)
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        await chat.send_message(piece, parse_mode=ParseMode.HTML,
+                                reply_markup=markup if last else None,
+                                disable_web_page_preview=True)
 
 
 async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:

@@ -175,3 +175,21 @@ def test_delegated_reviewer_sees_pending(bot: BotHarness, world: World) -> None:
     assert "格式不对" in bot.say(BOSS, "下周")[-1].text
     assert "代为审批" in bot.say(BOSS, "2026-06-10 2026-06-30")[-1].text
     assert world.deputy.name in bot.last(BOSS).text
+
+
+def test_a_long_score_goes_out_in_pieces_within_telegrams_limit(
+    bot: BotHarness, store: Store, world: World
+) -> None:
+    with store.transaction() as ctx:
+        period = ctx.session.get(type(world.year), world.year.id)
+        bob = ctx.session.get(type(world.bob), world.bob.id)
+        for n in range(60):
+            org.add_task(ctx, None, period=period, code=f"L{n:02d}",
+                         title=f"第{n}项：“民族团结一家亲”结亲走访与政策宣讲", dimension="basic",
+                         category="general", weight=Decimal(1), cadre=bob,
+                         source="unit_points")  # type: ignore[arg-type]
+        refresh_all(ctx, period)  # type: ignore[arg-type]
+    pieces = bot.say(BOB, "/score")
+    assert len(pieces) >= 2
+    assert all(len(p.text or "") <= 4096 for p in pieces)
+    assert "第59项" in pieces[-1].text
