@@ -30,7 +30,8 @@ from bot.app_context import AppContext
 from bot.i18n import LOCALES, Translator
 from bot.persistence import DatabasePersistence
 from bot.render import Renderer
-from bot.sender import OutboxSender
+from bot.scheduler import tick_async
+from bot.sender import OutboxSender, Pacing, QuietHours
 from handlers import admin, claim, mine, report, review, start
 from handlers.common import APP_KEY, app, locale_of
 from models.history import record_day
@@ -50,6 +51,7 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
+    pacing: Pacing | None = None,
 ) -> Application:  # type: ignore[type-arg]
     settings = kaohe.settings.telegram
     builder = (
@@ -68,8 +70,12 @@ def build_application(
         builder = builder.get_updates_request(updates_request)
     application = builder.build()
     application.bot_data[APP_KEY] = kaohe
+    schedule = kaohe.settings.schedule
     application.bot_data[SENDER_KEY] = OutboxSender(
-        kaohe.store, application.bot, kaohe.settings.i18n.default_locale
+        kaohe.store, application.bot, kaohe.settings.i18n.default_locale,
+        quiet=QuietHours(clock_time.fromisoformat(schedule.quiet_start),
+                         clock_time.fromisoformat(schedule.quiet_end)),
+        pacing=pacing,
     )
     application.add_handler(TypeHandler(Update, _once), group=-1)
     # Conversations first, so their steps win over the plain commands; fallbacks last.
@@ -159,12 +165,20 @@ def start_timers(application: Application) -> None:  # type: ignore[type-arg]
     jobs = application.job_queue
     if jobs is not None:
         jobs.run_repeating(_drain_job, interval=10, first=1, name="outbox")
+        jobs.run_repeating(_tick_job, interval=60, first=3, name="scheduler")
         jobs.run_daily(_history_job, time=clock_time(0, 5, tzinfo=application.bot_data[
             APP_KEY].store.tz), name="history")
         jobs.run_once(_history_job, when=2, name="history-now")
 
 
 async def _drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await sender(context.application).drain()
+
+
+async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reminders and digests that fell due since the last tick (see bot/scheduler.py)."""
+    kaohe = app(context)
+    await tick_async(kaohe.store, kaohe.settings.schedule)
     await sender(context.application).drain()
 
 

@@ -19,6 +19,7 @@ class Card:
     text: str
     markup: InlineKeyboardMarkup | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    photo: bytes | None = None  # a picture sent before the text (a digest's chart)
 
 
 def _name(session: Session, cadre_id: int | None) -> str:

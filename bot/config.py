@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +73,40 @@ class TimeSettings(_Section):
         return value
 
 
+def _clock_time(value: str) -> str:
+    try:
+        time.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a time like 09:30") from exc
+    return value
+
+
+class ScheduleSettings(_Section):
+    reminder_offsets_days: list[int] = Field(default_factory=lambda: [3, 1, 0])
+    reminder_time: str = "09:30"
+    overdue_reminders: int = Field(default=3, ge=0, le=30)
+    quiet_start: str = "22:00"
+    quiet_end: str = "09:00"
+    review_waiting_hours: int = Field(default=24, ge=1)
+    digest_weekday: int = Field(default=1, ge=1, le=7)
+    digest_time: str = "10:00"
+    catch_up_hours: int = Field(default=12, ge=0, le=168)
+    extra_holidays: list[date] = Field(default_factory=list)
+    extra_workdays: list[date] = Field(default_factory=list)
+
+    @field_validator("reminder_time", "quiet_start", "quiet_end", "digest_time")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        return _clock_time(value)
+
+    @field_validator("reminder_offsets_days")
+    @classmethod
+    def _offsets(cls, value: list[int]) -> list[int]:
+        if any(day < 0 or day > 60 for day in value):
+            raise ValueError("offsets are days before the due date, 0 to 60")
+        return sorted(set(value), reverse=True)
+
+
 class InviteSettings(_Section):
     ttl_days: int = Field(default=14, ge=1, le=365)
 
@@ -96,6 +131,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     i18n: I18nSettings = I18nSettings()
     time: TimeSettings = TimeSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     invites: InviteSettings = InviteSettings()
     scoring: ScoringSettings = ScoringSettings()
 

@@ -4,11 +4,12 @@ models operation, which checks on the server that the actor is an admin."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlmodel import Session, col, select
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,7 +19,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards
+from bot import cards, digests
+from bot.cards import Card
+from bot.scheduler import digests_now
 from handlers.amounts import normalize
 from handlers.common import (
     Context,
@@ -38,8 +41,14 @@ from handlers.common import (
 from models.admin import activate_period, set_boost, set_difficulty
 from models.errors import Refused
 from models.invites import issue_invite
-from models.tables import Period
-from models.views import active_period, cadre_by_code, task_by_code, waiting_claims
+from models.tables import Period, Supervision
+from models.views import (
+    active_period,
+    blocked_people,
+    cadre_by_code,
+    task_by_code,
+    waiting_claims,
+)
 
 TASK, VALUE, CADRE = "task", "value", "cadre"
 KEY = "admin"
@@ -58,7 +67,8 @@ async def begin(update: Update, context: Context) -> str | int:
     if p is None:
         return ConversationHandler.END
     rows = [[button(p.r.label(f"admin.{action}"), f"adm:{action}")]
-            for action in ("boost", "difficulty", "invite", "period", "claims")]
+            for action in ("boost", "difficulty", "invite", "period", "claims",
+                           "digest_preview", "digest_now", "blocked")]
     rows.append([button(p.r.label("admin.close"), "adm:x")])
     await answer(update, p.r.text("admin.menu"), InlineKeyboardMarkup(rows))
     return ConversationHandler.END
@@ -83,7 +93,42 @@ async def chosen(update: Update, context: Context) -> str | int:
         await _periods(update, context, p)
     elif action == "claims":
         await _claims(update, context, p)
+    elif action == "digest_preview":
+        await _digest_preview(update, context, p)
+    elif action == "digest_now":
+        kaohe = app(context)
+        count = await asyncio.to_thread(digests_now, kaohe.store, kaohe.settings.schedule)
+        await answer(update, p.r.text("admin.digest_sent", count=count))
+    elif action == "blocked":
+        names = await read(context, blocked_people)
+        await answer(update, p.r.text("admin.blocked_list", names="、".join(names))
+                     if names else p.r.text("admin.blocked_none"))
     return ConversationHandler.END
+
+
+async def _digest_preview(update: Update, context: Context, p: Person) -> None:
+    """The admin's own digest, and their first supervised unit's, sent to them right now."""
+    today = app(context).store.today()
+
+    def build(session: Session) -> list[Card]:
+        period = active_period(session)
+        if period is None:
+            return []
+        payload = {"period_id": period.id, "week": today.isoformat()}
+        found = [digests.cadre_digest(session, payload, p.r, p.cadre)]
+        unit_id = session.exec(select(Supervision.unit_id).where(
+            Supervision.cadre_id == p.id)).first()
+        if unit_id is not None:
+            found.append(digests.supervisor_digest(session, {**payload, "unit_id": unit_id},
+                                                   p.r, digests.chart))
+        return [card for card in found if card is not None]
+
+    chat = update.effective_chat
+    assert chat is not None
+    for card in await read(context, build):
+        if card.photo is not None:
+            await chat.send_photo(InputFile(card.photo, filename="chart.png"))
+        await answer(update, card.text, card.markup)
 
 
 async def task(update: Update, context: Context) -> str | int:
@@ -229,6 +274,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     ))
     application.add_handler(CommandHandler("admin", begin))
     application.add_handler(MessageHandler(filters.Text(menu_labels("admin")), begin))
-    application.add_handler(CallbackQueryHandler(chosen, pattern=r"^adm:(period|claims)$"))
+    application.add_handler(CallbackQueryHandler(
+        chosen, pattern=r"^adm:(period|claims|digest_preview|digest_now|blocked)$"))
     application.add_handler(CallbackQueryHandler(period_chosen, pattern=r"^adm:p:\d+$"))
     application.add_handler(CallbackQueryHandler(close, pattern=r"^adm:x$"))

@@ -17,6 +17,7 @@ from models.tables import (
     Cadre,
     Delegation,
     InnovationClaim,
+    OutboxMessage,
     Period,
     Report,
     Standing,
@@ -25,7 +26,7 @@ from models.tables import (
     Task,
     Unit,
 )
-from models.vocab import APPROVED, DRAFT, SUBMITTED
+from models.vocab import APPROVED, BLOCKED, DRAFT, SUBMITTED
 
 
 def cadre_by_telegram(session: Session, telegram_user_id: int) -> Cadre | None:
@@ -237,3 +238,12 @@ def task_by_code(session: Session, code: str, period: Period) -> Task | None:
 
 def cadre_by_code(session: Session, code: str) -> Cadre | None:
     return session.exec(select(Cadre).where(Cadre.code == code.strip())).first()
+
+
+def blocked_people(session: Session) -> list[str]:
+    """Names of cadres whose messages Telegram refused because they blocked the bot."""
+    rows = session.exec(
+        select(Cadre.name).join(OutboxMessage, col(OutboxMessage.recipient_id) == Cadre.id)
+        .where(OutboxMessage.state == BLOCKED).distinct().order_by(col(Cadre.name))
+    ).all()
+    return list(rows)

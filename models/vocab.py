@@ -24,3 +24,4 @@ PENDING: Final = "pending"
 SENT: Final = "sent"
 FAILED: Final = "failed"
 BLOCKED: Final = "blocked"
+DROPPED: Final = "dropped"  # no longer relevant when its turn came (e.g. reported meanwhile)

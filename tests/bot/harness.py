@@ -18,6 +18,7 @@ from bot.app_context import AppContext
 from bot.application import build_application, register_commands
 from bot.config import Settings, load_settings
 from bot.sandbox.simulator import SimMessage, TelegramSimulator
+from bot.sender import Pacing
 from models import invites
 from models.store import Store
 from models.tables import Cadre
@@ -43,10 +44,15 @@ class BotHarness:
         application = build_application(
             self.context, token=self.sim.token, request=self.sim.request(),
             updates_request=self.sim.request(), rate_limiter=False,
+            pacing=Pacing(clock=lambda: self.human_time, sleep=self._wait),
         )
         self.run(application.initialize())
         self.run(register_commands(application))
         return application
+
+    async def _wait(self, seconds: float) -> None:
+        """The sender's pause between sends, on the simulator's clock: no real sleeping."""
+        self.human_time += seconds
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)

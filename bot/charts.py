@@ -1,0 +1,69 @@
+"""The standings chart sent with a digest: a horizontal bar per person, best at the top, as PNG.
+
+Chinese labels need a CJK font, and a fresh server has none: the project installs Noto Sans CJK
+SC with the `mplfonts` package and loads it here by file, so nothing depends on the fonts of the
+machine and matplotlib's global settings stay untouched. Figures are made with the object API
+(Figure + Agg canvas), not pyplot, so drawing is safe from the sender's worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+from functools import lru_cache
+from importlib.resources import files
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, fontManager
+
+FONT_FILE = "fonts/NotoSansCJKsc-Regular.otf"
+
+BAR = "#5b8ff9"
+HIGHLIGHT = "#e8684a"
+MAX_BARS = 20  # a phone screen shows about this many readable bars
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> FontProperties:
+    """Noto Sans CJK SC from the installed mplfonts package, registered once per process."""
+    path = str(files("mplfonts") / FONT_FILE)
+    fontManager.addfont(path)
+    return FontProperties(fname=path)
+
+
+def standings_chart(title: str, names: Sequence[str], totals: Sequence[Decimal | float], *,
+                    highlight: str | None = None, empty_text: str = "—") -> bytes:
+    """PNG bytes: `names[i]` scored `totals[i]`, in the order given (the board's order).
+
+    Only the first MAX_BARS are drawn; `highlight` names the bar to colour differently (the
+    reader's own). With no names the chart says `empty_text` instead of drawing empty axes.
+    """
+    font = cjk_font()
+    names = list(names)[:MAX_BARS]
+    values = [float(v) for v in list(totals)[:MAX_BARS]]
+    height = 1.6 + 0.36 * max(len(names), 3)
+    figure = Figure(figsize=(7.2, height), dpi=110)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(title, fontproperties=font, fontsize=13, loc="left")
+    if not names:
+        axes.axis("off")
+        axes.text(0.5, 0.5, empty_text, fontproperties=font, fontsize=12,
+                  ha="center", va="center", transform=axes.transAxes)
+    else:
+        positions = list(range(len(names)))[::-1]  # first name at the top
+        colours = [HIGHLIGHT if name == highlight else BAR for name in names]
+        bars = axes.barh(positions, values, color=colours, height=0.66)
+        axes.set_yticks(positions, labels=names, fontproperties=font, fontsize=10)
+        top = max(values, default=0.0)
+        axes.set_xlim(0, top * 1.12 if top > 0 else 1)
+        axes.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=3, fontsize=9)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.tick_params(axis="x", labelsize=9)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,101 @@
+"""The scheduler's tick: plan what fell due since the last tick, queue it, deliver.
+
+The truth is in the database: the last tick's time is kept in bot_state, every planned message
+becomes an outbox row with a dedupe key, and a tick replans its whole window. So a restart
+catches up what fell due while the bot was down (within [schedule] catch_up_hours) and nothing
+is queued twice. PTB's JobQueue only provides the ticking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, time, timedelta
+
+from sqlmodel import Session
+
+from bot.config import ScheduleSettings
+from models import outbox
+from models.schedule import Planned, Planner, ScheduleRules
+from models.store import Ctx, Store
+from models.tables import BotState, Cadre
+from models.views import active_period
+from models.workdays import WorkCalendar
+
+WATERMARK = ("scheduler", "last_tick")
+
+
+def schedule_rules(settings: ScheduleSettings) -> ScheduleRules:
+    return ScheduleRules(
+        offsets_days=tuple(settings.reminder_offsets_days),
+        reminder_time=time.fromisoformat(settings.reminder_time),
+        overdue_reminders=settings.overdue_reminders,
+        review_waiting=timedelta(hours=settings.review_waiting_hours),
+        digest_weekday=settings.digest_weekday,
+        digest_time=time.fromisoformat(settings.digest_time),
+        calendar=WorkCalendar(settings.extra_holidays, settings.extra_workdays),
+    )
+
+
+def _watermark(session: Session) -> datetime | None:
+    row = session.get(BotState, WATERMARK)
+    return None if row is None or not row.data else datetime.fromisoformat(row.data)
+
+
+def _set_watermark(ctx: Ctx, moment: datetime) -> None:
+    row = ctx.session.get(BotState, WATERMARK)
+    if row is None:
+        ctx.session.add(BotState(kind=WATERMARK[0], key=WATERMARK[1],
+                                 data=moment.isoformat(), updated_at=ctx.now))
+    else:
+        row.data, row.updated_at = moment.isoformat(), ctx.now
+
+
+def enqueue_planned(ctx: Ctx, planned: list[Planned]) -> int:
+    """Queue each planned message once (by its dedupe key); returns how many were new."""
+    people: dict[int, Cadre | None] = {}
+    added = 0
+    for item in planned:
+        recipient = None
+        if item.recipient_id is not None:
+            recipient = people.get(item.recipient_id) or ctx.session.get(Cadre, item.recipient_id)
+            people[item.recipient_id] = recipient
+            if recipient is None:
+                continue
+        row = outbox.enqueue(ctx, item.kind, item.payload, recipient=recipient,
+                             chat_id=item.chat_id, dedupe_key=item.dedupe_key,
+                             not_before=item.at)
+        if row is not None:
+            ctx.session.flush()  # the next one with the same key must see this row
+            added += 1
+    return added
+
+
+def tick(store: Store, settings: ScheduleSettings) -> int:
+    """Plan (last tick, now] — no further back than catch_up_hours — and queue it."""
+    rules = schedule_rules(settings)
+    with store.transaction() as ctx:
+        now = ctx.now
+        earliest = now - timedelta(hours=settings.catch_up_hours)
+        last = _watermark(ctx.session)
+        start = earliest if last is None or last < earliest else last
+        planned = Planner(ctx.session, rules, store.tz).plan(start, now)
+        added = enqueue_planned(ctx, planned)
+        _set_watermark(ctx, now)
+        return added
+
+
+def digests_now(store: Store, settings: ScheduleSettings) -> int:
+    """Queue this week's digests now ("send now"); the regular run then finds them sent."""
+    rules = schedule_rules(settings)
+    with store.transaction() as ctx:
+        period = active_period(ctx.session)
+        if period is None:
+            return 0
+        today = ctx.today
+        digest_day = today - timedelta(days=(today.isoweekday() - rules.digest_weekday) % 7)
+        planner = Planner(ctx.session, rules, store.tz)
+        return enqueue_planned(ctx, planner.digests_for_week(period, digest_day, at=ctx.now))
+
+
+async def tick_async(store: Store, settings: ScheduleSettings) -> int:
+    return await asyncio.to_thread(tick, store, settings)
