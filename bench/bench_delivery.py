@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -30,11 +31,11 @@ from bot.config import load_settings
 from bot.render import Renderer
 from bot.sandbox.simulator import TelegramSimulator
 from bot.sender import OutboxSender, QuietHours
-from models import outbox
+from models import outbox, views
 from models.migrate import upgrade
 from models.schedule import Planner, ScheduleRules
 from models.store import Store, make_engine
-from models.tables import Cadre, OutboxMessage, Period, Task
+from models.tables import Cadre, OutboxMessage, Period, Task, Unit
 
 
 def fresh_store(name: str, clock: datetime | None = None) -> Store:
@@ -45,7 +46,9 @@ def fresh_store(name: str, clock: datetime | None = None) -> Store:
     return Store(engine, load_settings().rules(), clock=lambda: moment)
 
 
-def bench_digests(cadres: int) -> None:
+def bench_digests(cadres: int, batch: int = 50) -> None:
+    """Plan a week's digests, then render every cadre's as the sender does: `batch` rows at a
+    time through digests.cadre_digests; and each unit's supervisor digest with its chart."""
     store = fresh_store("digests")
     started = time.perf_counter()
     period = build(store, cadres)
@@ -61,45 +64,50 @@ def bench_digests(cadres: int) -> None:
               f"{time.perf_counter() - started:.2f} s")
         people = session.exec(select(Cadre).order_by(col(Cadre.id))).all()
         payload = {"period_id": period.id, "week": "2026-11-23"}
-        timings = []
+        per_batch = []
         started = time.perf_counter()
-        for cadre in people:
+        for first in range(0, len(people), batch):
             one = time.perf_counter()
-            card = digests.cadre_digest(session, payload, r, cadre)
-            timings.append(time.perf_counter() - one)
-            assert card is not None
+            made = digests.cadre_digests(session, payload, people[first:first + batch],
+                                         lambda _: r)
+            per_batch.append((time.perf_counter() - one) / len(made))
         total = time.perf_counter() - started
-    print(f"render {len(people)} cadre digests: {total:.1f} s in all, median "
-          f"{statistics.median(timings) * 1000:.2f} ms, p95 "
-          f"{sorted(timings)[int(len(timings) * 0.95)] * 1000:.2f} ms per digest")
+        units = session.exec(select(Unit).where(col(Unit.kind) == "township")
+                             .order_by(col(Unit.id))).all()[:20]
+        texts, charts = [], []
+        for unit in units:
+            one = time.perf_counter()
+            card = digests.supervisor_digest(session, {**payload, "unit_id": unit.id}, r,
+                                             lambda *a, **k: b"")
+            texts.append(time.perf_counter() - one)
+            assert card is not None
+            board = [line for b in views.boards_below(session, period, unit) for line in b.lines]
+            one = time.perf_counter()
+            charts.append(len(digests.chart("单位", [x.name for x in board],
+                                            [x.total for x in board])))
+            charts[-1] = time.perf_counter() - one
+    print(f"render {len(people)} cadre digests, {batch} at a time: {total:.2f} s in all; "
+          f"per digest median {statistics.median(per_batch) * 1000:.3f} ms, spread "
+          f"{min(per_batch) * 1000:.3f}–{max(per_batch) * 1000:.3f} ms")
+    print(f"supervisor digest of a unit of 40: text median "
+          f"{statistics.median(texts) * 1000:.1f} ms, chart median "
+          f"{statistics.median(charts[1:]) * 1000:.0f} ms (first chart, loading the font: "
+          f"{charts[0] * 1000:.0f} ms)")
 
 
-async def _deliver(store: Store, sim: TelegramSimulator, count: int) -> None:
+async def _deliver(store: Store, sim: TelegramSimulator) -> tuple[int, float]:
     bot = Bot(sim.token, request=sim.request(), get_updates_request=sim.request())
     async with bot:
-        sender = OutboxSender(store, bot, quiet=QuietHours(datetime.min.time(),
-                                                           datetime.min.time()))
+        always_open = QuietHours(clock_time(0, 0), clock_time(0, 0))
+        sender = OutboxSender(store, bot, quiet=always_open)  # default pacing, real clock
         started = time.perf_counter()
-        sent = 0
-        while sent < count:
-            got = await sender.drain(limit=500)
-            sent += got
-            if got == 0:
-                await asyncio.sleep(0.05)
-            if time.perf_counter() - started > 600:
-                break
-        elapsed = time.perf_counter() - started
-    calls = [c for c in sim.calls("sendMessage")]
-    per_chat = Counter(params["chat_id"] for _, params in calls)
-    too_many = [e for e in sim.errors() if "Too Many Requests" in e[1]]
-    print(f"deliver {sent} reminders: {elapsed:.1f} s, {sent / elapsed:.1f} messages/s "
-          f"(limit 30/s), 429s: {len(too_many)}, chats with more than one: "
-          f"{sum(1 for n in per_chat.values() if n > 1)}")
+        sent = await sender.drain(limit=50, until_empty=True)  # as the bot's timer drains
+        return sent, time.perf_counter() - started
 
 
 def bench_delivery(count: int) -> None:
     store = fresh_store("delivery")
-    build(store, count, tasks_per_cadre=1)
+    build(store, count, tasks_per_cadre=1, reported=0.0)  # nobody has reported: all go out
     sim = TelegramSimulator()  # real clock, flood limits on
     with store.transaction() as ctx:
         people = ctx.session.exec(select(Cadre).order_by(col(Cadre.id))).all()
@@ -112,10 +120,16 @@ def bench_delivery(count: int) -> None:
                             "days_left": 7},
                            recipient=cadre, dedupe_key=f"bench:{cadre.id}",
                            not_before=ctx.now - timedelta(minutes=1))
+    sent, elapsed = asyncio.run(_deliver(store, sim))
+    calls = [params for method, params in sim.calls("sendMessage")]
+    per_chat = Counter(params["chat_id"] for params in calls)
+    too_many = [e for e in sim.errors() if "Too Many Requests" in e[1]]
     with store.session() as session:
-        # A reminder for a task already reported is dropped; count those that will go out.
-        pending = len(session.exec(select(OutboxMessage.id)).all())
-    asyncio.run(_deliver(store, sim, pending))
+        states = Counter(session.exec(select(OutboxMessage.state)).all())
+    print(f"deliver {count} reminders: {sent} sent in {elapsed:.1f} s = "
+          f"{sent / elapsed:.1f} messages/s (Telegram's limit 30/s); 429s: {len(too_many)}; "
+          f"chats that got more than one: {sum(1 for n in per_chat.values() if n > 1)}; "
+          f"outbox states: {dict(states)}")
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ def _insert(store: Store, rows: list[SQLModel]) -> None:
 
 
 def build(store: Store, cadres: int, tasks_per_cadre: int = 5, *, year: int = 2026,
-          seed: int = 7) -> Period:
+          seed: int = 7, reported: float = 0.8) -> Period:
+    """`reported`: the share of tasks with an approved report."""
     rng = random.Random(seed)
     now = datetime(year, 11, 20, 2, 0, tzinfo=UTC)
     with store.session() as session:
@@ -86,7 +87,7 @@ def build(store: Store, cadres: int, tasks_per_cadre: int = 5, *, year: int = 20
         task_rows = session.query(Task.id, Task.cadre_id).all()  # type: ignore[attr-defined]
     reports: list[SQLModel] = []
     for task_id, cadre_id in task_rows:
-        if rng.random() < 0.8:
+        if rng.random() < reported:
             reports.append(Report(
                 task_id=task_id, occurrence="", reporter_id=cadre_id, state="approved",
                 progress=Decimal(rng.randint(40, 100)), grade=rng.choice("AABBC"),

@@ -13,7 +13,7 @@ import warnings
 from datetime import time as clock_time
 
 from sqlalchemy.exc import IntegrityError
-from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -32,7 +32,7 @@ from bot.persistence import DatabasePersistence
 from bot.render import Renderer
 from bot.scheduler import tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
-from handlers import admin, claim, mine, report, review, start
+from handlers import admin, claim, groups, mine, report, review, start
 from handlers.common import APP_KEY, app, locale_of
 from models.history import record_day
 from models.tables import ProcessedUpdate
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
 COMMANDS = ("report", "tasks", "score", "rank", "pending", "claim", "delegate", "admin",
             "lang", "help", "cancel")
+GROUP_COMMANDS = ("bindgroup", "unbindgroup")
 
 
 def build_application(
@@ -84,6 +85,7 @@ def build_application(
         # not per message; PTB warns about that at every ConversationHandler it builds.
         warnings.filterwarnings("ignore", message=r"If 'per_message=False'",
                                 category=PTBUserWarning)
+        groups.register(application)  # first: in a group nothing else answers
         for feature in (report, review, claim, admin, start, mine):
             feature.register(application)
     start.register_fallbacks(application)
@@ -153,11 +155,11 @@ async def register_commands(application: Application) -> None:  # type: ignore[t
     """The command menu Telegram shows, in Chinese (the default) and English."""
     for locale in LOCALES:
         t = Translator(locale)
-        commands = [BotCommand(name, t(f"command.{name}")) for name in COMMANDS]
-        await application.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(),
-            language_code=None if locale == "zh_CN" else "en",
-        )
+        language = None if locale == "zh_CN" else "en"
+        for names, scope in ((COMMANDS, BotCommandScopeDefault()),
+                             (GROUP_COMMANDS, BotCommandScopeAllGroupChats())):
+            commands = [BotCommand(name, t(f"command.{name}")) for name in names]
+            await application.bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
 def start_timers(application: Application) -> None:  # type: ignore[type-arg]
@@ -172,14 +174,14 @@ def start_timers(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await sender(context.application).drain()
+    await sender(context.application).drain(limit=50, until_empty=True)
 
 
 async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reminders and digests that fell due since the last tick (see bot/scheduler.py)."""
     kaohe = app(context)
     await tick_async(kaohe.store, kaohe.settings.schedule)
-    await sender(context.application).drain()
+    await sender(context.application).drain(limit=50, until_empty=True)
 
 
 async def _history_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,6 +6,8 @@ reported meanwhile is dropped (None), and a digest shows the standings of the mo
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -16,14 +18,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.cards import Card
 from bot.render import Renderer
-from models.tables import Cadre, Period, Report, StandingHistory, Task, Unit
+from models.tables import Cadre, Period, Report, Standing, StandingHistory, Task, Unit
 from models.views import (
     TaskLine,
+    UnitBoard,
+    boards_below,
     not_reported,
-    reportable_tasks,
-    standing_of,
-    total_a_week_ago,
-    unit_board,
+    reportable_tasks_of,
+    totals_a_week_ago,
 )
 from models.vocab import APPROVED, RETURNED, SUBMITTED
 
@@ -95,42 +97,74 @@ def _week(payload: dict[str, Any]) -> tuple[date, date]:
 
 def cadre_digest(session: Session, payload: dict[str, Any], r: Renderer,
                  recipient: Cadre) -> Card | None:
+    return cadre_digests(session, payload, [recipient], lambda _: r).get(recipient.id or 0)
+
+
+def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequence[Cadre],
+                  renderer: Callable[[Cadre], Renderer]) -> dict[int, Card]:
+    """The week's digest of each recipient, from a handful of queries for all of them: a
+    digest run renders thousands, and one query per person would make it minutes."""
     period = session.get(Period, payload.get("period_id"))
-    if period is None:
-        return None
+    if period is None or not recipients:
+        return {}
     start, end = _week(payload)
-    standing = standing_of(session, period, cadre_id=recipient.id)
-    before = total_a_week_ago(session, period, recipient.id or 0, end)
-    decided = session.exec(
+    ids = [c.id or 0 for c in recipients]
+    standings = {s.cadre_id: s for s in session.exec(select(Standing).where(
+        Standing.period_id == period.id, col(Standing.cadre_id).in_(ids))).all()}
+    before = totals_a_week_ago(session, period, ids, end)
+    decided: dict[int, list[tuple[Report, Task]]] = defaultdict(list)
+    for report, task in session.exec(
         select(Report, Task).join(Task, col(Task.id) == Report.task_id).where(
-            Report.reporter_id == recipient.id, col(Report.state).in_((APPROVED, RETURNED)),
+            col(Report.reporter_id).in_(ids), col(Report.state).in_((APPROVED, RETURNED)),
             col(Report.decided_at) >= datetime.combine(start, time(0), tzinfo=UTC),
         ).order_by(col(Report.decided_at))
-    ).all()
-    upcoming: list[TaskLine] = [
-        line for line in reportable_tasks(session, recipient, period, end)
-        if line.next_due is not None and line.next_due >= end
-        and line.state not in (SUBMITTED, APPROVED)
-    ][:5]
-    change = None if standing is None or before is None else standing.total - before
-    return Card(r.render("digest_cadre", cadre=recipient, period=period, s=standing,
-                         change=change, decided=decided, upcoming=upcoming, week=end))
+    ).all():
+        decided[report.reporter_id].append((report, task))
+    tasks = reportable_tasks_of(session, recipients, period, end)
+    cards = {}
+    for cadre in recipients:
+        key = cadre.id or 0
+        standing = standings.get(key)
+        upcoming: list[TaskLine] = [
+            line for line in tasks[key]
+            if line.next_due is not None and line.next_due >= end
+            and line.state not in (SUBMITTED, APPROVED)
+        ][:5]
+        change = (None if standing is None or key not in before
+                  else standing.total - before[key])
+        cards[key] = Card(renderer(cadre).render(
+            "digest_cadre", cadre=cadre, period=period, s=standing, change=change,
+            decided=decided[key], upcoming=upcoming, week=end))
+    return cards
 
 
-def _movers(session: Session, period: Period, unit: Unit, end: date) -> list[Mover]:
-    board = unit_board(session, period, unit, None, top=10_000)
-    ids = [line.cadre_id for line in board.lines]
-    if not ids:
+def _movers(session: Session, period: Period, boards: list[UnitBoard],
+            end: date) -> list[Mover]:
+    """The five biggest changes of total since a week ago, among everyone on the boards."""
+    lines = [line for board in boards for line in board.lines]
+    if not lines:
         return []
     old = {}
     for row in session.exec(select(StandingHistory).where(
-            StandingHistory.period_id == period.id, col(StandingHistory.cadre_id).in_(ids),
+            StandingHistory.period_id == period.id,
+            col(StandingHistory.cadre_id).in_([line.cadre_id for line in lines]),
             col(StandingHistory.taken_on) <= end - timedelta(days=7),
     ).order_by(col(StandingHistory.taken_on))).all():
         old[row.cadre_id] = row.total  # the latest one at least a week old wins
-    movers = [Mover(line.name, line.total - old[line.cadre_id]) for line in board.lines
+    movers = [Mover(line.name, line.total - old[line.cadre_id]) for line in lines
               if line.cadre_id in old and line.total != old[line.cadre_id]]
     return sorted(movers, key=lambda m: abs(m.change), reverse=True)[:5]
+
+
+def _chart(r: Renderer, chart: Any, unit: Unit, period: Period,
+           boards: list[UnitBoard]) -> bytes:
+    """Everyone below the unit by total, best first (the chart cuts it to what fits)."""
+    lines = sorted((line for board in boards for line in board.lines),
+                   key=lambda line: line.total, reverse=True)
+    png: bytes = chart(r.t("digest.chart_title", unit=unit.name, period=period.name),
+                       [line.name for line in lines], [line.total for line in lines],
+                       empty_text=r.t("rank.empty"))
+    return png
 
 
 def _pending_count(session: Session, unit: Unit) -> int:
@@ -148,34 +182,45 @@ def _pending_count(session: Session, unit: Unit) -> int:
     return int(of_cadres) + int(of_units)
 
 
-def supervisor_digest(session: Session, payload: dict[str, Any], r: Renderer,
-                      chart: Any) -> Card | None:
+def _unit_and_period(session: Session,
+                     payload: dict[str, Any]) -> tuple[Unit, Period] | None:
     period = session.get(Period, payload.get("period_id"))
     unit = session.get(Unit, payload.get("unit_id"))
-    if period is None or unit is None:
+    return None if period is None or unit is None else (unit, period)
+
+
+def supervisor_digest(session: Session, payload: dict[str, Any], r: Renderer,
+                      chart: Any) -> Card | None:
+    found = _unit_and_period(session, payload)
+    if found is None:
         return None
+    unit, period = found
     _, end = _week(payload)
-    board = unit_board(session, period, unit, None, top=10)
-    missing = not_reported(session, period, unit, end)
-    text = r.render("digest_supervisor", unit=unit, period=period, board=board,
-                    movers=_movers(session, period, unit, end), missing=missing[:15],
+    everyone = boards_below(session, period, unit, top=10_000)
+    missing = not_reported(session, period, unit, end, below=True)
+    text = r.render("digest_supervisor", unit=unit, period=period,
+                    boards=_shown(everyone), more_boards=max(0, len(everyone) - BOARDS_SHOWN),
+                    movers=_movers(session, period, everyone, end), missing=missing[:15],
                     more_missing=max(0, len(missing) - 15),
                     pending=_pending_count(session, unit), week=end)
-    photo = chart(r.t("digest.chart_title", unit=unit.name, period=period.name),
-                  [line.name for line in board.lines], [line.total for line in board.lines],
-                  empty_text=r.t("rank.empty"))
-    return Card(text, photo=photo)
+    return Card(text, photo=_chart(r, chart, unit, period, everyone))
 
 
 def group_digest(session: Session, payload: dict[str, Any], r: Renderer,
                  chart: Any) -> Card | None:
-    period = session.get(Period, payload.get("period_id"))
-    unit = session.get(Unit, payload.get("unit_id"))
-    if period is None or unit is None:
+    found = _unit_and_period(session, payload)
+    if found is None:
         return None
-    board = unit_board(session, period, unit, None, top=10)
-    text = r.render("rank", period=period, board=board)
-    photo = chart(r.t("digest.chart_title", unit=unit.name, period=period.name),
-                  [line.name for line in board.lines], [line.total for line in board.lines],
-                  empty_text=r.t("rank.empty"))
-    return Card(text, photo=photo)
+    unit, period = found
+    everyone = boards_below(session, period, unit, top=10_000)
+    text = r.render("digest_group", unit=unit, period=period, boards=_shown(everyone),
+                    more_boards=max(0, len(everyone) - BOARDS_SHOWN))
+    return Card(text, photo=_chart(r, chart, unit, period, everyone))
+
+
+BOARDS_SHOWN = 12  # units listed in one digest; the chart and /rank show the rest
+LINES_SHOWN = 10  # people per unit in a digest
+
+
+def _shown(boards: list[UnitBoard]) -> list[UnitBoard]:
+    return [UnitBoard(b.unit, b.lines[:LINES_SHOWN], b.size) for b in boards[:BOARDS_SHOWN]]

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import case
 from sqlmodel import Session, col, select
 from telegram import Bot, InputFile, InputMediaPhoto
 from telegram.constants import ParseMode
@@ -51,6 +52,12 @@ CARD_MAKERS: dict[str, CardMaker] = {
     "digest_supervisor": lambda s, p, r, _: digests.supervisor_digest(s, p, r, digests.chart),
     "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, digests.chart),
 }
+
+
+# What people wait for (a review card, a decision) goes before the scheduler's bulk messages.
+_BULK_LAST = case((col(OutboxMessage.kind).in_(
+    ("digest_cadre", "digest_supervisor", "digest_group", "deadline_reminder",
+     "overdue_reminder", "overdue_escalation", "review_waiting")), 1), else_=0)
 
 
 @dataclass
@@ -114,16 +121,28 @@ class OutboxSender:
         self._spacing = 1 / pacing.overall_rate if pacing.overall_rate > 0 else 0.0
         self._next_slot = 0.0
         self._lock = asyncio.Lock()
+        self._look_again = False
         self.flood_waits = 0  # 429s received, for the admin's view and the benchmark
 
-    async def drain(self, limit: int = 200) -> int:
-        """Send what is due now; returns how many were sent. One drain at a time."""
+    async def drain(self, limit: int = 200, *, until_empty: bool = False) -> int:
+        """Send what is due now, a batch of `limit` rows at a time; returns how many were sent.
+
+        One drain runs at a time. A drain asked for while one runs returns at once and makes the
+        running one look again, so a handler never waits behind a digest run. `until_empty`
+        keeps going until nothing is due (the timer's drain); otherwise one batch.
+        """
+        if self._lock.locked():
+            self._look_again = True
+            return 0
         async with self._lock:
-            batch = await asyncio.to_thread(self._due, limit)
             sent = 0
-            for item in batch:
-                sent += await self._deliver(item)
-            return sent
+            while True:
+                self._look_again = False
+                batch = await asyncio.to_thread(self._due, limit)
+                for item in batch:
+                    sent += await self._deliver(item)
+                if not (self._look_again or (until_empty and batch)):
+                    return sent
 
     def _due(self, limit: int) -> list[Outgoing]:
         now = self.store.clock()
@@ -131,18 +150,23 @@ class OutboxSender:
             rows = session.exec(
                 select(OutboxMessage).where(
                     OutboxMessage.state == PENDING, col(OutboxMessage.not_before) <= now
-                ).order_by(col(OutboxMessage.id)).limit(limit)
+                ).order_by(_BULK_LAST, col(OutboxMessage.id)).limit(limit)
             ).all()
-            due = []
+            ready: list[tuple[OutboxMessage, Cadre | None]] = []
             for row in rows:
                 recipient = (None if row.recipient_id is None
                              else session.get(Cadre, row.recipient_id))
                 resume = self.quiet.resume_at(now, self._zone(session, recipient, row))
                 if resume is not None:  # quiet hours: it goes out when they end
                     row.not_before = resume
-                    continue
+                else:
+                    ready.append((row, recipient))
+            premade = self._premade_digests(session, ready)
+            due = []
+            for row, recipient in ready:
                 try:
-                    card = self._card(session, row, recipient)
+                    card = (premade[row.id] if row.id in premade
+                            else self._card(session, row, recipient))
                 except Exception as exc:  # one broken row must not hold up the queue
                     log.exception("outbox %s could not be rendered", row.id)
                     row.state, row.last_error = FAILED, f"{type(exc).__name__}: {exc}"[:500]
@@ -151,6 +175,30 @@ class OutboxSender:
                                     group=row.recipient_id is None))
             session.commit()
             return due
+
+    def _premade_digests(self, session: Session, ready: list[tuple[OutboxMessage, Cadre | None]]
+                         ) -> dict[int | None, cards.Card | None]:
+        """The cadres' weekly digests of this batch, rendered together (a few queries for all,
+        not a few per person); a failure leaves them to be rendered one by one."""
+        weeks: dict[tuple[Any, Any], list[tuple[OutboxMessage, Cadre]]] = {}
+        for row, recipient in ready:
+            if row.kind == "digest_cadre" and recipient is not None:
+                key = (row.payload.get("period_id"), row.payload.get("week"))
+                weeks.setdefault(key, []).append((row, recipient))
+        premade: dict[int | None, cards.Card | None] = {}
+        for batch in weeks.values():
+            try:
+                made = digests.cadre_digests(session, dict(batch[0][0].payload),
+                                             [recipient for _, recipient in batch],
+                                             lambda cadre: Renderer(self._locale(cadre)))
+            except Exception:
+                log.exception("digests rendered together failed; rendering one by one")
+                continue
+            premade.update({row.id: made.get(recipient.id or 0) for row, recipient in batch})
+        return premade
+
+    def _locale(self, recipient: Cadre | None) -> str:
+        return recipient.locale if recipient and recipient.locale else self.default_locale
 
     def _zone(self, session: Session, recipient: Cadre | None, row: OutboxMessage) -> ZoneInfo:
         unit = None
@@ -165,8 +213,7 @@ class OutboxSender:
         maker = CARD_MAKERS.get(row.kind)
         if maker is None:
             return None
-        locale = (recipient.locale if recipient and recipient.locale else self.default_locale)
-        return maker(session, dict(row.payload), Renderer(locale), recipient)
+        return maker(session, dict(row.payload), Renderer(self._locale(recipient)), recipient)
 
     async def _slot(self) -> None:
         """Wait for the next send slot under the overall rate."""
@@ -185,21 +232,21 @@ class OutboxSender:
                 await self._sleep(wait)
         self._last_sent[chat_id] = self._clock()
 
-    def _is_held(self, chat_id: int) -> bool:
+    def _held_until(self, chat_id: int) -> datetime | None:
         until = self._held.get(chat_id)
-        if until is None:
-            return False
-        if until <= self.store.clock():
+        if until is not None and until <= self.store.clock():
             del self._held[chat_id]
-            return False
-        return True
+            return None
+        return until
 
     async def _deliver(self, item: Outgoing) -> int:
         if item.card is None:  # obsolete (reported meanwhile) or its rows are gone
             await asyncio.to_thread(self._finish, item.row_id, DROPPED, None, None)
             return 0
-        if self._is_held(item.chat_id):
-            return 0  # Telegram asked us to wait for this chat: it stays pending till then
+        if (held := self._held_until(item.chat_id)) is not None:
+            # Telegram asked us to wait for this chat: the row waits as long.
+            await asyncio.to_thread(self._postpone, item.row_id, held)
+            return 0
         await self._pace(item.chat_id, item.group)
         try:
             if item.card.photo is not None:
@@ -255,6 +302,13 @@ class OutboxSender:
             if state == SENT:
                 row.sent_at = self.store.clock()
             session.commit()
+
+    def _postpone(self, row_id: int, until: datetime) -> None:
+        with self.store.session() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is not None:
+                row.not_before = until
+                session.commit()
 
     def _wait_flood(self, row_id: int, seconds: float, error: str) -> None:
         """A 429 is Telegram saying "later", not a failure: it never uses up an attempt."""

@@ -152,6 +152,8 @@ class Report(SQLModel, table=True):
     __table_args__ = (
         Index("report_task_occurrence", "task_id", "occurrence"),
         Index("report_state", "state"),
+        # A cadre's decisions of the week, for the digests.
+        Index("report_reporter_decided", "reporter_id", "decided_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

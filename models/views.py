@@ -6,10 +6,12 @@ core computed (a score is never computed here).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models.occurrences import Occurrence, occurrences
@@ -26,7 +28,7 @@ from models.tables import (
     Task,
     Unit,
 )
-from models.vocab import APPROVED, BLOCKED, DRAFT, SUBMITTED
+from models.vocab import APPROVED, BLOCKED, DRAFT, SENT, SUBMITTED
 
 
 def cadre_by_telegram(session: Session, telegram_user_id: int) -> Cadre | None:
@@ -76,25 +78,44 @@ def _open_occurrence(found: list[Occurrence], done: set[str], today: date) -> Oc
 
 def reportable_tasks(session: Session, cadre: Cadre, period: Period, today: date) -> list[TaskLine]:
     """The cadre's own tasks and their unit's, most urgent first (next due date, then title)."""
-    unit = session.get(Unit, cadre.unit_id)
-    assert unit is not None
-    chain = [int(p) for p in unit.path.strip("/").split("/") if p]
+    return reportable_tasks_of(session, [cadre], period, today)[cadre.id or 0]
+
+
+def reportable_tasks_of(session: Session, cadres: Sequence[Cadre], period: Period,
+                        today: date) -> dict[int, list[TaskLine]]:
+    """reportable_tasks for many cadres in two queries (the weekly digests need thousands)."""
+    cadre_ids = [c.id for c in cadres]
+    unit_ids = {c.unit_id for c in cadres}
     tasks = session.exec(
         select(Task).where(
             Task.period_id == period.id,
-            (col(Task.cadre_id) == cadre.id) | (col(Task.unit_id).in_(chain[-1:])),
+            col(Task.cadre_id).in_(cadre_ids) | col(Task.unit_id).in_(unit_ids),
         ).order_by(col(Task.id))
     ).all()
-    reports = session.exec(
-        select(Report).where(col(Report.task_id).in_([t.id for t in tasks]))
-        .order_by(col(Report.id))
-    ).all()
     by_task: dict[int, list[Report]] = {}
-    for report in reports:
-        by_task.setdefault(report.task_id, []).append(report)
-    lines = [_line(task, by_task.get(task.id or 0, []), period, today, cadre) for task in tasks]
+    if tasks:
+        for report in session.exec(
+            select(Report).where(col(Report.task_id).in_([t.id for t in tasks]))
+            .order_by(col(Report.id))
+        ).all():
+            by_task.setdefault(report.task_id, []).append(report)
+    of_cadre: dict[int, list[Task]] = {}
+    of_unit: dict[int, list[Task]] = {}
+    for task in tasks:
+        if task.cadre_id is not None:
+            of_cadre.setdefault(task.cadre_id, []).append(task)
+        elif task.unit_id is not None:
+            of_unit.setdefault(task.unit_id, []).append(task)
     far = date.max
-    return sorted(lines, key=lambda line: (line.next_due or far, line.task.title))
+    result: dict[int, list[TaskLine]] = {}
+    for cadre in cadres:
+        mine = sorted(of_cadre.get(cadre.id or 0, []) + of_unit.get(cadre.unit_id, []),
+                      key=lambda task: task.id or 0)
+        lines = [_line(task, by_task.get(task.id or 0, []), period, today, cadre)
+                 for task in mine]
+        result[cadre.id or 0] = sorted(lines, key=lambda line: (line.next_due or far,
+                                                                line.task.title))
+    return result
 
 
 def _line(task: Task, reports: list[Report], period: Period, today: date,
@@ -135,13 +156,26 @@ def standing_of(session: Session, period: Period, *, cadre_id: int | None = None
 def total_a_week_ago(session: Session, period: Period, cadre_id: int,
                      today: date) -> Decimal | None:
     """The total recorded on the latest day at least 7 days ago (None: no history yet)."""
-    row = session.exec(
-        select(StandingHistory).where(
-            StandingHistory.period_id == period.id, StandingHistory.cadre_id == cadre_id,
-            col(StandingHistory.taken_on) <= today - timedelta(days=7),
-        ).order_by(col(StandingHistory.taken_on).desc())
-    ).first()
-    return None if row is None else row.total
+    return totals_a_week_ago(session, period, [cadre_id], today).get(cadre_id)
+
+
+def totals_a_week_ago(session: Session, period: Period, cadre_ids: Sequence[int],
+                      today: date) -> dict[int, Decimal]:
+    """total_a_week_ago for many cadres in one query."""
+    latest = (
+        select(StandingHistory.cadre_id, func.max(StandingHistory.taken_on).label("day"))
+        .where(StandingHistory.period_id == period.id,
+               col(StandingHistory.cadre_id).in_(cadre_ids),
+               col(StandingHistory.taken_on) <= today - timedelta(days=7))
+        .group_by(col(StandingHistory.cadre_id)).subquery()
+    )
+    rows = session.exec(
+        select(col(StandingHistory.cadre_id), col(StandingHistory.total)).join(
+            latest, (col(StandingHistory.cadre_id) == latest.c.cadre_id)
+            & (col(StandingHistory.taken_on) == latest.c.day))
+        .where(StandingHistory.period_id == period.id)
+    ).all()
+    return {cadre_id: total for cadre_id, total in rows if cadre_id is not None}
 
 
 @dataclass
@@ -171,6 +205,25 @@ def unit_board(session: Session, period: Period, unit: Unit, viewer: Cadre | Non
     lines = [StandingLine(s.rank_in_unit, c.name, s.total, c.id or 0) for s, c in rows]
     own = next((line for line in lines if viewer and line.cadre_id == viewer.id), None)
     return UnitBoard(unit=unit, lines=lines[:top], size=len(lines), own=own)
+
+
+def boards_below(session: Session, period: Period, unit: Unit, top: int = 10) -> list[UnitBoard]:
+    """The boards of the unit and of every unit below it that ranks anyone, in tree order:
+    a township's supervisor sees the township's own leaders and each of its offices."""
+    rows = session.exec(
+        select(Standing, Cadre, Unit).join(Cadre, col(Cadre.id) == Standing.cadre_id)
+        .join(Unit, col(Unit.id) == Standing.group_unit_id)
+        .where(Standing.period_id == period.id, col(Unit.path).startswith(unit.path))
+        .order_by(col(Unit.path), col(Standing.rank_in_unit), col(Cadre.code))
+    ).all()
+    lines: dict[int, list[StandingLine]] = {}
+    units: dict[int, Unit] = {}
+    for standing, cadre, group in rows:
+        units[group.id or 0] = group
+        lines.setdefault(group.id or 0, []).append(
+            StandingLine(standing.rank_in_unit, cadre.name, standing.total, cadre.id or 0))
+    return [UnitBoard(unit=units[key], lines=found[:top], size=len(found))
+            for key, found in lines.items()]
 
 
 def overseen_units(session: Session, cadre: Cadre, today: date) -> list[Unit]:
@@ -203,15 +256,22 @@ class Missing:
     tasks: list[Task] = field(default_factory=list)
 
 
-def not_reported(session: Session, period: Period, unit: Unit, today: date) -> list[Missing]:
-    """Members of the unit with a task whose deadline (or occurrence) is due, unreported."""
-    members = session.exec(
-        select(Cadre).where(Cadre.unit_id == unit.id, col(Cadre.active)).order_by(col(Cadre.code))
-    ).all()
+def not_reported(session: Session, period: Period, unit: Unit, today: date, *,
+                 below: bool = False) -> list[Missing]:
+    """Members of the unit (and of the units below it, if `below`) with a task whose deadline
+    (or occurrence) is due, unreported."""
+    query = select(Cadre).where(col(Cadre.active))
+    if below:
+        query = query.join(Unit, col(Unit.id) == Cadre.unit_id).where(
+            col(Unit.path).startswith(unit.path))
+    else:
+        query = query.where(Cadre.unit_id == unit.id)
+    members = session.exec(query.order_by(col(Cadre.code))).all()
+    lines = reportable_tasks_of(session, members, period, today)
     result = []
     for cadre in members:
-        lines = reportable_tasks(session, cadre, period, today)
-        late = [line.task for line in lines if line.task.cadre_id == cadre.id and line.overdue]
+        late = [line.task for line in lines[cadre.id or 0]
+                if line.task.cadre_id == cadre.id and line.overdue]
         if late:
             result.append(Missing(cadre, late))
     return result
@@ -241,9 +301,15 @@ def cadre_by_code(session: Session, code: str) -> Cadre | None:
 
 
 def blocked_people(session: Session) -> list[str]:
-    """Names of cadres whose messages Telegram refused because they blocked the bot."""
+    """Names of cadres who blocked the bot: Telegram refused a message to them, and nothing
+    has reached them since (one who unblocked and wrote again drops off the list)."""
+    blocked, later = aliased(OutboxMessage), aliased(OutboxMessage)
+    delivered_since = select(col(later.id)).where(
+        col(later.recipient_id) == col(blocked.recipient_id), col(later.state) == SENT,
+        col(later.id) > col(blocked.id))
     rows = session.exec(
-        select(Cadre.name).join(OutboxMessage, col(OutboxMessage.recipient_id) == Cadre.id)
-        .where(OutboxMessage.state == BLOCKED).distinct().order_by(col(Cadre.name))
+        select(Cadre.name).join(blocked, col(blocked.recipient_id) == Cadre.id)
+        .where(col(blocked.state) == BLOCKED, ~delivered_since.exists())
+        .distinct().order_by(col(Cadre.name))
     ).all()
     return list(rows)

@@ -368,6 +368,8 @@ class BotApi:
         user = self._world.users.get(chat.chat_id)
         if chat.kind == "private" and user is not None and user.blocked:
             raise forbidden("bot was blocked by the user")
+        if chat.bot_removed:
+            raise forbidden("bot was kicked from the group chat")
         return chat
 
     def _charge(self, chat: SimChat) -> None:

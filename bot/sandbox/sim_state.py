@@ -39,6 +39,7 @@ class SimChat:
     username: str | None = None
     reply_keyboard: dict[str, Any] | None = None
     next_message_id: int = 1
+    bot_removed: bool = False  # a group that removed the bot: sending there answers 403
 
     def to_json(self) -> dict[str, Any]:
         if self.kind == "private":

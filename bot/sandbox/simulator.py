@@ -191,6 +191,21 @@ class TelegramSimulator:
         with self._world.lock:
             self._world.add_chat(SimChat(chat_id, "group", title))
 
+    def remove_bot(self, chat_id: int, by_user: int) -> JSON:
+        """A member removes the bot from a group: a my_chat_member update, then 403s."""
+        with self._world.lock:
+            user = self._user(by_user)
+            chat = self._world.chats.get(chat_id)
+            if chat is None or chat.kind == "private":
+                raise SimulatorError(f"no group {chat_id}")
+            chat.bot_removed = True
+            return self._world.queue_update({"my_chat_member": {
+                "chat": chat.to_json(), "from": user.to_json(), "date": self._world.now(),
+                "old_chat_member": {"status": "member", "user": self.bot_user},
+                "new_chat_member": {"status": "kicked", "user": self.bot_user,
+                                    "until_date": 0},
+            }})
+
     def block(self, user_id: int) -> None:
         """The user blocked the bot: sending to them now answers 403."""
         with self._world.lock:

@@ -90,22 +90,26 @@ class BotHarness:
         self.human_time += 3
         self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
 
-    def say(self, user_id: int, text: str) -> list[SimMessage]:
-        before = len(self.sim.messages(user_id))
-        self.feed(self.sim.send_text(user_id, text))
-        return self._new(user_id, before)
+    def say(self, user_id: int, text: str, *, chat: int | None = None) -> list[SimMessage]:
+        """The user writes `text` in their private chat, or in the group `chat`."""
+        where = chat or user_id
+        before = len(self.sim.messages(where))
+        self.feed(self.sim.send_text(user_id, text, chat_id=chat))
+        return self._new(where, before)
 
     def press(self, user_id: int, label: str) -> list[SimMessage]:
         before = len(self.sim.messages(user_id))
         self.feed(self.sim.press(user_id, label))
         return self._new(user_id, before)
 
-    def tap(self, user_id: int, button: str, message: SimMessage | None = None) -> list[SimMessage]:
-        """Tap a button on `message` (default: the latest bot message that has it)."""
-        target = message or self.message_with_button(user_id, button)
-        before = len(self.sim.messages(user_id))
-        self.feed(self.sim.tap(user_id, target.message_id, button))
-        return self._new(user_id, before)
+    def tap(self, user_id: int, button: str, message: SimMessage | None = None, *,
+            chat: int | None = None) -> list[SimMessage]:
+        """Tap a button on `message` (default: the latest bot message in the chat that has it)."""
+        where = chat or user_id
+        target = message or self.message_with_button(where, button)
+        before = len(self.sim.messages(where))
+        self.feed(self.sim.tap(user_id, target.message_id, button, chat_id=chat))
+        return self._new(where, before)
 
     def photo(self, user_id: int) -> list[SimMessage]:
         before = len(self.sim.messages(user_id))
@@ -120,14 +124,14 @@ class BotHarness:
     def last(self, user_id: int) -> SimMessage:
         return self.sim.last_bot_message(user_id)
 
-    def message_with_button(self, user_id: int, button: str) -> SimMessage:
-        for message in reversed(self.sim.bot_messages(user_id)):
+    def message_with_button(self, chat_id: int, button: str) -> SimMessage:
+        for message in reversed(self.sim.bot_messages(chat_id)):
             if message.deleted:
                 continue
             for row in message.buttons():
                 if any(button in (text, data) for text, data in row):
                     return message
-        raise AssertionError(f"no message of {user_id} has a button {button!r}")
+        raise AssertionError(f"no message in chat {chat_id} has a button {button!r}")
 
     def texts(self, user_id: int) -> list[str]:
         return [m.text or m.caption or "" for m in self.sim.bot_messages(user_id)]

@@ -12,10 +12,11 @@ from sqlmodel import select
 
 from bot.application import sender
 from bot.scheduler import tick
+from bot.sender import QuietHours
 from models.reports import submit_report
 from models.standings import refresh_all
 from models.store import Store
-from models.tables import OutboxMessage
+from models.tables import OutboxMessage, Unit
 from tests.bot.conftest import ADMIN, ALICE, BOB, BOSS
 from tests.bot.harness import BotHarness
 from tests.conftest import FakeClock
@@ -217,6 +218,13 @@ def test_a_blocked_user_is_marked_and_listed_for_admins(
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "已屏蔽机器人的用户")
     assert "鲍勃" in bot.last(ADMIN).text
+    # Bob unblocks the bot; once a message reaches him again he is off the list.
+    bot.sim.unblock(BOB)
+    at(clock, "2026-06-29 10:05")
+    run_schedule(bot)
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "已屏蔽机器人的用户")
+    assert bot.last(ADMIN).text == "没有用户屏蔽机器人。"
 
 
 def test_admin_previews_and_sends_the_digest_now(bot: BotHarness, store: Store,
@@ -235,3 +243,20 @@ def test_admin_previews_and_sends_the_digest_now(bot: BotHarness, store: Store,
     run_schedule(bot)
     assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or "")]) == 2
 
+
+
+def test_a_unit_keeping_xinjiang_time_is_reminded_at_its_own_morning(
+    bot: BotHarness, store: Store, world: World, clock: FakeClock
+) -> None:
+    with store.transaction() as ctx:
+        office = ctx.session.get(Unit, world.office.id)
+        assert office is not None
+        office.timezone = "Asia/Urumqi"  # UTC+6: 09:30 there is 11:30 in Beijing
+    walk(bot, clock, "2026-09-29 09:00", "2026-09-29 12:00", step=timedelta(minutes=30))
+    arrived = [datetime.fromtimestamp(m.date, SHANGHAI).strftime("%H:%M")
+               for m in bot.sim.bot_messages(ALICE) if "压缩业务办理时限" in (m.text or "")]
+    assert arrived == ["11:30"]
+    # Quiet hours follow the unit's clock too: 08:30 there (10:30 in Beijing) is still quiet.
+    assert QuietHours().resume_at(datetime(2026, 9, 30, 2, 30, tzinfo=UTC),
+                                  ZoneInfo("Asia/Urumqi")) == datetime(2026, 9, 30, 3, 0,
+                                                                       tzinfo=UTC)
