@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlmodel import SQLModel
 
+from models.migrate import refresh_statistics
 from models.standings import refresh_all
 from models.store import Store
 from models.tables import Cadre, Period, Report, Supervision, Task, Unit
@@ -102,4 +103,8 @@ def build(store: Store, cadres: int, tasks_per_cadre: int = 5, *, year: int = 20
         period_row = ctx.session.get(Period, period_id)
         assert period_row is not None
         refresh_all(ctx, period_row)
-        return period_row
+    refresh_statistics(store.engine)  # as the bot's nightly job does
+    with store.session() as session:
+        found = session.get(Period, period_id)
+        assert found is not None
+        return found

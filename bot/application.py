@@ -35,6 +35,7 @@ from bot.sender import OutboxSender, Pacing, QuietHours
 from handlers import admin, claim, groups, mine, report, review, start
 from handlers.common import APP_KEY, app, locale_of
 from models.history import record_day
+from models.migrate import refresh_statistics
 from models.tables import ProcessedUpdate
 from models.views import active_period
 
@@ -185,6 +186,7 @@ async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _history_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once a night (and at start): the day's standings into history, fresh planner stats."""
     store = app(context).store
 
     def snapshot() -> None:
@@ -192,6 +194,7 @@ async def _history_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             period = active_period(ctx.session)
             if period is not None:
                 record_day(ctx, period)
+        refresh_statistics(store.engine)
 
     await asyncio.to_thread(snapshot)
 

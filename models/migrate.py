@@ -40,3 +40,11 @@ def pending(engine: Engine) -> list[str]:
         return []
     revisions = script.iterate_revisions(tuple(heads), tuple(current) or "base")
     return [rev.revision for rev in revisions]
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """ANALYZE: give the query planner the tables' current shape. PostgreSQL's autovacuum does
+    this by itself; SQLite never does, and without statistics it may pick a poor index (e.g.
+    reports by state rather than by reporter). Cheap: about 0.1 s on 20,000 cadres."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")

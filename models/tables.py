@@ -107,8 +107,14 @@ class Task(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint(ONE_ASSESSEE, name="task_one_assessee"),
         UniqueConstraint("period_id", "code", name="task_period_code"),
-        Index("task_period_cadre", "period_id", "cadre_id"),
-        Index("task_period_unit", "period_id", "unit_id"),
+        # Partial: most tasks are a cadre's, and an index full of NULL unit ids makes the
+        # planner scan the table instead when it looks up unit tasks.
+        Index("task_period_cadre", "period_id", "cadre_id",
+              sqlite_where=text("cadre_id IS NOT NULL"),
+              postgresql_where=text("cadre_id IS NOT NULL")),
+        Index("task_period_unit", "period_id", "unit_id",
+              sqlite_where=text("unit_id IS NOT NULL"),
+              postgresql_where=text("unit_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
