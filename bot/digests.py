@@ -26,6 +26,7 @@ from models.views import (
     not_reported,
     reportable_tasks_of,
     totals_a_week_ago,
+    units_below,
 )
 from models.vocab import APPROVED, RETURNED, SUBMITTED
 
@@ -169,15 +170,15 @@ def _chart(r: Renderer, chart: Any, unit: Unit, period: Period,
 
 def _pending_count(session: Session, unit: Unit) -> int:
     """Submissions waiting for review on tasks of this unit or any unit below it."""
-    below = col(Unit.path).startswith(unit.path)
+    units = units_below(session, unit)
     of_cadres = session.exec(
         select(func.count()).select_from(Report).join(Task, col(Task.id) == Report.task_id)
-        .join(Cadre, col(Cadre.id) == Task.cadre_id).join(Unit, col(Unit.id) == Cadre.unit_id)
-        .where(Report.state == SUBMITTED, below)
+        .join(Cadre, col(Cadre.id) == Task.cadre_id)
+        .where(Report.state == SUBMITTED, col(Cadre.unit_id).in_(units))
     ).one()
     of_units = session.exec(
         select(func.count()).select_from(Report).join(Task, col(Task.id) == Report.task_id)
-        .join(Unit, col(Unit.id) == Task.unit_id).where(Report.state == SUBMITTED, below)
+        .where(Report.state == SUBMITTED, col(Task.unit_id).in_(units))
     ).one()
     return int(of_cadres) + int(of_units)
 

@@ -206,23 +206,29 @@ def unit_board(session: Session, period: Period, unit: Unit, viewer: Cadre | Non
     return UnitBoard(unit=unit, lines=lines[:top], size=len(lines), own=own)
 
 
+def units_below(session: Session, unit: Unit) -> list[int]:
+    """The ids of the unit and of every unit below it (the unit table is small)."""
+    found = session.exec(select(Unit.id).where(col(Unit.path).startswith(unit.path))).all()
+    return [unit_id for unit_id in found if unit_id is not None]
+
+
 def boards_below(session: Session, period: Period, unit: Unit, top: int = 10) -> list[UnitBoard]:
     """The boards of the unit and of every unit below it that ranks anyone, in tree order:
     a township's supervisor sees the township's own leaders and each of its offices."""
+    units = {u.id: u for u in session.exec(
+        select(Unit).where(col(Unit.path).startswith(unit.path))).all()}
     rows = session.exec(
-        select(Standing, Cadre, Unit).join(Cadre, col(Cadre.id) == Standing.cadre_id)
-        .join(Unit, col(Unit.id) == Standing.group_unit_id)
-        .where(Standing.period_id == period.id, col(Unit.path).startswith(unit.path))
-        .order_by(col(Unit.path), col(Standing.rank_in_unit), col(Cadre.code))
+        select(Standing, Cadre).join(Cadre, col(Cadre.id) == Standing.cadre_id)
+        .where(Standing.period_id == period.id, col(Standing.group_unit_id).in_(units))
+        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
     ).all()
     lines: dict[int, list[StandingLine]] = {}
-    units: dict[int, Unit] = {}
-    for standing, cadre, group in rows:
-        units[group.id or 0] = group
-        lines.setdefault(group.id or 0, []).append(
+    for standing, cadre in rows:
+        lines.setdefault(standing.group_unit_id or 0, []).append(
             StandingLine(standing.rank_in_unit, cadre.name, standing.total, cadre.id or 0))
-    return [UnitBoard(unit=units[key], lines=found[:top], size=len(found))
-            for key, found in lines.items()]
+    in_tree_order = sorted(lines, key=lambda key: units[key].path)
+    return [UnitBoard(unit=units[key], lines=lines[key][:top], size=len(lines[key]))
+            for key in in_tree_order]
 
 
 def overseen_units(session: Session, cadre: Cadre, today: date) -> list[Unit]:
