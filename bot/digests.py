@@ -133,9 +133,11 @@ def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequenc
         ][:5]
         change = (None if standing is None or key not in before
                   else standing.total - before[key])
+        ranked_in = None if standing is None else session.get(Unit, standing.group_unit_id)
         cards[key] = Card(renderer(cadre).render(
             "digest_cadre", cadre=cadre, period=period, s=standing, change=change,
-            decided=decided[key], upcoming=upcoming, week=end))
+            ranked_in=ranked_in.name if ranked_in else "", decided=decided[key],
+            upcoming=upcoming, week=end))
     return cards
 
 

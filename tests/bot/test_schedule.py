@@ -3,6 +3,7 @@ hours, escalation, recurring tasks, digests, a restart mid-run, a 429 storm, a b
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,7 +14,8 @@ from sqlmodel import select
 from bot.application import sender
 from bot.scheduler import tick
 from bot.sender import QuietHours
-from models.reports import submit_report
+from models.history import record_day
+from models.reports import approve_report, submit_report
 from models.standings import refresh_all
 from models.store import Store
 from models.tables import OutboxMessage, Unit
@@ -156,19 +158,31 @@ def _digests(store: Store, kind: str) -> list[OutboxMessage]:
 def test_weekly_digests_for_cadre_and_supervisor(
     bot: BotHarness, store: Store, world: World, clock: FakeClock
 ) -> None:
+    at(clock, "2026-06-15 08:00")  # a week earlier: the history the changes are measured from
     with store.transaction() as ctx:
         refresh_all(ctx, world.year)
+        record_day(ctx, world.year)
+    at(clock, "2026-06-18 15:00")  # Alice's report is approved; Bob's waits
+    with store.transaction() as ctx:
+        report = submit_report(ctx, world.alice.id or 0, world.alice_plain.id or 0,
+                               progress=Decimal(100))
+        approve_report(ctx, world.boss.id or 0, report.id or 0, "A")
+        submit_report(ctx, world.bob.id or 0, world.bob_task.id or 0, progress=Decimal(40))
     at(clock, "2026-06-22 09:00")  # Monday, before 10:00
     run_schedule(bot)
     assert _digests(store, "digest_cadre") == []
     at(clock, "2026-06-22 10:00")
     run_schedule(bot)
     cadre = next(m.text for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or ""))
-    assert "总分" in cadre and "近期截止" in cadre and "压缩业务办理时限" in cadre
+    assert "总分" in cadre and "近期截止" in cadre
+    assert re.search(r"总分: [\d.]+ \(较上周 \+[\d.]+\)", cadre), cadre
+    assert re.search(r"单位内排名：第 \d+ 名（党政办） · 岗位类别第 \d+ 名", cadre), cadre
+    assert "✅ 《压缩业务办理时限》已通过（A 优）" in cadre
     boss = [m for m in bot.sim.bot_messages(BOSS)]
     assert any(m.photo for m in boss)  # the chart
     unit_digest = next(m.text for m in boss if "榆树沟镇 · 本周考核简报" in (m.text or ""))
-    assert "逾期未报" in unit_digest and "待审批汇报：0 份" in unit_digest
+    assert re.search(r"▲ 艾丽 \+[\d.]+", unit_digest), unit_digest  # the week's mover
+    assert "逾期未报" in unit_digest and "待审批汇报：1 份" in unit_digest
     # Everyone bound gets exactly one of each, and a second run sends nothing more.
     run_schedule(bot)
     assert len(_digests(store, "digest_cadre")) == 5
