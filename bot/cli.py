@@ -250,5 +250,8 @@ def run(state: CliState) -> None:
     run_bot(context)
 
 
+# Commands kept in their own modules register themselves on `main` when imported.
+from bot import cli_audit  # noqa: E402, F401
+
 if __name__ == "__main__":
     main()
