@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.rules import PostCategory, ProfileRule, Rules
-from scoring import ScoringError, policy_from_mapping, profile_from_mapping
+from scoring import Rational, ScoringError, policy_from_mapping, profile_from_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config.toml"
@@ -111,6 +111,10 @@ class InviteSettings(_Section):
     ttl_days: int = Field(default=14, ge=1, le=365)
 
 
+class RatingSettings(_Section):
+    publicity_days: int = Field(default=5, ge=1, le=30)
+
+
 class ScoringSettings(BaseModel):
     """The scoring tables as written in the file; `rules()` turns them into checked policies."""
 
@@ -133,6 +137,7 @@ class Settings(BaseSettings):
     time: TimeSettings = TimeSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     invites: InviteSettings = InviteSettings()
+    rating: RatingSettings = RatingSettings()
     scoring: ScoringSettings = ScoringSettings()
 
     # Where the file was; relative SQLite paths are resolved against its folder.
@@ -202,7 +207,7 @@ def build_rules(scoring: ScoringSettings) -> Rules:
         raise ConfigError("scoring.profiles: the 'standard' profile is required")
     low, high = base.difficulty_range
     for source, coefficient in scoring.difficulty_sources.items():
-        if not low <= coefficient <= high:
+        if not low <= Rational(coefficient) <= high:
             raise ConfigError(
                 f"scoring.difficulty_sources.{source}: {coefficient} outside [{low}, {high}]"
             )

@@ -9,7 +9,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
@@ -23,6 +22,7 @@ from scoring import (
     AssesseeInput,
     CollaborationInput,
     InnovationInput,
+    Rational,
     TaskInput,
     combined_progress,
     progress_from_count,
@@ -56,7 +56,7 @@ class AssesseeFacts:
     input: AssesseeInput
     tasks: list[Task] = field(default_factory=list)
     # Effective progress per task id (exact), for showing a task's state to its people.
-    progress: dict[int, Fraction] = field(default_factory=dict)
+    progress: dict[int, Rational] = field(default_factory=dict)
     grades: dict[int, str | None] = field(default_factory=dict)
 
 
@@ -148,11 +148,11 @@ class FactsLoader:
                     id=str(task.id),
                     category=task.category,
                     dimension=task.dimension,
-                    weight=Fraction(task.weight),
-                    difficulty=Fraction(task.difficulty),
+                    weight=Rational(task.weight),
+                    difficulty=Rational(task.difficulty),
                     progress=progress,
                     grade=grade,
-                    boost=None if task.boost is None else Fraction(task.boost),
+                    boost=None if task.boost is None else Rational(task.boost),
                 )
             )
         innovations = self._innovations(cadre_ids, unit_ids)
@@ -235,8 +235,8 @@ class FactsLoader:
         task: Task,
         kids: list[Task],
         approved: dict[tuple[int, str], _Approved],
-        grade_factors: Mapping[str, Fraction],
-    ) -> tuple[Fraction, str | None]:
+        grade_factors: Mapping[str, Rational],
+    ) -> tuple[Rational, str | None]:
         """The progress and grade the scoring core gets for a task (see module doc)."""
         assert task.id is not None
         keys = occurrence_keys(
@@ -250,16 +250,16 @@ class FactsLoader:
         if task.recurrence == "once":
             report = found[0][1]
             if report is None:
-                return Fraction(0), None
+                return Rational(0), None
             return self._progress(task, report), report.grade
         parts = [(self._progress(task, r), r.grade) for _, r in found if r is not None]
         return combined_progress(parts, len(keys), grade_factors), None
 
     @staticmethod
-    def _progress(task: Task, report: _Approved) -> Fraction:
+    def _progress(task: Task, report: _Approved) -> Rational:
         if task.target is not None and report.actual is not None:
-            return progress_from_count(Fraction(report.actual), Fraction(task.target))
-        return Fraction(report.progress or 0)
+            return progress_from_count(Rational(report.actual), Rational(task.target))
+        return Rational(report.progress or 0)
 
     def _innovations(
         self, cadre_ids: set[int] | None, unit_ids: set[int] | None
@@ -273,7 +273,7 @@ class FactsLoader:
         result: dict[AssesseeRef, list[InnovationInput]] = defaultdict(list)
         for claim in self.session.exec(query.order_by(col(InnovationClaim.id))).all():
             ref = _owner(claim)
-            result[ref].append(InnovationInput(id=str(claim.id), points=Fraction(claim.points)))
+            result[ref].append(InnovationInput(id=str(claim.id), points=Rational(claim.points)))
         return result
 
     def _collaborations(
@@ -295,7 +295,7 @@ class FactsLoader:
         for unit_id, share, task_id, difficulty in self.session.exec(query).all():
             result[AssesseeRef.unit(unit_id)].append(
                 CollaborationInput(
-                    task=str(task_id), share=Fraction(share), difficulty=Fraction(difficulty)
+                    task=str(task_id), share=Rational(share), difficulty=Rational(difficulty)
                 )
             )
         return result

@@ -7,7 +7,6 @@ when the transaction commits the standing and the ranks it touches are already c
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -17,7 +16,7 @@ from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rules import Rules
 from models.store import Ctx
 from models.tables import Period, Standing
-from scoring import AssesseeScore, MemberStanding, rank_members, round2, score_assessee
+from scoring import AssesseeScore, MemberStanding, Rational, rank_members, round2, score_assessee
 
 
 def _kind_filter(kind: str) -> ColumnElement[bool]:
@@ -39,7 +38,7 @@ def breakdown_of(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
         result[key] = {
             "weight": str(round2(part.share)),
             "points": str(round2(part.points)),
-            "progress": str(round2(facts.progress.get(task.id or 0, Fraction(0)))),
+            "progress": str(round2(facts.progress.get(task.id or 0, Rational(0)))),
             "grade": facts.grades.get(task.id or 0),
             "quality": str(round2(part.quality)),
             "difficulty": str(task.difficulty.normalize()),
@@ -90,8 +89,8 @@ def _rank_group(session: Session, period_id: int, kind: str, where: ColumnElemen
     ).all()
     members = [
         MemberStanding(
-            id=str(row.id), total=Fraction(row.total), base=Fraction(row.base),
-            key=Fraction(row.key_points),
+            id=str(row.id), total=Rational(row.total), base=Rational(row.base),
+            key=Rational(row.key_points),
         )
         for row in rows
     ]

@@ -15,7 +15,7 @@ from scoring.assessee import (
     score_assessee,
 )
 from scoring.errors import ScoringError
-from scoring.numbers import exact, plain, round2, round_half_up
+from scoring.numbers import Rational, exact, plain, round2, round_half_up
 from scoring.policy import (
     DEFAULT_POLICY,
     DEFAULT_PROFILES,
@@ -39,11 +39,36 @@ from scoring.ranking import (
 )
 
 __all__ = [
-    "DEFAULT_POLICY", "DEFAULT_PROFILES", "DIMENSIONS", "GRADES",
-    "AssesseeInput", "AssesseeScore", "CollaborationInput", "CollaborationPolicy",
-    "InnovationInput", "MemberStanding", "Policy", "Profile", "RankedMember", "RatedMember",
-    "RatingPolicy", "ScoringError", "TaskInput", "TaskScore", "UnitRating",
-    "combined_progress", "exact", "excellence_ratio", "plain", "policy_from_mapping",
-    "profile_from_mapping", "progress_from_count", "rank_members", "rate_unit", "round2",
-    "round_half_up", "score_assessee",
+    "DEFAULT_POLICY",
+    "DEFAULT_PROFILES",
+    "DIMENSIONS",
+    "GRADES",
+    "AssesseeInput",
+    "AssesseeScore",
+    "CollaborationInput",
+    "CollaborationPolicy",
+    "InnovationInput",
+    "MemberStanding",
+    "Policy",
+    "Profile",
+    "RankedMember",
+    "RatedMember",
+    "RatingPolicy",
+    "Rational",
+    "ScoringError",
+    "TaskInput",
+    "TaskScore",
+    "UnitRating",
+    "combined_progress",
+    "exact",
+    "excellence_ratio",
+    "plain",
+    "policy_from_mapping",
+    "profile_from_mapping",
+    "progress_from_count",
+    "rank_members",
+    "rate_unit",
+    "round2",
+    "round_half_up",
+    "score_assessee",
 ]

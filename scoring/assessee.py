@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from scoring.errors import ScoringError
-from scoring.numbers import plain
+from scoring.numbers import Rational, plain
 from scoring.policy import DEFAULT_POLICY, DEFAULT_PROFILES, DIMENSIONS, Policy, Profile
 
-HUNDRED = Fraction(100)
+HUNDRED = Rational(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +19,17 @@ class TaskInput:
     id: str
     category: str
     dimension: str
-    weight: Fraction
-    difficulty: Fraction
-    progress: Fraction
+    weight: Rational
+    difficulty: Rational
+    progress: Rational
     grade: str | None = None
-    boost: Fraction | None = None  # None (or 0) means not boosted
+    boost: Rational | None = None  # None (or 0) means not boosted
 
 
 @dataclass(frozen=True, slots=True)
 class InnovationInput:
     id: str
-    points: Fraction
+    points: Rational
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +37,8 @@ class CollaborationInput:
     """A confirmed "1+N" contribution: the led task, this assessee's share, its difficulty."""
 
     task: str
-    share: Fraction
-    difficulty: Fraction
+    share: Rational
+    difficulty: Rational
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,29 +52,29 @@ class AssesseeInput:
 
 @dataclass(frozen=True, slots=True)
 class TaskScore:
-    share: Fraction  # s', the task's weight out of 100 after boosts
-    points: Fraction
-    raw_weight: Fraction  # r
-    base_share: Fraction  # s, before boosts
-    quality: Fraction  # q = progress x grade factor
+    share: Rational  # s', the task's weight out of 100 after boosts
+    points: Rational
+    raw_weight: Rational  # r
+    base_share: Rational  # s, before boosts
+    quality: Rational  # q = progress x grade factor
 
 
 @dataclass(frozen=True, slots=True)
 class AssesseeScore:
     tasks: Mapping[str, TaskScore]
-    base: Fraction
-    key: Fraction  # the key tasks' part of base
-    innovation: Fraction
-    collaboration: Fraction
-    total: Fraction
-    difficulty: Fraction  # share-weighted mean difficulty, 1 with no tasks
+    base: Rational
+    key: Rational  # the key tasks' part of base
+    innovation: Rational
+    collaboration: Rational
+    total: Rational
+    difficulty: Rational  # share-weighted mean difficulty, 1 with no tasks
 
 
-def _outside(value: Fraction, low: Fraction, high: Fraction) -> str:
+def _outside(value: Rational, low: Rational, high: Rational) -> str:
     return f"{plain(value)} outside [{plain(low)}, {plain(high)}]"
 
 
-def _boost(task: TaskInput) -> Fraction | None:
+def _boost(task: TaskInput) -> Rational | None:
     return task.boost if task.boost else None
 
 
@@ -105,7 +104,7 @@ def validate(data: AssesseeInput) -> None:
             if not low <= boost <= high:
                 raise ScoringError(f"{where}: boost {_outside(boost, low, high)}")
         if not 0 <= task.progress <= HUNDRED:
-            raise ScoringError(f"{where}: progress {_outside(task.progress, Fraction(0), HUNDRED)}")
+            raise ScoringError(f"{where}: progress {_outside(task.progress, Rational(0), HUNDRED)}")
         if task.grade is not None and task.grade not in policy.grade_factors:
             raise ScoringError(f"{where}: unknown grade {task.grade!r}")
     for item in data.innovations:
@@ -122,21 +121,21 @@ def validate(data: AssesseeInput) -> None:
             )
 
 
-def _shares(tasks: Sequence[TaskInput], policy: Policy, profile: Profile) -> dict[str, Fraction]:
+def _shares(tasks: Sequence[TaskInput], policy: Policy, profile: Profile) -> dict[str, Rational]:
     """Steps 1-3: raw weights, active categories rescaled to 100, shares within a category."""
     raw = {t.id: _raw_weight(t, policy, profile) for t in tasks}
-    raw_by_category: dict[str, Fraction] = {}
+    raw_by_category: dict[str, Rational] = {}
     for task in tasks:
-        raw_by_category[task.category] = raw_by_category.get(task.category, Fraction(0)) + raw[
+        raw_by_category[task.category] = raw_by_category.get(task.category, Rational(0)) + raw[
             task.id
         ]
     active = {c: policy.category_weights[c] for c in raw_by_category if policy.category_weights[c]}
-    active_total = sum(active.values(), Fraction(0))
-    shares: dict[str, Fraction] = {}
+    active_total = sum(active.values(), Rational(0))
+    shares: dict[str, Rational] = {}
     for task in tasks:
-        weight = active.get(task.category, Fraction(0))
+        weight = active.get(task.category, Rational(0))
         if weight == 0:
-            shares[task.id] = Fraction(0)
+            shares[task.id] = Rational(0)
             continue
         shares[task.id] = weight * HUNDRED / active_total * raw[task.id] / raw_by_category[
             task.category
@@ -144,18 +143,18 @@ def _shares(tasks: Sequence[TaskInput], policy: Policy, profile: Profile) -> dic
     return shares
 
 
-def _raw_weight(task: TaskInput, policy: Policy, profile: Profile) -> Fraction:
-    key_factor = policy.key_factor if task.dimension == "key" else Fraction(1)
+def _raw_weight(task: TaskInput, policy: Policy, profile: Profile) -> Rational:
+    key_factor = policy.key_factor if task.dimension == "key" else Rational(1)
     return task.weight * key_factor * profile.dimension_factors[task.dimension]
 
 
-def _boosted(tasks: Sequence[TaskInput], shares: Mapping[str, Fraction]) -> dict[str, Fraction]:
+def _boosted(tasks: Sequence[TaskInput], shares: Mapping[str, Rational]) -> dict[str, Rational]:
     """Step 4: boosted key tasks take weight from donors, never more than half of the donors'."""
     boosted = [t for t in tasks if _boost(t) is not None]
-    delta = sum((shares[t.id] * (_boost(t) or 0) for t in boosted), Fraction(0))
+    delta = sum((shares[t.id] * (_boost(t) or 0) for t in boosted), Rational(0))
     unboosted = [t for t in tasks if _boost(t) is None]
     donors = [t for t in unboosted if t.dimension == "basic"] or unboosted
-    donor_total = sum((shares[t.id] for t in donors), Fraction(0))
+    donor_total = sum((shares[t.id] for t in donors), Rational(0))
     result = dict(shares)
     if delta == 0 or donor_total == 0:
         return result  # nothing to move: boosting has no effect
@@ -167,14 +166,14 @@ def _boosted(tasks: Sequence[TaskInput], shares: Mapping[str, Fraction]) -> dict
     return result
 
 
-def _collaboration(items: Iterable[CollaborationInput], policy: Policy) -> Fraction:
+def _collaboration(items: Iterable[CollaborationInput], policy: Policy) -> Rational:
     """Step 8. The difficulty's place in the policy's range (0.8-1.2 by default) scales it."""
     rule = policy.collaboration
     low, high = policy.difficulty_range
     span = high - low
-    total = Fraction(0)
+    total = Rational(0)
     for item in items:
-        position = (item.difficulty - low) / span if span else Fraction(1)
+        position = (item.difficulty - low) / span if span else Rational(1)
         total += rule.min + (rule.max - rule.min) * item.share * position
     return total if rule.cap is None else min(total, rule.cap)
 
@@ -186,9 +185,9 @@ def score_assessee(data: AssesseeInput) -> AssesseeScore:
     base_shares = _shares(data.tasks, policy, profile)
     shares = _boosted(data.tasks, base_shares)
     tasks: dict[str, TaskScore] = {}
-    base = key = weighted_difficulty = Fraction(0)
+    base = key = weighted_difficulty = Rational(0)
     for task in data.tasks:
-        factor = Fraction(1) if task.grade is None else policy.grade_factors[task.grade]
+        factor = Rational(1) if task.grade is None else policy.grade_factors[task.grade]
         quality = task.progress * factor
         points = shares[task.id] * quality / HUNDRED * task.difficulty
         tasks[task.id] = TaskScore(
@@ -202,9 +201,9 @@ def score_assessee(data: AssesseeInput) -> AssesseeScore:
         if task.dimension == "key":
             key += points
         weighted_difficulty += shares[task.id] * task.difficulty
-    share_total = sum(shares.values(), Fraction(0))
-    difficulty = weighted_difficulty / share_total if share_total else Fraction(1)
-    claimed = sum((item.points for item in data.innovations), Fraction(0))
+    share_total = sum(shares.values(), Rational(0))
+    difficulty = weighted_difficulty / share_total if share_total else Rational(1)
+    claimed = sum((item.points for item in data.innovations), Rational(0))
     innovation = min(policy.innovation_cap, profile.innovation_factor * claimed)
     collaboration = _collaboration(data.collaborations, policy)
     return AssesseeScore(
@@ -218,25 +217,25 @@ def score_assessee(data: AssesseeInput) -> AssesseeScore:
     )
 
 
-def progress_from_count(actual: Fraction, target: Fraction) -> Fraction:
+def progress_from_count(actual: Rational, target: Rational) -> Rational:
     """Progress on a numeric target: min(100, 100 x actual / target), never below 0."""
     if target <= 0:
         raise ScoringError(f"target {plain(target)} must be positive")
-    return max(Fraction(0), min(HUNDRED, HUNDRED * actual / target))
+    return max(Rational(0), min(HUNDRED, HUNDRED * actual / target))
 
 
 def combined_progress(
-    parts: Sequence[tuple[Fraction, str | None]],
+    parts: Sequence[tuple[Rational, str | None]],
     count: int,
-    grade_factors: Mapping[str, Fraction],
-) -> Fraction:
+    grade_factors: Mapping[str, Rational],
+) -> Rational:
     """Progress of work done in `count` pieces (occurrences of a recurring task, or the parts of
     a decomposed one): the mean of each piece's progress times its grade factor; a piece with no
     approved report counts 0. The grades are folded in here, so the whole is scored ungraded."""
     if count <= 0:
-        return Fraction(0)
-    total = Fraction(0)
+        return Rational(0)
+    total = Rational(0)
     for progress, grade in parts:
-        factor = Fraction(1) if grade is None else grade_factors[grade]
+        factor = Rational(1) if grade is None else grade_factors[grade]
         total += progress * factor
     return min(HUNDRED, total / count)

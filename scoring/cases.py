@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from scoring.assessee import (
@@ -20,7 +19,7 @@ from scoring.assessee import (
     score_assessee,
 )
 from scoring.errors import ScoringError
-from scoring.numbers import exact, round2, round_half_up
+from scoring.numbers import Rational, exact, round2, round_half_up
 from scoring.policy import DEFAULT_POLICY, Policy, policy_from_mapping, profile_from_mapping
 from scoring.ranking import MemberStanding, rate_unit
 
@@ -51,7 +50,7 @@ def _text(item: Mapping[str, Any], name: str, where: str) -> str:
     return str(value)
 
 
-def _optional(value: Any, what: str) -> Fraction | None:
+def _optional(value: Any, what: str) -> Rational | None:
     return None if value is None else exact(value, what)
 
 
@@ -100,7 +99,7 @@ def assessee_input(case: Mapping[str, Any], policy: Policy = DEFAULT_POLICY) -> 
     )
 
 
-def _number(value: Fraction) -> Decimal:
+def _number(value: Rational) -> Decimal:
     return round2(value)
 
 

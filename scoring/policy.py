@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 from scoring.errors import ScoringError
-from scoring.numbers import exact, plain
+from scoring.numbers import Rational, exact, plain
 
 DIMENSIONS = ("basic", "key")
 
 
-def _frozen(mapping: Mapping[str, Fraction]) -> Mapping[str, Fraction]:
+def _frozen(mapping: Mapping[str, Rational]) -> Mapping[str, Rational]:
     return MappingProxyType(dict(mapping))
 
 
@@ -27,38 +26,38 @@ def _frozen(mapping: Mapping[str, Fraction]) -> Mapping[str, Fraction]:
 class CollaborationPolicy:
     """"1+N" credit per confirmed contribution: from `min` to `max`, summed, optionally capped."""
 
-    min: Fraction = Fraction(1, 10)
-    max: Fraction = Fraction(3, 10)
-    cap: Fraction | None = None
+    min: Rational = Rational(1, 10)
+    max: Rational = Rational(3, 10)
+    cap: Rational | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RatingPolicy:
     """Annual grades: the excellence quota and the score thresholds."""
 
-    base_ratio: Fraction = Fraction(1, 5)
-    max_ratio: Fraction = Fraction(2, 5)
-    excellent_min: Fraction = Fraction(90)
-    competent_min: Fraction = Fraction(70)
-    basic_min: Fraction = Fraction(60)
+    base_ratio: Rational = Rational(1, 5)
+    max_ratio: Rational = Rational(2, 5)
+    excellent_min: Rational = Rational(90)
+    competent_min: Rational = Rational(70)
+    basic_min: Rational = Rational(60)
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     """How one post category's assessees are scored (SCORING.md, "Policy")."""
 
-    category_weights: Mapping[str, Fraction] = field(
-        default_factory=lambda: _frozen({"business": Fraction(50), "general": Fraction(50)})
+    category_weights: Mapping[str, Rational] = field(
+        default_factory=lambda: _frozen({"business": Rational(50), "general": Rational(50)})
     )
-    key_factor: Fraction = Fraction(3, 2)
-    boost_range: tuple[Fraction, Fraction] = (Fraction(1, 10), Fraction(1, 5))
-    difficulty_range: tuple[Fraction, Fraction] = (Fraction(4, 5), Fraction(6, 5))
-    grade_factors: Mapping[str, Fraction] = field(
+    key_factor: Rational = Rational(3, 2)
+    boost_range: tuple[Rational, Rational] = (Rational(1, 10), Rational(1, 5))
+    difficulty_range: tuple[Rational, Rational] = (Rational(4, 5), Rational(6, 5))
+    grade_factors: Mapping[str, Rational] = field(
         default_factory=lambda: _frozen({
-            "A": Fraction(1), "B": Fraction(9, 10), "C": Fraction(3, 4), "D": Fraction(1, 2),
+            "A": Rational(1), "B": Rational(9, 10), "C": Rational(3, 4), "D": Rational(1, 2),
         })
     )
-    innovation_cap: Fraction = Fraction(10)
+    innovation_cap: Rational = Rational(10)
     collaboration: CollaborationPolicy = CollaborationPolicy()
     rating: RatingPolicy = RatingPolicy()
 
@@ -67,17 +66,17 @@ class Policy:
 class Profile:
     """A personal profile: a factor on innovation points and one per task dimension."""
 
-    innovation_factor: Fraction = Fraction(1)
-    dimension_factors: Mapping[str, Fraction] = field(
-        default_factory=lambda: _frozen({"basic": Fraction(1), "key": Fraction(1)})
+    innovation_factor: Rational = Rational(1)
+    dimension_factors: Mapping[str, Rational] = field(
+        default_factory=lambda: _frozen({"basic": Rational(1), "key": Rational(1)})
     )
 
 
 DEFAULT_POLICY = Policy()
 DEFAULT_PROFILES: Mapping[str, Profile] = MappingProxyType({
     "standard": Profile(),
-    "growth": Profile(Fraction(5, 4), _frozen({"basic": Fraction(6, 5), "key": Fraction(1)})),
-    "veteran": Profile(Fraction(5, 4), _frozen({"basic": Fraction(1), "key": Fraction(1)})),
+    "growth": Profile(Rational(5, 4), _frozen({"basic": Rational(6, 5), "key": Rational(1)})),
+    "veteran": Profile(Rational(5, 4), _frozen({"basic": Rational(1), "key": Rational(1)})),
 })
 
 
@@ -96,7 +95,7 @@ def _only(table: Mapping[str, Any], allowed: set[str], what: str) -> None:
         raise ScoringError(f"{what}: unknown key {unknown[0]!r}")
 
 
-def _range(value: object, what: str) -> tuple[Fraction, Fraction]:
+def _range(value: object, what: str) -> tuple[Rational, Rational]:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise ScoringError(f"{what} must be [low, high]")
     low, high = exact(value[0], what), exact(value[1], what)
@@ -105,21 +104,21 @@ def _range(value: object, what: str) -> tuple[Fraction, Fraction]:
     return low, high
 
 
-def _non_negative(value: object, what: str) -> Fraction:
+def _non_negative(value: object, what: str) -> Rational:
     number = exact(value, what)
     if number < 0:
         raise ScoringError(f"{what} must not be negative")
     return number
 
 
-def _positive(value: object, what: str) -> Fraction:
+def _positive(value: object, what: str) -> Rational:
     number = exact(value, what)
     if number <= 0:
         raise ScoringError(f"{what} must be positive")
     return number
 
 
-def _fraction_table(value: object, what: str, check: Any) -> dict[str, Fraction]:
+def _fraction_table(value: object, what: str, check: Any) -> dict[str, Rational]:
     table = _table(value, what)
     return {str(name): check(number, f"{what}.{name}") for name, number in table.items()}
 

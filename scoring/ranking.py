@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from math import floor
 
-from scoring.numbers import round2
+from scoring.numbers import Rational, round2
 from scoring.policy import RatingPolicy
 
 EXCELLENT, COMPETENT, BASIC, INCOMPETENT = "excellent", "competent", "basic", "incompetent"
@@ -17,9 +16,9 @@ GRADES = (EXCELLENT, COMPETENT, BASIC, INCOMPETENT)
 @dataclass(frozen=True, slots=True)
 class MemberStanding:
     id: str
-    total: Fraction
-    base: Fraction
-    key: Fraction
+    total: Rational
+    base: Rational
+    key: Rational
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +31,14 @@ class RankedMember:
 @dataclass(frozen=True, slots=True)
 class RatedMember:
     id: str
-    total: Fraction
+    total: Rational
     rank: int
     grade: str
 
 
 @dataclass(frozen=True, slots=True)
 class UnitRating:
-    ratio: Fraction
+    ratio: Rational
     slots: int
     members: tuple[RatedMember, ...]  # in rank order
 
@@ -61,24 +60,24 @@ def rank_members(members: Sequence[MemberStanding]) -> list[RankedMember]:
     return ranked
 
 
-def excellence_ratio(rating: RatingPolicy, difficulty: Fraction) -> Fraction:
+def excellence_ratio(rating: RatingPolicy, difficulty: Rational) -> Rational:
     """20 % at D <= 1.0 rising linearly to 40 % at D = 1.2 (with the default policy)."""
-    lift = min(Fraction(1), max(Fraction(0), (difficulty - 1) / Fraction(1, 5)))
+    lift = min(Rational(1), max(Rational(0), (difficulty - 1) / Rational(1, 5)))
     return rating.base_ratio + (rating.max_ratio - rating.base_ratio) * lift
 
 
 def rate_unit(
-    members: Sequence[MemberStanding], difficulty: Fraction, rating: RatingPolicy
+    members: Sequence[MemberStanding], difficulty: Rational, rating: RatingPolicy
 ) -> UnitRating:
     """Annual grades of a unit's members; `difficulty` is the unit's own difficulty D."""
     ratio = excellence_ratio(rating, difficulty)
-    slots = floor(ratio * len(members))
+    slots = int(floor(ratio * len(members)))  # noqa: RUF046 -- gmpy2 floors to its mpz
     by_id = {m.id: m for m in members}
     remaining = slots
     rated: list[RatedMember] = []
     for ranked in rank_members(members):
         total = by_id[ranked.id].total
-        shown = round2(total)
+        shown = Rational(round2(total))  # the 2-decimal total decides, as people see it
         if remaining > 0 and shown >= rating.excellent_min:
             grade = EXCELLENT
             remaining -= 1
