@@ -7,9 +7,10 @@ when the transaction commits the standing and the ranks it touches are already c
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_, func, update
 from sqlmodel import Session, col, select
 
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
@@ -61,11 +62,26 @@ def _values(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
     }
 
 
-def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts) -> Standing:
-    values = _values(facts, score_assessee(facts.input))
-    standing = ctx.session.exec(
-        select(Standing).where(Standing.period_id == period_id, _standing_filter(facts.ref))
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a standing stood before a recompute: its groups and its 2-decimal total."""
+
+    group_unit_id: int | None
+    post_category: str
+    total: Decimal
+
+
+def _stored(session: Session, period_id: int, ref: AssesseeRef) -> Standing | None:
+    return session.exec(
+        select(Standing).where(Standing.period_id == period_id, _standing_filter(ref))
     ).first()
+
+
+def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts,
+           standing: Standing | None) -> tuple[Standing, _Place | None]:
+    """Write the scoring core's result into `standing` (the stored row, or None for a new one);
+    returns the row and where it stood before."""
+    values = _values(facts, score_assessee(facts.input))
     if standing is None:
         standing = Standing(
             period_id=period_id,
@@ -75,11 +91,12 @@ def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts) -> Standing:
             **values,
         )
         ctx.session.add(standing)
-    else:
-        for name, value in values.items():
-            setattr(standing, name, value)
-        standing.computed_at = ctx.now
-    return standing
+        return standing, None
+    before = _Place(standing.group_unit_id, standing.post_category, standing.total)
+    for name, value in values.items():
+        setattr(standing, name, value)
+    standing.computed_at = ctx.now
+    return standing, before
 
 
 def _rank_group(session: Session, period_id: int, kind: str, where: ColumnElement[bool],
@@ -122,22 +139,91 @@ def refresh_ranks(ctx: Ctx, period_id: int, standings: Iterable[Standing]) -> No
 
 
 def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Standing]:
-    """Recompute the given assessees' standings and the ranks they touch, in ctx's transaction."""
+    """Recompute the given assessees' standings and the ranks they touch, in ctx's transaction.
+
+    Ranks move incrementally: when one total goes from a to b, only the members of its groups
+    whose totals lie between a and b change rank, by one, in one UPDATE on the group's total
+    index. An approval therefore costs the same in a unit of 40 as in a post category of
+    7,000. A new standing, or one that changed groups, re-ranks its groups whole.
+    """
     assert period.id is not None
     wanted = sorted(set(refs))
     if not wanted:
         return []
     loaded = FactsLoader(ctx.session, ctx.rules, period).load(wanted)
-    standings = [_store(ctx, period.id, loaded[ref]) for ref in wanted if ref in loaded]
-    refresh_ranks(ctx, period.id, standings)
+    standings = []
+    for ref in wanted:  # one at a time: each move starts from ranks that are all correct
+        if ref not in loaded:
+            continue
+        standing, before = _store(ctx, period.id, loaded[ref],
+                                  _stored(ctx.session, period.id, ref))
+        ctx.session.flush()
+        if before is None or (before.group_unit_id, before.post_category) != (
+                standing.group_unit_id, standing.post_category):
+            refresh_ranks(ctx, period.id, [standing])
+            if before is not None:
+                _rerank_groups(ctx.session, period.id, ref.kind, before)
+        elif before.total != standing.total:
+            _move(ctx.session, period.id, ref.kind, standing, before.total)
+        standings.append(standing)
     return standings
+
+
+def _groups(kind: str, group_unit_id: int | None,
+            post_category: str) -> list[tuple[str, ColumnElement[bool]]]:
+    """The two groups a standing ranks in, as (rank attribute, membership condition)."""
+    unit = (col(Standing.group_unit_id).is_(None) if group_unit_id is None
+            else col(Standing.group_unit_id) == group_unit_id)
+    return [("rank_in_unit", and_(_kind_filter(kind), unit)),
+            ("rank_in_post",
+             and_(_kind_filter(kind), col(Standing.post_category) == post_category))]
+
+
+def _rerank_groups(session: Session, period_id: int, kind: str, place: _Place) -> None:
+    for attribute, where in _groups(kind, place.group_unit_id, place.post_category):
+        _rank_group(session, period_id, kind, where, attribute)
+
+
+def _move(session: Session, period_id: int, kind: str, standing: Standing,
+          old_total: Decimal) -> None:
+    """Competition ranks after one total moved from old_total to standing.total.
+
+    A member ranks 1 + (how many others have a higher total). Moving up from a to b adds one
+    to the rank of every other member with a <= total < b; moving down subtracts one from
+    those with b <= total < a; nobody else's count changes.
+    """
+    new_total = standing.total
+    low, high = sorted((old_total, new_total))
+    step = 1 if new_total > old_total else -1
+    for attribute, where in _groups(kind, standing.group_unit_id, standing.post_category):
+        rank = getattr(Standing, attribute)
+        in_group = and_(col(Standing.period_id) == period_id, where)
+        session.execute(
+            update(Standing)
+            .where(in_group, col(Standing.id) != standing.id,
+                   col(Standing.total) >= low, col(Standing.total) < high)
+            .values({attribute: rank + step})
+            .execution_options(synchronize_session=False)
+        )
+        higher = session.execute(
+            select(func.count()).select_from(Standing)
+            .where(in_group, col(Standing.total) > new_total)
+        ).scalar_one()
+        setattr(standing, attribute, 1 + higher)
+    # Rows of the group already loaded in this session hold their old ranks: reload them.
+    for row in list(session.identity_map.values()):
+        if isinstance(row, Standing) and row is not standing:
+            session.expire(row, ["rank_in_unit", "rank_in_post"])
 
 
 def refresh_all(ctx: Ctx, period: Period) -> int:
     """Recompute every standing of a period (after an import or a policy change)."""
     assert period.id is not None
     loaded = FactsLoader(ctx.session, ctx.rules, period).load(None)
-    standings = [_store(ctx, period.id, facts) for facts in loaded.values()]
+    stored = {_ref_of(row): row for row in ctx.session.exec(
+        select(Standing).where(Standing.period_id == period.id)).all()}
+    standings = [_store(ctx, period.id, facts, stored.get(ref))[0]
+                 for ref, facts in loaded.items()]
     refresh_ranks(ctx, period.id, standings)
     return len(standings)
 
