@@ -5,10 +5,15 @@ task), so a single approval and a full recompute of every standing share the sam
 Which report counts: for each task occurrence, the approved report decided last.
 """
 
+from __future__ import annotations
+
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
@@ -37,11 +42,11 @@ class AssesseeRef:
     id: int
 
     @staticmethod
-    def cadre(cadre_id: int) -> "AssesseeRef":
+    def cadre(cadre_id: int) -> AssesseeRef:
         return AssesseeRef("cadre", cadre_id)
 
     @staticmethod
-    def unit(unit_id: int) -> "AssesseeRef":
+    def unit(unit_id: int) -> AssesseeRef:
         return AssesseeRef("unit", unit_id)
 
     def __str__(self) -> str:
@@ -54,10 +59,45 @@ class AssesseeFacts:
     post_category: str
     group_unit_id: int | None  # the unit it ranks in
     input: AssesseeInput
-    tasks: list[Task] = field(default_factory=list)
+    tasks: list[TaskFacts] = field(default_factory=list)
     # Effective progress per task id (exact), for showing a task's state to its people.
     progress: dict[int, Rational] = field(default_factory=dict)
     grades: dict[int, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFacts:
+    """The columns of a task that scoring and its breakdown read (plain values, no ORM row:
+    a full recompute loads 800,000 of them)."""
+
+    id: int
+    category: str
+    dimension: str
+    weight: Decimal
+    difficulty: Decimal
+    boost: Decimal | None
+    recurrence: str
+    deadline: date | None
+    target: Decimal | None
+    cadre_id: int | None
+    unit_id: int | None
+    parent_id: int | None
+
+
+_TASK_COLUMNS: tuple[Any, ...] = tuple(col(column) for column in (
+    Task.id, Task.category, Task.dimension, Task.weight, Task.difficulty, Task.boost,
+    Task.recurrence, Task.deadline, Task.target, Task.cadre_id, Task.unit_id, Task.parent_id))
+
+
+@lru_cache(maxsize=4096)
+def _rational(value: Decimal) -> Rational:
+    """Weights, coefficients and targets repeat: convert each distinct value once."""
+    return Rational(value)
+
+
+@lru_cache(maxsize=4096)
+def _keys(recurrence: str, deadline: date | None, starts: date, ends: date) -> tuple[str, ...]:
+    return tuple(occurrence_keys(recurrence, deadline, starts, ends))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +125,20 @@ def _latest_approved(session: Session, task_ids: Iterable[int]) -> dict[tuple[in
     return latest
 
 
+def _latest_approved_in_period(session: Session,
+                               period_id: int) -> dict[tuple[int, str], _Approved]:
+    """_latest_approved for every task of a period, in one query without an id list."""
+    rows = session.execute(
+        sa_select(col(Report.task_id), col(Report.occurrence), col(Report.progress),
+                  col(Report.actual), col(Report.grade))
+        .join(Task, col(Task.id) == Report.task_id)
+        .where(col(Task.period_id) == period_id, col(Report.state) == APPROVED)
+        .order_by(col(Report.decided_at), col(Report.id))
+    ).all()
+    return {(task_id, occurrence): _Approved(progress, actual, grade)
+            for task_id, occurrence, progress, actual, grade in rows}
+
+
 class FactsLoader:
     """Loads the scoring inputs of assessees in one period."""
 
@@ -104,57 +158,58 @@ class FactsLoader:
         assert period_id is not None
 
         tasks = self._tasks(cadre_ids, unit_ids)
-        parent_ids = {t.id for t in tasks if t.id is not None}
-        children: dict[int, list[Task]] = defaultdict(list)
-        if parent_ids:
-            child_rows = self.session.exec(
-                select(Task).where(col(Task.parent_id).in_(parent_ids))
-            ).all()
-            for child in child_rows:
+        children: dict[int, list[TaskFacts]] = defaultdict(list)
+        if wanted is None:  # every task of the period is loaded, the decomposed parts too
+            for task in tasks:
+                if task.parent_id is not None:
+                    children[task.parent_id].append(task)
+            approved = _latest_approved_in_period(self.session, period_id)
+        else:
+            for child in self._children({t.id for t in tasks}):
                 assert child.parent_id is not None
                 children[child.parent_id].append(child)
-        approved = _latest_approved(
-            self.session,
-            [t.id for t in tasks if t.id is not None]
-            + [c.id for kids in children.values() for c in kids if c.id is not None],
-        )
+            approved = _latest_approved(
+                self.session,
+                [t.id for t in tasks] + [c.id for kids in children.values() for c in kids])
 
-        people = self._cadres(cadre_ids)
-        units = self._units(unit_ids, tasks)
         facts: dict[AssesseeRef, AssesseeFacts] = {}
-        for cadre in people:
-            assert cadre.id is not None
-            ref = AssesseeRef.cadre(cadre.id)
-            facts[ref] = self._empty(ref, cadre.post_category, cadre.unit_id, cadre.profile)
-        for unit in units:
-            assert unit.id is not None
-            ref = AssesseeRef.unit(unit.id)
-            facts[ref] = self._empty(ref, unit.post_category, unit.parent_id, "standard")
+        # Owner key -> (facts, task inputs): cadre ids as they are, unit ids negated. Plain int
+        # keys, because a full recompute looks an owner up 800,000 times.
+        owners: dict[int, tuple[AssesseeFacts, list[TaskInput]]] = {}
+        for cadre_id, post_category, unit_id, profile in self._cadres(cadre_ids):
+            ref = AssesseeRef.cadre(cadre_id)
+            facts[ref] = self._empty(ref, post_category, unit_id, profile)
+            owners[cadre_id] = (facts[ref], [])
+        for unit_id, post_category, parent_id in self._units(unit_ids, tasks):
+            ref = AssesseeRef.unit(unit_id)
+            facts[ref] = self._empty(ref, post_category, parent_id, "standard")
+            owners[-unit_id] = (facts[ref], [])
 
-        task_inputs: dict[AssesseeRef, list[TaskInput]] = defaultdict(list)
         for task in tasks:
-            ref = _owner(task)
-            if ref not in facts:
+            owner = owners.get(task.cadre_id if task.cadre_id is not None
+                               else -(task.unit_id or 0))
+            if owner is None:
                 continue
-            policy = facts[ref].input.policy
+            item, inputs = owner
             progress, grade = self._effective(
-                task, children.get(task.id or 0, []), approved, policy.grade_factors
+                task, children.get(task.id, []), approved, item.input.policy.grade_factors
             )
-            facts[ref].tasks.append(task)
-            facts[ref].progress[task.id or 0] = progress
-            facts[ref].grades[task.id or 0] = grade
-            task_inputs[ref].append(
+            item.tasks.append(task)
+            item.progress[task.id] = progress
+            item.grades[task.id] = grade
+            inputs.append(
                 TaskInput(
                     id=str(task.id),
                     category=task.category,
                     dimension=task.dimension,
-                    weight=Rational(task.weight),
-                    difficulty=Rational(task.difficulty),
+                    weight=_rational(task.weight),
+                    difficulty=_rational(task.difficulty),
                     progress=progress,
                     grade=grade,
-                    boost=None if task.boost is None else Rational(task.boost),
+                    boost=None if task.boost is None else _rational(task.boost),
                 )
             )
+        task_inputs = {item.ref: inputs for item, inputs in owners.values()}
         innovations = self._innovations(cadre_ids, unit_ids)
         collaborations = self._collaborations(unit_ids)
         for ref, item in facts.items():
@@ -197,21 +252,37 @@ class FactsLoader:
             clauses.append(col(model.unit_id).in_(unit_ids))
         return or_(*clauses) if clauses else and_(False)  # type: ignore[arg-type]
 
-    def _tasks(self, cadre_ids: set[int] | None, unit_ids: set[int] | None) -> list[Task]:
-        query = select(Task).where(Task.period_id == self.period.id)
+    def _tasks(self, cadre_ids: set[int] | None, unit_ids: set[int] | None) -> list[TaskFacts]:
+        query = sa_select(*_TASK_COLUMNS).where(col(Task.period_id) == self.period.id)
         owner = self._owner_filter(Task, cadre_ids, unit_ids)
         if owner is not None:
             query = query.where(owner)
-        return list(self.session.exec(query.order_by(col(Task.id))).all())
+        rows = self.session.execute(query.order_by(col(Task.id))).all()
+        return [TaskFacts(*row) for row in rows]
 
-    def _cadres(self, cadre_ids: set[int] | None) -> list[Cadre]:
+    def _children(self, parent_ids: set[int]) -> list[TaskFacts]:
+        """The parts of decomposed tasks (a unit task split among its cadres)."""
+        ids = sorted(parent_ids)
+        found = []
+        for first in range(0, len(ids), 5000):
+            found += [TaskFacts(*row) for row in self.session.execute(
+                sa_select(*_TASK_COLUMNS).where(col(Task.parent_id).in_(ids[first:first + 5000]))
+            ).all()]
+        return found
+
+    def _cadres(self, cadre_ids: set[int] | None) -> list[tuple[int, str, int, str]]:
+        query = sa_select(col(Cadre.id), col(Cadre.post_category), col(Cadre.unit_id),
+                          col(Cadre.profile))
         if cadre_ids is None:
-            return list(self.session.exec(select(Cadre).where(col(Cadre.active))).all())
-        if not cadre_ids:
+            query = query.where(col(Cadre.active))
+        elif not cadre_ids:
             return []
-        return list(self.session.exec(select(Cadre).where(col(Cadre.id).in_(cadre_ids))).all())
+        else:
+            query = query.where(col(Cadre.id).in_(cadre_ids))
+        return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(query).all()]
 
-    def _units(self, unit_ids: set[int] | None, tasks: list[Task]) -> list[Unit]:
+    def _units(self, unit_ids: set[int] | None,
+               tasks: list[TaskFacts]) -> list[tuple[int, str, int | None]]:
         if unit_ids is None:
             # Every unit that is itself assessed this period: it has tasks, claims or co-operations.
             ids = {t.unit_id for t in tasks if t.unit_id is not None}
@@ -228,20 +299,21 @@ class FactsLoader:
             unit_ids = ids
         if not unit_ids:
             return []
-        return list(self.session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all())
+        rows = self.session.execute(
+            sa_select(col(Unit.id), col(Unit.post_category), col(Unit.parent_id))
+            .where(col(Unit.id).in_(unit_ids))
+        ).all()
+        return [(row[0], row[1], row[2]) for row in rows]
 
     def _effective(
         self,
-        task: Task,
-        kids: list[Task],
+        task: TaskFacts,
+        kids: list[TaskFacts],
         approved: dict[tuple[int, str], _Approved],
         grade_factors: Mapping[str, Rational],
     ) -> tuple[Rational, str | None]:
         """The progress and grade the scoring core gets for a task (see module doc)."""
-        assert task.id is not None
-        keys = occurrence_keys(
-            task.recurrence, task.deadline, self.period.starts_on, self.period.ends_on
-        )
+        keys = _keys(task.recurrence, task.deadline, self.period.starts_on, self.period.ends_on)
         found = [(key, approved.get((task.id, key))) for key in keys]
         if kids and not any(report for _, report in found):
             # A decomposed unit task with no report of its own: its children's work is its progress.
@@ -256,10 +328,10 @@ class FactsLoader:
         return combined_progress(parts, len(keys), grade_factors), None
 
     @staticmethod
-    def _progress(task: Task, report: _Approved) -> Rational:
+    def _progress(task: TaskFacts, report: _Approved) -> Rational:
         if task.target is not None and report.actual is not None:
-            return progress_from_count(Rational(report.actual), Rational(task.target))
-        return Rational(report.progress or 0)
+            return progress_from_count(_rational(report.actual), _rational(task.target))
+        return _rational(report.progress or Decimal(0))
 
     def _innovations(
         self, cadre_ids: set[int] | None, unit_ids: set[int] | None
@@ -301,7 +373,7 @@ class FactsLoader:
         return result
 
 
-def _owner(row: Task | InnovationClaim) -> AssesseeRef:
+def _owner(row: TaskFacts | InnovationClaim) -> AssesseeRef:
     if row.cadre_id is not None:
         return AssesseeRef.cadre(row.cadre_id)
     assert row.unit_id is not None

@@ -36,7 +36,7 @@ class Scaled(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(int(value)).scaleb(-self.places).quantize(self.quantum)
+        return Decimal(int(value)).scaleb(-self.places)  # exponent -places: already quantized
 
 
 class UTCDateTime(TypeDecorator[datetime]):

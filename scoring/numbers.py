@@ -48,11 +48,12 @@ def exact(value: object, what: str) -> Rational:
 
 def round_half_up(value: Fraction, places: int) -> Decimal:
     """Round to `places` decimals, halves away from zero (四舍五入), exactly."""
-    # In integers: floor(|n/d| × 10^p + 1/2) = (2·|n|·10^p + d) // (2·d).
-    numerator, denominator = int(value.numerator), int(value.denominator)
+    # In integers: floor(|n/d| × 10^p + 1/2) = (2·|n|·10^p + d) // (2·d); a full recompute
+    # rounds a few hundred thousand values, so this stays in integer arithmetic.
+    numerator, denominator = value.numerator, value.denominator
     magnitude = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
-    negative = numerator < 0 and magnitude > 0
-    return Decimal((int(negative), tuple(map(int, str(magnitude))), -places))
+    sign = "-" if numerator < 0 and magnitude else ""
+    return Decimal(f"{sign}{magnitude}E-{places}")
 
 
 def round2(value: Fraction) -> Decimal:
