@@ -32,7 +32,7 @@ from bot.persistence import DatabasePersistence
 from bot.render import Renderer
 from bot.scheduler import tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
-from handlers import admin, claim, groups, mine, report, review, start
+from handlers import admin, claim, groups, mine, rating, report, review, start
 from handlers.common import APP_KEY, app, locale_of
 from models.history import record_day
 from models.migrate import refresh_statistics
@@ -87,7 +87,7 @@ def build_application(
         warnings.filterwarnings("ignore", message=r"If 'per_message=False'",
                                 category=PTBUserWarning)
         groups.register(application)  # first: in a group nothing else answers
-        for feature in (report, review, claim, admin, start, mine):
+        for feature in (report, review, claim, admin, rating, start, mine):
             feature.register(application)
     start.register_fallbacks(application)
     application.add_handler(TypeHandler(Update, _after_update), group=1)

@@ -25,7 +25,7 @@ from telegram import Bot, InputFile, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import cards, digests
+from bot import cards, digests, rating_cards
 from bot.i18n import DEFAULT_LOCALE
 from bot.render import Renderer
 from models.store import Store
@@ -51,13 +51,19 @@ CARD_MAKERS: dict[str, CardMaker] = {
     "digest_cadre": lambda s, p, r, c: digests.cadre_digest(s, p, r, c) if c else None,
     "digest_supervisor": lambda s, p, r, _: digests.supervisor_digest(s, p, r, digests.chart),
     "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, digests.chart),
+    # The annual rating (models/rating.py).
+    "rating_published": lambda s, p, r, c: rating_cards.rating_published(s, p, r, c),
+    "objection_lodged": lambda s, p, r, _: rating_cards.objection_card(
+        s, int(p["objection_id"]), r),
+    "objection_answered": lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
 }
 
 
 # What people wait for (a review card, a decision) goes before the scheduler's bulk messages.
 _BULK_LAST = case((col(OutboxMessage.kind).in_(
     ("digest_cadre", "digest_supervisor", "digest_group", "deadline_reminder",
-     "overdue_reminder", "overdue_escalation", "review_waiting")), 1), else_=0)
+     "overdue_reminder", "overdue_escalation", "review_waiting", "rating_published")), 1),
+    else_=0)
 
 
 @dataclass

@@ -49,6 +49,7 @@ from models.views import (
     task_by_code,
     waiting_claims,
 )
+from scoring import plain
 
 TASK, VALUE, CADRE = "task", "value", "cadre"
 KEY = "admin"
@@ -69,6 +70,8 @@ async def begin(update: Update, context: Context) -> str | int:
     rows = [[button(p.r.label(f"admin.{action}"), f"adm:{action}")]
             for action in ("boost", "difficulty", "invite", "period", "claims",
                            "digest_preview", "digest_now", "blocked")]
+    # -- annual rating: the button opens handlers/rating.py (it registers `adm:rating`) --
+    rows.append([button(p.r.label("admin.rating"), "adm:rating")])
     rows.append([button(p.r.label("admin.close"), "adm:x")])
     await answer(update, p.r.text("admin.menu"), InlineKeyboardMarkup(rows))
     return ConversationHandler.END
@@ -188,7 +191,7 @@ async def value(update: Update, context: Context) -> str | int:
 
 
 def _percent(fraction: Any) -> str:
-    return format((Decimal(fraction.numerator) / fraction.denominator * 100).normalize(), "f")
+    return plain(fraction * 100)
 
 
 async def cadre(update: Update, context: Context) -> str | int:

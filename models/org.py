@@ -8,11 +8,12 @@ a Refused naming the field. `actor_id` None means the system (an import run by t
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from models import audit
-from models.access import load
+from models.access import load, open_period
 from models.errors import Refused
 from models.store import Ctx
 from models.tables import Cadre, Cooperation, Period, Supervision, Task, Unit
@@ -104,9 +105,8 @@ def _in_range(value: Decimal, bounds: tuple[Fraction, Fraction]) -> bool:
     return value.is_finite() and bounds[0] <= Fraction(value) <= bounds[1]
 
 
-def add_task(
+def _task_values(
     ctx: Ctx,
-    actor_id: int | None,
     *,
     period: Period,
     code: str,
@@ -114,19 +114,20 @@ def add_task(
     dimension: str,
     category: str,
     weight: Decimal,
-    cadre: Cadre | None = None,
-    unit: Unit | None = None,
-    source: str | None = None,
-    difficulty: Decimal | None = None,
-    boost: Decimal | None = None,
-    target: Decimal | None = None,
-    measure: str | None = None,
-    deadline: date | None = None,
-    recurrence: str = "once",
-    parent: Task | None = None,
-    lead_unit: Unit | None = None,
-) -> Task:
-    """Add a duty item. Difficulty defaults to its source level's coefficient."""
+    cadre: Cadre | None,
+    unit: Unit | None,
+    source: str | None,
+    difficulty: Decimal | None,
+    boost: Decimal | None,
+    target: Decimal | None,
+    measure: str | None,
+    deadline: date | None,
+    recurrence: str,
+    parent: Task | None,
+    lead_unit: Unit | None,
+) -> dict[str, Any]:
+    """A duty item's columns (but code and period) once checked against the rules: what
+    add_task and update_task both write."""
     if (cadre is None) == (unit is None):
         raise Refused("invalid_value", field="assessee", value=code)
     owner_category = (cadre or unit).post_category  # type: ignore[union-attr]
@@ -155,14 +156,47 @@ def add_task(
         raise Refused("invalid_value", field="recurrence", value=recurrence)
     if parent is not None and parent.period_id != period.id:
         raise Refused("invalid_value", field="parent", value=parent.code)
-    task = Task(
-        code=code, period_id=period.id or 0, title=title, dimension=dimension,
-        category=category, weight=weight, source=source, difficulty=difficulty, boost=boost,
-        target=target, measure=measure, deadline=deadline, recurrence=recurrence,
-        cadre_id=None if cadre is None else cadre.id, unit_id=None if unit is None else unit.id,
+    return dict(
+        title=title, dimension=dimension, category=category, weight=weight, source=source,
+        difficulty=difficulty, boost=boost, target=target, measure=measure, deadline=deadline,
+        recurrence=recurrence, cadre_id=None if cadre is None else cadre.id,
+        unit_id=None if unit is None else unit.id,
         parent_id=None if parent is None else parent.id,
         lead_unit_id=None if lead_unit is None else lead_unit.id,
     )
+
+
+def add_task(
+    ctx: Ctx,
+    actor_id: int | None,
+    *,
+    period: Period,
+    code: str,
+    title: str,
+    dimension: str,
+    category: str,
+    weight: Decimal,
+    cadre: Cadre | None = None,
+    unit: Unit | None = None,
+    source: str | None = None,
+    difficulty: Decimal | None = None,
+    boost: Decimal | None = None,
+    target: Decimal | None = None,
+    measure: str | None = None,
+    deadline: date | None = None,
+    recurrence: str = "once",
+    parent: Task | None = None,
+    lead_unit: Unit | None = None,
+) -> Task:
+    """Add a duty item. Difficulty defaults to its source level's coefficient."""
+    if period.id is not None:
+        open_period(ctx, period.id)  # a locked period takes no new duty items
+    values = _task_values(
+        ctx, period=period, code=code, title=title, dimension=dimension, category=category,
+        weight=weight, cadre=cadre, unit=unit, source=source, difficulty=difficulty,
+        boost=boost, target=target, measure=measure, deadline=deadline, recurrence=recurrence,
+        parent=parent, lead_unit=lead_unit)
+    task = Task(code=code, period_id=period.id or 0, **values)
     ctx.session.add(task)
     audit.record(ctx, actor_id, "task.add", task, period_id=period.id,
                  cadre_id=task.cadre_id, unit_id=task.unit_id)
@@ -173,6 +207,7 @@ def add_cooperation(
     ctx: Ctx, actor_id: int | None, task: Task, unit: Unit, share: Decimal
 ) -> Cooperation:
     """Name a unit as co-operating on a task ("1+N") with its share of the work, in (0, 1]."""
+    open_period(ctx, task.period_id)
     if not share.is_finite() or not 0 < share <= 1:
         raise Refused("invalid_value", field="share", value=str(share))
     if unit.id in (task.unit_id, task.lead_unit_id):
@@ -200,3 +235,152 @@ def period_by_code(ctx: Ctx, code: str) -> Period:
 
 def cadre_by_id(ctx: Ctx, cadre_id: int) -> Cadre:
     return load(ctx, Cadre, cadre_id)
+
+
+# -- updates, for an import that meets a row it created before (models/importing.py) ------------
+# Each changes only what differs and writes one audit row with before and after; an unchanged
+# row is not touched (returns False). Like the add_ operations they leave standings to the
+# caller: the import recomputes each period it touched once, at the end of its transaction.
+
+
+def _apply(ctx: Ctx, actor_id: int | None, action: str, row: SQLModel, values: dict[str, Any],
+           *, period_id: int | None = None, unit_id: int | None = None,
+           cadre_id: int | None = None, task_id: int | None = None) -> bool:
+    changed = {name: value for name, value in values.items() if getattr(row, name) != value}
+    if not changed:
+        return False
+    before = audit.snapshot(row)
+    for name, value in changed.items():
+        setattr(row, name, value)
+    audit.record(ctx, actor_id, action, row, before=before, period_id=period_id,
+                 unit_id=unit_id, cadre_id=cadre_id, task_id=task_id)
+    return True
+
+
+def update_unit(
+    ctx: Ctx,
+    actor_id: int | None,
+    unit: Unit,
+    *,
+    name: str,
+    kind: str,
+    post_category: str,
+    parent: Unit | None,
+    timezone: str | None,
+) -> bool:
+    if kind not in UNIT_KINDS:
+        raise Refused("invalid_value", field="kind", value=kind)
+    if post_category not in ctx.rules.post_categories:
+        raise Refused("invalid_value", field="post_category", value=post_category)
+    if parent is not None and parent.path.startswith(unit.path):
+        raise Refused("invalid_value", field="parent", value=parent.code)  # a cycle
+    old_path = unit.path
+    new_path = (parent.path if parent is not None else "/") + f"{unit.id}/"
+    changed = _apply(ctx, actor_id, "unit.update", unit, {
+        "name": name, "kind": kind, "post_category": post_category, "timezone": timezone,
+        "parent_id": None if parent is None else parent.id, "path": new_path,
+    }, unit_id=unit.id)
+    if new_path != old_path:  # the units below move with it
+        below = ctx.session.exec(select(Unit).where(
+            col(Unit.path).startswith(old_path), Unit.id != unit.id)).all()
+        for other in below:
+            other.path = new_path + other.path[len(old_path):]
+    return changed
+
+
+def update_cadre(
+    ctx: Ctx,
+    actor_id: int | None,
+    cadre: Cadre,
+    *,
+    name: str,
+    unit: Unit,
+    post_category: str | None,
+    profile: str,
+    is_admin: bool,
+    locale: str | None,
+) -> bool:
+    category = post_category or unit.post_category
+    if category not in ctx.rules.post_categories:
+        raise Refused("invalid_value", field="post_category", value=category)
+    if profile not in ctx.rules.profiles:
+        raise Refused("invalid_value", field="profile", value=profile)
+    return _apply(ctx, actor_id, "cadre.update", cadre, {
+        "name": name, "unit_id": unit.id, "post_category": category, "profile": profile,
+        "is_admin": is_admin, "locale": locale,
+    }, cadre_id=cadre.id, unit_id=unit.id)
+
+
+def update_period(
+    ctx: Ctx,
+    actor_id: int | None,
+    period: Period,
+    *,
+    name: str,
+    kind: str,
+    starts_on: date,
+    ends_on: date,
+    parent: Period | None,
+    active: bool,
+) -> bool:
+    """`active` makes it the active period; False leaves that as it is (/admin switches)."""
+    open_period(ctx, period.id or 0)
+    if kind not in PERIOD_KINDS:
+        raise Refused("invalid_value", field="kind", value=kind)
+    if starts_on > ends_on:
+        raise Refused("dates_reversed", starts_on=starts_on, ends_on=ends_on)
+    values: dict[str, Any] = {"name": name, "kind": kind, "starts_on": starts_on,
+                              "ends_on": ends_on, "parent_id": None if parent is None else
+                              parent.id}
+    if active and not period.is_active:
+        for other in ctx.session.exec(select(Period).where(col(Period.is_active))).all():
+            other.is_active = False
+        values["is_active"] = True
+    return _apply(ctx, actor_id, "period.update", period, values, period_id=period.id)
+
+
+def update_task(
+    ctx: Ctx,
+    actor_id: int | None,
+    task: Task,
+    *,
+    title: str,
+    dimension: str,
+    category: str,
+    weight: Decimal,
+    cadre: Cadre | None = None,
+    unit: Unit | None = None,
+    source: str | None = None,
+    difficulty: Decimal | None = None,
+    boost: Decimal | None = None,
+    target: Decimal | None = None,
+    measure: str | None = None,
+    deadline: date | None = None,
+    recurrence: str = "once",
+    parent: Task | None = None,
+    lead_unit: Unit | None = None,
+) -> bool:
+    """Change a duty item's terms; its assessee stays (their reports are on it)."""
+    period = open_period(ctx, task.period_id)
+    values = _task_values(
+        ctx, period=period, code=task.code, title=title, dimension=dimension,
+        category=category, weight=weight, cadre=cadre, unit=unit, source=source,
+        difficulty=difficulty, boost=boost, target=target, measure=measure, deadline=deadline,
+        recurrence=recurrence, parent=parent, lead_unit=lead_unit)
+    if (values["cadre_id"], values["unit_id"]) != (task.cadre_id, task.unit_id):
+        raise Refused("invalid_value", field="assessee", value=task.code)
+    if parent is not None and parent.id == task.id:
+        raise Refused("invalid_value", field="parent", value=parent.code)
+    return _apply(ctx, actor_id, "task.update", task, values, period_id=period.id,
+                  cadre_id=task.cadre_id, unit_id=task.unit_id, task_id=task.id)
+
+
+def update_cooperation(
+    ctx: Ctx, actor_id: int | None, cooperation: Cooperation, share: Decimal
+) -> bool:
+    task = load(ctx, Task, cooperation.task_id)
+    open_period(ctx, task.period_id)
+    if not share.is_finite() or not 0 < share <= 1:
+        raise Refused("invalid_value", field="share", value=str(share))
+    return _apply(ctx, actor_id, "cooperation.update", cooperation, {"share": share},
+                  period_id=task.period_id, unit_id=cooperation.unit_id, task_id=task.id)

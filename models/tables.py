@@ -349,3 +349,61 @@ class ProcessedUpdate(SQLModel, table=True):
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
     handled_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+# -- the annual rating (models/rating.py, docs/rating.md) ---------------------------------------
+
+
+class RatingRun(SQLModel, table=True):
+    """A period's annual rating once published: under 公示 (publicity), final (the period is
+    locked), or unlocked again by an admin. One row per period; no row means preview only."""
+
+    __tablename__ = "rating_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", unique=True)
+    state: str = Field(sa_type=String(16))  # publicity, final, unlocked
+    round: int = 1  # how many times it was published (a new 公示 after an unlock is round 2)
+    publicity_days: int
+    publicity_ends_on: date  # the last day objections are taken, in the organisation's timezone
+    published_at: datetime = Field(sa_type=UTCDateTime)
+    published_by: int | None = Field(default=None, foreign_key="cadre.id")
+    finalised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finalised_by: int | None = Field(default=None, foreign_key="cadre.id")
+
+
+class RatingGrade(SQLModel, table=True):
+    """A cadre's annual grade in a period: as published for 公示, and as finalised."""
+
+    __tablename__ = "rating_grade"
+    __table_args__ = (UniqueConstraint("period_id", "cadre_id", name="rating_grade_period_cadre"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id")
+    cadre_id: int = Field(foreign_key="cadre.id")
+    unit_id: int = Field(foreign_key="unit.id")  # the unit whose quota it was rated under
+    # Grades are excellent, competent, basic, incompetent. The published ones are empty for a
+    # cadre first rated at finalisation (after an unlock, say), who was not in the 公示.
+    published_total: Decimal | None = Field(default=None, sa_type=Scaled(2))
+    published_rank: int | None = None
+    published_grade: str | None = Field(default=None, sa_type=String(16))
+    final_total: Decimal | None = Field(default=None, sa_type=Scaled(2))
+    final_rank: int | None = None
+    final_grade: str | None = Field(default=None, sa_type=String(16))
+
+
+class Objection(SQLModel, table=True):
+    """A cadre's objection 异议 to their published grade, and the admin's answer to it."""
+
+    __tablename__ = "objection"
+    __table_args__ = (UniqueConstraint("period_id", "cadre_id", name="objection_period_cadre"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id")
+    cadre_id: int = Field(foreign_key="cadre.id")
+    reason: str = Field(sa_type=Text)
+    lodged_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="open", sa_type=String(16))  # open, upheld, dismissed
+    answered_by: int | None = Field(default=None, foreign_key="cadre.id")
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, sa_type=Text)

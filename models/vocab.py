@@ -25,3 +25,12 @@ SENT: Final = "sent"
 FAILED: Final = "failed"
 BLOCKED: Final = "blocked"
 DROPPED: Final = "dropped"  # no longer relevant when its turn came (e.g. reported meanwhile)
+
+# Annual rating (models/rating.py): publicity 公示 -> final (period locked) -> unlocked -> ...
+PUBLICITY: Final = "publicity"
+FINAL: Final = "final"
+UNLOCKED: Final = "unlocked"
+# Objections: open -> upheld | dismissed.
+OPEN: Final = "open"
+UPHELD: Final = "upheld"
+DISMISSED: Final = "dismissed"

@@ -1,0 +1,124 @@
+"""The rating flow in Telegram, as the office and two cadres live it: the preview with the
+quota and the tie, publication, an objection upheld (and the score corrected through the
+admin's difficulty tool), one dismissed, finalisation, and the locked period refusing a change.
+Through the real Application and the simulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlmodel import col, select
+
+from models.standings import check
+from models.store import Store
+from models.tables import Cadre, Objection, Period, RatingGrade
+from tests.bot.harness import BotHarness
+from tests.conftest import FakeClock
+from tests.rating.support import RatingUnit
+from tests.support.world import World
+
+ADMIN, R3, R4 = 3001, 5003, 5004
+
+
+@pytest.fixture
+def bot(store: Store, world: World, rated: RatingUnit) -> Iterator[BotHarness]:
+    harness = BotHarness(store)
+    harness.join(world.admin, ADMIN)
+    harness.join(rated.people["R3"], R3)
+    harness.join(rated.people["R4"], R4)
+    yield harness
+    harness.close()
+
+
+def _open_rating(bot: BotHarness) -> str:
+    bot.say(ADMIN, "/admin")
+    return bot.tap(ADMIN, "年度评定")[-1].text
+
+
+def _object(bot: BotHarness, user: int, reason: str) -> None:
+    bot.tap(user, "提出异议")
+    assert "请写明异议理由" in bot.last(user).text
+    assert "请确认提交异议" in bot.say(user, reason)[-1].text
+    assert "异议已提交" in bot.tap(user, "✅ 提交异议")[-1].text
+
+
+def _objection_id(store: Store, cadre: Cadre) -> int:
+    with store.session() as session:
+        found = session.exec(select(Objection).where(Objection.cadre_id == cadre.id)).one()
+    assert found.id is not None
+    return found.id
+
+
+def test_rating_from_preview_to_locked_period(
+    bot: BotHarness, store: Store, world: World, rated: RatingUnit, clock: FakeClock
+) -> None:
+    # The preview: the unit's difficulty, ratio, slots, and the tie at the second slot.
+    preview = _open_rating(bot)
+    assert "尚未公示" in preview
+    assert "难度 1.20 · 优秀比例 40% · 名额 2 · 参评 5 人 · 优秀 2 人" in preview
+    assert ("名额边界并列（92.00 分）：乙二（R2） 入选，丙三（R3） 未入选；"
+            "按基础履职得分 92.0000 高于 90.0000") in preview
+
+    # Publication, confirmed first; each cadre gets their provisional grade and the button.
+    assert "确认公示" in bot.tap(ADMIN, "📢 公示 5 天")[-1].text
+    said = [m.text for m in bot.tap(ADMIN, "确认")]
+    assert "已公示，公示期至 2026-06-19（含）。" in said
+    # The admin is rated too (in 市委考核办), so gets a notice like everyone else.
+    assert any("您在市委考核办的拟定等次" in text for text in said)
+    notice = bot.last(R3)
+    assert "您在评定办的拟定等次：称职（总分 92.00，单位内第 2 名）" in notice.text
+    assert "优秀比例 40%，名额 2 个，参评 5 人" in notice.text
+    assert "2026-06-19（含）前" in notice.text and notice.button_texts() == ["提出异议"]
+
+    # Two objections; a second one from the same cadre is refused before any typing.
+    _object(bot, R3, "我的任务来源应为市政府工作报告，难度应为1.0")
+    assert "每人每个周期限一次" in bot.tap(R3, "提出异议")[-1].text
+    _object(bot, R4, "我认为应评为优秀")
+    up, down = _objection_id(store, rated.people["R3"]), _objection_id(store, rated.people["R4"])
+    card = bot.message_with_button(ADMIN, f"obj:up:{up}")
+    assert "丙三（R3）" in card.text and "公示等次：称职，公示总分 92.00" in card.text
+
+    # Upheld, then the score corrected through the admin's usual difficulty tool.
+    assert "采纳理由" in bot.tap(ADMIN, f"obj:up:{up}")[-1].text
+    assert "已答复异议 #" in bot.say(ADMIN, "经核实，该事项来源为市政府工作报告")[-1].text
+    told = bot.last(R3).text
+    assert "异议已被采纳" in told and "经核实，该事项来源为市政府工作报告" in told
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "调整难易系数")
+    bot.say(ADMIN, "RT-R3")
+    assert "已保存" in bot.say(ADMIN, "1.0")[-1].text
+
+    # Dismissed, with the reason the cadre is told.
+    bot.tap(ADMIN, f"obj:dis:{down}")
+    bot.say(ADMIN, "总分80.00分，未达到优秀分数线90分")
+    told = bot.last(R4).text
+    assert "异议未被采纳" in told and "未达到优秀分数线90分" in told
+
+    # Not before the publicity ends; then final, and the period is locked.
+    preview = _open_rating(bot)
+    assert "待答复 0 条 · 成立 1 条 · 驳回 1 条" in preview
+    bot.tap(ADMIN, "🔒 定档并锁定周期")
+    assert "公示期至 2026-06-19，结束后才能定档" in bot.tap(ADMIN, "确认")[-1].text
+    clock.advance(days=5)
+    _open_rating(bot)
+    bot.tap(ADMIN, "🔒 定档并锁定周期")
+    assert "已定档，2026年度 已锁定" in bot.tap(ADMIN, "确认")[-1].text
+    assert "已定档，周期已锁定" in _open_rating(bot)
+
+    # A change to the locked period is refused in the bot, and changes nothing.
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "调整难易系数")
+    bot.say(ADMIN, "RT-R4")
+    assert "已锁定，不能再修改" in bot.say(ADMIN, "1.2")[-1].text
+    with store.session() as session:
+        period = session.get(Period, world.year.id)
+        assert period is not None and period.locked
+        finals = {c.code: (g.published_grade, g.final_grade, g.final_total)
+                  for g, c in session.exec(select(RatingGrade, Cadre).join(
+                      Cadre, col(Cadre.id) == RatingGrade.cadre_id)).all()}
+        assert check(session, store.rules, period) == []  # `kaohe check` stays green
+    assert finals["R3"] == ("competent", "excellent", Decimal("102.00"))
+    assert finals["R2"] == ("excellent", "competent", Decimal("92.00"))
+    assert finals["R4"] == ("competent", "competent", Decimal("80.00"))
