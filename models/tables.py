@@ -115,6 +115,9 @@ class Task(SQLModel, table=True):
         Index("task_period_unit", "period_id", "unit_id",
               sqlite_where=text("unit_id IS NOT NULL"),
               postgresql_where=text("unit_id IS NOT NULL")),
+        # The parts of decomposed tasks, looked up on every recompute; few tasks have a parent.
+        Index("task_parent", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),
+              postgresql_where=text("parent_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -133,7 +136,7 @@ class Task(SQLModel, table=True):
     measure: str | None = Field(default=None, sa_type=String(16))  # unit of measure: 场, 人, 次
     deadline: date | None = None
     recurrence: str = Field(default="once", sa_type=String(16))  # once, monthly, quarterly
-    parent_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="task.id")
     lead_unit_id: int | None = Field(default=None, foreign_key="unit.id")
 
 

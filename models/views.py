@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -51,11 +52,52 @@ def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
     )).first() is not None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """The columns of a task its people are shown (plain values: a digest run reads the task
+    lists of thousands of cadres, and ORM rows would cost more than the rest together)."""
+
+    id: int
+    title: str
+    dimension: str
+    measure: str | None
+    target: Decimal | None
+    recurrence: str
+    deadline: date | None
+    cadre_id: int | None
+    unit_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """What a task line needs of each report."""
+
+    task_id: int
+    occurrence: str
+    state: str
+    reporter_id: int
+    progress: Decimal | None
+    actual: Decimal | None
+
+
+_TASK_ROW = tuple(col(c) for c in (Task.id, Task.title, Task.dimension, Task.measure,
+                                   Task.target, Task.recurrence, Task.deadline, Task.cadre_id,
+                                   Task.unit_id))
+_REPORT_ROW = tuple(col(c) for c in (Report.task_id, Report.occurrence, Report.state,
+                                     Report.reporter_id, Report.progress, Report.actual))
+
+
+@lru_cache(maxsize=8192)
+def _occurrences(recurrence: str, deadline: date | None, starts: date,
+                 ends: date) -> tuple[Occurrence, ...]:
+    return tuple(occurrences(recurrence, deadline, starts, ends))
+
+
 @dataclass
 class TaskLine:
     """A task as its people see it: how far it is and what happens next."""
 
-    task: Task
+    task: TaskRow
     progress: Decimal | None  # of the occurrence shown: the latest approved report, if any
     state: str  # "none", "draft", "submitted", "approved", "returned", "rejected"
     next_due: date | None  # the deadline, or the due date of the next open occurrence
@@ -87,19 +129,20 @@ def reportable_tasks_of(session: Session, cadres: Sequence[Cadre], period: Perio
     cadre_ids = [c.id for c in cadres]
     unit_ids = {c.unit_id for c in cadres}
     # Two queries, not one with OR: each then runs on its own index.
-    tasks = [*session.exec(select(Task).where(
-        Task.period_id == period.id, col(Task.cadre_id).in_(cadre_ids))).all(),
-        *session.exec(select(Task).where(
-            Task.period_id == period.id, col(Task.unit_id).in_(unit_ids))).all()]
-    by_task: dict[int, list[Report]] = {}
+    tasks = [TaskRow(*row) for query in (
+        select(*_TASK_ROW).where(Task.period_id == period.id, col(Task.cadre_id).in_(cadre_ids)),
+        select(*_TASK_ROW).where(Task.period_id == period.id, col(Task.unit_id).in_(unit_ids)),
+    ) for row in session.execute(query).all()]
+    by_task: dict[int, list[ReportRow]] = {}
     if tasks:
-        for report in session.exec(
-            select(Report).where(col(Report.task_id).in_([t.id for t in tasks]))
+        for row in session.execute(
+            select(*_REPORT_ROW).where(col(Report.task_id).in_([t.id for t in tasks]))
             .order_by(col(Report.id))
         ).all():
+            report = ReportRow(*row)
             by_task.setdefault(report.task_id, []).append(report)
-    of_cadre: dict[int, list[Task]] = {}
-    of_unit: dict[int, list[Task]] = {}
+    of_cadre: dict[int, list[TaskRow]] = {}
+    of_unit: dict[int, list[TaskRow]] = {}
     for task in tasks:
         if task.cadre_id is not None:
             of_cadre.setdefault(task.cadre_id, []).append(task)
@@ -109,17 +152,17 @@ def reportable_tasks_of(session: Session, cadres: Sequence[Cadre], period: Perio
     result: dict[int, list[TaskLine]] = {}
     for cadre in cadres:
         mine = sorted(of_cadre.get(cadre.id or 0, []) + of_unit.get(cadre.unit_id, []),
-                      key=lambda task: task.id or 0)
-        lines = [_line(task, by_task.get(task.id or 0, []), period, today, cadre)
+                      key=lambda task: task.id)
+        lines = [_line(task, by_task.get(task.id, []), period, today, cadre)
                  for task in mine]
         result[cadre.id or 0] = sorted(lines, key=lambda line: (line.next_due or far,
                                                                 line.task.title))
     return result
 
 
-def _line(task: Task, reports: list[Report], period: Period, today: date,
+def _line(task: TaskRow, reports: list[ReportRow], period: Period, today: date,
           cadre: Cadre) -> TaskLine:
-    found = occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on)
+    found = list(_occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on))
     done = {r.occurrence for r in reports if r.state == APPROVED}
     current = _open_occurrence(found, done, today)
     mine = [r for r in reports if r.occurrence == current.key
@@ -258,7 +301,7 @@ class Missing:
     """A cadre with tasks due and nothing submitted or approved for them."""
 
     cadre: Cadre
-    tasks: list[Task] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
 
 
 def not_reported(session: Session, period: Period, unit: Unit, today: date, *,

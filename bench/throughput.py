@@ -1,0 +1,136 @@
+"""Updates per second through the real Application, against python-telegram-bot's echo bot.
+
+Both run on the same offline simulator (flood limits off, so the bots and not Telegram's
+limits are measured), in the same process, one after the other, fed the same way: each update
+goes through `Application.process_update`, and each bot's replies go through the simulator's
+full checks (the Bot API spec, HTML parsing, lengths). Kaohe's side is whole report-and-approve
+conversations on a bench organisation: /report, pick a task, type the progress, skip evidence,
+skip the note, submit (the task chosen as a reminder's 立即汇报 button does, since it may be
+on a later page of a 40-task list), and the supervisor taps "A 优" on the card that arrives:
+seven updates, each a database transaction or two, conversation state persisted after each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.app_context import AppContext
+from bot.application import build_application
+from bot.config import load_settings
+from bot.sandbox.simulator import SimMessage, TelegramSimulator
+from bot.sender import Pacing
+from models.store import Store
+from models.tables import BotState, Cadre, ProcessedUpdate, Report, Supervision, Task
+
+NO_WAITING = Pacing(chat_interval=0, group_interval=0, overall_rate=0)
+
+
+@dataclass(frozen=True)
+class Throughput:
+    updates: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds
+
+
+class _Driver:
+    def __init__(self, sim: TelegramSimulator, application: Application) -> None:  # type: ignore[type-arg]
+        self.sim = sim
+        self.application = application
+        self.updates = 0
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        self.updates += 1
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+
+    def last(self, chat_id: int) -> SimMessage:
+        return self.sim.last_bot_message(chat_id)
+
+
+async def _kaohe(store: Store, conversations: int) -> Throughput:
+    sim = TelegramSimulator(rate_limits=False)
+    settings = load_settings()
+    context = AppContext(settings=settings, engine=store.engine, rules=store.rules, store=store)
+    application = build_application(context, token=sim.token, request=sim.request(),
+                                     updates_request=sim.request(), rate_limiter=False,
+                                     pacing=NO_WAITING)
+    with store.session() as session:
+        # A fresh simulator numbers its updates from 1 again: forget an earlier run's.
+        session.execute(delete(ProcessedUpdate))
+        session.execute(delete(BotState))
+        session.commit()
+        bosses = {unit_id: cadre_id for cadre_id, unit_id in session.exec(
+            select(Supervision.cadre_id, Supervision.unit_id)).all()}
+        people = session.exec(select(Cadre).where(col(Cadre.telegram_user_id).is_not(None))
+                              .order_by(col(Cadre.id))).all()
+    boss_ids = set(bosses.values())
+    telegram = {c.id: c.telegram_user_id or 0 for c in people}
+    for cadre in people:
+        sim.add_user(cadre.telegram_user_id or 0, cadre.name)
+    reporters = [c for c in people if c.id not in boss_ids][:conversations]
+    with store.session() as session:
+        # For each reporter, a one-off task nobody has reported on yet.
+        reported = select(Report.id).where(Report.task_id == Task.id).exists()
+        open_task = {cadre_id: task_id for task_id, cadre_id in session.exec(
+            select(Task.id, Task.cadre_id).where(
+                col(Task.cadre_id).in_([c.id for c in reporters]), Task.recurrence == "once",
+                ~reported).order_by(col(Task.id).desc())).all()}
+    driver = _Driver(sim, application)
+    async with application:
+        started = time.perf_counter()
+        for cadre in reporters:
+            me, boss = telegram[cadre.id], telegram[bosses[cadre.unit_id]]
+            await driver.feed(sim.send_text(me, "/report"))
+            tasks = driver.last(me)
+            # The task may be on a later page of the list: go to it as a reminder's button does.
+            await driver.feed(sim.forge_callback(me, tasks.message_id,
+                                                 f"rep:t:{open_task[cadre.id]}"))
+            await driver.feed(sim.send_text(me, "80"))
+            for label in ("跳过", "跳过", "✅ 提交"):
+                await driver.feed(sim.tap(me, driver.last(me).message_id, label))
+            card = driver.last(boss)
+            await driver.feed(sim.tap(boss, card.message_id, "A 优"))
+            if "审批通过" not in (driver.last(me).text or ""):
+                raise RuntimeError(f"conversation of {cadre.code} did not end approved")
+        seconds = time.perf_counter() - started
+    return Throughput(driver.updates, seconds)
+
+
+async def _echo(updates: int) -> Throughput:
+    """python-telegram-bot's echo bot (examples/echobot.py), on the same simulator."""
+    sim = TelegramSimulator(rate_limits=False)
+    application = (ApplicationBuilder().token(sim.token).request(sim.request())
+                   .get_updates_request(sim.request()).build())
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    users = [900_000_000 + n for n in range(50)]
+    for user in users:
+        sim.add_user(user, f"echo{user}")
+    driver = _Driver(sim, application)
+    async with application:
+        started = time.perf_counter()
+        for n in range(updates):
+            await driver.feed(sim.send_text(users[n % len(users)], f"你好 {n}"))
+        seconds = time.perf_counter() - started
+    return Throughput(driver.updates, seconds)
+
+
+def measure(store: Store, conversations: int = 100) -> tuple[Throughput, Throughput]:
+    """(Kaohe, echo bot): Kaohe's report-and-approve conversations, then as many echo updates."""
+    ours = asyncio.run(_kaohe(store, conversations))
+    echo = asyncio.run(_echo(ours.updates))
+    return ours, echo
