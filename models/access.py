@@ -72,6 +72,25 @@ def may_review(ctx: Ctx, who: Cadre, unit: Unit) -> bool:
     return any(supervised_unit_ids(ctx, boss) & chain for boss in delegators(ctx, who.id))
 
 
+def reviewable_unit_ids(ctx: Ctx, who: Cadre) -> set[int] | None:
+    """The units whose work this cadre may review (None: every unit, for admins): the units
+    they supervise, or supervise for someone today, and every unit below those."""
+    if who.is_admin:
+        return None
+    assert who.id is not None
+    roots = supervised_unit_ids(ctx, who.id)
+    for boss in delegators(ctx, who.id):
+        roots |= supervised_unit_ids(ctx, boss)
+    if not roots:
+        return set()
+    found: set[int] = set()
+    for root in ctx.session.exec(select(Unit).where(col(Unit.id).in_(roots))).all():
+        found |= {unit_id for unit_id in ctx.session.exec(
+            select(Unit.id).where(col(Unit.path).startswith(root.path))).all()
+            if unit_id is not None}
+    return found
+
+
 def reviewers_of(ctx: Ctx, unit: Unit) -> list[Cadre]:
     """Who is asked to review the unit's work: the supervisors of the nearest unit up the tree
     that has any, with today's delegates; the admins when nobody supervises the chain."""

@@ -9,10 +9,19 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from models import audit, outbox
-from models.access import actor, load, may_report, may_review, open_period, reviewers_of, task_unit
+from models.access import (
+    actor,
+    load,
+    may_report,
+    may_review,
+    open_period,
+    reviewable_unit_ids,
+    reviewers_of,
+    task_unit,
+)
 from models.errors import Forbidden, Refused
 from models.facts import AssesseeRef
 from models.occurrences import current_occurrence, occurrences
@@ -255,16 +264,16 @@ def _tell_reporter(ctx: Ctx, report: Report, standings: list[Standing]) -> None:
 
 
 def pending_for(ctx: Ctx, actor_id: int, limit: int = 50) -> list[Report]:
-    """Submissions this actor may decide, oldest first."""
+    """Submissions this actor may decide, oldest first: filtered in the database by the units
+    they may review (the same rule as may_review), so a prefecture's queue is one query."""
     who = actor(ctx, actor_id)
-    waiting = ctx.session.exec(
-        select(Report).where(Report.state == SUBMITTED).order_by(col(Report.submitted_at))
-    ).all()
-    result: list[Report] = []
-    for report in waiting:
-        task = load(ctx, Task, report.task_id)
-        if report.reporter_id != who.id and may_review(ctx, who, task_unit(ctx, task)):
-            result.append(report)
-            if len(result) >= limit:
-                break
-    return result
+    query = (select(Report).join(Task, col(Task.id) == Report.task_id)
+             .outerjoin(Cadre, col(Cadre.id) == Task.cadre_id)
+             .where(Report.state == SUBMITTED, col(Report.reporter_id) != who.id))
+    units = reviewable_unit_ids(ctx, who)
+    if units is not None:
+        if not units:
+            return []
+        query = query.where(or_(col(Cadre.unit_id).in_(units), col(Task.unit_id).in_(units)))
+    return list(ctx.session.exec(
+        query.order_by(col(Report.submitted_at), col(Report.id)).limit(limit)).all())
