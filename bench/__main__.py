@@ -110,6 +110,14 @@ def postgres_dataset(size: int, server: str) -> str:
     return url
 
 
+def copy_database(source: Path, target: Path) -> None:
+    """A fresh SQLite copy; a write-ahead log left beside the target by an earlier run would
+    otherwise be replayed onto the copy and corrupt it."""
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+
+
 def _store(url: str) -> Store:
     engine = make_engine(url)
     upgrade(engine)
@@ -258,7 +266,7 @@ def main() -> None:
             if database == "sqlite":
                 source = sqlite_dataset(size, folder)
                 work = folder / f"work-{size}.db"
-                shutil.copyfile(source, work)
+                copy_database(source, work)
                 work_files[size] = work
                 url = f"sqlite:///{work}"
             else:
@@ -282,7 +290,7 @@ def main() -> None:
     smallest = min(sizes)
     if smallest in work_files:
         fresh = folder / "throughput.db"
-        shutil.copyfile(sqlite_dataset(smallest, folder), fresh)
+        copy_database(sqlite_dataset(smallest, folder), fresh)
         store = _store(f"sqlite:///{fresh}")
         throughput = measure(store, args.conversations)
         store.engine.dispose()
