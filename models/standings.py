@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rules import Rules
 from models.store import Ctx
-from models.tables import Period, Standing
+from models.tables import Period, Standing, StandingBreakdown
 from scoring import AssesseeScore, MemberStanding, Rational, rank_members, round2, score_assessee
 
 
@@ -58,7 +58,6 @@ def _values(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
         "collaboration": round2(score.collaboration),
         "total": round2(score.total),
         "difficulty": round2(score.difficulty),
-        "breakdown": breakdown_of(facts, score),
     }
 
 
@@ -81,7 +80,9 @@ def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts,
            standing: Standing | None) -> tuple[Standing, _Place | None]:
     """Write the scoring core's result into `standing` (the stored row, or None for a new one);
     returns the row and where it stood before."""
-    values = _values(facts, score_assessee(facts.input))
+    score = score_assessee(facts.input)
+    values = _values(facts, score)
+    breakdown = breakdown_of(facts, score)
     if standing is None:
         standing = Standing(
             period_id=period_id,
@@ -90,12 +91,17 @@ def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts,
             computed_at=ctx.now,
             **values,
         )
+        standing.detail = StandingBreakdown(breakdown=breakdown)
         ctx.session.add(standing)
         return standing, None
     before = _Place(standing.group_unit_id, standing.post_category, standing.total)
     for name, value in values.items():
         setattr(standing, name, value)
     standing.computed_at = ctx.now
+    if standing.detail is None:
+        standing.detail = StandingBreakdown(breakdown=breakdown)
+    elif standing.detail.breakdown != breakdown:
+        standing.detail.breakdown = breakdown
     return standing, before
 
 
@@ -264,7 +270,7 @@ def check(session: Session, rules: Rules, period: Period) -> list[Difference]:
     for ref, facts in sorted(loaded.items()):
         score = score_assessee(facts.input)
         computed_totals[ref] = score
-        values = _values(facts, score)
+        values = _values(facts, score) | {"breakdown": breakdown_of(facts, score)}
         row = stored.get(ref)
         if row is None:
             differences.append(Difference(str(ref), "standing", "missing", str(values["total"])))

@@ -8,7 +8,7 @@ Vocabularies (dimension, state, ...) are stored as short strings, listed in mode
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from models.types import Scaled, UTCDateTime
 
@@ -220,8 +220,20 @@ class Standing(SQLModel, table=True):
         Index("standing_period_unit", "period_id", "unit_id", unique=True,
               sqlite_where=text("unit_id IS NOT NULL"),
               postgresql_where=text("unit_id IS NOT NULL")),
-        Index("standing_group_total", "period_id", "group_unit_id", "total"),
-        Index("standing_post_total", "period_id", "post_category", "total"),
+        # Rank groups, one index per kind of assessee: partial, so that counting the members
+        # above a total reads the index alone (see models/standings.py _move).
+        Index("standing_cadre_group_total", "period_id", "group_unit_id", "total",
+              sqlite_where=text("cadre_id IS NOT NULL"),
+              postgresql_where=text("cadre_id IS NOT NULL")),
+        Index("standing_cadre_post_total", "period_id", "post_category", "total",
+              sqlite_where=text("cadre_id IS NOT NULL"),
+              postgresql_where=text("cadre_id IS NOT NULL")),
+        Index("standing_unit_group_total", "period_id", "group_unit_id", "total",
+              sqlite_where=text("unit_id IS NOT NULL"),
+              postgresql_where=text("unit_id IS NOT NULL")),
+        Index("standing_unit_post_total", "period_id", "post_category", "total",
+              sqlite_where=text("unit_id IS NOT NULL"),
+              postgresql_where=text("unit_id IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -236,11 +248,29 @@ class Standing(SQLModel, table=True):
     collaboration: Decimal = Field(sa_type=Scaled(2))
     total: Decimal = Field(sa_type=Scaled(2))
     difficulty: Decimal = Field(sa_type=Scaled(2))
-    # Per task: weight (share after boost), points, quality and coefficients, rounded for display.
-    breakdown: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     rank_in_unit: int = 0
     rank_in_post: int = 0
     computed_at: datetime = Field(sa_type=UTCDateTime)
+    # The per-task breakdown lives in its own table: it is large (a few KB for 40 tasks) and
+    # rows holding it would make every rank shift rewrite kilobytes.
+    # Loaded with the standing (one extra query per batch), so it reads after the session too.
+    detail: Optional["StandingBreakdown"] = Relationship(
+        sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan",
+                                "lazy": "selectin"})
+
+    @property
+    def breakdown(self) -> dict[str, Any]:
+        """Per task: weight (share after boost), points, quality and coefficients, rounded."""
+        return self.detail.breakdown if self.detail is not None else {}
+
+
+class StandingBreakdown(SQLModel, table=True):
+    """A standing's per-task breakdown, for display (kept beside the standing, not in it)."""
+
+    __tablename__ = "standing_breakdown"
+
+    standing_id: int | None = Field(default=None, foreign_key="standing.id", primary_key=True)
+    breakdown: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class AuditEntry(SQLModel, table=True):
