@@ -214,22 +214,22 @@ class Planner:
         digest time (or at `at`, for "send now")."""
         week = day.isoformat()
         planned = []
-        people = self.session.exec(select(Cadre).where(
+        people = self.session.exec(select(Cadre.id, Cadre.unit_id).where(
             col(Cadre.active), col(Cadre.telegram_user_id).is_not(None))).all()
         bosses = defaultdict(list)
-        for cadre_id, unit_id in self.session.exec(
+        for boss_id, supervised in self.session.exec(
                 select(Supervision.cadre_id, Supervision.unit_id)).all():
-            bosses[cadre_id].append(unit_id)
-        for cadre in people:
-            zone = _zone(self.units.get(cadre.unit_id), self.zone)
+            bosses[boss_id].append(supervised)
+        payload = {"period_id": period.id, "week": week}
+        for cadre_id, cadre_unit in people:
+            zone = _zone(self.units.get(cadre_unit), self.zone)
             moment = at or self.digest_moment(day, zone)
-            payload = {"period_id": period.id, "week": week}
-            planned.append(Planned(cadre.id, None, "digest_cadre", payload,
-                                   f"digest:cadre:{cadre.id}:{week}", moment))
-            for unit_id in bosses.get(cadre.id or 0, []):
-                planned.append(Planned(cadre.id, None, "digest_supervisor",
+            planned.append(Planned(cadre_id, None, "digest_cadre", payload,
+                                   f"digest:cadre:{cadre_id}:{week}", moment))
+            for unit_id in bosses.get(cadre_id or 0, []):
+                planned.append(Planned(cadre_id, None, "digest_supervisor",
                                        {**payload, "unit_id": unit_id},
-                                       f"digest:unit:{unit_id}:{cadre.id}:{week}", moment))
+                                       f"digest:unit:{unit_id}:{cadre_id}:{week}", moment))
         for unit in self.units.values():
             if unit.group_chat_id:
                 moment = at or self.digest_moment(day, _zone(unit, self.zone))
