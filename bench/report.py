@@ -9,33 +9,45 @@ from typing import Any
 FINDINGS = """
 ## What was found, and what changed
 
-- **Approval latency.** Each approval re-ranked the cadre's whole post category — thousands
-  of rows at 20,000 cadres — so its cost grew with the organisation. Ranks are now maintained
-  incrementally (models/standings.py `_move`): a total moving from a to b shifts by one the
-  rank of the others with a ≤ total < b, in one UPDATE on the group's (period, group, total)
-  index, and the assessee's own rank is one COUNT. Scoring one cadre's 40 tasks moved from
-  `fractions.Fraction` to GMP rationals (gmpy2): 2.9 ms → 0.27 ms, same exact results.
-- **Full recompute (`kaohe check`).** Profiled at 2,000 cadres: ORM objects for 80,000 tasks,
-  `Fraction` arithmetic, and id lists compiled into SQL dominated. Facts now load as plain
-  rows with one join for the period's approved reports; distinct decimals convert once; the
-  core runs on gmpy2. What remains is per-task Python work (800,000 tasks at 20,000 cadres:
-  fetch, occurrence bookkeeping, scoring, rounding five display figures per task for the
-  stored breakdown, comparing): a few microseconds each, single-threaded. The 5 s goal at
-  20,000 needs that split over processes (the machine has two cores) or a compiled core;
-  not done yet.
-- **Digests.** Rendering one digest at a time cost ~12 ms (a dozen queries each); the sender
-  now renders a batch's digests together with a handful of queries, and two query plans that
-  scanned whole tables were fixed (partial indexes on task owners; `ANALYZE` nightly so SQLite
-  picks the reporter index). What remains is the per-task work of listing each cadre's 40
-  tasks and their next deadlines, plus Jinja rendering.
-- **Updates per second.** The echo bot does no I/O besides its reply. A Kaohe update makes
-  several transactions: the duplicate-update guard, reading who the user is, the operation
-  itself (for an approval: recompute and re-rank), writing the conversation state through,
-  and draining the outbox — about 27 statements and 5 commits per update, measured. That is
-  the price of "nothing is lost" (dedupe, persisted conversations, outbox) and of standings
-  that are current when the approval commits; the ratio to the echo bot is far below 0.7.
-  Batching the persistence write and the dedupe insert into the handler's transaction would
-  cut the commits per update to one; not done yet.
+Each figure above was profiled (cProfile, and SQL statements timed one by one); the causes and
+the fixes, in the order they were found:
+
+- **An approval cost time in proportion to the organisation.** It re-ranked the cadre's whole
+  post category (thousands of rows at 20,000 cadres). Ranks are now kept incrementally
+  (models/standings.py `_move`): a total moving from a to b shifts by one the rank of the
+  others with a ≤ total < b in one UPDATE, and the cadre's own rank is one COUNT. That alone
+  still measured 55 ms + 55 ms at 20,000: each standing row carried its per-task breakdown
+  (about 5 KB of JSON for 40 tasks), so every shifted rank rewrote kilobytes and the COUNT read
+  overflowing rows. The breakdown moved to its own table (migration 0006) and the rank groups
+  got partial indexes per kind of assessee, which the COUNT reads without the table: the two
+  statements now take about 3 ms together. An index that held only NULLs (task.parent_id) made
+  SQLite scan 800,000 tasks on every recompute once statistics existed; it is partial now.
+  What an approval still costs is fixed work: about 28 SQL statements through the ORM (access
+  checks, the report, the audit row, the facts of the cadre's 40 tasks, scoring, the standing,
+  the outbox row) and the commit.
+- **Scoring** moved from `fractions.Fraction` to GMP rationals (gmpy2): a 40-task assessee
+  2.9 ms → 0.27 ms, the same exact numbers (every case of cases.json and the property tests).
+- **Full recompute (`kaohe check`).** ORM objects for every task, `Fraction` arithmetic and
+  IN lists compiled into SQL dominated; facts now load as plain rows with one join for the
+  period's approved reports. What remains is per-task Python work — 800,000 tasks at 20,000
+  cadres: fetch, occurrence bookkeeping, scoring, rounding five display figures per task for
+  the stored breakdown, comparing — a few microseconds each on one core. The 5 s goal needs
+  that work split over processes or a compiled loader; not done.
+- **Digests.** One at a time a digest cost 12 ms (a dozen queries); the sender now renders a
+  batch's digests with a handful of queries, and task lists are read as plain rows instead of
+  ORM objects (12 ms → about 2 ms a digest with 40 tasks). What remains is listing each
+  cadre's 40 tasks with their occurrences to find the next deadlines, and Jinja.
+- **Memory.** Queueing 20,000 digests loaded a Cadre and checked a dedupe key per message; it
+  is now a few IN queries and batched INSERTs (163 → 137 MB peak).
+- **A supervisor's queue** loaded every waiting submission of the organisation and checked
+  each in Python; it is one filtered query now.
+- **Updates per second.** The echo bot does nothing but reply. A Kaohe update runs the
+  duplicate-update guard, reads who the user is, runs the operation (an approval recomputes and
+  re-ranks), writes the conversation state through and drains the outbox: about 27 statements
+  and 5 commits per update, measured. That is the price of "nothing is lost" (dedupe,
+  persisted conversations, the outbox) and of standings current when an approval commits. The
+  ratio to the echo bot is far below 0.7; folding the dedupe insert and the persistence write
+  into the handler's transaction would cut the commits to one — not done.
 """
 
 
