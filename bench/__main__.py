@@ -35,7 +35,7 @@ from bench.throughput import measure
 from bot import digests
 from bot.config import load_settings
 from bot.render import Renderer
-from models.migrate import upgrade
+from models.migrate import refresh_statistics, upgrade
 from models.reports import approve_report, submit_report
 from models.standings import check
 from models.store import Store, make_engine
@@ -121,6 +121,7 @@ def copy_database(source: Path, target: Path) -> None:
 def _store(url: str) -> Store:
     engine = make_engine(url)
     upgrade(engine)
+    refresh_statistics(engine)  # a migration may have added indexes since the data was built
     return Store(engine, load_settings().rules())
 
 
