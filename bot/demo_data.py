@@ -13,6 +13,7 @@ what real use would leave) and is deterministic for a given seed and day.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -191,7 +192,7 @@ class _Builder:
         self.random = random.Random(seed)
         self.used_names: set[str] = set()
         self.unit_ids: dict[str, int] = {}
-        self.diligence: dict[int, float] = {}  # cadre id -> how well their work goes, 0.4-1
+        self.diligence: dict[str, float] = {}  # cadre code -> how well their work goes, 0.4-1
 
     # -- the organisation -----------------------------------------------------------------
 
@@ -223,13 +224,28 @@ class _Builder:
                 cadre = org.add_cadre(ctx, None, code=f"CJ{number:04d}", name=name,
                                       unit=units[code], profile=profile, is_admin=is_admin)
                 ctx.session.flush()
-                assert cadre.id is not None
                 weak = self.random.random() < 0.1
-                self.diligence[cadre.id] = self.random.uniform(*(0.4, 0.6) if weak else (0.6, 1))
+                self.diligence[cadre.code] = self.random.uniform(*(0.4, 0.6) if weak else (0.6, 1))
                 if supervises:
                     org.add_supervision(ctx, None, cadre, units[code])
         ctx.session.flush()
         return period
+
+    def rehearse(self, store: Store, year: int) -> None:
+        """Lay out the organisation and duty lists as the demo does, then roll them back, for
+        when they come from elsewhere (an Excel import): the builder's random draws that follow
+        (who works how well, which reports are late) are then the demo's own."""
+        try:
+            with store.transaction() as ctx:
+                self.duty_lists(ctx, self.organisation(ctx, year))
+                raise _Rehearsed
+        except _Rehearsed:
+            pass
+
+    def adopt(self, store: Store) -> None:
+        """Take the units' ids from the database (they differ when it was laid out elsewhere)."""
+        with store.session() as session:
+            self.unit_ids = {u.code: u.id or 0 for u in session.exec(select(Unit)).all()}
 
     def _name(self) -> str:
         while True:
@@ -325,7 +341,7 @@ class _Builder:
         reporter = self._reporter(ctx, task)
         if reporter is None or (task.parent_id is None and _has_children(ctx, task)):
             return  # a decomposed task's progress is its parts'
-        quality = self._quality(reporter.id or 0)
+        quality = self._quality(reporter.code)
         today = ctx.today
         period = ctx.session.get(Period, task.period_id)
         assert period is not None
@@ -376,8 +392,8 @@ class _Builder:
         ).first()
         return (city_boss.id or 0) if city_boss is not None else admin_id
 
-    def _quality(self, cadre_id: int) -> float:
-        base = self.diligence.get(cadre_id, 0.8)
+    def _quality(self, cadre_code: str) -> float:
+        base = self.diligence.get(cadre_code, 0.8)
         return min(1.0, max(0.2, self.random.gauss(base, 0.08)))
 
     def _amount(self, task: Task, quality: float) -> tuple[Decimal | None, Decimal | None]:
@@ -415,6 +431,10 @@ class _Builder:
                 confirm_cooperation(ctx, admin_id, cooperation.id or 0)
 
 
+class _Rehearsed(Exception):
+    """Ends a rehearsal's transaction, so that it rolls back."""
+
+
 def _has_children(ctx: Ctx, task: Task) -> bool:
     return ctx.session.exec(select(Task.id).where(Task.parent_id == task.id)).first() is not None
 
@@ -438,15 +458,25 @@ def _count(store: Store, model: type[SQLModel]) -> int:
         return int(session.exec(select(func.count()).select_from(model)).one())
 
 
-def build_demo(store: Store, *, year: int | None = None, seed: int = 2026) -> DemoSummary:
-    """Build the demo organisation and its year so far. Refused when units exist already."""
+def build_demo(store: Store, *, year: int | None = None, seed: int = 2026,
+               organise: Callable[[Store], None] | None = None) -> DemoSummary:
+    """Build the demo organisation and its year so far. Refused when units exist already.
+
+    `organise` lays out the organisation and duty lists instead of the builder (an import of
+    the demo's own, from Excel, say); the year's work then follows as in the demo.
+    """
     if _count(store, Unit):
         raise Refused("demo_exists")
     builder = _Builder(seed)
-    with store.transaction() as ctx:
-        period = builder.organisation(ctx, year or ctx.today.year)
-        builder.duty_lists(ctx, period)
+    if organise is None:
+        with store.transaction() as ctx:
+            builder.duty_lists(ctx, builder.organisation(ctx, year or ctx.today.year))
+    else:
+        builder.rehearse(store, year or store.today().year)
+        organise(store)
+        builder.adopt(store)
     with store.session() as session:
+        period = session.exec(select(Period).where(col(Period.is_active))).one()
         admin = session.exec(
             select(Cadre).where(col(Cadre.is_admin)).order_by(col(Cadre.id))
         ).first()

@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import cards, digests
 from bot.cards import Card
 from bot.scheduler import digests_now
+from handlers import excel
 from handlers.amounts import normalize
 from handlers.common import (
     Context,
@@ -72,6 +73,9 @@ async def begin(update: Update, context: Context) -> str | int:
                            "digest_preview", "digest_now", "blocked")]
     # -- annual rating: the button opens handlers/rating.py (it registers `adm:rating`) --
     rows.append([button(p.r.label("admin.rating"), "adm:rating")])
+    # -- Excel: the buttons open handlers/excel.py (it registers `adm:xlsx`, `adm:xlsx_in`) --
+    rows.append([button(p.r.label("admin.excel_export"), excel.EXPORT),
+                 button(p.r.label("admin.excel_import"), excel.HOW_TO_IMPORT)])
     rows.append([button(p.r.label("admin.close"), "adm:x")])
     await answer(update, p.r.text("admin.menu"), InlineKeyboardMarkup(rows))
     return ConversationHandler.END
@@ -281,3 +285,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         chosen, pattern=r"^adm:(period|claims|digest_preview|digest_now|blocked)$"))
     application.add_handler(CallbackQueryHandler(period_chosen, pattern=r"^adm:p:\d+$"))
     application.add_handler(CallbackQueryHandler(close, pattern=r"^adm:x$"))
+    excel.register(application)  # -- Excel: export button, import by sending a file --

@@ -1,0 +1,309 @@
+"""Reading and writing .xlsx files with openpyxl: import templates, the organisation and duty
+lists in the import format, and a period's results formatted for printing.
+
+The layout is models/excel_format.py; what goes in the cells comes from models/exporting.py;
+what the import does with a file is models/importing.py. Notes and result headers are in the
+user's language (locales/).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from bot.i18n import Translator
+from models.excel_format import (
+    CHOICE,
+    DATE,
+    EXAMPLE_PREFIX,
+    FLAG,
+    NUMBER,
+    PERCENT,
+    WORKBOOKS,
+    SheetFormat,
+    vocabularies,
+)
+from models.exporting import ResultRow, Row
+from models.importing import RowData, SheetData, not_a_workbook
+from models.rules import Rules
+
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="2F5597")
+EXAMPLE_FONT = Font(italic=True, color="808080")
+THIN = Side(style="thin", color="BFBFBF")
+GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+VALIDATED_ROWS = 2000  # drop-down lists cover this many rows below the header
+DATE_FORMAT = "yyyy-mm-dd"
+POINTS_FORMAT = "0.00"
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def read_workbook(content: bytes) -> dict[str, SheetData]:
+    """Every sheet's header row and non-empty rows. Not an .xlsx: InvalidWorkbook(not_xlsx)."""
+    try:
+        book = load_workbook(BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise not_a_workbook() from exc
+    try:
+        return {sheet.title: _read_sheet(sheet) for sheet in book.worksheets}
+    finally:
+        book.close()
+
+
+def _read_sheet(sheet: Any) -> SheetData:
+    headers: tuple[str, ...] = ()
+    rows = []
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        values = [_value(cell) for cell in cells]
+        if number == 1:
+            headers = tuple("" if v is None else str(v).strip() for v in values)
+            continue
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        rows.append(RowData(number, {h: v for h, v in zip(headers, values, strict=False) if h}))
+    return SheetData(sheet.title, headers, tuple(rows))
+
+
+def _value(cell: Any) -> object:
+    value = cell.value
+    # A number shown as a percentage holds the fraction: 50 % is stored as 0.5.
+    if isinstance(value, int | float) and not isinstance(value, bool) \
+            and "%" in (cell.number_format or ""):
+        return Decimal(str(value)) * 100
+    return value
+
+
+# -- import-format workbooks ---------------------------------------------------------------
+
+
+def _examples(rules: Rules) -> dict[str, Row]:
+    """The template's example row per sheet (never imported: its first cell says 示例)."""
+    vocab = vocabularies(rules)
+    post = next(iter(vocab["post_category"].values()))
+    return {
+        "units": {"unit_code": f"{EXAMPLE_PREFIX}-xz", "unit_name": "示例镇",
+                  "unit_kind": vocab["unit_kind"]["township"], "parent_unit": "city",
+                  "post_category": post},
+        "cadres": {"cadre_code": f"{EXAMPLE_PREFIX}-0001", "cadre_name": "张三",
+                   "cadre_unit": "xz-dzb", "profile": vocab["profile"]["standard"],
+                   "is_admin": vocab["flag"]["no"], "locale": "zh_CN"},
+        "supervision": {"supervisor": f"{EXAMPLE_PREFIX}-0001", "supervised_unit": "xz"},
+        "periods": {"period_code": f"{EXAMPLE_PREFIX}2026", "period_name": "2026年度",
+                    "period_kind": vocab["period_kind"]["year"],
+                    "starts_on": date(2026, 1, 1), "ends_on": date(2026, 12, 31),
+                    "active": vocab["flag"]["yes"]},
+        "tasks": {"task_period": f"{EXAMPLE_PREFIX}2026", "task_code": "0001-01",
+                  "assessee_cadre": "0001", "title": "举办退役军人专场招聘会",
+                  "dimension": vocab["dimension"]["key"],
+                  "category": vocab["category"]["business"], "weight": 10,
+                  "source": vocab["source"]["region"], "boost": 15, "target": 15,
+                  "measure": "场", "deadline": date(2026, 12, 15),
+                  "recurrence": vocab["recurrence"]["once"]},
+        "cooperations": {"coop_period": f"{EXAMPLE_PREFIX}2026", "coop_task": "U-01",
+                         "coop_unit": "xz", "share": 40},
+    }
+
+
+def import_workbook(kind: str, rules: Rules, t: Translator,
+                    rows: dict[str, list[Row]] | None = None) -> bytes:
+    """A roster or duty-list workbook: the template (rows None: an example row per sheet), or
+    the given rows. Headers carry notes, enumerated columns drop-down lists."""
+    vocab = vocabularies(rules)
+    examples = _examples(rules)
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for fmt in WORKBOOKS[kind]:
+        sheet = book.create_sheet(fmt.name)
+        _header(sheet, fmt.headers)
+        for column, spec in enumerate(fmt.columns, start=1):
+            sheet.cell(1, column).comment = _note(t, fmt, spec.key, vocab)
+            sheet.column_dimensions[get_column_letter(column)].width = spec.width
+        _validations(sheet, fmt, vocab)
+        data = [examples[fmt.key]] if rows is None else rows.get(fmt.key, [])
+        for number, row in enumerate(data, start=2):
+            for column, spec in enumerate(fmt.columns, start=1):
+                cell = sheet.cell(number, column, _cell(row.get(spec.key)))
+                if spec.kind == DATE:
+                    cell.number_format = DATE_FORMAT
+                if rows is None:
+                    cell.font = EXAMPLE_FONT
+    return _bytes(book)
+
+
+def _cell(value: Any) -> Any:
+    # openpyxl writes Decimal as a number; an integral one as an integer keeps the file tidy.
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _note(t: Translator, fmt: SheetFormat, key: str,
+          vocab: dict[str, dict[str, str]]) -> Comment:
+    spec = fmt.column(key)
+    lines = [t(spec.note_key), t("excel.note.required" if spec.required else
+                                 "excel.note.optional")]
+    if spec.kind in (CHOICE, FLAG) and spec.choices:
+        lines.append(t("excel.note.allowed", values="、".join(vocab[spec.choices].values())))
+    comment = Comment("\n".join(lines), "Kaohe")
+    comment.width, comment.height = 320, 140
+    return comment
+
+
+def _validations(sheet: Worksheet, fmt: SheetFormat, vocab: dict[str, dict[str, str]]) -> None:
+    for column, spec in enumerate(fmt.columns, start=1):
+        letter = get_column_letter(column)
+        cells = f"{letter}2:{letter}{VALIDATED_ROWS}"
+        if spec.kind in (CHOICE, FLAG) and spec.choices:
+            # A warning, not a stop: the stored code ("township") is accepted too.
+            rule = DataValidation(type="list", allow_blank=True, errorStyle="warning",
+                                  formula1='"' + ",".join(vocab[spec.choices].values()) + '"')
+        elif spec.kind in (NUMBER, PERCENT):
+            rule = DataValidation(type="decimal", operator="greaterThanOrEqual",
+                                  formula1="0", allow_blank=True, errorStyle="warning")
+        elif spec.kind == DATE:
+            rule = DataValidation(type="date", operator="greaterThan", formula1="1",
+                                  allow_blank=True, errorStyle="warning")
+        else:
+            continue
+        sheet.add_data_validation(rule)
+        rule.add(cells)
+
+
+def _header(sheet: Worksheet, headers: Iterable[str]) -> None:
+    for column, header in enumerate(headers, start=1):
+        cell = sheet.cell(1, column, header)
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    sheet.freeze_panes = "A2"
+
+
+def _bytes(book: Workbook) -> bytes:
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# -- results for printing ------------------------------------------------------------------
+
+SUMMARY_COLUMNS = (  # message id of the header, width, number format
+    ("cli.col.unit", 22, None), ("cli.col.name", 18, None), ("excel.col.code", 12, None),
+    ("cli.col.post", 12, None), ("cli.col.base", 9, POINTS_FORMAT),
+    ("cli.col.key", 9, POINTS_FORMAT), ("cli.col.innovation", 9, POINTS_FORMAT),
+    ("cli.col.collaboration", 9, POINTS_FORMAT), ("cli.col.total", 9, POINTS_FORMAT),
+    ("cli.col.rank_unit", 8, "0"), ("cli.col.rank_post", 8, "0"), ("cli.col.grade", 10, None),
+)
+DETAIL_COLUMNS = (
+    ("cli.col.name", 16, None), ("excel.col.task", 12, None), ("excel.col.title", 30, None),
+    ("excel.col.dimension", 10, None), ("excel.col.weight", 9, POINTS_FORMAT),
+    ("excel.col.progress", 9, POINTS_FORMAT), ("excel.col.grade", 8, None),
+    ("cli.col.difficulty", 9, POINTS_FORMAT), ("excel.col.boost", 9, None),
+    ("excel.col.points", 9, POINTS_FORMAT), ("cli.col.total", 9, POINTS_FORMAT),
+    ("cli.col.rank_unit", 8, "0"), ("cli.col.grade", 10, None),
+)
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+
+
+def results_workbook(rows: list[ResultRow], period_name: str, rules: Rules,
+                     t: Translator) -> bytes:
+    """A summary sheet of every assessee, then one sheet per unit with each assessee's tasks."""
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = _title(t("excel.results.summary"), set())
+    _table(summary, t, SUMMARY_COLUMNS, [_summary_row(r, rules, t) for r in rows],
+           t("excel.results.title", period=period_name))
+    used = {summary.title}
+    by_unit: dict[int, list[ResultRow]] = {}
+    for row in rows:
+        by_unit.setdefault(row.unit_id, []).append(row)
+    for unit_rows in by_unit.values():
+        sheet = book.create_sheet(_title(unit_rows[0].unit_name, used))
+        used.add(sheet.title)
+        lines = [line for r in unit_rows for line in _detail_rows(r, t)]
+        _table(sheet, t, DETAIL_COLUMNS, lines,
+               t("excel.results.unit_title", unit=unit_rows[0].unit_name, period=period_name))
+    return _bytes(book)
+
+
+def _title(name: str, used: set[str]) -> str:
+    """A sheet name Excel accepts: 31 characters at most, no []:*?/\\, unique."""
+    base = _SHEET_NAME.sub("_", name)[:31] or "-"
+    title, number = base, 2
+    while title in used:
+        suffix = f"({number})"
+        title, number = base[:31 - len(suffix)] + suffix, number + 1
+    return title
+
+
+def _grade(t: Translator, grade: str | None) -> str:
+    return "" if grade is None else t(f"rating.grade.{grade}")
+
+
+def _post(rules: Rules, t: Translator, category: str) -> str:
+    post = rules.post_categories.get(category)
+    if post is None:
+        return category
+    return post.label_zh if t.locale == "zh_CN" else post.label_en
+
+
+def _summary_row(row: ResultRow, rules: Rules, t: Translator) -> list[Any]:
+    return [row.unit_name, row.name, row.code, _post(rules, t, row.post_category), row.base,
+            row.key, row.innovation, row.collaboration, row.total, row.rank_in_unit,
+            row.rank_in_post, _grade(t, row.grade)]
+
+
+def _detail_rows(row: ResultRow, t: Translator) -> list[list[Any]]:
+    lines: list[list[Any]] = []
+    for line in row.tasks:
+        lines.append([row.name, line.code, line.title, t(f"dimension.{line.dimension}"),
+                      line.weight, line.progress, line.grade or "", line.difficulty,
+                      "" if line.boost is None else f"+{(line.boost * 100).normalize():f}%",
+                      line.points, None, None, None])
+    # The assessee's own line closes their tasks: total, rank and grade.
+    lines.append([row.name, "", t("excel.results.total_line"), "", None, None, "", None, "",
+                  row.base, row.total, row.rank_in_unit, _grade(t, row.grade)])
+    return lines
+
+
+def _table(sheet: Worksheet, t: Translator,
+           columns: tuple[tuple[str, int, str | None], ...], lines: list[list[Any]],
+           title: str) -> None:
+    """Header, rows and the print set-up: landscape, fit to width, header on every page."""
+    _header(sheet, [t(key) for key, _width, _format in columns])
+    for number, line in enumerate(lines, start=2):
+        for column, (value, (_key, _width, number_format)) in enumerate(
+                zip(line, columns, strict=True), start=1):
+            cell = sheet.cell(number, column, value)
+            cell.border = GRID
+            if number_format and isinstance(value, int | Decimal):
+                cell.number_format = number_format
+            if isinstance(value, datetime | date):
+                cell.number_format = DATE_FORMAT
+    for column, (_key, width, _format) in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.print_title_rows = "1:1"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    if sheet.oddHeader is not None and sheet.oddFooter is not None:
+        sheet.oddHeader.center.text = title
+        sheet.oddFooter.center.text = "&P / &N"
+    sheet.auto_filter.ref = sheet.dimensions

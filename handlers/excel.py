@@ -1,0 +1,96 @@
+"""Excel in the bot, for admins: the active period's results as an .xlsx document (a button in
+/admin), and an .xlsx sent to the bot imported with the same checks and the same answer as
+`kaohe import` (docs/excel.md). Anyone else who sends a file is told it is not for them."""
+
+from __future__ import annotations
+
+import asyncio
+from io import BytesIO
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot import excel_jobs
+from handlers.common import (
+    Context,
+    Person,
+    answer,
+    app,
+    escape,
+    menu,
+    person,
+    read,
+    refusal_text,
+)
+from models.errors import Refused
+from models.importing import InvalidWorkbook
+from models.views import active_period
+
+EXPORT, HOW_TO_IMPORT = "adm:xlsx", "adm:xlsx_in"
+
+
+async def _admin(update: Update, context: Context) -> Person | None:
+    p = await person(update, context)
+    if p is not None and not p.admin:
+        await answer(update, p.r.text("excel.bot.not_admin"), menu(p))
+        return None
+    return p
+
+
+async def export(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+    p = await _admin(update, context)
+    chat = update.effective_chat
+    if p is None or chat is None:
+        return
+    period = await read(context, active_period)
+    if period is None:
+        await answer(update, p.r.text("bot.no_active_period"))
+        return
+    content = await asyncio.to_thread(excel_jobs.export_results, app(context).store, period,
+                                      p.t)
+    await chat.send_document(InputFile(BytesIO(content), filename=f"kaohe-{period.code}.xlsx"),
+                             caption=p.r.label("excel.bot.export_caption", period=period.name))
+
+
+async def how_to_import(update: Update, context: Context) -> None:
+    query = update.callback_query
+    if query is not None:
+        await query.answer()
+    p = await _admin(update, context)
+    if p is not None:
+        await answer(update, p.r.t("excel.bot.how_to_import"))
+
+
+async def received(update: Update, context: Context) -> None:
+    """An admin's .xlsx: check it all, then import all or nothing, and say which."""
+    message = update.effective_message
+    p = await _admin(update, context)
+    if p is None or message is None or message.document is None:
+        return
+    name = message.document.file_name or "file"
+    await answer(update, p.r.text("excel.bot.checking", file=name))
+    file = await message.document.get_file()
+    content = bytes(await file.download_as_bytearray())
+    store = app(context).store
+    try:
+        result = await asyncio.to_thread(excel_jobs.import_file, store, content,
+                                         actor_id=p.id)
+        lines = excel_jobs.result_lines(p.t, result)
+    except InvalidWorkbook as refusal:
+        lines = excel_jobs.refused_lines(p.t, refusal)
+    except Refused as refusal:  # the operations' own refusals (a locked period, say)
+        await answer(update, refusal_text(p.r, refusal), menu(p))
+        return
+    await answer(update, "\n".join(escape(line) for line in lines), menu(p))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CallbackQueryHandler(export, pattern=f"^{EXPORT}$"))
+    application.add_handler(CallbackQueryHandler(how_to_import, pattern=f"^{HOW_TO_IMPORT}$"))
+    # Registered after the report and claim conversations: a file sent as evidence there is
+    # theirs; any other document in a private chat comes here.
+    application.add_handler(MessageHandler(
+        filters.ChatType.PRIVATE & filters.Document.ALL, received))

@@ -1,0 +1,176 @@
+"""What the workbooks written by bot/workbooks.py hold, read from the database.
+
+- `roster_rows` and `task_rows`: the organisation and a period's duty lists in the import
+  format of models/excel_format.py (Chinese labels, percentages), so a written file imports
+  back unchanged;
+- `results`: a period's standings with each assessee's per-task breakdown and the annual grade
+  the scoring core would give now (models/rating_preview.py), for printing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models.excel_format import FLAG_LABELS, vocabularies
+from models.rating_preview import preview
+from models.rules import Rules
+from models.tables import Cadre, Cooperation, Period, Standing, Supervision, Task, Unit
+
+Row = dict[str, Any]  # column key -> value, as models/excel_format.py names the columns
+
+
+def _flag(value: bool) -> str:
+    return FLAG_LABELS["yes" if value else "no"]
+
+
+def _percent(fraction: Decimal | None) -> Decimal | None:
+    return None if fraction is None else (fraction * 100).normalize() + 0
+
+
+def roster_rows(session: Session, rules: Rules) -> dict[str, list[Row]]:
+    """Units, cadres, supervisors and periods, by sheet key, in the order they were made."""
+    vocab = vocabularies(rules)
+    units = session.exec(select(Unit).order_by(col(Unit.id))).all()
+    code_of = {u.id: u.code for u in units}
+    cadres = session.exec(select(Cadre).order_by(col(Cadre.id))).all()
+    cadre_code = {c.id: c.code for c in cadres}
+    periods = session.exec(select(Period).order_by(col(Period.id))).all()
+    period_code = {p.id: p.code for p in periods}
+    links = session.exec(select(Supervision).order_by(
+        col(Supervision.cadre_id), col(Supervision.unit_id))).all()
+    unit_category = {u.id: u.post_category for u in units}
+    return {
+        "units": [{
+            "unit_code": u.code, "unit_name": u.name, "unit_kind": vocab["unit_kind"][u.kind],
+            "parent_unit": code_of.get(u.parent_id),
+            "post_category": vocab["post_category"][u.post_category], "timezone": u.timezone,
+        } for u in units],
+        "cadres": [{
+            "cadre_code": c.code, "cadre_name": c.name, "cadre_unit": code_of[c.unit_id],
+            # Blank when it is the unit's: the cadre then follows their unit's category.
+            "cadre_post": None if c.post_category == unit_category[c.unit_id]
+            else vocab["post_category"][c.post_category],
+            "profile": vocab["profile"][c.profile], "is_admin": _flag(c.is_admin),
+            "locale": c.locale,
+        } for c in cadres],
+        "supervision": [{"supervisor": cadre_code[s.cadre_id],
+                         "supervised_unit": code_of[s.unit_id]} for s in links],
+        "periods": [{
+            "period_code": p.code, "period_name": p.name,
+            "period_kind": vocab["period_kind"][p.kind], "starts_on": p.starts_on,
+            "ends_on": p.ends_on, "parent_period": period_code.get(p.parent_id),
+            "active": _flag(p.is_active),
+        } for p in periods],
+    }
+
+
+def task_rows(session: Session, rules: Rules, period: Period) -> dict[str, list[Row]]:
+    """A period's duty items and their co-operating units, by sheet key."""
+    vocab = vocabularies(rules)
+    tasks = session.exec(select(Task).where(Task.period_id == period.id)
+                         .order_by(col(Task.id))).all()
+    task_code = {t.id: t.code for t in tasks}
+    units = {u.id: u.code for u in session.exec(select(Unit)).all()}
+    cadres = {c.id: c.code for c in session.exec(select(Cadre)).all()}
+    cooperations = session.exec(select(Cooperation).where(
+        col(Cooperation.task_id).in_(list(task_code))).order_by(col(Cooperation.id))).all()
+    shared: dict[int, Decimal] = defaultdict(Decimal)
+    for c in cooperations:
+        shared[c.task_id] += c.share
+
+    def difficulty(task: Task) -> Decimal | None:
+        """Only when set apart from its source level's coefficient."""
+        if task.source is not None and rules.default_difficulty(task.source) == task.difficulty:
+            return None
+        return task.difficulty.normalize() + 0
+
+    return {
+        "tasks": [{
+            "task_period": period.code, "task_code": t.code,
+            "assessee_cadre": cadres.get(t.cadre_id), "assessee_unit": units.get(t.unit_id),
+            "title": t.title, "dimension": vocab["dimension"][t.dimension],
+            "category": vocab["category"].get(t.category, t.category),
+            "weight": t.weight.normalize() + 0,
+            "source": None if t.source is None else vocab["source"].get(t.source, t.source),
+            "difficulty": difficulty(t), "boost": _percent(t.boost),
+            "target": None if t.target is None else t.target.normalize() + 0,
+            "measure": t.measure, "deadline": t.deadline,
+            "recurrence": vocab["recurrence"][t.recurrence],
+            "parent_task": task_code.get(t.parent_id), "lead_unit": units.get(t.lead_unit_id),
+            "lead_share": _percent(1 - shared[t.id or 0]) if t.id in shared else None,
+        } for t in tasks],
+        "cooperations": [{
+            "coop_period": period.code, "coop_task": task_code[c.task_id],
+            "coop_unit": units[c.unit_id], "share": _percent(c.share),
+        } for c in cooperations],
+    }
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TaskLine:
+    code: str
+    title: str
+    dimension: str
+    weight: Decimal  # its share of the 100 points, after any boost
+    progress: Decimal
+    grade: str | None  # the reviewer's A-D
+    difficulty: Decimal
+    boost: Decimal | None
+    points: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    kind: str  # cadre or unit
+    code: str
+    name: str
+    unit_id: int  # the unit it ranks in (a unit: its parent; the top unit: itself)
+    unit_name: str
+    post_category: str
+    base: Decimal
+    key: Decimal
+    innovation: Decimal
+    collaboration: Decimal
+    total: Decimal
+    rank_in_unit: int
+    rank_in_post: int
+    grade: str | None  # a cadre's annual grade under the quota as it stands now
+    tasks: tuple[TaskLine, ...]
+
+
+def results(session: Session, rules: Rules, period: Period) -> list[ResultRow]:
+    """Every assessee of the period, cadres then units, each by rank in their unit."""
+    units = {u.id: u for u in session.exec(select(Unit)).all()}
+    cadres = {c.id: c for c in session.exec(select(Cadre)).all()}
+    tasks = {str(t.id): t for t in session.exec(select(Task).where(
+        Task.period_id == period.id)).all()}
+    rating = preview(session, rules, period)
+    rows = []
+    for s in session.exec(select(Standing).where(Standing.period_id == period.id)).all():
+        owner: Cadre | Unit = cadres[s.cadre_id] if s.cadre_id is not None else \
+            units[s.unit_id]
+        group = units[s.group_unit_id if s.group_unit_id is not None else owner.id]
+        rated = rating.grade_of(owner.id or 0) if isinstance(owner, Cadre) else None
+        rows.append(ResultRow(
+            "cadre" if isinstance(owner, Cadre) else "unit", owner.code, owner.name,
+            group.id or 0, group.name, s.post_category, s.base, s.key_points, s.innovation,
+            s.collaboration, s.total, s.rank_in_unit, s.rank_in_post,
+            None if rated is None else rated[1].grade,
+            tuple(_line(tasks[task_id], part) for task_id, part in s.breakdown.items())))
+    rows.sort(key=lambda r: (r.kind != "cadre", units[r.unit_id].path, r.rank_in_unit, r.code))
+    return rows
+
+
+def _line(task: Task, part: dict[str, Any]) -> TaskLine:
+    return TaskLine(task.code, task.title, task.dimension, Decimal(part["weight"]),
+                    Decimal(part["progress"]), part["grade"], Decimal(part["difficulty"]),
+                    None if part["boost"] is None else Decimal(part["boost"]),
+                    Decimal(part["points"]))

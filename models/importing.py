@@ -1,0 +1,369 @@
+"""Importing workbooks: what models/import_roster.py and models/import_tasks.py share.
+
+The whole file is read and checked first, and every bad cell is reported (sheet, row, column,
+why) as a `Problem`; a file with any problem raises `InvalidWorkbook` and writes nothing. A good
+file is written through the audited operations of models/org.py in the caller's transaction.
+Codes are the stable keys: a row whose code exists updates that row when something differs,
+and an unchanged row is not touched, so importing the same file twice changes nothing.
+Nothing is ever deleted by an import.
+
+Here: the plain data a workbook is read into (`SheetData`; bot/workbooks.py reads the .xlsx,
+no openpyxl here), typed and checked cell reads (`Cells`), the sheet layout checks (`Book`),
+and the helpers both imports use.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from sqlmodel import select
+
+from models.access import actor, require_admin
+from models.errors import Refused
+from models.excel_format import (
+    EXAMPLE_PREFIX,
+    WORKBOOKS,
+    SheetFormat,
+    vocabularies,
+)
+from models.store import Ctx
+from models.tables import Cadre, Period, Unit
+
+Progress = Callable[[int], None]  # told how many more rows are done
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class RowData:
+    number: int  # the row number the spreadsheet shows
+    cells: dict[str, object]  # header -> value as read (None for an empty cell)
+
+
+@dataclass(frozen=True, slots=True)
+class SheetData:
+    name: str
+    headers: tuple[str, ...]
+    rows: tuple[RowData, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One bad cell (or a whole sheet, row 0; or the file, sheet ""), and why: a message id
+    "excel.problem.<code>" with its parameters."""
+
+    sheet: str
+    row: int
+    column: str
+    code: str
+    params: dict[str, str] = field(default_factory=dict)
+    order: tuple[int, int, int] = (0, 0, 0)  # sheet, row, column: the order they are listed in
+
+
+class InvalidWorkbook(Refused):
+    """The file has problems; nothing was imported."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("invalid_workbook", count=len(problems))
+        self.problems = sorted(problems, key=lambda p: p.order)
+
+
+@dataclass(slots=True)
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, created: bool, changed: bool) -> None:
+        if created:
+            self.created += 1
+        elif changed:
+            self.updated += 1
+        else:
+            self.unchanged += 1
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    kind: str  # roster or tasks
+    counts: dict[str, Counts]  # by sheet key, in the workbook's order
+
+    @property
+    def changed(self) -> bool:
+        return any(c.created or c.updated for c in self.counts.values())
+
+
+def data_rows(book: dict[str, SheetData]) -> int:
+    """How many rows an import will go through (for a progress bar)."""
+    return sum(len(sheet.rows) for sheet in book.values())
+
+
+# -- reading cells -------------------------------------------------------------------------
+
+
+def _clean(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _folded(text: str) -> str:
+    """Full-width digits and letters to ASCII (１２ -> 12), as people type them in Chinese."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+class Cells:
+    """One row of one sheet: typed reads of its cells, each bad one noted as a Problem."""
+
+    def __init__(self, book: Book, fmt: SheetFormat, row: RowData) -> None:
+        self.book, self.fmt, self.row = book, fmt, row
+        self.line = row.number
+
+    def raw(self, key: str) -> object:
+        return _clean(self.row.cells.get(self.fmt.column(key).header))
+
+    def bad(self, key: str, code: str, **params: object) -> None:
+        self.book.problem(self.fmt, self.line, key, code, **params)
+
+    def _present(self, key: str) -> object:
+        value = self.raw(key)
+        if value is None and self.fmt.column(key).required:
+            self.bad(key, "required")
+        return value
+
+    def text(self, key: str) -> str | None:
+        value = self._present(key)
+        if value is None:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a code typed as a number
+        text = str(value)
+        limit = self.fmt.column(key).max_length
+        if limit is not None and len(text) > limit:
+            self.bad(key, "too_long", max=limit)
+            return None
+        return text
+
+    def code(self, key: str) -> str | None:
+        text = self.text(key)
+        return None if text is None else _folded(text)
+
+    def choice(self, key: str) -> str | None:
+        value = self._present(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        allowed = self.book.vocab[self.fmt.column(key).choices or ""]
+        text = _folded(str(value))
+        for code, label in allowed.items():
+            if text.casefold() in (code.casefold(), label.casefold()):
+                return code
+        self.bad(key, "unknown_choice", value=value, allowed="、".join(allowed.values()))
+        return None
+
+    def flag(self, key: str) -> bool | None:
+        choice = self.choice(key)
+        return None if choice is None else choice == "yes"
+
+    def number(self, key: str, *, places: int, low: Decimal | None = None,
+               high: Decimal | None = None, positive: bool = False) -> Decimal | None:
+        value = self._present(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            self.bad(key, "not_a_number", value=value)
+            return None
+        text = _folded(str(value)).replace(",", "")
+        if self.fmt.column(key).kind == "percent":
+            text = text.removesuffix("%")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite():
+            self.bad(key, "not_a_number", value=value)
+            return None
+        number = number.normalize()
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -places:
+            self.bad(key, "too_precise", value=value, places=places)
+            return None
+        if positive and number <= 0:
+            self.bad(key, "not_positive", value=value)
+            return None
+        if self.fmt.column(key).kind == "percent" and number > 100:
+            self.bad(key, "percent_over_100", value=value)
+            return None
+        if (low is not None and number < low) or (high is not None and number > high):
+            self.bad(key, "out_of_range", value=value, low=plain_number(low),
+                     high=plain_number(high))
+            return None
+        return number + 0  # normalize() may leave 1E+1: back to 10
+
+    def date(self, key: str) -> date | None:
+        value = self._present(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        match = _DATE.fullmatch(_folded(str(value)))
+        if match is not None:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError:
+                pass
+        self.bad(key, "bad_date", value=value)
+        return None
+
+
+def plain_number(value: Decimal | None) -> str:
+    return "—" if value is None else format(value.normalize(), "f")
+
+
+class Book:
+    """The workbook being checked: its sheets by key, and the problems found so far."""
+
+    def __init__(self, ctx: Ctx, kind: str, sheets: dict[str, SheetData]) -> None:
+        self.kind = kind
+        self.vocab = vocabularies(ctx.rules)
+        self.problems: list[Problem] = []
+        self.formats = WORKBOOKS[kind]
+        self.positions = {name: index for index, name in enumerate(sheets)}
+        self.sheets: dict[str, SheetData] = {}
+        self._check_layout(sheets)
+
+    def problem(self, fmt: SheetFormat | None, row: int, key: str | None, code: str,
+                **params: object) -> None:
+        column = "" if fmt is None or key is None else fmt.column(key).header
+        sheet = "" if fmt is None else fmt.name
+        column_index = 0 if fmt is None or key is None else \
+            [c.key for c in fmt.columns].index(key)
+        self.problems.append(Problem(
+            sheet, row, column, code, {k: str(v) for k, v in params.items()},
+            (self.positions.get(sheet, -1), row, column_index)))
+
+    def _check_layout(self, sheets: dict[str, SheetData]) -> None:
+        expected = "、".join(f.name for f in self.formats)
+        known = [f for f in self.formats if f.name in sheets]
+        if not sheets or all(not s.headers and not s.rows for s in sheets.values()):
+            self.problem(None, 0, None, "empty_file")
+            return
+        if not known:
+            self.problem(None, 0, None, "wrong_sheets", found="、".join(sheets),
+                         expected=expected)
+            return
+        for fmt in known:
+            sheet = sheets[fmt.name]
+            missing = [c.header for c in fmt.columns if c.header not in sheet.headers
+                       and (c.required or sheet.headers == ())]
+            for header in missing:
+                self.problems.append(Problem(fmt.name, 1, header, "missing_column", {},
+                                             (self.positions[fmt.name], 1, 0)))
+            if not missing:
+                self.sheets[fmt.key] = sheet
+        if not self.problems and not any(self.rows(f) for f in known):
+            self.problem(None, 0, None, "no_rows", expected=expected)
+
+    def rows(self, fmt: SheetFormat) -> list[RowData]:
+        sheet = self.sheets.get(fmt.key)
+        if sheet is None:
+            return []
+        first = fmt.columns[0].header
+        return [r for r in sheet.rows
+                if not str(r.cells.get(first) or "").strip().startswith(EXAMPLE_PREFIX)]
+
+    def cells(self, fmt: SheetFormat) -> Iterator[Cells]:
+        for row in self.rows(fmt):
+            yield Cells(self, fmt, row)
+
+    def unique(self, fmt: SheetFormat, key: str, cells: Cells, value: object,
+               seen: dict[object, int]) -> None:
+        """Note a duplicate of `value` in this sheet, naming the row it first appeared in."""
+        if value is None:
+            return
+        if value in seen:
+            cells.bad(key, "duplicate", value=value if not isinstance(value, tuple)
+                      else value[-1], first=seen[value])
+        else:
+            seen[value] = cells.line
+
+    def unknown(self, cells: Cells, key: str, code: str | None, known: Iterable[str]) -> bool:
+        if code is not None and code not in known:
+            cells.bad(key, "unknown_code", value=code)
+            return True
+        return False
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise InvalidWorkbook(self.problems)
+
+
+def cycle(parents: dict[str, str | None], start: str) -> list[str] | None:
+    """The loop `start` is on when following parents, e.g. [a, b, a]; None when it ends."""
+    chain, current = [start], parents.get(start)
+    while current is not None:
+        chain.append(current)
+        if current == start:
+            return chain
+        if current in chain[:-1]:
+            return None  # a loop further up, reported on its own rows
+        current = parents.get(current)
+    return None
+
+
+def parents_first(rows: list[R], key: Callable[[R], str],
+                   parent: Callable[[R], str | None]) -> list[R]:
+    """The rows in file order, but each after its parent when the parent is in the file too."""
+    pending = {key(r) for r in rows}
+    ordered: list[R] = []
+    todo = list(rows)
+    while todo:
+        later = []
+        for row in todo:
+            if parent(row) in pending and parent(row) != key(row):
+                later.append(row)
+            else:
+                ordered.append(row)
+                pending.discard(key(row))
+        if len(later) == len(todo):  # only loops left (refused before we get here)
+            ordered.extend(later)
+            break
+        todo = later
+    return ordered
+
+
+def check_actor(ctx: Ctx, actor_id: int | None) -> None:
+    """An import is run by an admin, or by the office from the command line (None)."""
+    if actor_id is not None:
+        require_admin(actor(ctx, actor_id), "import", "workbook", None)
+
+
+def codes_of(ctx: Ctx, model: type[Unit] | type[Cadre] | type[Period]) -> dict[str, Any]:
+    rows: Iterable[Any] = ctx.session.exec(select(model)).all()
+    return {row.code: row for row in rows}
+
+
+# -- which workbook --------------------------------------------------------------------------
+
+def wrong_workbook(sheet_names: list[str]) -> InvalidWorkbook:
+    """Neither a roster nor a duty-list workbook (or both at once)."""
+    expected = "；".join("、".join(f.name for f in formats) for formats in WORKBOOKS.values())
+    problem = Problem("", 0, "", "wrong_sheets" if sheet_names else "empty_file",
+                      {"found": "、".join(sheet_names), "expected": expected})
+    return InvalidWorkbook([problem])
+
+
+def not_a_workbook() -> InvalidWorkbook:
+    return InvalidWorkbook([Problem("", 0, "", "not_xlsx")])

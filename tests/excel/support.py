@@ -1,0 +1,50 @@
+"""Making workbooks the way a user would: from the template, or from scratch, with openpyxl."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+from bot import excel_jobs
+from bot.i18n import Translator
+from models.store import Store
+
+
+def fill_template(store: Store, kind: str, rows: dict[str, Sequence[Sequence[Any]]]) -> bytes:
+    """The template of `kind` with each sheet's example row replaced by `rows` (by sheet name)."""
+    book = load_workbook(BytesIO(excel_jobs.template(kind, store, Translator("zh_CN"))))
+    for name, lines in rows.items():
+        sheet = book[name]
+        sheet.delete_rows(2, sheet.max_row)
+        for line in lines:
+            sheet.append(list(line))
+    return save(book)
+
+
+def workbook(sheets: dict[str, Sequence[Sequence[Any]]]) -> bytes:
+    """A workbook with these sheets, each given as its rows (headers first)."""
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for name, lines in sheets.items():
+        sheet = book.create_sheet(name)
+        for line in lines:
+            sheet.append(list(line))
+    return save(book)
+
+
+def save(book: Workbook) -> bytes:
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def problems(store: Store, content: bytes, locale: str = "en") -> list[str]:
+    """What the user is told about a refused file, line by line (the heading first)."""
+    try:
+        excel_jobs.import_file(store, content)
+    except excel_jobs.InvalidWorkbook as refusal:
+        return excel_jobs.refused_lines(Translator(locale), refusal)
+    raise AssertionError("the file was imported")

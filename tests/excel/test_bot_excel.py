@@ -1,0 +1,93 @@
+"""Excel in Telegram: an admin gets the results as an .xlsx document from /admin, sends an
+import file and gets the same answer as the command line; nobody else may send one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from models.standings import refresh_all
+from models.store import Store
+from models.tables import AuditEntry, Task
+from tests.bot.conftest import ADMIN, ALICE
+from tests.bot.harness import BotHarness
+from tests.excel.support import workbook
+from tests.excel.test_broken_files import COOP_HEADERS, TASK_HEADERS
+from tests.support.world import World, build_world
+
+
+@pytest.fixture
+def bot(store: Store) -> Iterator[BotHarness]:
+    world: World = build_world(store)
+    with store.transaction() as ctx:  # everyone has a standing, as after any approval
+        refresh_all(ctx, world.year)
+    harness = BotHarness(store)
+    harness.join(world.admin, ADMIN)
+    harness.join(world.alice, ALICE)
+    yield harness
+    harness.close()
+
+
+def _send(bot: BotHarness, user: int, name: str, content: bytes) -> list[str]:
+    before = len(bot.sim.messages(user))
+    bot.feed(bot.sim.send_document(user, name, content))
+    return [m.text or "" for m in bot.sim.messages(user)[before:] if m.from_bot]
+
+
+def test_an_admin_gets_the_results_workbook_from_the_admin_menu(bot: BotHarness) -> None:
+    bot.say(ADMIN, "/admin")
+    sent = bot.tap(ADMIN, "📥 导出本期结果（Excel）")
+    document = sent[-1]
+    assert document.document_name == "kaohe-2026.xlsx"
+    assert document.caption == "2026年度 考核结果"
+    book = load_workbook(BytesIO(bot.sim.file_bytes(document.document or "")))
+    assert book.sheetnames[0] == "汇总"
+    names = [row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)]
+    assert {"艾丽", "鲍勃", "卡萝"} <= set(names)
+
+
+def test_an_admin_imports_a_file_by_sending_it(bot: BotHarness, store: Store) -> None:
+    good = workbook({
+        "履职事项": [TASK_HEADERS, ("2026", "N1", "P001", None, "新增<事项>", "基础履职",
+                                  "综合基础类", 6, "市政府工作报告")],
+        "协同单位": [COOP_HEADERS],
+    })
+    assert _send(bot, ADMIN, "清单.xlsx", good) == [
+        "正在检查 清单.xlsx…",
+        "导入完成。\n履职事项：新增 1，更新 0，未变 0\n协同单位：新增 0，更新 0，未变 0"]
+    with store.session() as session:
+        task = session.exec(select(Task).where(Task.code == "N1")).one()
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "task.add")
+                             .order_by(AuditEntry.id.desc())).first()  # type: ignore[union-attr]
+    assert task.title == "新增<事项>"
+    assert entry is not None and entry.actor_id is not None  # the admin, by name in the log
+
+    bad = workbook({"履职事项": [TASK_HEADERS, ("2026", "N2", "P001", None, "<b>粗</b>", "基础履职",
+                                             "综合基础类", "十", "市政府工作报告")]})
+    answer = _send(bot, ADMIN, "bad.xlsx", bad)[-1]
+    assert answer == ("文件有 1 处错误，未导入任何内容：\n"
+                      "「履职事项」第 2 行「基础分值」：“十”不是数字")
+    assert _send(bot, ADMIN, "notes.txt", b"just text")[-1] == (
+        "文件有 1 处错误，未导入任何内容：\n这不是 Excel（.xlsx）文件。")
+
+
+def test_a_long_answer_comes_in_several_messages(bot: BotHarness) -> None:
+    rows = [("2026", f"X{i:03d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
+             "市政府工作报告") for i in range(150)]
+    answers = _send(bot, ADMIN, "big.xlsx", workbook({"履职事项": [TASK_HEADERS, *rows]}))
+    assert len(answers) >= 3  # "checking", then the report split at line ends
+    report = "\n".join(answers[1:]).splitlines()
+    assert report[0] == "文件有 150 处错误，未导入任何内容："
+    assert report[-1] == "「履职事项」第 151 行「考核干部编码」：没有编码为“NOBODY”的记录"
+
+
+def test_anyone_else_sending_a_file_is_refused(bot: BotHarness, store: Store) -> None:
+    content = workbook({"履职事项": [TASK_HEADERS, ("2026", "N1", "P001", None, "事项", "基础履职",
+                                                 "综合基础类", 6, "市政府工作报告")]})
+    assert _send(bot, ALICE, "清单.xlsx", content) == ["只有考核办管理员可以向我发送导入文件。"]
+    with store.session() as session:
+        assert session.exec(select(Task).where(Task.code == "N1")).first() is None

@@ -1,0 +1,139 @@
+"""Files with mistakes: every bad cell is named (sheet, row, column, why) in the user's language,
+and nothing at all is imported — on both databases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from models.excel_format import CADRES, COOPERATIONS, PERIODS, TASK_LIST, UNITS
+from models.store import Store
+from tests.excel.support import problems, workbook
+from tests.support.snapshot import snapshot
+from tests.support.world import build_world
+
+# The headers as the template writes them (test_round_trip.py pins their Chinese names).
+UNIT_HEADERS, CADRE_HEADERS, PERIOD_HEADERS = UNITS.headers, CADRES.headers, PERIODS.headers
+TASK_HEADERS, COOP_HEADERS = TASK_LIST.headers, COOPERATIONS.headers
+
+
+def test_a_broken_roster_names_every_bad_cell_and_imports_nothing(store: Store) -> None:
+    content = workbook({
+        "单位": [
+            UNIT_HEADERS,
+            ("city", "昌吉市", "市", None, "一般岗位", None),
+            ("xz", None, "村", "city", "一般岗位", "Mars/Base"),
+            ("city", "重复的市", "市", None, "一般岗位", None),
+            ("a", "甲局", "部门", "b", "一般岗位", None),
+            ("b", "乙局", "部门", "a", "一般岗位", None),
+        ],
+        "干部": [
+            CADRE_HEADERS,
+            ("P001", "艾丽", "nowhere", None, "标准", "也许", None),
+            (None, "无名", "city", None, None, None, None),
+        ],
+        "考核周期": [
+            PERIOD_HEADERS,
+            ("2026", "2026年度", "年度", "2026-13-01", "2026-12-31", None, "是"),
+            ("2027", "2027年度", "年度", date(2027, 12, 31), date(2027, 1, 1), None, "是"),
+        ],
+    })
+    before = snapshot(store.engine, skip=())
+    lines = problems(store, content)
+    assert lines[0] == "The file has 12 problem(s); nothing was imported:"
+    assert lines[1:] == [
+        "Sheet “单位”, row 3, column “单位名称”: required, but empty",
+        "Sheet “单位”, row 3, column “单位类型”: “村” is not one of: "
+        "市、部门、乡镇、街道、内设机构",
+        "Sheet “单位”, row 3, column “时区”: “Mars/Base” is not a time zone (e.g. Asia/Shanghai)",
+        "Sheet “单位”, row 4, column “单位编码”: “city” repeats row 2",
+        "Sheet “单位”, row 5, column “上级单位编码”: the parents form a loop: a → b → a",
+        "Sheet “单位”, row 6, column “上级单位编码”: the parents form a loop: b → a → b",
+        "Sheet “干部”, row 2, column “所在单位编码”: nothing has the code “nowhere”",
+        "Sheet “干部”, row 2, column “管理员”: “也许” is not one of: 是、否",
+        "Sheet “干部”, row 3, column “干部编码”: required, but empty",
+        "Sheet “考核周期”, row 2, column “开始日期”: “2026-13-01” is not a date (e.g. 2026-06-30)",
+        "Sheet “考核周期”, row 3, column “结束日期”: ends before it starts (2027-12-31)",
+        "Sheet “考核周期”, row 3, column “当前周期”: only one period can be current (row 2 is)",
+    ]
+    # The same in Chinese, the default language.
+    assert problems(store, content, "zh_CN")[:3] == [
+        "文件有 12 处错误，未导入任何内容：",
+        "「单位」第 3 行「单位名称」：必填，但为空",
+        "「单位」第 3 行「单位类型」：“村”不是可选值（可选：市、部门、乡镇、街道、内设机构）",
+    ]
+    assert snapshot(store.engine, skip=()) == before  # not a row, not even an audit entry
+
+
+def test_a_broken_duty_list_names_every_bad_cell_and_imports_nothing(store: Store) -> None:
+    build_world(store)
+
+    def task(code: str, **cells: object) -> tuple[object, ...]:
+        row = dict(zip(TASK_HEADERS, ("2026", code, "P001", None, f"事项{code}", "重点任务",
+                                      "业务示范类", 10, "市政府工作报告"), strict=False))
+        row.update({TASK_HEADERS[int(k[1:])]: v for k, v in cells.items()})
+        return tuple(row.get(h) for h in TASK_HEADERS)
+
+    content = workbook({
+        "履职事项": [
+            TASK_HEADERS,
+            task("N1", c7="abc"),  # letters for the weight
+            task("N2", c5="基础履职", c7="１０", c10=15),  # full-width 10 is fine; boost is not
+            task("N3", c2="NOPE"),
+            task("N4", c3="va"),
+            task("N5", c8=None, c10=150),
+            task("N6", c13="下周五", c12="场"),
+            task("N7", c7="10.555", c9="0.5"),
+            task("U9", c2=None, c3="va", c16="va", c17=50),
+            task("N1"),
+            task("N8", c0="2030", c15="N9"),
+        ],
+        "协同单位": [
+            COOP_HEADERS,
+            ("2026", "U9", "yst", 30),
+            ("2026", "NOPE", "city", 20),
+            ("2026", "U9", "va", 20),
+            ("2026", "U1", "city", "120%"),
+        ],
+    })
+    before = snapshot(store.engine, skip=())
+    assert problems(store, content) == [
+        "The file has 17 problem(s); nothing was imported:",
+        "Sheet “履职事项”, row 2, column “基础分值”: “abc” is not a number",
+        "Sheet “履职事项”, row 3, column “动态上调(%)”: only key tasks can be boosted",
+        "Sheet “履职事项”, row 4, column “考核干部编码”: nothing has the code “NOPE”",
+        "Sheet “履职事项”, row 5, column “考核单位编码”: give the cadre's code or the unit's, "
+        "not both",
+        "Sheet “履职事项”, row 6, column “难易系数”: give the task's source or its difficulty",
+        "Sheet “履职事项”, row 6, column “动态上调(%)”: “150” is over 100 %",
+        "Sheet “履职事项”, row 7, column “计量单位”: a unit of measure without a target",
+        "Sheet “履职事项”, row 7, column “截止日期”: “下周五” is not a date (e.g. 2026-06-30)",
+        "Sheet “履职事项”, row 8, column “基础分值”: “10.555” has more than 2 decimal places",
+        "Sheet “履职事项”, row 8, column “难易系数”: “0.5” is not between 0.8 and 1.2",
+        "Sheet “履职事项”, row 10, column “事项编码”: “N1” repeats row 2",
+        "Sheet “履职事项”, row 11, column “考核周期”: nothing has the code “2030”",
+        "Sheet “履职事项”, row 11, column “上级事项编码”: nothing has the code “N9”",
+        "Sheet “协同单位”, row 2, column “协同份额(%)”: the shares of task U9 add up to 80 % "
+        "(lead unit 50 %), not 100 %",
+        "Sheet “协同单位”, row 3, column “事项编码”: nothing has the code “NOPE”",
+        "Sheet “协同单位”, row 4, column “协同单位编码”: “va” leads or owns this task and cannot "
+        "also co-operate on it",
+        "Sheet “协同单位”, row 5, column “协同份额(%)”: “120%” is over 100 %",
+    ]
+    assert snapshot(store.engine, skip=()) == before
+
+
+def test_files_that_are_not_what_the_import_expects(store: Store) -> None:
+    assert problems(store, b"name,code\nx,1\n") == [
+        "The file has 1 problem(s); nothing was imported:", "This is not an Excel (.xlsx) file."]
+    assert problems(store, workbook({"Sheet1": []}))[1:] == ["The file is empty."]
+    assert problems(store, workbook({"人员名单": [("姓名",), ("张三",)]}))[1:] == [
+        "No sheet to import: expected 单位、干部、分管关系、考核周期；履职事项、协同单位; "
+        "the file has 人员名单."]
+    # The right sheet with the wrong columns.
+    assert problems(store, workbook({"单位": [("编码", "名称"), ("a", "b")]}))[1:] == [
+        f"Sheet “单位”, row 1, column “{h}”: this column is missing"
+        for h in ("单位编码", "单位名称", "单位类型", "岗位类别")]
+    # Headers only, or the untouched template: nothing to import is said so, not "done".
+    assert problems(store, workbook({"单位": [UNIT_HEADERS]}))[1:] == [
+        "The sheets hold no rows to import (the example row never is): "
+        "单位、干部、分管关系、考核周期."]
