@@ -1,10 +1,10 @@
 """The database tests' invariants on a large organisation, on SQLite and PostgreSQL.
 
-`KAOHE_SCALE_CADRES` cadres (default 2,000; CI runs that) with 40 tasks each and a year of
+`KAOHE_TEST_SCALE_CADRES` cadres (default 2,000; CI runs that) with 40 tasks each and a year of
 reports, built in bulk (bench/bulk.py). Then, as the bot would: approvals through the real
 operations keep every standing and rank equal to a full recompute, the week's digests are
 planned for everyone and rendered, and a locked period refuses a change and keeps it out.
-For the prefecture-sized run: `KAOHE_SCALE_CADRES=20000 .venv/bin/python -m pytest tests/scale`.
+For the prefecture-sized run: `KAOHE_TEST_SCALE_CADRES=20000 .venv/bin/python -m pytest tests/scale`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from models.standings import check
 from models.store import Store
 from models.tables import AuditEntry, Cadre, Period, Report, Supervision, Task
 
-CADRES = int(os.environ.get("KAOHE_SCALE_CADRES", "2000"))
+CADRES = int(os.environ.get("KAOHE_TEST_SCALE_CADRES", "2000"))
 
 
 def test_a_large_organisation_stays_consistent(store: Store) -> None:
