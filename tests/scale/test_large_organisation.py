@@ -4,7 +4,8 @@
 reports, built in bulk (bench/bulk.py). Then, as the bot would: approvals through the real
 operations keep every standing and rank equal to a full recompute, the week's digests are
 planned for everyone and rendered, and a locked period refuses a change and keeps it out.
-For the prefecture-sized run: `KAOHE_TEST_SCALE_CADRES=20000 .venv/bin/python -m pytest tests/scale`.
+The prefecture-sized run:
+    KAOHE_TEST_SCALE_CADRES=20000 .venv/bin/python -m pytest tests/scale
 """
 
 from __future__ import annotations
