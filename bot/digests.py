@@ -51,20 +51,21 @@ def _report_button(r: Renderer, task_id: int) -> InlineKeyboardMarkup:
                                                        callback_data=f"rep:t:{task_id}")]])
 
 
-def deadline_reminder(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
-    task = session.get(Task, payload.get("task_id"))
-    if task is None or _settled(session, task.id or 0, payload.get("occurrence", "")):
-        return None
-    text = r.render("reminder", task=task, payload=payload, overdue=False)
-    return Card(text, _report_button(r, task.id or 0))
+def _reminder(overdue: bool) -> Callable[[Session, dict[str, Any], Renderer], Card | None]:
+    """The card of a deadline (or overdue) reminder; None once the occurrence was reported."""
+
+    def card(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
+        task = session.get(Task, payload.get("task_id"))
+        if task is None or _settled(session, task.id or 0, payload.get("occurrence", "")):
+            return None
+        text = r.render("reminder", task=task, payload=payload, overdue=overdue)
+        return Card(text, _report_button(r, task.id or 0))
+
+    return card
 
 
-def overdue_reminder(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
-    task = session.get(Task, payload.get("task_id"))
-    if task is None or _settled(session, task.id or 0, payload.get("occurrence", "")):
-        return None
-    text = r.render("reminder", task=task, payload=payload, overdue=True)
-    return Card(text, _report_button(r, task.id or 0))
+deadline_reminder = _reminder(overdue=False)
+overdue_reminder = _reminder(overdue=True)
 
 
 def overdue_escalation(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:

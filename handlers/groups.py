@@ -19,7 +19,17 @@ from telegram.ext import (
 )
 
 from bot.render import Renderer
-from handlers.common import Context, answer, button, escape, int_arg, locale_of, person, run
+from handlers.common import (
+    Context,
+    Person,
+    answer,
+    button,
+    escape,
+    int_arg,
+    locale_of,
+    person,
+    run,
+)
 from models.errors import Refused
 from models.groups import link_group, move_group, units_for_group, unlink_group
 
@@ -38,7 +48,7 @@ async def bind(update: Update, context: Context) -> None:
         await answer(update, p.r.text("group.not_allowed"))
         return
     if len(units) == 1:
-        await _link(update, context, units[0].id or 0)
+        await _link(update, context, p, units[0].id or 0)
         return
     markup = InlineKeyboardMarkup([[button(unit.name, f"grp:{unit.id}:{p.id}")]
                                    for unit in units[:20]])
@@ -58,14 +68,13 @@ async def bind_chosen(update: Update, context: Context) -> None:
         await query.answer(p.r.label("group.not_allowed"), show_alert=True)
         return
     await query.answer()
-    if await _link(update, context, unit_id) and query.message is not None:
+    if await _link(update, context, p, unit_id) and query.message is not None:
         await query.edit_message_reply_markup(None)
 
 
-async def _link(update: Update, context: Context, unit_id: int) -> bool:
+async def _link(update: Update, context: Context, p: Person, unit_id: int) -> bool:
     chat = update.effective_chat
-    p = await person(update, context)
-    if p is None or chat is None:
+    if chat is None:
         return False
     try:
         unit = await run(context, lambda ctx: link_group(ctx, p.id, unit_id, chat.id))

@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from sqlmodel import Session, col, select
 
+from models.access import unit_chain
 from models.facts import AssesseeRef, FactsLoader
 from models.rules import Rules
 from models.tables import Cadre, Period, Unit
@@ -97,8 +98,7 @@ def preview(session: Session, rules: Rules, period: Period) -> RatingPreview:
     cadre_ids = [i for ids in members.values() for i in ids]
     cadres = {c.id: c for c in session.exec(select(Cadre).where(col(Cadre.id).in_(cadre_ids)))}
     found = session.exec(select(Unit).where(col(Unit.id).in_(list(members)))).all()
-    units = sorted(found, key=lambda u: [
-        int(part) for part in u.path.strip("/").split("/") if part])
+    units = sorted(found, key=unit_chain)
     quotas = []
     for unit in units:
         assert unit.id is not None

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from models.access import unit_chain
 from models.occurrences import occurrences
 from models.tables import Cadre, Period, Report, Supervision, Task, Unit
 from models.vocab import APPROVED, SUBMITTED
@@ -61,6 +62,12 @@ class Planner:
         self.rules = rules
         self.zone = default_zone
         self.units = {u.id: u for u in session.exec(select(Unit)).all()}
+        # Supervisors per unit, read once: every reminder and queue check asks for them.
+        bosses: dict[int, list[int]] = defaultdict(list)
+        for cadre_id, unit_id in session.exec(select(Supervision.cadre_id,
+                                                     Supervision.unit_id)).all():
+            bosses[unit_id].append(cadre_id)
+        self.bosses = {unit_id: sorted(ids) for unit_id, ids in bosses.items()}
 
     def plan(self, start: datetime, end: datetime) -> list[Planned]:
         period = self.session.exec(select(Period).where(col(Period.is_active))).first()
@@ -149,13 +156,9 @@ class Planner:
     def _supervisors(self, unit_id: int) -> list[int]:
         """Who supervises the unit: the nearest unit up the tree that has supervisors."""
         unit = self.units.get(unit_id)
-        chain = [] if unit is None else [int(p) for p in unit.path.strip("/").split("/") if p]
-        for ancestor in reversed(chain):
-            bosses = self.session.exec(
-                select(Supervision.cadre_id).where(Supervision.unit_id == ancestor)
-            ).all()
-            if bosses:
-                return sorted(bosses)
+        for ancestor in reversed([] if unit is None else unit_chain(unit)):
+            if ancestor in self.bosses:
+                return self.bosses[ancestor]
         return []
 
     # -- supervisors' queues ------------------------------------------------------------------
@@ -216,10 +219,10 @@ class Planner:
         planned = []
         people = self.session.exec(select(Cadre.id, Cadre.unit_id).where(
             col(Cadre.active), col(Cadre.telegram_user_id).is_not(None))).all()
-        bosses = defaultdict(list)
-        for boss_id, supervised in self.session.exec(
-                select(Supervision.cadre_id, Supervision.unit_id)).all():
-            bosses[boss_id].append(supervised)
+        bosses: dict[int, list[int]] = defaultdict(list)  # supervisor -> units supervised
+        for supervised, ids in self.bosses.items():
+            for boss_id in ids:
+                bosses[boss_id].append(supervised)
         payload = {"period_id": period.id, "week": week}
         for cadre_id, cadre_unit in people:
             zone = _zone(self.units.get(cadre_unit), self.zone)
