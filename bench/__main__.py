@@ -32,15 +32,15 @@ from sqlmodel import col, select
 
 from bench.bulk import build
 from bench.throughput import measure
-from bot import digests
 from bot.config import load_settings
-from bot.render import Renderer
 from models.migrate import refresh_statistics, upgrade
 from models.reports import approve_report, submit_report
 from models.standings import check
 from models.store import Store, make_engine
 from models.tables import BotState, Cadre, Period, Report, Supervision, Task
 from scoring import AssesseeInput, Rational, TaskInput, score_assessee
+from ui import digests
+from ui.render import Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 DONE = ("bench", "complete")

@@ -26,16 +26,16 @@ from sqlmodel import col, select
 from telegram import Bot
 
 from bench.bulk import build
-from bot import digests
 from bot.config import load_settings
-from bot.render import Renderer
-from bot.sandbox.simulator import TelegramSimulator
 from bot.sender import OutboxSender, QuietHours
 from models import outbox, views
 from models.migrate import upgrade
 from models.schedule import Planner, ScheduleRules
 from models.store import Store, make_engine
 from models.tables import Cadre, OutboxMessage, Period, Task, Unit
+from sandbox.simulator import TelegramSimulator
+from ui import digests
+from ui.render import Renderer
 
 
 def fresh_store(name: str, clock: datetime | None = None) -> Store:

@@ -20,11 +20,11 @@ from sqlmodel import col, select
 from bot.app_context import AppContext
 from bot.application import build_application, sender
 from bot.config import load_settings
-from bot.sandbox.simulator import TelegramSimulator
 from bot.scheduler import enqueue_planned, schedule_rules
 from models.schedule import Planner
 from models.store import Store, make_engine
 from models.tables import Cadre, OutboxMessage, Period
+from sandbox.simulator import TelegramSimulator
 
 DIGEST_DAY = date(2026, 11, 23)
 

@@ -25,10 +25,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bot.app_context import AppContext
 from bot.application import build_application
 from bot.config import load_settings
-from bot.sandbox.simulator import SimMessage, TelegramSimulator
 from bot.sender import Pacing
 from models.store import Store
 from models.tables import BotState, Cadre, ProcessedUpdate, Report, Supervision, Task
+from sandbox.simulator import SimMessage, TelegramSimulator
 
 NO_WAITING = Pacing(chat_interval=0, group_interval=0, overall_rate=0)
 

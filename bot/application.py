@@ -27,20 +27,22 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
-from bot.i18n import LOCALES, Translator
 from bot.persistence import DatabasePersistence
-from bot.render import Renderer
-from bot.scheduler import tick_async
+from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
 from handlers import admin, claim, groups, mine, rating, report, review, start
 from handlers.common import APP_KEY, app, locale_of
+from handlers.services import Services
 from models.history import record_day
 from models.migrate import refresh_statistics
 from models.tables import ProcessedUpdate
 from models.views import active_period
+from ui.i18n import LOCALES, Translator
+from ui.render import Renderer
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
+ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
 COMMANDS = ("report", "tasks", "score", "rank", "pending", "claim", "delegate", "admin",
             "lang", "help", "cancel")
 GROUP_COMMANDS = ("bindgroup", "unbindgroup")
@@ -71,7 +73,8 @@ def build_application(
     if updates_request is not None:
         builder = builder.get_updates_request(updates_request)
     application = builder.build()
-    application.bot_data[APP_KEY] = kaohe
+    application.bot_data[ROOT_KEY] = kaohe
+    application.bot_data[APP_KEY] = services(kaohe)
     schedule = kaohe.settings.schedule
     application.bot_data[SENDER_KEY] = OutboxSender(
         kaohe.store, application.bot, kaohe.settings.i18n.default_locale,
@@ -93,6 +96,23 @@ def build_application(
     application.add_handler(TypeHandler(Update, _after_update), group=1)
     application.add_error_handler(_on_error)
     return application
+
+
+def services(kaohe: AppContext) -> Services:
+    """What the handlers may use of the configuration and the process."""
+    return Services(
+        store=kaohe.store,
+        rules=kaohe.rules,
+        default_locale=kaohe.settings.i18n.default_locale,
+        invite_ttl_days=kaohe.settings.invites.ttl_days,
+        publicity_days=kaohe.settings.rating.publicity_days,
+        queue_digests_now=lambda: digests_now(kaohe.store, kaohe.settings.schedule),
+    )
+
+
+def root(application: Application) -> AppContext:  # type: ignore[type-arg]
+    found: AppContext = application.bot_data[ROOT_KEY]
+    return found
 
 
 def sender(application: Application) -> OutboxSender:  # type: ignore[type-arg]
@@ -126,7 +146,7 @@ async def _after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling %s", update, exc_info=context.error)
-    kaohe: AppContext = context.application.bot_data[APP_KEY]
+    kaohe = root(context.application)
     admin_chat = kaohe.settings.telegram.admin_chat_id
     if admin_chat:
         text = Translator(kaohe.settings.i18n.default_locale)(
@@ -180,7 +200,7 @@ async def _drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Reminders and digests that fell due since the last tick (see bot/scheduler.py)."""
-    kaohe = app(context)
+    kaohe = root(context.application)
     await tick_async(kaohe.store, kaohe.settings.schedule)
     await sender(context.application).drain(limit=50, until_empty=True)
 

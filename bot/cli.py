@@ -17,11 +17,11 @@ from sqlmodel import col, select
 
 from bot.app_context import AppContext, build_context
 from bot.config import ConfigError
-from bot.i18n import LOCALES, Translator
 from models.errors import Refused
 from models.migrate import pending, upgrade
 from models.standings import check as check_standings
 from models.tables import Cadre, Period, Standing, Unit
+from ui.i18n import LOCALES, Translator
 
 # Piped output (logs, CI) gets a wide table rather than rich's 80-column default.
 _PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -240,7 +240,7 @@ def run(state: CliState) -> None:
             empty = session.exec(select(Unit.id)).first() is None
         if empty:
             _build_demo(state)
-        from bot.sandbox.terminal import run_sandbox  # imported on use: the simulator is big
+        from sandbox.terminal import run_sandbox  # imported on use: the simulator is big
 
         run_sandbox(context)
         return

@@ -18,12 +18,12 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlmodel import select
 
-from bot import excel_jobs
 from bot.cli import CliState, _fail, _guarded, _period, console, main
 from models.excel_format import ROSTER, TASKS
 from models.importing import InvalidWorkbook
 from models.migrate import upgrade
 from models.tables import Cadre
+from ui import excel_jobs
 
 KINDS = click.Choice([ROSTER, TASKS])
 WRITABLE = click.Path(dir_okay=False, writable=True, path_type=Path)

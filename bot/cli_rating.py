@@ -12,10 +12,10 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from bot.cli import CliState, _fail, _guarded, _period, console, main
-from bot.rating_cards import difficulty_text, ratio_text, status_text, tie_text
 from models import rating
 from models.rating_preview import RatingPreview, preview
 from models.tables import Cadre, Period
+from ui.rating_cards import difficulty_text, ratio_text, status_text, tie_text
 
 
 @main.command("rate")

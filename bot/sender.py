@@ -25,12 +25,12 @@ from telegram import Bot, InputFile, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import cards, digests, rating_cards
-from bot.i18n import DEFAULT_LOCALE
-from bot.render import Renderer
 from models.store import Store
 from models.tables import Cadre, OutboxMessage, Unit
 from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
+from ui import cards, digests, rating_cards
+from ui.i18n import DEFAULT_LOCALE
+from ui.render import Renderer
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8

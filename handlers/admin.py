@@ -19,9 +19,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards, digests
-from bot.cards import Card
-from bot.scheduler import digests_now
 from handlers import excel
 from handlers.amounts import normalize
 from handlers.common import (
@@ -51,6 +48,8 @@ from models.views import (
     waiting_claims,
 )
 from scoring import plain
+from ui import cards, digests
+from ui.cards import Card
 
 TASK, VALUE, CADRE = "task", "value", "cadre"
 KEY = "admin"
@@ -103,8 +102,7 @@ async def chosen(update: Update, context: Context) -> str | int:
     elif action == "digest_preview":
         await _digest_preview(update, context, p)
     elif action == "digest_now":
-        kaohe = app(context)
-        count = await asyncio.to_thread(digests_now, kaohe.store, kaohe.settings.schedule)
+        count = await asyncio.to_thread(app(context).queue_digests_now)
         await answer(update, p.r.text("admin.digest_sent", count=count))
     elif action == "blocked":
         names = await read(context, blocked_people)
@@ -208,7 +206,7 @@ async def cadre(update: Update, context: Context) -> str | int:
     if found is None:
         await answer(update, p.r.text("admin.unknown_cadre", code=code))
         return CADRE
-    ttl = app(context).settings.invites.ttl_days
+    ttl = app(context).invite_ttl_days
     try:
         invite = await run(context, lambda ctx: issue_invite(ctx, p.id, found.id or 0, ttl))
     except Refused as refusal:

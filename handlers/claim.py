@@ -15,7 +15,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards
 from handlers.common import (
     Context,
     answer,
@@ -31,6 +30,7 @@ from handlers.common import (
 )
 from models.errors import Refused
 from models.innovation import approve_claim, claim_innovation, reject_claim
+from ui import cards
 
 KIND, LEVEL, DESCRIBE, EVIDENCE, CONFIRM = "kind", "level", "describe", "evidence", "confirm"
 REJECT_REASON = "reject_reason"

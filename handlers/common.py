@@ -20,13 +20,13 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes, ConversationHandler
 
-from bot.app_context import AppContext
-from bot.i18n import LOCALES, Translator, normalize_locale
-from bot.render import Renderer
+from handlers.services import Services
 from models.errors import Refused
 from models.store import Ctx
 from models.tables import Cadre
 from models.views import cadre_by_telegram, is_supervisor
+from ui.i18n import LOCALES, Translator, normalize_locale
+from ui.render import Renderer
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -36,8 +36,8 @@ APP_KEY = "kaohe"
 MENU_KEYS = ("report", "tasks", "score", "rank", "pending", "admin", "help")
 
 
-def app(context: Context) -> AppContext:
-    kaohe: AppContext = context.application.bot_data[APP_KEY]
+def app(context: Context) -> Services:
+    kaohe: Services = context.application.bot_data[APP_KEY]
     return kaohe
 
 
@@ -89,7 +89,7 @@ def locale_of(update: Update, context: Context, cadre: Cadre | None = None) -> s
     if cadre is not None and cadre.locale in LOCALES:
         return cadre.locale
     user = update.effective_user
-    default = app(context).settings.i18n.default_locale
+    default = app(context).default_locale
     return normalize_locale(user.language_code if user else None, default)
 
 

@@ -10,7 +10,6 @@ from io import BytesIO
 from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot import excel_jobs
 from handlers.common import (
     Context,
     Person,
@@ -25,6 +24,7 @@ from handlers.common import (
 from models.errors import Refused
 from models.importing import InvalidWorkbook
 from models.views import active_period
+from ui import excel_jobs
 
 EXPORT, HOW_TO_IMPORT = "adm:xlsx", "adm:xlsx_in"
 

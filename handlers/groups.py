@@ -18,7 +18,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.render import Renderer
 from handlers.common import (
     Context,
     Person,
@@ -32,6 +31,7 @@ from handlers.common import (
 )
 from models.errors import Refused
 from models.groups import link_group, move_group, units_for_group, unlink_group
+from ui.render import Renderer
 
 GROUPS = filters.ChatType.GROUPS
 GONE = (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)

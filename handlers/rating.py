@@ -22,7 +22,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot import rating_cards
 from handlers.common import (
     Context,
     Person,
@@ -43,6 +42,7 @@ from models.rating_preview import preview
 from models.tables import Period
 from models.views import active_period
 from models.vocab import FINAL, PUBLICITY, UNLOCKED
+from ui import rating_cards
 
 REASON, CONFIRM = "reason", "confirm"
 ADMIN_KEY, CADRE_KEY = "rating_reason", "objection"
@@ -68,7 +68,7 @@ async def show(update: Update, context: Context) -> None:
     if p is None:
         return
     rules = app(context).rules
-    days = app(context).settings.rating.publicity_days
+    days = app(context).publicity_days
 
     def build(session: Session) -> tuple[str, InlineKeyboardMarkup | None]:
         period = active_period(session)
@@ -107,7 +107,7 @@ async def ask_confirmation(update: Update, context: Context) -> None:
     if period is None:
         return
     key = "rating.confirm_publish" if action == "pub" else "rating.confirm_finalise"
-    days = app(context).settings.rating.publicity_days
+    days = app(context).publicity_days
     await answer(update, p.r.text(key, period=period.name, days=days), InlineKeyboardMarkup([[
         button(p.r.label("rating.confirm_button"), f"rt:ok:{action}:{period_id}"),
         button(p.r.label("objection.cancel"), "adm:x"),
@@ -121,7 +121,7 @@ async def confirmed(update: Update, context: Context) -> None:
     action, period_id = query.data.split(":")[2], int_arg(query.data, 3)
     if p is None or period_id is None:
         return
-    days = app(context).settings.rating.publicity_days
+    days = app(context).publicity_days
     try:
         if action == "pub":
             run_row = await run(context, lambda ctx: rating.publish(ctx, p.id, period_id, days))

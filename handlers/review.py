@@ -25,8 +25,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot import cards
-from bot.render import Renderer
 from handlers.common import (
     Context,
     Person,
@@ -49,6 +47,8 @@ from models.reports import approve_report, pending_for, reject_report, return_re
 from models.store import Ctx
 from models.tables import Cadre, OutboxMessage, Report, Task
 from models.views import cadre_by_code
+from ui import cards
+from ui.render import Renderer
 
 REASON = "reason"
 DELEGATE_WHO, DELEGATE_DATES = "delegate_who", "delegate_dates"

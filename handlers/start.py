@@ -11,7 +11,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.render import Renderer
 from handlers.common import (
     Context,
     answer,
@@ -26,6 +25,7 @@ from handlers.common import (
 from models.errors import Refused
 from models.invites import redeem_invite
 from models.people import set_locale
+from ui.render import Renderer
 
 
 async def start(update: Update, context: Context) -> None:

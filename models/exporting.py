@@ -1,4 +1,4 @@
-"""What the workbooks written by bot/workbooks.py hold, read from the database.
+"""What the workbooks written by ui/workbooks.py hold, read from the database.
 
 - `roster_rows` and `task_rows`: the organisation and a period's duty lists in the import
   format of models/excel_format.py (Chinese labels, percentages), so a written file imports

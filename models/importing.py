@@ -7,7 +7,7 @@ Codes are the stable keys: a row whose code exists updates that row when somethi
 and an unchanged row is not touched, so importing the same file twice changes nothing.
 Nothing is ever deleted by an import.
 
-Here: the plain data a workbook is read into (`SheetData`; bot/workbooks.py reads the .xlsx,
+Here: the plain data a workbook is read into (`SheetData`; ui/workbooks.py reads the .xlsx,
 no openpyxl here), typed and checked cell reads (`Cells`), the sheet layout checks (`Book`),
 and the helpers both imports use.
 """

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from matplotlib import font_manager
 
-from bot.charts import MAX_BARS, cjk_font, standings_chart
+from ui.charts import MAX_BARS, cjk_font, standings_chart
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

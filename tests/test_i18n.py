@@ -7,10 +7,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES, Translator, normalize_locale, po_path
+from ui.i18n import LOCALES, Translator, normalize_locale, po_path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [p for d in ("bot", "handlers", "models") for p in (ROOT / d).rglob("*.py")]
+SOURCES = [p for d in ("bot", "handlers", "ui", "sandbox", "models") for p in (ROOT / d).rglob("*.py")]
 
 
 def _catalog(locale: str) -> dict[str, str]:

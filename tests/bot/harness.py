@@ -17,11 +17,11 @@ from telegram.ext import Application
 from bot.app_context import AppContext
 from bot.application import build_application, register_commands
 from bot.config import Settings, load_settings
-from bot.sandbox.simulator import SimMessage, TelegramSimulator
 from bot.sender import Pacing
 from models import invites
 from models.store import Store
 from models.tables import Cadre
+from sandbox.simulator import SimMessage, TelegramSimulator
 
 T = TypeVar("T")
 

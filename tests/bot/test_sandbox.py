@@ -7,9 +7,9 @@ import asyncio
 
 from bot.app_context import AppContext
 from bot.config import load_settings
-from bot.sandbox.simulator import TelegramSimulator
-from bot.sandbox.terminal import Terminal
 from models.store import Store
+from sandbox.simulator import TelegramSimulator
+from sandbox.terminal import Terminal
 from tests.support.world import World
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from bot import excel_jobs
-from bot.i18n import Translator
 from models.store import Store
+from ui import excel_jobs
+from ui.i18n import Translator
 
 
 def fill_template(store: Store, kind: str, rows: dict[str, Sequence[Sequence[Any]]]) -> bytes:

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from bot import excel_jobs
 from bot.demo_data import build_demo
-from bot.i18n import Translator
 from models.rules import Rules
 from models.store import Store, make_engine
 from models.tables import Cadre, Period, Standing, Task, Unit
 from tests.conftest import FakeClock
+from ui import excel_jobs
+from ui.i18n import Translator
 
 T = Translator("zh_CN")
 

@@ -10,8 +10,6 @@ from io import BytesIO
 from openpyxl import load_workbook
 from sqlmodel import col, func, select
 
-from bot import excel_jobs
-from bot.i18n import Translator
 from models.excel_format import WORKBOOKS
 from models.reports import approve_report, submit_report
 from models.rules import Rules
@@ -19,6 +17,8 @@ from models.store import Store
 from models.tables import AuditEntry, Cadre, Cooperation, Period, Standing, Task, Unit
 from tests.excel.support import fill_template
 from tests.support.snapshot import snapshot
+from ui import excel_jobs
+from ui.i18n import Translator
 
 ZH = Translator("zh_CN")
 

@@ -48,11 +48,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox.html_check import HtmlError, parse_html, utf16_len
-from bot.sandbox.sim_errors import ApiError
-from bot.sandbox.sim_state import tiny_png
-from bot.sandbox.simulator import SimMessage, SimulatorError, TelegramSimulator
-from bot.sandbox.spec import ApiSpec
+from sandbox.html_check import HtmlError, parse_html, utf16_len
+from sandbox.sim_errors import ApiError
+from sandbox.sim_state import tiny_png
+from sandbox.simulator import SimMessage, SimulatorError, TelegramSimulator
+from sandbox.spec import ApiSpec
 
 ALICE, BOB, GROUP = 1001, 1002, -5001
 NOW = 1_781_000_000.0
@@ -700,5 +700,5 @@ def test_the_vendored_spec_is_the_shared_one() -> None:
         import pytest
 
         pytest.skip(f"{source} is not here to compare with")
-    vendored = root / "bot" / "sandbox" / "bot-api.min.json"
+    vendored = root / "sandbox" / "bot-api.min.json"
     assert vendored.read_bytes() == source.read_bytes()

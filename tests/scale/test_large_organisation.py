@@ -19,14 +19,14 @@ import pytest
 from sqlmodel import col, func, select
 
 from bench.bulk import build
-from bot import digests
-from bot.render import Renderer
 from models.errors import Refused
 from models.reports import approve_report, submit_report
 from models.schedule import Planner, ScheduleRules
 from models.standings import check
 from models.store import Store
 from models.tables import AuditEntry, Cadre, Period, Report, Supervision, Task
+from ui import digests
+from ui.render import Renderer
 
 CADRES = int(os.environ.get("KAOHE_TEST_SCALE_CADRES", "2000"))
 

@@ -14,14 +14,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import Card
-from bot.i18n import Translator
-from bot.render import Renderer
 from models.rating import count_objections, grade_of, run_of
 from models.rating_preview import BoundaryTie, RatingPreview, UnitQuota
 from models.tables import Cadre, Objection, Period, RatingRun, Standing, Unit
 from models.vocab import OPEN, PUBLICITY
 from scoring import round_half_up
+from ui.cards import Card
+from ui.i18n import Translator
+from ui.render import Renderer
 
 
 def ratio_text(ratio: Fraction) -> str:

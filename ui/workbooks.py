@@ -25,7 +25,6 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.i18n import Translator
 from models.excel_format import (
     CHOICE,
     DATE,
@@ -40,6 +39,7 @@ from models.excel_format import (
 from models.exporting import ResultRow, Row
 from models.importing import RowData, SheetData, not_a_workbook
 from models.rules import Rules
+from ui.i18n import Translator
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F5597")

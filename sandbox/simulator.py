@@ -23,13 +23,13 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.sandbox.html_check import utf16_len
-from bot.sandbox.sim_errors import ApiError, SimulatorError, bad_request
-from bot.sandbox.sim_limits import FaultKind, FaultPlan, RateLimiter
-from bot.sandbox.sim_methods import BotApi, Call, commands_key
-from bot.sandbox.sim_state import SimChat, SimMessage, SimUser, tiny_png
-from bot.sandbox.sim_world import Listener, SimWorld
-from bot.sandbox.spec import ApiSpec, Upload
+from sandbox.html_check import utf16_len
+from sandbox.sim_errors import ApiError, SimulatorError, bad_request
+from sandbox.sim_limits import FaultKind, FaultPlan, RateLimiter
+from sandbox.sim_methods import BotApi, Call, commands_key
+from sandbox.sim_state import SimChat, SimMessage, SimUser, tiny_png
+from sandbox.sim_world import Listener, SimWorld
+from sandbox.spec import ApiSpec, Upload
 
 __all__ = ["SimMessage", "SimulatorError", "SimulatorRequest", "TelegramSimulator"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bot.i18n import Translator
+from ui.i18n import Translator
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 

@@ -16,8 +16,6 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import Card
-from bot.render import Renderer
 from models.tables import Cadre, Period, Report, Standing, StandingHistory, Task, Unit
 from models.views import (
     TaskLine,
@@ -29,11 +27,13 @@ from models.views import (
     units_below,
 )
 from models.vocab import APPROVED, RETURNED, SUBMITTED
+from ui.cards import Card
+from ui.render import Renderer
 
 
 def chart(*args: Any, **kwargs: Any) -> bytes:
-    """The standings chart (bot/charts.py); matplotlib is loaded only when one is drawn."""
-    from bot.charts import standings_chart
+    """The standings chart (ui/charts.py); matplotlib is loaded only when one is drawn."""
+    from ui.charts import standings_chart
 
     png: bytes = standings_chart(*args, **kwargs)
     return png

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.sim_errors import bad_request
+from sandbox.sim_errors import bad_request
 
 DEFAULT_SPEC = Path(__file__).with_name("bot-api.min.json")
 _DISCRIMINATOR = re.compile(r'(?:must be|always) "?([A-Za-z0-9_\-]+)"?$')

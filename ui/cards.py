@@ -9,9 +9,9 @@ from typing import Any
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.render import Renderer
 from models.tables import Cadre, InnovationClaim, Report, Task, Unit
 from models.vocab import SUBMITTED
+from ui.render import Renderer
 
 
 @dataclass

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.sandbox.sim_errors import too_many_requests
+from sandbox.sim_errors import too_many_requests
 
 FaultKind = Literal["429", "500", "timeout", "network"]
 

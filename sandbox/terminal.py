@@ -25,10 +25,10 @@ from telegram import Update
 
 from bot.app_context import AppContext
 from bot.application import build_application, register_commands, start_timers
-from bot.i18n import Translator
-from bot.sandbox.simulator import SimMessage, TelegramSimulator
 from models import invites
 from models.tables import Cadre, Supervision, Unit
+from sandbox.simulator import SimMessage, TelegramSimulator
+from ui.i18n import Translator
 
 TELEGRAM_ID_BASE = 880_000_000
 

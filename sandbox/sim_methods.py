@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.html_check import HtmlError, ParsedText, parse_html, trim, utf16_len
-from bot.sandbox.sim_errors import ApiError, bad_request, forbidden
-from bot.sandbox.sim_limits import RateLimiter
-from bot.sandbox.sim_state import ACTION_FIELDS, SimChat, SimMessage, StoredFile, is_image
-from bot.sandbox.sim_world import SimWorld
-from bot.sandbox.spec import ApiSpec, Upload
+from sandbox.html_check import HtmlError, ParsedText, parse_html, trim, utf16_len
+from sandbox.sim_errors import ApiError, bad_request, forbidden
+from sandbox.sim_limits import RateLimiter
+from sandbox.sim_state import ACTION_FIELDS, SimChat, SimMessage, StoredFile, is_image
+from sandbox.sim_world import SimWorld
+from sandbox.spec import ApiSpec, Upload
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import workbooks
-from bot.i18n import Translator
 from models.excel_format import ROSTER, TASKS, WORKBOOKS, detect
 from models.exporting import results, roster_rows, task_rows
 from models.import_roster import import_roster
@@ -21,6 +19,8 @@ from models.importing import (
 )
 from models.store import Store
 from models.tables import Period
+from ui import workbooks
+from ui.i18n import Translator
 
 Progress = Callable[[int], None]
 IMPORTERS = {ROSTER: import_roster, TASKS: import_tasks}

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bot.sandbox.sim_state import SimChat, SimMessage, SimUser, StoredFile
+from sandbox.sim_state import SimChat, SimMessage, SimUser, StoredFile
 
 log = logging.getLogger(__name__)
 Listener = Callable[[SimMessage, str], None]

@@ -1,0 +1,24 @@
+"""What the handlers need from the composition root, and nothing more.
+
+bot/ builds one `Services` per Application from its configuration; handlers read it through
+the typed context (handlers/context.py) and never import bot/ themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from models.rules import Rules
+from models.store import Store
+
+
+@dataclass
+class Services:
+    store: Store
+    rules: Rules
+    default_locale: str = "zh_CN"
+    invite_ttl_days: int = 14
+    publicity_days: int = 5
+    # 管理 → 立即发送本周简报: queue this week's digests now; returns how many were queued.
+    queue_digests_now: Callable[[], int] = field(default=lambda: 0)
