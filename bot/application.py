@@ -13,7 +13,13 @@ import warnings
 from datetime import time as clock_time
 
 from sqlalchemy.exc import IntegrityError
-from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeDefault, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeDefault,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -21,6 +27,7 @@ from telegram.ext import (
     ApplicationBuilder,
     ApplicationHandlerStop,
     ContextTypes,
+    Defaults,
     TypeHandler,
 )
 from telegram.request import BaseRequest
@@ -31,7 +38,7 @@ from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
 from handlers import admin, claim, groups, mine, rating, report, review, start
-from handlers.common import APP_KEY, app, locale_of
+from handlers.common import APP_KEY, Context, app, locale_of
 from handlers.services import Services
 from models.history import record_day
 from models.migrate import refresh_statistics
@@ -64,6 +71,10 @@ def build_application(
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .persistence(DatabasePersistence(kaohe.store))
+        .context_types(ContextTypes(context=Context))
+        # Every message is HTML (templates escape what people typed) and shows no link previews.
+        .defaults(Defaults(parse_mode=ParseMode.HTML,
+                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
     )
     if rate_limiter:
@@ -120,7 +131,7 @@ def sender(application: Application) -> OutboxSender:  # type: ignore[type-arg]
     return found
 
 
-async def _once(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _once(update: Update, context: Context) -> None:
     """Telegram may deliver an update twice; the second delivery is dropped here."""
     store = app(context).store
 
@@ -138,13 +149,13 @@ async def _once(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         raise ApplicationHandlerStop
 
 
-async def _after_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _after_update(update: Update, context: Context) -> None:
     """Write conversation states through, then deliver what the update queued."""
     await context.application.update_persistence()
     await sender(context.application).drain()
 
 
-async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _on_error(update: object, context: Context) -> None:
     log.error("error while handling %s", update, exc_info=context.error)
     kaohe = root(context.application)
     admin_chat = kaohe.settings.telegram.admin_chat_id
@@ -194,18 +205,18 @@ def start_timers(application: Application) -> None:  # type: ignore[type-arg]
         jobs.run_once(_history_job, when=2, name="history-now")
 
 
-async def _drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _drain_job(context: Context) -> None:
     await sender(context.application).drain(limit=50, until_empty=True)
 
 
-async def _tick_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _tick_job(context: Context) -> None:
     """Reminders and digests that fell due since the last tick (see bot/scheduler.py)."""
     kaohe = root(context.application)
     await tick_async(kaohe.store, kaohe.settings.schedule)
     await sender(context.application).drain(limit=50, until_empty=True)
 
 
-async def _history_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _history_job(context: Context) -> None:
     """Once a night (and at start): the day's standings into history, fresh planner stats."""
     store = app(context).store
 

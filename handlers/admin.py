@@ -5,6 +5,7 @@ models operation, which checks on the server that the actor is an admin."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -12,7 +13,6 @@ from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -26,17 +26,18 @@ from handlers.common import (
     Person,
     answer,
     app,
-    button,
     canceller,
-    int_arg,
     menu,
     menu_labels,
     person,
     read,
     refusal_text,
+    refuse,
     run,
 )
+from handlers.dispatch import on
 from models.admin import activate_period, set_boost, set_difficulty
+from models.doors import Door
 from models.errors import Refused
 from models.invites import issue_invite
 from models.tables import Period, Supervision
@@ -49,6 +50,7 @@ from models.views import (
 )
 from scoring import plain
 from ui import cards, digests
+from ui.callbacks import AdminAction, AdminActionName, AdminPeriod
 from ui.cards import Card
 
 TASK, VALUE, CADRE = "task", "value", "cadre"
@@ -56,39 +58,31 @@ KEY = "admin"
 
 
 async def _admin(update: Update, context: Context) -> Person | None:
-    p = await person(update, context)
-    if p is not None and not p.admin:
-        await answer(update, p.r.text("refused.forbidden", action="admin"), menu(p))
-        return None
-    return p
+    return await person(update, context, Door.ADMIN)
 
 
 async def begin(update: Update, context: Context) -> str | int:
     p = await _admin(update, context)
     if p is None:
         return ConversationHandler.END
-    rows = [[button(p.r.label(f"admin.{action}"), f"adm:{action}")]
-            for action in ("boost", "difficulty", "invite", "period", "claims",
-                           "digest_preview", "digest_now", "blocked")]
-    # -- annual rating: the button opens handlers/rating.py (it registers `adm:rating`) --
-    rows.append([button(p.r.label("admin.rating"), "adm:rating")])
-    # -- Excel: the buttons open handlers/excel.py (it registers `adm:xlsx`, `adm:xlsx_in`) --
-    rows.append([button(p.r.label("admin.excel_export"), excel.EXPORT),
-                 button(p.r.label("admin.excel_import"), excel.HOW_TO_IMPORT)])
-    rows.append([button(p.r.label("admin.close"), "adm:x")])
+    actions: tuple[AdminActionName, ...] = (
+        "boost", "difficulty", "invite", "period", "claims", "digest_preview", "digest_now",
+        "blocked", "rating")  # 年度评定 opens handlers/rating.py
+    rows = [[AdminAction(action).button(p.r.label(f"admin.{action}"))] for action in actions]
+    # -- Excel: the buttons open handlers/excel.py --
+    rows.append([AdminAction("xlsx").button(p.r.label("admin.excel_export")),
+                 AdminAction("xlsx_in").button(p.r.label("admin.excel_import"))])
+    rows.append([AdminAction("x").button(p.r.label("admin.close"))])
     await answer(update, p.r.text("admin.menu"), InlineKeyboardMarkup(rows))
     return ConversationHandler.END
 
 
-async def chosen(update: Update, context: Context) -> str | int:
+async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) -> str | int:
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
-    p = await _admin(update, context)
-    if p is None:
-        return ConversationHandler.END
-    action = query.data.split(":")[1]
-    context.user_data[KEY] = {"action": action}  # type: ignore[index]
+    action = tap.action
+    context.memory[KEY] = {"action": action}
     if action in ("boost", "difficulty"):
         await answer(update, p.r.text("admin.ask_task"))
         return TASK
@@ -139,7 +133,7 @@ async def _digest_preview(update: Update, context: Context, p: Person) -> None:
 async def task(update: Update, context: Context) -> str | int:
     p = await _admin(update, context)
     message = update.effective_message
-    entered: dict[str, Any] = context.user_data.get(KEY) or {}  # type: ignore[union-attr]
+    entered: dict[str, Any] = context.memory.get(KEY) or {}
     if p is None or message is None or not entered:
         return ConversationHandler.END
     code = (message.text or "").strip()
@@ -163,7 +157,7 @@ async def task(update: Update, context: Context) -> str | int:
 async def value(update: Update, context: Context) -> str | int:
     p = await _admin(update, context)
     message = update.effective_message
-    entered: dict[str, Any] = context.user_data.get(KEY) or {}  # type: ignore[union-attr]
+    entered: dict[str, Any] = context.memory.get(KEY) or {}
     if p is None or message is None or "task" not in entered:
         return ConversationHandler.END
     text = normalize(message.text or "").rstrip("%")
@@ -187,7 +181,7 @@ async def value(update: Update, context: Context) -> str | int:
         else:
             await answer(update, refusal_text(p.r, refusal))
         return VALUE
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     await answer(update, p.r.text("admin.saved"), menu(p))
     return ConversationHandler.END
 
@@ -212,7 +206,7 @@ async def cadre(update: Update, context: Context) -> str | int:
     except Refused as refusal:
         await answer(update, refusal_text(p.r, refusal), menu(p))
         return ConversationHandler.END
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     await answer(update, p.r.render("invite_issued", cadre=found, code=invite.code, link=link,
                                     expires=invite.expires_at.astimezone(
@@ -223,23 +217,19 @@ async def cadre(update: Update, context: Context) -> str | int:
 async def _periods(update: Update, context: Context, p: Person) -> None:
     periods = await read(context, lambda s: list(s.exec(
         select(Period).order_by(col(Period.starts_on), col(Period.kind).desc())).all()))
-    rows = [[button(("● " if period.is_active else "") + period.name, f"adm:p:{period.id}")]
+    rows = [[AdminPeriod(period.id or 0).button(("● " if period.is_active else "") + period.name)]
             for period in periods[:30]]
     await answer(update, p.r.text("admin.pick_period"), InlineKeyboardMarkup(rows))
 
 
-async def period_chosen(update: Update, context: Context) -> None:
+async def period_chosen(update: Update, context: Context, p: Person, tap: AdminPeriod) -> None:
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
-    p = await _admin(update, context)
-    period_id = int_arg(query.data, 2)
-    if p is None or period_id is None:
-        return
     try:
-        period = await run(context, lambda ctx: activate_period(ctx, p.id, period_id))
+        period = await run(context, lambda ctx: activate_period(ctx, p.id, tap.period))
     except Refused as refusal:
-        await answer(update, refusal_text(p.r, refusal))
+        await refuse(update, context, refusal)
         return
     await query.edit_message_text(p.r.text("admin.period_active", name=period.name))
 
@@ -256,22 +246,26 @@ async def _claims(update: Update, context: Context, p: Person) -> None:
             await answer(update, card.text, card.markup)
 
 
-async def close(update: Update, context: Context) -> int:
+async def close(update: Update, context: Context, p: Person, tap: AdminAction) -> int:
     query = update.callback_query
-    if query is not None:
-        await query.answer()
-        await query.edit_message_reply_markup(None)
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    assert query is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    context.memory.pop(KEY, None)
     return ConversationHandler.END
 
 
 cancel = canceller(KEY, "admin.cancelled")
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def _in(*actions: str) -> Callable[[AdminAction], bool]:
+    return lambda tap: tap.action in actions
+
+
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
-        entry_points=[CallbackQueryHandler(chosen, pattern=r"^adm:(boost|difficulty|invite)$")],
+        entry_points=[on(AdminAction, chosen, when=_in("boost", "difficulty", "invite"))],
         states={TASK: [MessageHandler(typed, task)], VALUE: [MessageHandler(typed, value)],
                 CADRE: [MessageHandler(typed, cadre)]},
         fallbacks=[CommandHandler("cancel", cancel)],
@@ -279,8 +273,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     ))
     application.add_handler(CommandHandler("admin", begin))
     application.add_handler(MessageHandler(filters.Text(menu_labels("admin")), begin))
-    application.add_handler(CallbackQueryHandler(
-        chosen, pattern=r"^adm:(period|claims|digest_preview|digest_now|blocked)$"))
-    application.add_handler(CallbackQueryHandler(period_chosen, pattern=r"^adm:p:\d+$"))
-    application.add_handler(CallbackQueryHandler(close, pattern=r"^adm:x$"))
+    application.add_handler(on(AdminAction, chosen, when=_in(
+        "period", "claims", "digest_preview", "digest_now", "blocked")))
+    application.add_handler(on(AdminPeriod, period_chosen))
+    application.add_handler(on(AdminAction, close, when=_in("x")))
     excel.register(application)  # -- Excel: export button, import by sending a file --

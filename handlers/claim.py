@@ -3,12 +3,12 @@ describes it and adds evidence; admins approve or reject it with a reason."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -17,20 +17,22 @@ from telegram.ext import (
 
 from handlers.common import (
     Context,
+    Person,
     answer,
     app,
-    button,
     canceller,
-    int_arg,
     menu,
     person,
     read,
     refusal_text,
+    refuse,
     run,
 )
+from handlers.dispatch import on, tapped
 from models.errors import Refused
 from models.innovation import approve_claim, claim_innovation, reject_claim
 from ui import cards
+from ui.callbacks import ClaimDecision, ClaimKind, ClaimLevel, ClaimStep
 
 KIND, LEVEL, DESCRIBE, EVIDENCE, CONFIRM = "kind", "level", "describe", "evidence", "confirm"
 REJECT_REASON = "reject_reason"
@@ -38,7 +40,7 @@ KEY = "claim"
 
 
 def _entered(context: Context) -> dict[str, Any]:
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})  # type: ignore[union-attr]
+    data: dict[str, Any] = context.memory.setdefault(KEY, {})
     return data
 
 
@@ -46,42 +48,40 @@ async def begin(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     if p is None:
         return ConversationHandler.END
-    context.user_data[KEY] = {}  # type: ignore[index]
+    context.memory[KEY] = {}
     kinds = list(app(context).rules.innovation_points)
-    rows = [[button(p.r.label(f"innovation.kind.{kind}"), f"cl:k:{kind}")] for kind in kinds]
-    rows.append([button(p.r.label("claim.cancel"), "cl:x")])
+    rows = [[ClaimKind(kind).button(p.r.label(f"innovation.kind.{kind}"))] for kind in kinds]
+    rows.append([ClaimStep("x").button(p.r.label("claim.cancel"))])
     await answer(update, p.r.text("claim.ask_kind"), InlineKeyboardMarkup(rows))
     return KIND
 
 
-async def kind(update: Update, context: Context) -> str | int:
+async def kind(update: Update, context: Context, p: Person, tap: ClaimKind) -> str | int:
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
-    p = await person(update, context)
-    chosen = query.data.split(":")[2]
+    chosen = tap.kind
     levels = app(context).rules.innovation_points.get(chosen)
-    if p is None or levels is None:
-        return ConversationHandler.END
+    if levels is None:  # not a kind of the configured table: a stale or forged button
+        return KIND
     _entered(context)["kind"] = chosen
-    rows = [[button(p.r.label("claim.level_button", level=p.r.label(f"innovation.level.{lv}"),
-                              points=format(points.normalize(), "f")), f"cl:l:{lv}")]
-            for lv, points in levels.items()]
-    rows.append([button(p.r.label("claim.cancel"), "cl:x")])
+    rows = [[ClaimLevel(lv).button(p.r.label(
+        "claim.level_button", level=p.r.label(f"innovation.level.{lv}"),
+        points=format(points.normalize(), "f")))] for lv, points in levels.items()]
+    rows.append([ClaimStep("x").button(p.r.label("claim.cancel"))])
     await query.edit_message_text(p.r.text("claim.ask_level"),
                                   reply_markup=InlineKeyboardMarkup(rows))
     return LEVEL
 
 
-async def level(update: Update, context: Context) -> str | int:
+async def level(update: Update, context: Context, p: Person, tap: ClaimLevel) -> str | int:
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
-    p = await person(update, context)
     entered = _entered(context)
-    chosen = query.data.split(":")[2]
-    if p is None or app(context).rules.innovation_value(entered.get("kind", ""), chosen) is None:
-        return ConversationHandler.END
+    chosen = tap.level
+    if app(context).rules.innovation_value(entered.get("kind", ""), chosen) is None:
+        return LEVEL
     entered["level"] = chosen
     await query.edit_message_text(p.r.text("claim.ask_description"))
     return DESCRIBE
@@ -98,7 +98,7 @@ async def describe(update: Update, context: Context) -> str | int:
         return DESCRIBE
     _entered(context)["description"] = text
     await answer(update, p.r.text("claim.ask_evidence"),
-                 InlineKeyboardMarkup([[button(p.r.label("report.skip"), "cl:done")]]))
+                 InlineKeyboardMarkup([[ClaimStep("done").button(p.r.label("report.skip"))]]))
     return EVIDENCE
 
 
@@ -114,33 +114,30 @@ async def evidence(update: Update, context: Context) -> str | int:
         files.append({"type": "document", "file_id": message.document.file_id,
                       "name": message.document.file_name or ""})
     await answer(update, p.r.text("report.evidence_received", count=len(files)),
-                 InlineKeyboardMarkup([[button(p.r.label("report.done"), "cl:done")]]))
+                 InlineKeyboardMarkup([[ClaimStep("done").button(p.r.label("report.done"))]]))
     return EVIDENCE
 
 
-async def summary(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
-    p = await person(update, context)
+async def summary(update: Update, context: Context, p: Person, tap: ClaimStep) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     entered = _entered(context)
-    if p is None or "level" not in entered:
+    if "level" not in entered:
         return ConversationHandler.END
     points = app(context).rules.innovation_value(entered["kind"], entered["level"])
     text = p.r.render("claim_summary", entered=entered, points=points)
-    markup = InlineKeyboardMarkup([[button(p.r.label("claim.submit"), "cl:ok"),
-                                    button(p.r.label("claim.cancel"), "cl:x")]])
+    markup = InlineKeyboardMarkup([[ClaimStep("ok").button(p.r.label("claim.submit")),
+                                    ClaimStep("x").button(p.r.label("claim.cancel"))]])
     await answer(update, text, markup)
     return CONFIRM
 
 
-async def submit(update: Update, context: Context) -> str | int:
+async def submit(update: Update, context: Context, p: Person, tap: ClaimStep) -> str | int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    p = await person(update, context)
-    entered = context.user_data.pop(KEY, None) or {}  # type: ignore[union-attr]
-    if p is None or "level" not in entered:
+    entered = context.memory.pop(KEY, None) or {}
+    if "level" not in entered:
         return ConversationHandler.END
     try:
         await run(context, lambda ctx: claim_innovation(
@@ -160,34 +157,25 @@ cancel = canceller(KEY, "claim.cancelled")
 # -- the admin's side -------------------------------------------------------------------------
 
 
-async def approve(update: Update, context: Context) -> None:
+async def approve(update: Update, context: Context, p: Person, tap: ClaimDecision) -> None:
     query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    claim_id = int_arg(query.data, 1)
-    if p is None or claim_id is None:
-        await query.answer()
-        return
+    assert query is not None
     try:
-        await run(context, lambda ctx: approve_claim(ctx, p.id, claim_id))
+        await run(context, lambda ctx: approve_claim(ctx, p.id, tap.claim))
     except Refused as refusal:
-        await query.answer(refusal_text(p.r, refusal)[:190], show_alert=True)
+        await refuse(update, context, refusal)
         return
     await query.answer()
-    card = await read(context, lambda s: cards.claim_card(s, claim_id, p.r))
+    card = await read(context, lambda s: cards.claim_card(s, tap.claim, p.r))
     if card is not None:
-        await query.edit_message_text(card.text, parse_mode="HTML", reply_markup=card.markup)
+        await query.edit_message_text(card.text, reply_markup=card.markup)
 
 
-async def ask_reject_reason(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    claim_id = int_arg(query.data, 1)
-    if p is None or claim_id is None:
-        return ConversationHandler.END
-    context.user_data["claim_reject"] = claim_id  # type: ignore[index]
+async def ask_reject_reason(update: Update, context: Context, p: Person, tap: ClaimDecision
+                            ) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    context.memory["claim_reject"] = tap.claim
     await answer(update, p.r.text("claim.ask_reject_reason"))
     return REJECT_REASON
 
@@ -195,7 +183,7 @@ async def ask_reject_reason(update: Update, context: Context) -> str | int:
 async def reject_with_reason(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     message = update.effective_message
-    claim_id = context.user_data.pop("claim_reject", None)  # type: ignore[union-attr]
+    claim_id = context.memory.pop("claim_reject", None)
     if p is None or message is None or claim_id is None:
         return ConversationHandler.END
     reason = (message.text or "").strip()
@@ -208,26 +196,31 @@ async def reject_with_reason(update: Update, context: Context) -> str | int:
     return ConversationHandler.END
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def _step(step: str) -> Callable[[ClaimStep], bool]:
+    return lambda tap: tap.step == step
+
+
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[CommandHandler("claim", begin)],
         states={
-            KIND: [CallbackQueryHandler(kind, pattern=r"^cl:k:\w+$")],
-            LEVEL: [CallbackQueryHandler(level, pattern=r"^cl:l:\w+$")],
+            KIND: [on(ClaimKind, kind)],
+            LEVEL: [on(ClaimLevel, level)],
             DESCRIBE: [MessageHandler(typed, describe)],
             EVIDENCE: [MessageHandler(filters.PHOTO | filters.Document.ALL, evidence),
-                       CallbackQueryHandler(summary, pattern=r"^cl:done$")],
-            CONFIRM: [CallbackQueryHandler(submit, pattern=r"^cl:ok$")],
+                       on(ClaimStep, summary, when=_step("done"))],
+            CONFIRM: [on(ClaimStep, submit, when=_step("ok"))],
         },
         fallbacks=[CommandHandler("cancel", cancel),
-                   CallbackQueryHandler(cancel, pattern=r"^cl:x$")],
+                   on(ClaimStep, tapped(cancel), when=_step("x"))],
         name="claim", persistent=True, allow_reentry=True,
     ))
     application.add_handler(ConversationHandler(
-        entry_points=[CallbackQueryHandler(ask_reject_reason, pattern=r"^ic:\d+:no$")],
+        entry_points=[on(ClaimDecision, ask_reject_reason,
+                         when=lambda tap: tap.decision == "no")],
         states={REJECT_REASON: [MessageHandler(typed, reject_with_reason)]},
         fallbacks=[CommandHandler("cancel", cancel)],
         name="claim_reject", persistent=True, allow_reentry=True,
     ))
-    application.add_handler(CallbackQueryHandler(approve, pattern=r"^ic:\d+:ok$"))
+    application.add_handler(on(ClaimDecision, approve, when=lambda tap: tap.decision == "ok"))

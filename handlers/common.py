@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Callable, Coroutine
+import logging
+import re
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session
 from telegram import (
@@ -18,49 +20,26 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes, ConversationHandler
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackContext, ConversationHandler, ExtBot
 
 from handlers.services import Services
+from models.doors import Door, Knock, admit
 from models.errors import Refused
 from models.store import Ctx
 from models.tables import Cadre
 from models.views import cadre_by_telegram, is_supervisor
+from ui.callbacks import Callback
 from ui.i18n import LOCALES, Translator, normalize_locale
 from ui.render import Renderer
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
-Context = ContextTypes.DEFAULT_TYPE
 APP_KEY = "kaohe"
 
 # The reply-keyboard menu: a key per button; labels come from the catalog ("menu.<key>").
 MENU_KEYS = ("report", "tasks", "score", "rank", "pending", "admin", "help")
-
-
-def app(context: Context) -> Services:
-    kaohe: Services = context.application.bot_data[APP_KEY]
-    return kaohe
-
-
-async def run(context: Context, operation: Callable[[Ctx], T]) -> T:
-    """Run one models operation in its own transaction, in a worker thread."""
-    store = app(context).store
-
-    def in_transaction() -> T:
-        with store.transaction() as ctx:
-            return operation(ctx)
-
-    return await asyncio.to_thread(in_transaction)
-
-
-async def read(context: Context, query: Callable[[Session], T]) -> T:
-    """Run a read-only query in a worker thread."""
-    store = app(context).store
-
-    def in_session() -> T:
-        with store.session() as session:
-            return query(session)
-
-    return await asyncio.to_thread(in_session)
 
 
 @dataclass
@@ -85,38 +64,129 @@ class Person:
         return self.cadre.is_admin
 
 
+class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any], dict[str, Any]]):
+    """The context every Kaohe handler gets (ContextTypes in bot/application.py): the services,
+    what the person has entered so far, and the person behind the update, looked up once."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any],
+                 chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.person: Person | None = None  # set by `person()` or the dispatcher
+
+    @property
+    def kaohe(self) -> Services:
+        services: Services = self.bot_data[APP_KEY]
+        return services
+
+    @property
+    def memory(self) -> dict[str, Any]:
+        """What this user has entered in their conversations (persisted, bot/persistence.py)."""
+        if self.user_data is None:  # only for updates without a user, which we never handle
+            raise RuntimeError("no user behind this update")
+        return self.user_data
+
+
+def app(context: Context) -> Services:
+    return context.kaohe
+
+
+async def run(context: Context, operation: Callable[[Ctx], T]) -> T:
+    """Run one models operation in its own transaction, in a worker thread."""
+    store = context.kaohe.store
+
+    def in_transaction() -> T:
+        with store.transaction() as ctx:
+            return operation(ctx)
+
+    return await asyncio.to_thread(in_transaction)
+
+
+async def read(context: Context, query: Callable[[Session], T]) -> T:
+    """Run a read-only query in a worker thread."""
+    store = context.kaohe.store
+
+    def in_session() -> T:
+        with store.session() as session:
+            return query(session)
+
+    return await asyncio.to_thread(in_session)
+
+
 def locale_of(update: Update, context: Context, cadre: Cadre | None = None) -> str:
     if cadre is not None and cadre.locale in LOCALES:
         return cadre.locale
     user = update.effective_user
-    default = app(context).default_locale
-    return normalize_locale(user.language_code if user else None, default)
+    return normalize_locale(user.language_code if user else None, context.kaohe.default_locale)
 
 
-async def person(update: Update, context: Context) -> Person | None:
-    """The bound cadre writing, or None (and the unbound user is told how to get a code)."""
+def person_of(update: Update, context: Context, cadre: Cadre, supervisor: bool) -> Person:
+    found = Person(cadre, Renderer(locale_of(update, context, cadre)), supervisor)
+    context.person = found
+    return found
+
+
+async def person(update: Update, context: Context, door: Door = Door.ANYONE) -> Person | None:
+    """The bound cadre writing, if `door` opens for them; else None, and they were told why
+    (an unbound user how to get a code; anyone else refused, audited)."""
+    if context.person is not None and door is Door.ANYONE:
+        return context.person
     user = update.effective_user
     if user is None:
         return None
-    today = app(context).store.today()
+    if door is not Door.ANYONE:  # a gated command: the refusal is audited like a forged tap
+        knock = Knock(user.id, door, callback=_command_of(update))
+        try:
+            admitted = await run(context, lambda ctx: admit(ctx, knock))
+        except Refused as refusal:
+            await refuse(update, context, refusal)
+            return None
+        return person_of(update, context, admitted.cadre, admitted.supervisor)
 
     def load(session: Session) -> tuple[Cadre | None, bool]:
         cadre = cadre_by_telegram(session, user.id)
-        return cadre, bool(cadre and is_supervisor(session, cadre, today))
+        return cadre, bool(cadre and is_supervisor(session, cadre, context.kaohe.store.today()))
 
     cadre, supervisor = await read(context, load)
     if cadre is None:
-        r = Renderer(locale_of(update, context))
-        await answer(update, r.text("bot.unbound"))
+        await answer(update, Renderer(locale_of(update, context)).text("bot.unbound"))
         return None
-    return Person(cadre, Renderer(locale_of(update, context, cadre)), supervisor)
+    return person_of(update, context, cadre, supervisor)
+
+
+def _command_of(update: Update) -> str:
+    message = update.effective_message
+    return ((message.text or "") if message else "")[:64]
 
 
 def refusal_text(r: Renderer, refusal: Refused) -> str:
+    """A refusal in the person's words; a code without a sentence gets the generic one."""
     key = f"refused.{refusal.code}"
     if not r.t.has(key):
-        return r.text("refused.generic", code=refusal.code)
+        log.warning("no text for refusal code %s", refusal.code)
+        return r.text("refused.generic")
     return r.text(key, **{k: str(v) for k, v in refusal.params.items()})
+
+
+async def refuse(update: Update, context: Context, refusal: Refused) -> None:
+    """The one way a refusal reaches a person: a tap gets an alert only they see (nothing is
+    posted, not even in a group); a message gets an answer in the chat."""
+    p = context.person
+    r = p.r if p is not None else Renderer(locale_of(update, context))
+    text = r.text("bot.unbound") if refusal.code == "unbound" else refusal_text(r, refusal)
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(_alert(text), show_alert=True)
+            return
+        except BadRequest:  # the tap was answered already (the operation refused afterwards)
+            pass
+    await answer(update, text, menu(p) if p is not None else None)
+
+
+def _alert(text: str) -> str:
+    """Telegram shows at most 200 characters in an alert, as plain text."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    return plain if len(plain) <= 200 else plain[:199] + "…"
 
 
 def menu(p: Person) -> ReplyKeyboardMarkup:
@@ -185,19 +255,34 @@ async def edit_or_send(update: Update, text: str, markup: InlineKeyboardMarkup |
     await answer(update, text, markup)
 
 
-def button(label: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=data)
+Item = TypeVar("Item")
 
 
-def pager(r: Renderer, prefix: str, page: int, pages: int) -> list[InlineKeyboardButton]:
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    """One page of a list: what is shown, which page it is (clamped) and how many there are."""
+
+    shown: list[Item]
+    number: int
+    count: int
+
+
+def paginate(items: Sequence[Item], page: int, per_page: int) -> Page[Item]:
+    count = max(1, -(-len(items) // per_page))
+    number = min(max(page, 0), count - 1)
+    return Page(list(items[number * per_page:(number + 1) * per_page]), number, count)
+
+
+def pager(r: Renderer, to_page: Callable[[int], Callback], page: Page[Any]
+          ) -> list[InlineKeyboardButton]:
     """◀ 2/5 ▶ buttons, only the ones that lead somewhere."""
     row = []
-    if page > 0:
-        row.append(button(r.label("page.prev"), f"{prefix}:{page - 1}"))
-    if pages > 1:
-        row.append(button(f"{page + 1}/{pages}", f"{prefix}:{page}"))
-    if page < pages - 1:
-        row.append(button(r.label("page.next"), f"{prefix}:{page + 1}"))
+    if page.number > 0:
+        row.append(to_page(page.number - 1).button(r.label("page.prev")))
+    if page.count > 1:
+        row.append(to_page(page.number).button(f"{page.number + 1}/{page.count}"))
+    if page.number < page.count - 1:
+        row.append(to_page(page.number + 1).button(r.label("page.next")))
     return row
 
 
@@ -209,7 +294,7 @@ def canceller(
     async def cancel(update: Update, context: Context) -> int:
         if update.callback_query is not None:
             await update.callback_query.answer()
-        context.user_data.pop(data_key, None)  # type: ignore[union-attr]
+        context.memory.pop(data_key, None)
         p = await person(update, context)
         if p is not None:
             await answer(update, p.r.text(message_key), menu(p))
@@ -218,19 +303,10 @@ def canceller(
     return cancel
 
 
-async def ask(update: Update, p: Person, key: str, button_key: str, data: str) -> None:
+async def ask(update: Update, p: Person, key: str, button_key: str, tap: Callback) -> None:
     """A question with one button under it (Skip, Done, Cancel)."""
-    await answer(update, p.r.text(key), InlineKeyboardMarkup([[button(p.r.label(button_key),
-                                                                      data)]]))
+    await answer(update, p.r.text(key), InlineKeyboardMarkup([[tap.button(p.r.label(button_key))]]))
 
 
 def escape(text: str) -> str:
     return html.escape(text, quote=False)
-
-
-def int_arg(data: str, index: int) -> int | None:
-    """The index-th ':'-separated field of callback data as an int, or None if it is not one."""
-    parts = data.split(":")
-    if len(parts) <= index or not parts[index].isdigit():
-        return None
-    return int(parts[index])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from io import BytesIO
+from typing import Any
 
 from telegram import InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from handlers.common import (
     Context,
@@ -21,15 +22,17 @@ from handlers.common import (
     read,
     refusal_text,
 )
+from handlers.dispatch import on
 from models.errors import Refused
 from models.importing import InvalidWorkbook
 from models.views import active_period
 from ui import excel_jobs
-
-EXPORT, HOW_TO_IMPORT = "adm:xlsx", "adm:xlsx_in"
+from ui.callbacks import AdminAction
 
 
 async def _admin(update: Update, context: Context) -> Person | None:
+    """An admin sending a file; anyone else is told files are for the office (not a door
+    forced: sending a document is an ordinary mistake, so it is not audited)."""
     p = await person(update, context)
     if p is not None and not p.admin:
         await answer(update, p.r.text("excel.bot.not_admin"), menu(p))
@@ -37,14 +40,11 @@ async def _admin(update: Update, context: Context) -> Person | None:
     return p
 
 
-async def export(update: Update, context: Context) -> None:
+async def export(update: Update, context: Context, p: Person, tap: AdminAction) -> None:
     query = update.callback_query
-    if query is not None:
-        await query.answer()
-    p = await _admin(update, context)
     chat = update.effective_chat
-    if p is None or chat is None:
-        return
+    assert query is not None and chat is not None
+    await query.answer()
     period = await read(context, active_period)
     if period is None:
         await answer(update, p.r.text("bot.no_active_period"))
@@ -55,13 +55,11 @@ async def export(update: Update, context: Context) -> None:
                              caption=p.r.label("excel.bot.export_caption", period=period.name))
 
 
-async def how_to_import(update: Update, context: Context) -> None:
+async def how_to_import(update: Update, context: Context, p: Person, tap: AdminAction) -> None:
     query = update.callback_query
-    if query is not None:
-        await query.answer()
-    p = await _admin(update, context)
-    if p is not None:
-        await answer(update, p.r.t("excel.bot.how_to_import"))
+    assert query is not None
+    await query.answer()
+    await answer(update, p.r.t("excel.bot.how_to_import"))
 
 
 async def received(update: Update, context: Context) -> None:
@@ -87,9 +85,10 @@ async def received(update: Update, context: Context) -> None:
     await answer(update, "\n".join(escape(line) for line in lines), menu(p))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(CallbackQueryHandler(export, pattern=f"^{EXPORT}$"))
-    application.add_handler(CallbackQueryHandler(how_to_import, pattern=f"^{HOW_TO_IMPORT}$"))
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+    application.add_handler(on(AdminAction, export, when=lambda tap: tap.action == "xlsx"))
+    application.add_handler(on(AdminAction, how_to_import,
+                               when=lambda tap: tap.action == "xlsx_in"))
     # Registered after the report and claim conversations: a file sent as evidence there is
     # theirs; any other document in a private chat comes here.
     application.add_handler(MessageHandler(

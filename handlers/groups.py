@@ -7,11 +7,12 @@ feature so that nothing else answers in a group.
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import ChatMemberUpdated, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
@@ -22,15 +23,15 @@ from handlers.common import (
     Context,
     Person,
     answer,
-    button,
     escape,
-    int_arg,
     locale_of,
     person,
     run,
 )
+from handlers.dispatch import on
 from models.errors import Refused
 from models.groups import link_group, move_group, units_for_group, unlink_group
+from ui.callbacks import GroupBind
 from ui.render import Renderer
 
 GROUPS = filters.ChatType.GROUPS
@@ -50,25 +51,18 @@ async def bind(update: Update, context: Context) -> None:
     if len(units) == 1:
         await _link(update, context, p, units[0].id or 0)
         return
-    markup = InlineKeyboardMarkup([[button(unit.name, f"grp:{unit.id}:{p.id}")]
+    markup = InlineKeyboardMarkup([[GroupBind(unit.id or 0, p.id).button(unit.name)]
                                    for unit in units[:20]])
     await answer(update, p.r.text("group.choose_unit"), markup)
 
 
-async def bind_chosen(update: Update, context: Context) -> None:
-    """A unit tapped under /bindgroup; only the cadre who asked may choose."""
+async def bind_chosen(update: Update, context: Context, p: Person, tap: GroupBind) -> None:
+    """A unit tapped under /bindgroup; the door let only the cadre who asked choose one they
+    may link."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    if p is None:
-        await query.answer()
-        return
-    unit_id, asker = int_arg(query.data, 1), int_arg(query.data, 2)
-    if unit_id is None or asker != p.id:
-        await query.answer(p.r.label("group.not_allowed"), show_alert=True)
-        return
+    assert query is not None
     await query.answer()
-    if await _link(update, context, p, unit_id) and query.message is not None:
+    if await _link(update, context, p, tap.unit) and query.message is not None:
         await query.edit_message_reply_markup(None)
 
 
@@ -129,11 +123,11 @@ async def ignore(update: Update, context: Context) -> None:
     return None
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
     application.add_handler(CommandHandler("bindgroup", bind, GROUPS))
     application.add_handler(CommandHandler("unbindgroup", unbind, GROUPS))
-    application.add_handler(CallbackQueryHandler(bind_chosen, pattern=r"^grp:"))
+    application.add_handler(on(GroupBind, bind_chosen))
     application.add_handler(MessageHandler(GROUPS & filters.COMMAND, private_only))
     application.add_handler(MessageHandler(GROUPS, ignore))

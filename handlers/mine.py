@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from handlers.common import (
     Context,
     Person,
     answer,
     app,
-    button,
     edit_or_send,
-    int_arg,
     menu_labels,
     pager,
+    paginate,
     person,
     read,
 )
+from handlers.dispatch import on
 from models.tables import Period, Standing, Unit
 from models.views import (
     TaskLine,
@@ -33,6 +34,7 @@ from models.views import (
     total_a_week_ago,
     unit_board,
 )
+from ui.callbacks import RankMissing, RankUnit, RankUnits, TasksPage
 
 TASKS_PER_PAGE = 8
 UNITS_PER_PAGE = 8
@@ -48,15 +50,10 @@ async def tasks(update: Update, context: Context) -> None:
     await _tasks_page(update, context, p, 0)
 
 
-async def tasks_page(update: Update, context: Context) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    if p is None:
-        await query.answer()
-        return
-    await query.answer()
-    await _tasks_page(update, context, p, int_arg(query.data, 2) or 0)
+async def tasks_page(update: Update, context: Context, p: Person, tap: TasksPage) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _tasks_page(update, context, p, tap.page)
 
 
 async def _tasks_page(update: Update, context: Context, p: Person, page: int) -> None:
@@ -72,11 +69,9 @@ async def _tasks_page(update: Update, context: Context, p: Person, page: int) ->
         return
     # Key tasks first, then routine duties; most urgent first within each.
     lines.sort(key=lambda line: line.task.dimension != "key")
-    pages = max(1, -(-len(lines) // TASKS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = lines[page * TASKS_PER_PAGE:(page + 1) * TASKS_PER_PAGE]
-    text = p.r.render("tasks", period=period, lines=shown, count=len(lines), today=today)
-    row = pager(p.r, "tasks:p", page, pages)
+    shown = paginate(lines, page, TASKS_PER_PAGE)
+    text = p.r.render("tasks", period=period, lines=shown.shown, count=len(lines), today=today)
+    row = pager(p.r, TasksPage, shown)
     await edit_or_send(update, text, InlineKeyboardMarkup([row]) if row else None)
 
 
@@ -135,21 +130,23 @@ async def rank(update: Update, context: Context) -> None:
     await _board(update, context, p, p.cadre.unit_id)
 
 
-async def rank_callback(update: Update, context: Context) -> None:
-    """rank:u:<unit> shows a unit; rank:l:<page> lists units to pick; rank:m:<unit> who is late."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    await query.answer()
-    if p is None:
-        return
-    action, number = query.data.split(":")[1], int_arg(query.data, 2) or 0
-    if action == "u":
-        await _board(update, context, p, number, edit=True)
-    elif action == "l":
-        await _unit_list(update, context, p, number)
-    elif action == "m":
-        await _missing(update, context, p, number)
+async def rank_unit(update: Update, context: Context, p: Person, tap: RankUnit) -> None:
+    """A unit's standings: one's own, or one overseen (the door checked which)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _board(update, context, p, tap.unit, edit=True)
+
+
+async def rank_units(update: Update, context: Context, p: Person, tap: RankUnits) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _unit_list(update, context, p, tap.page)
+
+
+async def rank_missing(update: Update, context: Context, p: Person, tap: RankMissing) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _missing(update, context, p, tap.unit)
 
 
 async def _allowed_units(context: Context, p: Person) -> list[Unit]:
@@ -159,10 +156,8 @@ async def _allowed_units(context: Context, p: Person) -> list[Unit]:
 
 async def _board(update: Update, context: Context, p: Person, unit_id: int,
                  edit: bool = False) -> None:
+    """`unit_id` is the person's own unit, or one the door let them oversee."""
     overseen = await _allowed_units(context, p)
-    if unit_id != p.cadre.unit_id and unit_id not in {u.id for u in overseen}:
-        await answer(update, p.r.text("refused.forbidden", action="rank"))
-        return
 
     def load(session: Session) -> tuple[Period | None, object]:
         period = active_period(session)
@@ -177,8 +172,8 @@ async def _board(update: Update, context: Context, p: Person, unit_id: int,
         return
     rows = []
     if overseen:
-        rows.append([button(p.r.label("rank.other_units"), "rank:l:0"),
-                     button(p.r.label("rank.not_reported"), f"rank:m:{unit_id}")])
+        rows.append([RankUnits(0).button(p.r.label("rank.other_units")),
+                     RankMissing(unit_id).button(p.r.label("rank.not_reported"))])
     text = p.r.render("rank", period=period, board=board)
     markup = InlineKeyboardMarkup(rows) if rows else None
     if edit:
@@ -189,21 +184,16 @@ async def _board(update: Update, context: Context, p: Person, unit_id: int,
 
 async def _unit_list(update: Update, context: Context, p: Person, page: int) -> None:
     units = await _allowed_units(context, p)
-    pages = max(1, -(-len(units) // UNITS_PER_PAGE))
-    page = min(max(page, 0), pages - 1)
-    shown = units[page * UNITS_PER_PAGE:(page + 1) * UNITS_PER_PAGE]
-    rows = [[button(unit.name, f"rank:u:{unit.id}")] for unit in shown]
-    nav = pager(p.r, "rank:l", page, pages)
+    shown = paginate(units, page, UNITS_PER_PAGE)
+    rows = [[RankUnit(unit.id or 0).button(unit.name)] for unit in shown.shown]
+    nav = pager(p.r, RankUnits, shown)
     if nav:
         rows.append(nav)
     await edit_or_send(update, p.r.text("rank.pick_unit"), InlineKeyboardMarkup(rows))
 
 
 async def _missing(update: Update, context: Context, p: Person, unit_id: int) -> None:
-    overseen = await _allowed_units(context, p)
-    if unit_id not in {u.id for u in overseen}:
-        await answer(update, p.r.text("refused.forbidden", action="rank"))
-        return
+    """`unit_id` is a unit the door let this person oversee."""
     today = app(context).store.today()
 
     def load(session: Session) -> tuple[Unit | None, list[object]]:
@@ -218,12 +208,14 @@ async def _missing(update: Update, context: Context, p: Person, unit_id: int) ->
                                     more=max(0, len(missing) - 30), today=today))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("tasks", tasks))
     application.add_handler(MessageHandler(filters.Text(menu_labels("tasks")), tasks))
-    application.add_handler(CallbackQueryHandler(tasks_page, pattern=r"^tasks:p:\d+$"))
+    application.add_handler(on(TasksPage, tasks_page))
     application.add_handler(CommandHandler("score", score))
     application.add_handler(MessageHandler(filters.Text(menu_labels("score")), score))
     application.add_handler(CommandHandler("rank", rank))
     application.add_handler(MessageHandler(filters.Text(menu_labels("rank")), rank))
-    application.add_handler(CallbackQueryHandler(rank_callback, pattern=r"^rank:[ulm]:\d+$"))
+    application.add_handler(on(RankUnit, rank_unit))
+    application.add_handler(on(RankUnits, rank_units))
+    application.add_handler(on(RankMissing, rank_missing))

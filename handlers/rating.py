@@ -9,13 +9,12 @@ that checks the actor's right on the server.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -27,46 +26,49 @@ from handlers.common import (
     Person,
     answer,
     app,
-    button,
     canceller,
-    int_arg,
     menu,
     person,
     read,
     refusal_text,
+    refuse,
     run,
 )
+from handlers.dispatch import on, tapped
 from models import rating
+from models.doors import Door
 from models.errors import Refused
 from models.rating_preview import preview
 from models.tables import Period
 from models.views import active_period
 from models.vocab import FINAL, PUBLICITY, UNLOCKED
 from ui import rating_cards
+from ui.callbacks import (
+    AdminAction,
+    ObjectionAnswer,
+    ObjectionNew,
+    ObjectionStep,
+    RatingAction,
+    RatingConfirm,
+)
 
 REASON, CONFIRM = "reason", "confirm"
 ADMIN_KEY, CADRE_KEY = "rating_reason", "objection"
 
 
 async def _admin(update: Update, context: Context) -> Person | None:
-    query = update.callback_query
-    if query is not None:
-        await query.answer()
-    p = await person(update, context)
-    if p is not None and not p.admin:
-        await answer(update, p.r.text("refused.forbidden", action="rating"), menu(p))
-        return None
-    return p
+    """An admin typing a reason (the door of the button that asked was checked already; the
+    person may have lost the right since)."""
+    return await person(update, context, Door.ADMIN)
 
 
 # -- the office's side ------------------------------------------------------------------------
 
 
-async def show(update: Update, context: Context) -> None:
+async def show(update: Update, context: Context, p: Person, tap: AdminAction) -> None:
     """The active period's rating: the preview and the buttons for the next step."""
-    p = await _admin(update, context)
-    if p is None:
-        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     rules = app(context).rules
     days = app(context).publicity_days
 
@@ -80,47 +82,44 @@ async def show(update: Update, context: Context) -> None:
         waiting = len(rating.open_objections(session, period.id))
         rows = []
         if period.locked:
-            rows.append([button(p.r.label("rating.unlock_button"), f"rt:unl:{period.id}")])
+            rows.append([RatingAction("unl", period.id).button(
+                p.r.label("rating.unlock_button"))])
         elif state != PUBLICITY:
-            rows.append([button(p.r.label("rating.publish_button", days=days),
-                                f"rt:pub:{period.id}")])
+            rows.append([RatingAction("pub", period.id).button(
+                p.r.label("rating.publish_button", days=days))])
         if state in (PUBLICITY, UNLOCKED, FINAL) and rating.objections(session, period.id):
-            rows.append([button(p.r.label("rating.objections_button", open=waiting),
-                                f"rt:obj:{period.id}")])
+            rows.append([RatingAction("obj", period.id).button(
+                p.r.label("rating.objections_button", open=waiting))])
         if state in (PUBLICITY, UNLOCKED) and not period.locked:
-            rows.append([button(p.r.label("rating.finalise_button"), f"rt:fin:{period.id}")])
+            rows.append([RatingAction("fin", period.id).button(
+                p.r.label("rating.finalise_button"))])
         return text, InlineKeyboardMarkup(rows) if rows else None
 
     text, markup = await read(context, build)
     await answer(update, text, markup)
 
 
-async def ask_confirmation(update: Update, context: Context) -> None:
+async def ask_confirmation(update: Update, context: Context, p: Person, tap: RatingAction
+                           ) -> None:
     """Publishing tells every cadre and finalising locks the period: each is confirmed first."""
-    p = await _admin(update, context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    action, period_id = query.data.split(":")[1], int_arg(query.data, 2)
-    if p is None or period_id is None:
-        return
-    period = await read(context, lambda s: s.get(Period, period_id))
-    if period is None:
-        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    period = await read(context, lambda s: s.get(Period, tap.period))
+    assert period is not None  # the door loaded it
+    action: Literal["pub", "fin"] = "pub" if tap.action == "pub" else "fin"
     key = "rating.confirm_publish" if action == "pub" else "rating.confirm_finalise"
     days = app(context).publicity_days
     await answer(update, p.r.text(key, period=period.name, days=days), InlineKeyboardMarkup([[
-        button(p.r.label("rating.confirm_button"), f"rt:ok:{action}:{period_id}"),
-        button(p.r.label("objection.cancel"), "adm:x"),
+        RatingConfirm(action, tap.period).button(p.r.label("rating.confirm_button")),
+        AdminAction("x").button(p.r.label("objection.cancel")),
     ]]))
 
 
-async def confirmed(update: Update, context: Context) -> None:
-    p = await _admin(update, context)
+async def confirmed(update: Update, context: Context, p: Person, tap: RatingConfirm) -> None:
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action, period_id = query.data.split(":")[2], int_arg(query.data, 3)
-    if p is None or period_id is None:
-        return
+    assert query is not None
+    await query.answer()
+    action, period_id = tap.action, tap.period
     days = app(context).publicity_days
     try:
         if action == "pub":
@@ -131,19 +130,17 @@ async def confirmed(update: Update, context: Context) -> None:
             period = await read(context, lambda s: s.get(Period, period_id))
             done = p.r.text("rating.finalised_done", period=period.name if period else "")
     except Refused as refusal:
-        await answer(update, refusal_text(p.r, refusal))
+        await refuse(update, context, refusal)
         return
     await query.edit_message_reply_markup(None)
     await answer(update, done)
 
 
-async def list_objections(update: Update, context: Context) -> None:
-    p = await _admin(update, context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    period_id = int_arg(query.data, 2)
-    if p is None or period_id is None:
-        return
+async def list_objections(update: Update, context: Context, p: Person, tap: RatingAction
+                          ) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    period_id = tap.period
     found = await read(context, lambda s: rating.objections(s, period_id))
     if not found:
         await answer(update, p.r.text("objection.none"))
@@ -155,16 +152,14 @@ async def list_objections(update: Update, context: Context) -> None:
             await answer(update, card.text, card.markup)
 
 
-async def ask_admin_reason(update: Update, context: Context) -> str | int:
+async def ask_admin_reason(update: Update, context: Context, p: Person,
+                           tap: ObjectionAnswer | RatingAction) -> str | int:
     """Upholding, dismissing and unlocking each need a reason: ask for it."""
-    p = await _admin(update, context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    action = query.data.split(":")[1]  # up, dis (an objection) or unl (a period)
-    target = int_arg(query.data, 2)
-    if p is None or target is None:
-        return ConversationHandler.END
-    context.user_data[ADMIN_KEY] = {"action": action, "id": target}  # type: ignore[index]
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    action: str = tap.decision if isinstance(tap, ObjectionAnswer) else tap.action
+    target = tap.objection if isinstance(tap, ObjectionAnswer) else tap.period
+    context.memory[ADMIN_KEY] = {"action": action, "id": target}
     key = {"up": "objection.ask_upheld", "dis": "objection.ask_dismissed"}.get(
         action, "rating.ask_unlock_reason")
     await answer(update, p.r.text(key))
@@ -174,7 +169,7 @@ async def ask_admin_reason(update: Update, context: Context) -> str | int:
 async def admin_reason(update: Update, context: Context) -> str | int:
     p = await _admin(update, context)
     message = update.effective_message
-    entered: dict[str, Any] = context.user_data.get(ADMIN_KEY) or {}  # type: ignore[union-attr]
+    entered: dict[str, Any] = context.memory.get(ADMIN_KEY) or {}
     if p is None or message is None or not entered:
         return ConversationHandler.END
     reason, target = message.text or "", int(entered["id"])
@@ -192,9 +187,9 @@ async def admin_reason(update: Update, context: Context) -> str | int:
         await answer(update, refusal_text(p.r, refusal))
         if refusal.code in ("reason_required", "reason_too_long"):
             return REASON  # ask again
-        context.user_data.pop(ADMIN_KEY, None)  # type: ignore[union-attr]
+        context.memory.pop(ADMIN_KEY, None)
         return ConversationHandler.END
-    context.user_data.pop(ADMIN_KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(ADMIN_KEY, None)
     await answer(update, done, menu(p))
     return ConversationHandler.END
 
@@ -202,20 +197,17 @@ async def admin_reason(update: Update, context: Context) -> str | int:
 # -- the cadre's objection --------------------------------------------------------------------
 
 
-async def begin_objection(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    period_id = int_arg(query.data, 2)
-    if p is None or period_id is None:
-        return ConversationHandler.END
+async def begin_objection(update: Update, context: Context, p: Person, tap: ObjectionNew
+                          ) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    period_id = tap.period
     try:  # say now, not after the cadre has typed a reason, when an objection is not possible
         await run(context, lambda ctx: rating.ensure_may_object(ctx, p.id, period_id))
     except Refused as refusal:
         await answer(update, refusal_text(p.r, refusal), menu(p))
         return ConversationHandler.END
-    context.user_data[CADRE_KEY] = {"period": period_id}  # type: ignore[index]
+    context.memory[CADRE_KEY] = {"period": period_id}
     await answer(update, p.r.text("objection.ask_reason", max=rating.MAX_REASON))
     return REASON
 
@@ -223,7 +215,7 @@ async def begin_objection(update: Update, context: Context) -> str | int:
 async def objection_reason(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     message = update.effective_message
-    entered: dict[str, Any] = context.user_data.get(CADRE_KEY) or {}  # type: ignore[union-attr]
+    entered: dict[str, Any] = context.memory.get(CADRE_KEY) or {}
     if p is None or message is None or not entered:
         return ConversationHandler.END
     reason = (message.text or "").strip()
@@ -232,19 +224,18 @@ async def objection_reason(update: Update, context: Context) -> str | int:
         return REASON
     entered["reason"] = reason
     await answer(update, p.r.text("objection.confirm", reason=reason), InlineKeyboardMarkup([[
-        button(p.r.label("objection.submit"), "obj:ok"),
-        button(p.r.label("objection.cancel"), "obj:x"),
+        ObjectionStep("ok").button(p.r.label("objection.submit")),
+        ObjectionStep("x").button(p.r.label("objection.cancel")),
     ]]))
     return CONFIRM
 
 
-async def lodge(update: Update, context: Context) -> str | int:
+async def lodge(update: Update, context: Context, p: Person, tap: ObjectionStep) -> str | int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    p = await person(update, context)
-    entered = context.user_data.pop(CADRE_KEY, None) or {}  # type: ignore[union-attr]
-    if p is None or "reason" not in entered:
+    entered = context.memory.pop(CADRE_KEY, None) or {}
+    if "reason" not in entered:
         return ConversationHandler.END
     try:
         await run(context, lambda ctx: rating.lodge_objection(
@@ -261,24 +252,26 @@ cancel_objection = canceller(CADRE_KEY, "objection.cancelled")
 cancel_reason = canceller(ADMIN_KEY, "rating.cancelled")
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
-        entry_points=[CallbackQueryHandler(begin_objection, pattern=r"^obj:new:\d+$")],
+        entry_points=[on(ObjectionNew, begin_objection)],
         states={REASON: [MessageHandler(typed, objection_reason)],
-                CONFIRM: [CallbackQueryHandler(lodge, pattern=r"^obj:ok$")]},
+                CONFIRM: [on(ObjectionStep, lodge, when=lambda tap: tap.step == "ok")]},
         fallbacks=[CommandHandler("cancel", cancel_objection),
-                   CallbackQueryHandler(cancel_objection, pattern=r"^obj:x$")],
+                   on(ObjectionStep, tapped(cancel_objection), when=lambda tap: tap.step == "x")],
         name="objection", persistent=True, allow_reentry=True,
     ))
     application.add_handler(ConversationHandler(
-        entry_points=[CallbackQueryHandler(ask_admin_reason,
-                                           pattern=r"^(obj:(up|dis)|rt:unl):\d+$")],
+        entry_points=[on(ObjectionAnswer, ask_admin_reason),
+                      on(RatingAction, ask_admin_reason, when=lambda tap: tap.action == "unl")],
         states={REASON: [MessageHandler(typed, admin_reason)]},
         fallbacks=[CommandHandler("cancel", cancel_reason)],
         name="rating_reason", persistent=True, allow_reentry=True,
     ))
-    application.add_handler(CallbackQueryHandler(show, pattern=r"^adm:rating$"))
-    application.add_handler(CallbackQueryHandler(ask_confirmation, pattern=r"^rt:(pub|fin):\d+$"))
-    application.add_handler(CallbackQueryHandler(confirmed, pattern=r"^rt:ok:(pub|fin):\d+$"))
-    application.add_handler(CallbackQueryHandler(list_objections, pattern=r"^rt:obj:\d+$"))
+    application.add_handler(on(AdminAction, show, when=lambda tap: tap.action == "rating"))
+    application.add_handler(on(RatingAction, ask_confirmation,
+                               when=lambda tap: tap.action in ("pub", "fin")))
+    application.add_handler(on(RatingConfirm, confirmed))
+    application.add_handler(on(RatingAction, list_objections,
+                               when=lambda tap: tap.action == "obj"))

@@ -7,6 +7,7 @@ loses nothing. /cancel works at every step and throws the draft away.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,6 @@ from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -23,26 +23,28 @@ from telegram.ext import (
 
 from handlers.amounts import read_count, read_progress
 from handlers.common import (
+    MENU_KEYS,
     Context,
     Person,
     answer,
     app,
     ask,
-    button,
     edit_or_send,
-    int_arg,
     menu,
     menu_labels,
     pager,
+    paginate,
     person,
     read,
     refusal_text,
     run,
 )
+from handlers.dispatch import on, tapped
 from models.errors import Refused
 from models.reports import discard_draft, save_draft, submit_report
 from models.tables import Task
 from models.views import TaskLine, active_period, reportable_tasks
+from ui.callbacks import ReportEdit, ReportPage, ReportStep, ReportTask
 
 PICK, AMOUNT, EVIDENCE, NOTE, CONFIRM = "pick", "amount", "evidence", "note", "confirm"
 KEY = "report"  # user_data[KEY]: what has been entered so far (JSON-safe)
@@ -51,7 +53,7 @@ MAX_EVIDENCE = 10
 
 
 def _state(context: Context) -> dict[str, Any]:
-    data: dict[str, Any] = context.user_data.setdefault(KEY, {})  # type: ignore[union-attr]
+    data: dict[str, Any] = context.memory.setdefault(KEY, {})
     return data
 
 
@@ -98,18 +100,14 @@ async def begin(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     if p is None:
         return ConversationHandler.END
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     return await _pick_page(update, context, p, 0)
 
 
-async def pick_page(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    if p is None:
-        return ConversationHandler.END
-    return await _pick_page(update, context, p, int_arg(query.data, 2) or 0)
+async def pick_page(update: Update, context: Context, p: Person, tap: ReportPage) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return await _pick_page(update, context, p, tap.page)
 
 
 async def _pick_page(update: Update, context: Context, p: Person, page: int) -> str | int:
@@ -124,16 +122,15 @@ async def _pick_page(update: Update, context: Context, p: Person, page: int) -> 
         await answer(update, p.r.text("report.no_tasks" if lines is not None
                                       else "bot.no_active_period"), menu(p))
         return ConversationHandler.END
-    pages = -(-len(lines) // PER_PAGE)
-    page = min(max(page, 0), pages - 1)
-    rows = [[button(p.r.label("report.task_button", title=_short(line.task.title),
-                              due=line.next_due.strftime("%m-%d") if line.next_due else "—"),
-                    f"rep:t:{line.task.id}")]
-            for line in lines[page * PER_PAGE:(page + 1) * PER_PAGE]]
-    nav = pager(p.r, "rep:p", page, pages)
+    shown = paginate(lines, page, PER_PAGE)
+    rows = [[ReportTask(line.task.id).button(p.r.label(
+        "report.task_button", title=_short(line.task.title),
+        due=line.next_due.strftime("%m-%d") if line.next_due else "—"))]
+        for line in shown.shown]
+    nav = pager(p.r, ReportPage, shown)
     if nav:
         rows.append(nav)
-    rows.append([button(p.r.label("report.cancel"), "rep:x")])
+    rows.append([ReportStep("x").button(p.r.label("report.cancel"))])
     await edit_or_send(update, p.r.text("report.pick"), InlineKeyboardMarkup(rows))
     return PICK
 
@@ -142,22 +139,16 @@ def _short(title: str, limit: int = 24) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-async def picked(update: Update, context: Context) -> str | int:
-    """rep:t:<task>: from the list, or from a reminder's button (which starts the conversation)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    task_id = int_arg(query.data, 2)
-    if p is None or task_id is None:
-        return ConversationHandler.END
-    task = await _task(context, task_id)
-    if task is None:
-        await answer(update, p.r.text("refused.not_found", what="task", id=task_id))
-        return ConversationHandler.END
-    context.user_data[KEY] = {"task": task_id}  # type: ignore[index]
+async def picked(update: Update, context: Context, p: Person, tap: ReportTask) -> str | int:
+    """A task tapped in the list, or under a reminder (which starts the conversation); the door
+    made sure it is one this cadre reports on."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    task = await _task(context, tap.task)
+    assert task is not None
+    context.memory[KEY] = {"task": tap.task}
     if not await _save(context, p):
-        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+        context.memory.pop(KEY, None)
         return ConversationHandler.END
     await _ask_amount(update, p, task)
     return AMOUNT
@@ -169,8 +160,8 @@ async def _ask_amount(update: Update, p: Person, task: Task) -> None:
                         target=_plain(task.target), measure=task.measure or "")
     else:
         text = p.r.text("report.ask_percent", title=task.title)
-    await answer(update, text, InlineKeyboardMarkup([[button(p.r.label("report.cancel"),
-                                                             "rep:x")]]))
+    await answer(update, text, InlineKeyboardMarkup([[
+        ReportStep("x").button(p.r.label("report.cancel"))]]))
 
 
 def _plain(value: Decimal) -> str:
@@ -203,7 +194,7 @@ async def amount(update: Update, context: Context) -> str | int:
         return AMOUNT
     if entered.get("confirming"):
         return await _summary(update, context, p)
-    await ask(update, p, "report.ask_evidence", "report.skip", "rep:skip")
+    await ask(update, p, "report.ask_evidence", "report.skip", ReportStep("skip"))
     return EVIDENCE
 
 
@@ -216,7 +207,7 @@ async def evidence(update: Update, context: Context) -> str | int:
     files = entered.setdefault("evidence", [])
     if len(files) >= MAX_EVIDENCE:
         await answer(update, p.r.text("report.evidence_full", max=MAX_EVIDENCE),
-                     InlineKeyboardMarkup([[button(p.r.label("report.done"), "rep:done")]]))
+                     InlineKeyboardMarkup([[ReportStep("done").button(p.r.label("report.done"))]]))
         return EVIDENCE
     if message.photo:
         files.append({"type": "photo", "file_id": message.photo[-1].file_id})
@@ -227,27 +218,24 @@ async def evidence(update: Update, context: Context) -> str | int:
         files.pop()
         return EVIDENCE
     await answer(update, p.r.text("report.evidence_received", count=len(files)),
-                 InlineKeyboardMarkup([[button(p.r.label("report.done"), "rep:done")]]))
+                 InlineKeyboardMarkup([[ReportStep("done").button(p.r.label("report.done"))]]))
     return EVIDENCE
 
 
 async def evidence_expected(update: Update, context: Context) -> str:
     p = await person(update, context)
     if p is not None:
-        await ask(update, p, "report.evidence_expected", "report.skip", "rep:skip")
+        await ask(update, p, "report.evidence_expected", "report.skip", ReportStep("skip"))
     return EVIDENCE
 
 
-async def evidence_done(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    p = await person(update, context)
-    if p is None:
-        return ConversationHandler.END
+async def evidence_done(update: Update, context: Context, p: Person, tap: ReportStep
+                        ) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     if _state(context).get("confirming"):
         return await _summary(update, context, p)
-    await ask(update, p, "report.ask_note", "report.skip", "rep:skip")
+    await ask(update, p, "report.ask_note", "report.skip", ReportStep("skip"))
     return NOTE
 
 
@@ -266,13 +254,10 @@ async def note(update: Update, context: Context) -> str | int:
     return await _summary(update, context, p)
 
 
-async def note_skipped(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    p = await person(update, context)
-    if p is None:
-        return ConversationHandler.END
+async def note_skipped(update: Update, context: Context, p: Person, tap: ReportStep
+                       ) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     return await _summary(update, context, p)
 
 
@@ -289,25 +274,23 @@ async def _summary(update: Update, context: Context, p: Person) -> str:
                       files=len(entered.get("evidence", [])),
                       occurrence=entered.get("occurrence", ""))
     markup = InlineKeyboardMarkup([
-        [button(p.r.label("report.submit"), "rep:ok")],
-        [button(p.r.label("report.edit_amount"), "rep:e:a"),
-         button(p.r.label("report.edit_evidence"), "rep:e:f"),
-         button(p.r.label("report.edit_note"), "rep:e:n")],
-        [button(p.r.label("report.cancel"), "rep:x")],
+        [ReportStep("ok").button(p.r.label("report.submit"))],
+        [ReportEdit("a").button(p.r.label("report.edit_amount")),
+         ReportEdit("f").button(p.r.label("report.edit_evidence")),
+         ReportEdit("n").button(p.r.label("report.edit_note"))],
+        [ReportStep("x").button(p.r.label("report.cancel"))],
     ])
     await answer(update, text, markup)
     return CONFIRM
 
 
-async def edit(update: Update, context: Context) -> str | int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
+async def edit(update: Update, context: Context, p: Person, tap: ReportEdit) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     entered = _state(context)
-    if p is None or not entered.get("task"):
+    if not entered.get("task"):
         return ConversationHandler.END
-    part = query.data.rsplit(":", 1)[1]
+    part = tap.part
     if part == "a":
         task = await _task(context, entered["task"])
         assert task is not None
@@ -315,20 +298,18 @@ async def edit(update: Update, context: Context) -> str | int:
         return AMOUNT
     if part == "f":
         entered["evidence"] = []
-        await answer(update, p.r.text("report.ask_evidence"),
-                     InlineKeyboardMarkup([[button(p.r.label("report.skip"), "rep:skip")]]))
+        await ask(update, p, "report.ask_evidence", "report.skip", ReportStep("skip"))
         return EVIDENCE
-    await ask(update, p, "report.ask_note", "report.skip", "rep:skip")
+    await ask(update, p, "report.ask_note", "report.skip", ReportStep("skip"))
     return NOTE
 
 
-async def confirm(update: Update, context: Context) -> str | int:
+async def confirm(update: Update, context: Context, p: Person, tap: ReportStep) -> str | int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    p = await person(update, context)
     entered = _state(context)
-    if p is None or not entered.get("task"):
+    if not entered.get("task"):
         return ConversationHandler.END
 
     def submit(ctx: Any) -> int:
@@ -343,11 +324,11 @@ async def confirm(update: Update, context: Context) -> str | int:
         await run(context, submit)
     except Refused as refusal:
         await answer(update, refusal_text(p.r, refusal), menu(p))
-        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+        context.memory.pop(KEY, None)
         return ConversationHandler.END
     if query.message is not None:
         await query.edit_message_reply_markup(None)
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     await answer(update, p.r.text("report.submitted"), menu(p))
     return ConversationHandler.END
 
@@ -356,7 +337,7 @@ async def cancel(update: Update, context: Context) -> int:
     if update.callback_query is not None:
         await update.callback_query.answer()
     p = await person(update, context)
-    entered = context.user_data.pop(KEY, None) or {}  # type: ignore[union-attr]
+    entered = context.memory.pop(KEY, None) or {}
     if p is None:
         return ConversationHandler.END
     draft = entered.get("draft")
@@ -366,36 +347,36 @@ async def cancel(update: Update, context: Context) -> int:
     return ConversationHandler.END
 
 
+def _step(*steps: str) -> Callable[[ReportStep], bool]:
+    return lambda tap: tap.step in steps
+
+
 def conversation() -> ConversationHandler[Context]:
     typed = filters.TEXT & ~filters.COMMAND & ~filters.Text(
-        [label for key in ("report", "tasks", "score", "rank", "pending", "admin", "help")
-         for label in menu_labels(key)]
-    )
+        [label for key in MENU_KEYS for label in menu_labels(key)])
     return ConversationHandler(
         entry_points=[
             CommandHandler("report", begin),
             MessageHandler(filters.Text(menu_labels("report")), begin),
-            CallbackQueryHandler(picked, pattern=r"^rep:t:\d+$"),
+            on(ReportTask, picked),
         ],
         states={
-            PICK: [CallbackQueryHandler(picked, pattern=r"^rep:t:\d+$"),
-                   CallbackQueryHandler(pick_page, pattern=r"^rep:p:\d+$")],
+            PICK: [on(ReportTask, picked), on(ReportPage, pick_page)],
             AMOUNT: [MessageHandler(typed, amount)],
             EVIDENCE: [MessageHandler(filters.PHOTO | filters.Document.ALL, evidence),
-                       CallbackQueryHandler(evidence_done, pattern=r"^rep:(skip|done)$"),
+                       on(ReportStep, evidence_done, when=_step("skip", "done")),
                        MessageHandler(typed, evidence_expected)],
             NOTE: [MessageHandler(typed, note),
-                   CallbackQueryHandler(note_skipped, pattern=r"^rep:skip$")],
-            CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^rep:ok$"),
-                      CallbackQueryHandler(edit, pattern=r"^rep:e:[afn]$")],
+                   on(ReportStep, note_skipped, when=_step("skip"))],
+            CONFIRM: [on(ReportStep, confirm, when=_step("ok")), on(ReportEdit, edit)],
         },
         fallbacks=[CommandHandler("cancel", cancel),
-                   CallbackQueryHandler(cancel, pattern=r"^rep:x$")],
+                   on(ReportStep, tapped(cancel), when=_step("x"))],
         name="report",
         persistent=True,
         allow_reentry=True,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     application.add_handler(conversation())

@@ -18,7 +18,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -29,25 +28,35 @@ from handlers.common import (
     Context,
     Person,
     answer,
-    button,
     canceller,
     edit_or_send,
-    int_arg,
     menu,
     menu_labels,
     pager,
+    paginate,
     person,
     read,
     refusal_text,
+    refuse,
     run,
 )
+from handlers.dispatch import on, tapped
 from models.admin import delegate_review
+from models.doors import Door
 from models.errors import Refused
 from models.reports import approve_report, pending_for, reject_report, return_report
 from models.store import Ctx
 from models.tables import Cadre, OutboxMessage, Report, Task
 from models.views import cadre_by_code
+from models.vocab import SUBMITTED
 from ui import cards
+from ui.callbacks import (
+    ReviewCancel,
+    ReviewGrade,
+    ReviewOpen,
+    ReviewPage,
+    ReviewReason,
+)
 from ui.render import Renderer
 
 REASON = "reason"
@@ -102,84 +111,68 @@ def _card_maker(report_id: int, r: Renderer) -> Callable[[Session], cards.Card |
     return lambda session: cards.review_card(session, report_id, r)
 
 
-async def decide(update: Update, context: Context) -> None:
-    """rv:<report>:<A|B|C|D> approves with that grade."""
+async def decide(update: Update, context: Context, p: Person, tap: ReviewGrade) -> None:
+    """Approve with the grade tapped."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    report_id = int_arg(query.data, 1)
-    if p is None or report_id is None:
-        await query.answer()
-        return
-    grade = query.data.rsplit(":", 1)[1]
+    assert query is not None
     try:
-        await run(context, lambda ctx: approve_report(ctx, p.id, report_id, grade))
+        await run(context, lambda ctx: approve_report(ctx, p.id, tap.report, tap.grade))
     except Refused as refusal:
-        await _refused(update, context, p, refusal, report_id)
+        await _refused(update, context, refusal, tap.report)
         return
-    await query.answer(p.r.label("review.approved", grade=p.r.label(f"grade.{grade}")))
-    await _refresh_cards(context, report_id, update)
+    await query.answer(p.r.label("review.approved", grade=p.r.label(f"grade.{tap.grade}")))
+    await _refresh_cards(context, tap.report, update)
 
 
-async def _refused(update: Update, context: Context, p: Person, refusal: Refused,
-                   report_id: int) -> None:
-    query = update.callback_query
+async def _refused(update: Update, context: Context, refusal: Refused, report_id: int) -> None:
+    """Already decided by someone else: say by whom and show it on every card; else refuse."""
     if refusal.code == "already_decided":
-        by = refusal.params.get("by") or ""
-        text = p.r.label("review.already_handled", by=by)
-        if query is not None:
-            await query.answer(text, show_alert=True)
-        else:
-            await answer(update, p.r.text("review.already_handled", by=by))
+        await _tell_already_decided(update, context, str(refusal.params.get("by") or ""))
         await _refresh_cards(context, report_id, update)
         return
+    await refuse(update, context, refusal)
+
+
+async def _tell_already_decided(update: Update, context: Context, by: str) -> None:
+    p = context.person
+    assert p is not None
+    query = update.callback_query
     if query is not None:
-        await query.answer(p.r.t(f"refused.{refusal.code}", **{k: str(v) for k, v in
-                                 refusal.params.items()}) if p.r.t.has(f"refused.{refusal.code}")
-                           else refusal.code, show_alert=True)
+        await query.answer(p.r.label("review.already_handled", by=by), show_alert=True)
     else:
-        await answer(update, refusal_text(p.r, refusal))
+        await answer(update, p.r.text("review.already_handled", by=by))
 
 
 # -- return / reject with a reason ----------------------------------------------------------
 
 
-async def ask_reason(update: Update, context: Context) -> str | int:
+async def ask_reason(update: Update, context: Context, p: Person, tap: ReviewReason
+                     ) -> str | int:
     query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    report_id = int_arg(query.data, 1)
-    if p is None or report_id is None:
-        await query.answer()
-        return ConversationHandler.END
-
-    def state(session: Session) -> str | None:
-        report = session.get(Report, report_id)
-        return None if report is None else report.state
-
-    if await read(context, state) != "submitted":
-        reviewer = await read(context, lambda s: _decider(s, report_id))
-        await query.answer(p.r.label("review.already_handled", by=reviewer), show_alert=True)
+    assert query is not None
+    state, decider = await read(context, lambda s: _state_of(s, tap.report))
+    if state != SUBMITTED:
+        await _tell_already_decided(update, context, decider)
         return ConversationHandler.END
     await query.answer()
-    action = query.data.rsplit(":", 1)[1]
-    context.user_data[KEY] = {"report": report_id, "action": action}  # type: ignore[index]
-    await answer(update, p.r.text(f"review.ask_reason_{action}"),
-                 InlineKeyboardMarkup([[button(p.r.label("review.cancel"), "rvx")]]))
+    context.memory[KEY] = {"report": tap.report, "action": tap.action}
+    await answer(update, p.r.text(f"review.ask_reason_{tap.action}"),
+                 InlineKeyboardMarkup([[ReviewCancel().button(p.r.label("review.cancel"))]]))
     return REASON
 
 
-def _decider(session: Session, report_id: int) -> str:
+def _state_of(session: Session, report_id: int) -> tuple[str, str]:
+    """The report's state and who decided it (the door made sure the report exists)."""
     report = session.get(Report, report_id)
-    reviewer = None if report is None or report.reviewer_id is None else session.get(
-        Cadre, report.reviewer_id)
-    return reviewer.name if reviewer else ""
+    assert report is not None
+    reviewer = None if report.reviewer_id is None else session.get(Cadre, report.reviewer_id)
+    return report.state, reviewer.name if reviewer else ""
 
 
 async def reason(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     message = update.effective_message
-    pending: dict[str, Any] = context.user_data.get(KEY) or {}  # type: ignore[union-attr]
+    pending: dict[str, Any] = context.memory.get(KEY) or {}
     if p is None or message is None or not pending:
         return ConversationHandler.END
     text = (message.text or "").strip()
@@ -191,30 +184,36 @@ async def reason(update: Update, context: Context) -> str | int:
     try:
         await run(context, lambda ctx: operation(ctx, p.id, report_id, text))
     except Refused as refusal:
-        context.user_data.pop(KEY, None)  # type: ignore[union-attr]
-        await _refused(update, context, p, refusal, report_id)
+        context.memory.pop(KEY, None)
+        await _refused(update, context, refusal, report_id)
         return ConversationHandler.END
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     await answer(update, p.r.text(f"review.done_{action}"), menu(p))
     await _refresh_cards(context, report_id, None)
     return ConversationHandler.END
 
 
 cancel_reason = canceller(KEY, "review.cancelled")
+cancel_reason_tap = tapped(cancel_reason)
 
 
 # -- what waits ---------------------------------------------------------------------------
 
 
 async def pending(update: Update, context: Context) -> None:
-    p = await person(update, context)
-    if p is None:
-        return
-    page = 0
-    if update.callback_query is not None and update.callback_query.data:
-        await update.callback_query.answer()
-        page = int_arg(update.callback_query.data, 2) or 0
+    """/pending and the 待审批 menu button: the first page."""
+    p = await person(update, context, Door.REVIEWER)
+    if p is not None:
+        await _pending_page(update, context, p, 0)
 
+
+async def pending_page(update: Update, context: Context, p: Person, tap: ReviewPage) -> None:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await _pending_page(update, context, p, tap.page)
+
+
+async def _pending_page(update: Update, context: Context, p: Person, number: int) -> None:
     def load(ctx: Ctx) -> list[tuple[Report, Task, Cadre]]:
         result = []
         for report in pending_for(ctx, p.id, limit=200):
@@ -228,32 +227,25 @@ async def pending(update: Update, context: Context) -> None:
     if not waiting:
         await edit_or_send(update, p.r.text("review.nothing_waits"), None)
         return
-    pages = -(-len(waiting) // PER_PAGE)
-    page = min(max(page, 0), pages - 1)
-    shown = waiting[page * PER_PAGE:(page + 1) * PER_PAGE]
-    rows = [[button(p.r.label("review.open", name=reporter.name, title=task.title[:20]),
-                    f"rv:o:{report.id}")] for report, task, reporter in shown]
-    nav = pager(p.r, "rv:p", page, pages)
+    page = paginate(waiting, number, PER_PAGE)
+    rows = [[ReviewOpen(report.id or 0).button(
+        p.r.label("review.open", name=reporter.name, title=task.title[:20]))]
+        for report, task, reporter in page.shown]
+    nav = pager(p.r, ReviewPage, page)
     if nav:
         rows.append(nav)
-    text = p.r.render("pending_list", count=len(waiting), items=shown)
+    text = p.r.render("pending_list", count=len(waiting), items=page.shown)
     await edit_or_send(update, text, InlineKeyboardMarkup(rows))
 
 
-async def open_card(update: Update, context: Context) -> None:
+async def open_card(update: Update, context: Context, p: Person, tap: ReviewOpen) -> None:
+    """A waiting report's card with its evidence; the door checked this reviewer may see it."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     await query.answer()
-    p = await person(update, context)
-    report_id = int_arg(query.data, 2)
-    if p is None or report_id is None:
-        return
-    card = await read(context, lambda s: cards.review_card(s, report_id, p.r))
-    if card is None:
-        await answer(update, p.r.text("refused.not_found", what="report", id=report_id))
-        return
+    card = await read(context, lambda s: cards.review_card(s, tap.report, p.r))
     chat = update.effective_chat
-    assert chat is not None
+    assert card is not None and chat is not None
     for item in card.evidence:
         if item.get("type") == "photo":
             await chat.send_photo(item["file_id"])
@@ -266,11 +258,8 @@ async def open_card(update: Update, context: Context) -> None:
 
 
 async def delegate_start(update: Update, context: Context) -> str | int:
-    p = await person(update, context)
+    p = await person(update, context, Door.REVIEWER)
     if p is None:
-        return ConversationHandler.END
-    if not p.supervisor and not p.admin:
-        await answer(update, p.r.text("refused.forbidden", action="delegate"))
         return ConversationHandler.END
     await answer(update, p.r.text("delegate.ask_who"))
     return DELEGATE_WHO
@@ -286,7 +275,7 @@ async def delegate_who(update: Update, context: Context) -> str | int:
     if found is None:
         await answer(update, p.r.text("delegate.unknown_cadre", code=code))
         return DELEGATE_WHO
-    context.user_data["delegate"] = {"to": found.id, "name": found.name}  # type: ignore[index]
+    context.memory["delegate"] = {"to": found.id, "name": found.name}
     await answer(update, p.r.text("delegate.ask_dates", name=found.name))
     return DELEGATE_DATES
 
@@ -294,7 +283,7 @@ async def delegate_who(update: Update, context: Context) -> str | int:
 async def delegate_dates(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     message = update.effective_message
-    chosen: dict[str, Any] = context.user_data.get("delegate") or {}  # type: ignore[union-attr]
+    chosen: dict[str, Any] = context.memory.get("delegate") or {}
     if p is None or message is None or not chosen:
         return ConversationHandler.END
     parts = (message.text or "").replace("～", " ").replace("~", " ").split()
@@ -308,7 +297,7 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
     except Refused as refusal:
         await answer(update, refusal_text(p.r, refusal))
         return DELEGATE_DATES
-    context.user_data.pop("delegate", None)  # type: ignore[union-attr]
+    context.memory.pop("delegate", None)
     await answer(update, p.r.text("delegate.done", name=chosen["name"], starts=starts,
                                   ends=ends), menu(p))
     return ConversationHandler.END
@@ -317,13 +306,12 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
 delegate_cancel = canceller("delegate", "delegate.cancelled")
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
-        entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^rv:\d+:(ret|rej)$")],
+        entry_points=[on(ReviewReason, ask_reason)],
         states={REASON: [MessageHandler(typed, reason)]},
-        fallbacks=[CommandHandler("cancel", cancel_reason),
-                   CallbackQueryHandler(cancel_reason, pattern=r"^rvx$")],
+        fallbacks=[CommandHandler("cancel", cancel_reason), on(ReviewCancel, cancel_reason_tap)],
         name="review_reason", persistent=True, allow_reentry=True,
     ))
     application.add_handler(ConversationHandler(
@@ -333,8 +321,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         fallbacks=[CommandHandler("cancel", delegate_cancel)],
         name="delegate", persistent=True, allow_reentry=True,
     ))
-    application.add_handler(CallbackQueryHandler(decide, pattern=r"^rv:\d+:[ABCD]$"))
-    application.add_handler(CallbackQueryHandler(open_card, pattern=r"^rv:o:\d+$"))
-    application.add_handler(CallbackQueryHandler(pending, pattern=r"^rv:p:\d+$"))
+    application.add_handler(on(ReviewGrade, decide))
+    application.add_handler(on(ReviewOpen, open_card))
+    application.add_handler(on(ReviewPage, pending_page))
     application.add_handler(CommandHandler("pending", pending))
     application.add_handler(MessageHandler(filters.Text(menu_labels("pending")), pending))

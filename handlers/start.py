@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
+from handlers import dispatch
 from handlers.common import (
     Context,
+    Person,
     answer,
-    button,
     locale_of,
     menu,
     menu_labels,
     person,
     refusal_text,
+    refuse,
     run,
 )
+from handlers.dispatch import on
 from models.errors import Refused
 from models.invites import redeem_invite
 from models.people import set_locale
+from ui.callbacks import Language
 from ui.render import Renderer
 
 
@@ -60,22 +65,19 @@ async def lang(update: Update, context: Context) -> None:
     p = await person(update, context)
     if p is None:
         return
-    markup = InlineKeyboardMarkup([[button("中文", "lang:zh_CN"), button("English", "lang:en")]])
+    markup = InlineKeyboardMarkup([[Language("zh_CN").button("中文"),
+                                    Language("en").button("English")]])
     await answer(update, p.r.text("lang.choose"), markup)
 
 
-async def lang_chosen(update: Update, context: Context) -> None:
+async def lang_chosen(update: Update, context: Context, p: Person, tap: Language) -> None:
     query = update.callback_query
-    assert query is not None and query.data is not None
-    p = await person(update, context)
-    if p is None:
-        await query.answer()
-        return
-    locale = query.data.split(":", 1)[1]
+    assert query is not None
+    locale = tap.locale
     try:
         await run(context, lambda ctx: set_locale(ctx, p.id, locale))
     except Refused as refusal:
-        await query.answer(refusal_text(p.r, refusal), show_alert=True)
+        await refuse(update, context, refusal)
         return
     p.r = Renderer(locale)
     p.cadre.locale = locale
@@ -98,24 +100,16 @@ async def not_understood(update: Update, context: Context) -> None:
     await answer(update, p.r.text("bot.not_understood"), menu(p))
 
 
-async def stale_button(update: Update, context: Context) -> None:
-    """A tap on a button no handler (or conversation step) expects any more."""
-    query = update.callback_query
-    assert query is not None
-    r = Renderer(locale_of(update, context))
-    await query.answer(r.label("bot.stale_button"), show_alert=True)
-
-
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(MessageHandler(filters.Text(menu_labels("help")), help_command))
     application.add_handler(CommandHandler("lang", lang))
-    application.add_handler(CallbackQueryHandler(lang_chosen, pattern=r"^lang:(zh_CN|en)$"))
+    application.add_handler(on(Language, lang_chosen))
 
 
-def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
+def register_fallbacks(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     """Added last, in the same group as every feature: what no feature handled."""
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(filters.ALL, not_understood))
-    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(dispatch.fallback())  # a press no handler took

@@ -16,6 +16,12 @@ from typing import Any
 from sandbox.sim_errors import bad_request
 
 DEFAULT_SPEC = Path(__file__).with_name("bot-api.min.json")
+# python-telegram-bot's Defaults (bot/application.py sets parse_mode and link previews) put these
+# into every call that goes through its message path, editMessageReplyMarkup included. Telegram
+# ignores them where a method has no such parameter, and their names cannot be misspelt, so the
+# simulator lets exactly these through (and only these).
+DEFAULTS_PTB_INSERTS = frozenset({"parse_mode", "link_preview_options", "disable_notification",
+                                  "protect_content", "allow_sending_without_reply"})
 _DISCRIMINATOR = re.compile(r'(?:must be|always) "?([A-Za-z0-9_\-]+)"?$')
 
 
@@ -80,7 +86,7 @@ class ApiSpec:
         """Raise a 400 ApiError for an unknown, missing or mistyped parameter."""
         fields = self.methods[method]
         for name in params:
-            if name not in fields:
+            if name not in fields and name not in DEFAULTS_PTB_INSERTS:
                 raise bad_request(f'unknown parameter "{name}" for method {method}')
         for spec in fields.values():
             if spec.name not in params:

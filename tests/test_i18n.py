@@ -10,7 +10,8 @@ from babel.messages.pofile import read_po
 from ui.i18n import LOCALES, Translator, normalize_locale, po_path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [p for d in ("bot", "handlers", "ui", "sandbox", "models") for p in (ROOT / d).rglob("*.py")]
+PACKAGES = ("bot", "handlers", "ui", "sandbox", "models")
+SOURCES = [p for d in PACKAGES for p in (ROOT / d).rglob("*.py")]
 
 
 def _catalog(locale: str) -> dict[str, str]:

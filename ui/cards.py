@@ -4,13 +4,14 @@ notices people get when theirs is decided. Used by the handlers and by the outbo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from models.tables import Cadre, InnovationClaim, Report, Task, Unit
 from models.vocab import SUBMITTED
+from ui.callbacks import ClaimDecision, ReviewGrade, ReviewReason
 from ui.render import Renderer
 
 
@@ -20,6 +21,9 @@ class Card:
     markup: InlineKeyboardMarkup | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
     photo: bytes | None = None  # a picture sent before the text (a digest's chart)
+
+
+GRADES: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B", "C", "D")
 
 
 def _name(session: Session, cadre_id: int | None) -> str:
@@ -41,10 +45,10 @@ def review_card(session: Session, report_id: int, r: Renderer) -> Card | None:
     markup = None
     if report.state == SUBMITTED:
         markup = InlineKeyboardMarkup([
-            [InlineKeyboardButton(r.label(f"grade.{g}"), callback_data=f"rv:{report_id}:{g}")
-             for g in ("A", "B", "C", "D")],
-            [InlineKeyboardButton(r.label("review.return"), callback_data=f"rv:{report_id}:ret"),
-             InlineKeyboardButton(r.label("review.reject"), callback_data=f"rv:{report_id}:rej")],
+            [ReviewGrade(report_id, grade).button(r.label(f"grade.{grade}"))
+             for grade in GRADES],
+            [ReviewReason(report_id, "ret").button(r.label("review.return")),
+             ReviewReason(report_id, "rej").button(r.label("review.reject"))],
         ])
     return Card(text, markup, list(report.evidence or []))
 
@@ -67,8 +71,8 @@ def claim_card(session: Session, claim_id: int, r: Renderer) -> Card | None:
     markup = None
     if claim.state == SUBMITTED:
         markup = InlineKeyboardMarkup([[
-            InlineKeyboardButton(r.label("claim.approve"), callback_data=f"ic:{claim_id}:ok"),
-            InlineKeyboardButton(r.label("claim.reject"), callback_data=f"ic:{claim_id}:no"),
+            ClaimDecision(claim_id, "ok").button(r.label("claim.approve")),
+            ClaimDecision(claim_id, "no").button(r.label("claim.reject")),
         ]])
     return Card(text, markup, list(claim.evidence or []))
 

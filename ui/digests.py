@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, func, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from models.tables import Cadre, Period, Report, Standing, StandingHistory, Task, Unit
 from models.views import (
@@ -27,6 +27,7 @@ from models.views import (
     units_below,
 )
 from models.vocab import APPROVED, RETURNED, SUBMITTED
+from ui.callbacks import ReportTask, ReviewPage
 from ui.cards import Card
 from ui.render import Renderer
 
@@ -47,8 +48,7 @@ def _settled(session: Session, task_id: int, occurrence: str) -> bool:
 
 
 def _report_button(r: Renderer, task_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(r.label("remind.report_now"),
-                                                       callback_data=f"rep:t:{task_id}")]])
+    return InlineKeyboardMarkup([[ReportTask(task_id).button(r.label("remind.report_now"))]])
 
 
 def _reminder(overdue: bool) -> Callable[[Session, dict[str, Any], Renderer], Card | None]:
@@ -78,8 +78,7 @@ def overdue_escalation(session: Session, payload: dict[str, Any], r: Renderer) -
 
 
 def review_waiting(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton(r.label("remind.open_pending"),
-                                                         callback_data="rv:p:0")]])
+    markup = InlineKeyboardMarkup([[ReviewPage(0).button(r.label("remind.open_pending"))]])
     return Card(r.text("remind.review_waiting", count=payload.get("count", 0)), markup)
 
 

@@ -12,13 +12,14 @@ from fractions import Fraction
 from typing import Any
 
 from sqlmodel import Session, col, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from models.rating import count_objections, grade_of, run_of
 from models.rating_preview import BoundaryTie, RatingPreview, UnitQuota
 from models.tables import Cadre, Objection, Period, RatingRun, Standing, Unit
 from models.vocab import OPEN, PUBLICITY
 from scoring import round_half_up
+from ui.callbacks import ObjectionAnswer, ObjectionNew
 from ui.cards import Card
 from ui.i18n import Translator
 from ui.render import Renderer
@@ -99,8 +100,8 @@ def rating_published(session: Session, payload: dict[str, Any], r: Renderer,
                     open=still_open)
     markup = None
     if still_open:
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(
-            r.label("rating.object_button"), callback_data=f"obj:new:{period.id}")]])
+        markup = InlineKeyboardMarkup([[
+            ObjectionNew(period.id or 0).button(r.label("rating.object_button"))]])
     return Card(text, markup)
 
 
@@ -121,10 +122,8 @@ def objection_card(session: Session, objection_id: int, r: Renderer) -> Card | N
     markup = None
     if objection.state == OPEN:
         markup = InlineKeyboardMarkup([[
-            InlineKeyboardButton(r.label("objection.uphold"),
-                                 callback_data=f"obj:up:{objection.id}"),
-            InlineKeyboardButton(r.label("objection.dismiss"),
-                                 callback_data=f"obj:dis:{objection.id}"),
+            ObjectionAnswer("up", objection.id or 0).button(r.label("objection.uphold")),
+            ObjectionAnswer("dis", objection.id or 0).button(r.label("objection.dismiss")),
         ]])
     return Card(text, markup)
 

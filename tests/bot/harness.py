@@ -121,6 +121,11 @@ class BotHarness:
 
     # -- what users see ---------------------------------------------------------------------
 
+    def alert(self) -> str:
+        """The text of the latest answer to a tap (a toast, or an alert the user dismisses)."""
+        answers = self.sim.callback_answers()
+        return str(answers[-1].get("text") or "") if answers else ""
+
     def last(self, user_id: int) -> SimMessage:
         return self.sim.last_bot_message(user_id)
 

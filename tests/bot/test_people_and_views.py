@@ -105,7 +105,7 @@ def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world
     assert "未按期汇报" in late and "艾丽: 网格化巡查" in late  # the monthly task is overdue
     # A forged callback for a unit the boss does not oversee is refused.
     bot.feed(bot.sim.forge_callback(BOSS, board.message_id, f"rank:u:{world.bureau.id}"))
-    assert "没有权限" in bot.last(BOSS).text
+    assert "没有权限" in bot.alert()
 
 
 def test_language_switch_changes_menu_and_texts(bot: BotHarness) -> None:

@@ -1,0 +1,113 @@
+"""The one way a button press reaches a handler.
+
+`on(Kind, handler)` builds the CallbackQueryHandler for a kind of ui/callbacks.py: it matches the
+kind's shape, parses and bounds-checks the data, and lets models/doors.py decide — on the server,
+with the subject row loaded — whether the door opens for the person pressing (and whether it may
+be pressed in a group chat). Only then does the handler run, with the person and the typed data.
+Any refusal takes one path (handlers/common.py `refuse`): an alert in the person's language,
+nothing changed, nothing shown, and an audit row with the actor, the data and the reason.
+
+`unknown_button` is the last handler of all: data no kind has (an old button, or forged).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import CallbackQueryHandler
+
+from handlers.common import Context, Person, locale_of, person_of, refuse, run
+from models.doors import Knock, admit, refuse_malformed
+from models.errors import Refused
+from ui.callbacks import BadCallback, Callback, kind_of
+from ui.render import Renderer
+
+K = TypeVar("K", bound=Callback)
+R = TypeVar("R")
+Handler = Callable[[Update, Context, Person, K], Awaitable[R]]
+
+
+def on(kind: type[K], handler: Handler[K, R], *,
+       when: Callable[[K], bool] | None = None) -> CallbackQueryHandler[Context, R | None]:
+    """The handler for presses of `kind` (those for which `when` holds, if given)."""
+
+    def pattern(data: object) -> bool:
+        if not kind.matches(data):
+            return False
+        if when is None:
+            return True
+        try:
+            return when(kind.parse(str(data)))
+        except BadCallback:
+            return True  # out of range: let the dispatcher refuse it
+
+    async def dispatch(update: Update, context: Context) -> R | None:
+        query = update.callback_query
+        assert query is not None and isinstance(query.data, str)
+        try:
+            tap = kind.parse(query.data)
+        except BadCallback:
+            await refuse_unparsable(update, context, "id out of range")
+            return None
+        p = await admitted(update, context, tap)
+        if p is None:
+            return None
+        return await handler(update, context, p, tap)
+
+    return CallbackQueryHandler(dispatch, pattern=pattern)
+
+
+def tapped(handler: Callable[[Update, Context], Awaitable[R]]) -> Handler[Any, R]:
+    """A handler that serves a command too (/cancel and its button): it takes no data."""
+
+    async def on_tap(update: Update, context: Context, p: Person, tap: Callback) -> R:
+        return await handler(update, context)
+
+    return on_tap
+
+
+async def admitted(update: Update, context: Context, tap: Callback) -> Person | None:
+    """The person pressing, if the kind's door opens for them; else None, refused."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    chat = update.effective_chat
+    knock = Knock(
+        telegram_user_id=query.from_user.id, door=tap.door, callback=str(query.data),
+        subject=tap.subject_id, entity=tap.entity, named=tap.named_id,
+        in_group=chat is not None and chat.type != ChatType.PRIVATE, group_ok=tap.in_groups,
+    )
+    try:
+        found = await run(context, lambda ctx: admit(ctx, knock))
+    except Refused as refusal:
+        await refuse(update, context, refusal)
+        return None
+    return person_of(update, context, found.cadre, found.supervisor)
+
+
+async def refuse_unparsable(update: Update, context: Context, reason: str) -> None:
+    query = update.callback_query
+    assert query is not None
+    data = str(query.data)[:64]
+    try:
+        await run(context, lambda ctx: refuse_malformed(ctx, query.from_user.id, data, reason))
+    except Refused as refusal:
+        await refuse(update, context, refusal)
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """A press no handler took: a button of ours whose conversation step has passed (said so),
+    or data that no kind of button has — forged, so refused and audited."""
+    query = update.callback_query
+    assert query is not None
+    if kind_of(query.data) is not None:
+        r = Renderer(locale_of(update, context))
+        await query.answer(r.label("bot.stale_button"), show_alert=True)
+        return
+    await refuse_unparsable(update, context, "no such button")
+
+
+def fallback() -> CallbackQueryHandler[Context, Any]:
+    return CallbackQueryHandler(unknown_button)
