@@ -19,11 +19,10 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler
 
-from handlers.common import Context, Person, locale_of, person_of, refuse, run
+from handlers.common import Context, Person, person_of, refuse, run
 from models.doors import Knock, admit, refuse_malformed
 from models.errors import Refused
 from ui.callbacks import BadCallback, Callback, kind_of
-from ui.render import Renderer
 
 K = TypeVar("K", bound=Callback)
 R = TypeVar("R")
@@ -98,15 +97,23 @@ async def refuse_unparsable(update: Update, context: Context, reason: str) -> No
 
 
 async def unknown_button(update: Update, context: Context) -> None:
-    """A press no handler took: a button of ours whose conversation step has passed (said so),
-    or data that no kind of button has — forged, so refused and audited."""
+    """A press no handler took. Data no kind has is forged: refused and audited. A kind of ours
+    goes through its door all the same (so a stranger's press is refused and audited here too);
+    for someone it is for, it is an old button whose conversation step has passed: said so."""
     query = update.callback_query
     assert query is not None
-    if kind_of(query.data) is not None:
-        r = Renderer(locale_of(update, context))
-        await query.answer(r.label("bot.stale_button"), show_alert=True)
+    kind = kind_of(query.data)
+    if kind is None:
+        await refuse_unparsable(update, context, "no such button")
         return
-    await refuse_unparsable(update, context, "no such button")
+    try:
+        tap = kind.parse(str(query.data))
+    except BadCallback:
+        await refuse_unparsable(update, context, "id out of range")
+        return
+    p = await admitted(update, context, tap)
+    if p is not None:
+        await query.answer(p.r.label("bot.stale_button"), show_alert=True)
 
 
 def fallback() -> CallbackQueryHandler[Context, Any]:
