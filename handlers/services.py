@@ -1,7 +1,7 @@
 """What the handlers need from the composition root, and nothing more.
 
 bot/ builds one `Services` per Application from its configuration; handlers read it through
-the typed context (handlers/context.py) and never import bot/ themselves.
+the typed context (handlers/common.py `Context.kaohe`), so that handlers depend on nothing above.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlmodel import SQLModel, col, select
 
+from models import views
 from models.errors import Forbidden, NotFound, Refused
 from models.store import Ctx
 from models.tables import Cadre, Delegation, Period, Supervision, Task, Unit
@@ -148,7 +149,8 @@ def open_period(ctx: Ctx, period_id: int) -> Period:
 
 
 def active_period(ctx: Ctx) -> Period:
-    period = ctx.session.exec(select(Period).where(col(Period.is_active))).first()
+    """The active period, or a refusal (views.active_period is the lookup, None when none)."""
+    period = views.active_period(ctx.session)
     if period is None:
         raise Refused("no_active_period")
     return period

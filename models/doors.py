@@ -11,12 +11,12 @@ own, and the caller answers it in the person's language. Reads are doors as much
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.access import delegators, may_report, may_review, supervised_unit_ids, task_unit
+from models.access import may_report, may_review, supervised_unit_ids, task_unit
 from models.errors import Refused
 from models.rating import grade_of
 from models.store import Ctx
 from models.tables import Cadre, InnovationClaim, Objection, Period, Report, Task, Unit
-from models.views import cadre_by_telegram, overseen_units
+from models.views import cadre_by_telegram, is_supervisor, overseen_units
 
 # Ids are BIGINT on PostgreSQL and 64-bit on SQLite: anything larger is forged.
 ID_MAX = 2**63 - 1
@@ -72,11 +72,6 @@ def refuse_malformed(ctx: Ctx, telegram_user_id: int, callback: str, reason: str
                   who.id if who else None)
 
 
-def is_supervisor(ctx: Ctx, who: Cadre) -> bool:
-    assert who.id is not None
-    return bool(supervised_unit_ids(ctx, who.id) or delegators(ctx, who.id))
-
-
 def admit(ctx: Ctx, knock: Knock) -> Admitted:
     """The person behind the press, if this door opens for them; else an audited refusal."""
     who = cadre_by_telegram(ctx.session, knock.telegram_user_id)
@@ -88,7 +83,7 @@ def admit(ctx: Ctx, knock: Knock) -> Admitted:
         raise _refuse(knock, "forbidden", "the button names another person", who.id)
     if knock.subject is not None and not 0 <= knock.subject <= ID_MAX:
         raise _refuse(knock, "stale_button", "id out of range", who.id)
-    supervisor = is_supervisor(ctx, who)
+    supervisor = is_supervisor(ctx.session, who, ctx.today)
     reason = _closed(ctx, knock, who, supervisor)
     if reason is not None:
         raise _refuse(knock, "forbidden", reason, who.id)
