@@ -55,8 +55,9 @@ def bench_digests(cadres: int, batch: int = 50) -> None:
     print(f"data: {cadres} cadres, 5 tasks each, built in {time.perf_counter() - started:.0f} s")
     r = Renderer("zh_CN")
     with store.session() as session:
-        period = session.get(Period, period.id)
-        assert period is not None
+        found = session.get(Period, period.id)
+        assert found is not None
+        period = found
         started = time.perf_counter()
         planned = Planner(session, ScheduleRules(), store.tz).digests_for_week(
             period, datetime(2026, 11, 23).date())
@@ -74,7 +75,8 @@ def bench_digests(cadres: int, batch: int = 50) -> None:
         total = time.perf_counter() - started
         units = session.exec(select(Unit).where(col(Unit.kind) == "township")
                              .order_by(col(Unit.id))).all()[:20]
-        texts, charts = [], []
+        texts: list[float] = []
+        charts: list[float] = []
         for unit in units:
             one = time.perf_counter()
             card = digests.supervisor_digest(session, {**payload, "unit_id": unit.id}, r,
@@ -83,9 +85,8 @@ def bench_digests(cadres: int, batch: int = 50) -> None:
             assert card is not None
             board = [line for b in views.boards_below(session, period, unit) for line in b.lines]
             one = time.perf_counter()
-            charts.append(len(digests.chart("单位", [x.name for x in board],
-                                            [x.total for x in board])))
-            charts[-1] = time.perf_counter() - one
+            digests.chart("单位", [x.name for x in board], [x.total for x in board])
+            charts.append(time.perf_counter() - one)
     print(f"render {len(people)} cadre digests, {batch} at a time: {total:.2f} s in all; "
           f"per digest median {statistics.median(per_batch) * 1000:.3f} ms, spread "
           f"{min(per_batch) * 1000:.3f}–{max(per_batch) * 1000:.3f} ms")

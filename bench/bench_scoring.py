@@ -70,11 +70,12 @@ def main() -> None:
             select(Task).where(Task.cadre_id == summary.cadre_id).order_by(col(Task.id))
         ).first()
     assert task is not None and task.id is not None
-    amount = {"actual": Decimal(1)} if task.target is not None else {"progress": Decimal(50)}
+    actual, progress = (Decimal(1), None) if task.target is not None else (None, Decimal(50))
 
     def one_approval() -> None:
         with store.transaction() as ctx:
-            report = submit_report(ctx, summary.cadre_id, task.id or 0, **amount)
+            report = submit_report(ctx, summary.cadre_id, task.id or 0, actual=actual,
+                                   progress=progress)
             approve_report(ctx, summary.admin_id, report.id or 0, "B")
 
     print(f"submit + approve one report (recompute + re-rank): "

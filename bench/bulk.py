@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from models.migrate import refresh_statistics
 from models.occurrences import occurrences
@@ -100,7 +100,7 @@ def build(store: Store, cadres: int, tasks_per_cadre: int = 5, *, year: int = 20
     rng = random.Random(seed)
     period_id, unit_list = _organisation(store, cadres, year, rng)
     with store.session() as session:
-        ids = list(session.execute(select(Cadre.id).order_by(Cadre.id)).scalars())
+        ids = list(session.execute(select(col(Cadre.id)).order_by(col(Cadre.id))).scalars())
     _insert(store, Supervision, [{"cadre_id": ids[i], "unit_id": unit_list[i // UNIT_SIZE][0]}
                                  for i in range(0, cadres, UNIT_SIZE)])
     tasks: list[dict[str, Any]] = []
@@ -118,7 +118,8 @@ def build(store: Store, cadres: int, tasks_per_cadre: int = 5, *, year: int = 20
     _insert(store, Task, tasks)
     with store.session() as session:
         task_rows = session.execute(
-            select(Task.id, Task.cadre_id, Task.recurrence, Task.deadline).order_by(Task.id)
+            select(col(Task.id), col(Task.cadre_id), col(Task.recurrence),
+                   col(Task.deadline)).order_by(col(Task.id))
         ).all()
     reviewers = {cadre_id: ids[(n // UNIT_SIZE) * UNIT_SIZE] for n, cadre_id in enumerate(ids)}
     reports = [row for task_id, cadre_id, recurrence, deadline in task_rows
@@ -141,8 +142,9 @@ def _week_old_history(store: Store, period_id: int, rng: random.Random) -> None:
     """Yesterday's and a week-old snapshot, the week-old totals a little lower."""
     with store.session() as session:
         rows = session.execute(select(
-            Standing.cadre_id, Standing.unit_id, Standing.total, Standing.rank_in_unit,
-            Standing.rank_in_post).where(Standing.period_id == period_id)).all()
+            col(Standing.cadre_id), col(Standing.unit_id), col(Standing.total),
+            col(Standing.rank_in_unit), col(Standing.rank_in_post)
+        ).where(col(Standing.period_id) == period_id)).all()
     history = []
     for days, slip in ((8, True), (1, False)):
         for cadre_id, unit_id, total, rank_unit, rank_post in rows:

@@ -23,7 +23,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
     ContextTypes,
@@ -38,7 +37,7 @@ from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
 from handlers import admin, claim, groups, mine, rating, report, review, start
-from handlers.common import APP_KEY, Context, app, locale_of
+from handlers.common import APP_KEY, Context, KaoheApp, app, locale_of
 from handlers.services import Services
 from models.history import record_day
 from models.migrate import refresh_statistics
@@ -63,7 +62,7 @@ def build_application(
     updates_request: BaseRequest | None = None,
     rate_limiter: bool = True,
     pacing: Pacing | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> KaoheApp:
     settings = kaohe.settings.telegram
     builder = (
         ApplicationBuilder()
@@ -121,12 +120,12 @@ def services(kaohe: AppContext) -> Services:
     )
 
 
-def root(application: Application) -> AppContext:  # type: ignore[type-arg]
+def root(application: KaoheApp) -> AppContext:
     found: AppContext = application.bot_data[ROOT_KEY]
     return found
 
 
-def sender(application: Application) -> OutboxSender:  # type: ignore[type-arg]
+def sender(application: KaoheApp) -> OutboxSender:
     found: OutboxSender = application.bot_data[SENDER_KEY]
     return found
 
@@ -177,13 +176,13 @@ async def _on_error(update: object, context: Context) -> None:
             log.exception("could not apologise to the user")
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(application: KaoheApp) -> None:
     """Register the commands per language and start the timers."""
     await register_commands(application)
     start_timers(application)
 
 
-async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+async def register_commands(application: KaoheApp) -> None:
     """The command menu Telegram shows, in Chinese (the default) and English."""
     for locale in LOCALES:
         t = Translator(locale)
@@ -194,7 +193,7 @@ async def register_commands(application: Application) -> None:  # type: ignore[t
             await application.bot.set_my_commands(commands, scope=scope, language_code=language)
 
 
-def start_timers(application: Application) -> None:  # type: ignore[type-arg]
+def start_timers(application: KaoheApp) -> None:
     """Deliver the outbox every few seconds, and keep the daily history of standings."""
     jobs = application.job_queue
     if jobs is not None:

@@ -12,7 +12,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import (
-    Application,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -23,6 +22,7 @@ from handlers import excel
 from handlers.amounts import normalize
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     app,
@@ -262,7 +262,7 @@ def _in(*actions: str) -> Callable[[AdminAction], bool]:
     return lambda tap: tap.action in actions
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[on(AdminAction, chosen, when=_in("boost", "difficulty", "invite"))],

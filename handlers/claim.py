@@ -8,7 +8,6 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
-    Application,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -17,6 +16,7 @@ from telegram.ext import (
 
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     app,
@@ -200,7 +200,7 @@ def _step(step: str) -> Callable[[ClaimStep], bool]:
     return lambda tap: tap.step == step
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[CommandHandler("claim", begin)],

@@ -86,6 +86,12 @@ class Context(CallbackContext[ExtBot[None], dict[str, Any], dict[Any, Any], dict
         return self.user_data
 
 
+# The Application as every Kaohe module sees it (bot/application.py builds it with Context as
+# its context type). Its other type parameters are left open: PTB's own annotations leave
+# them unbound in `context.application`, so tying them down here would buy nothing.
+KaoheApp = Application[Any, Any, Any, Any, Any, Any]
+
+
 def app(context: Context) -> Services:
     return context.kaohe
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from io import BytesIO
-from typing import Any
 
 from telegram import InputFile, Update
-from telegram.ext import Application, MessageHandler, filters
+from telegram.ext import MessageHandler, filters
 
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     app,
@@ -85,7 +85,7 @@ async def received(update: Update, context: Context) -> None:
     await answer(update, "\n".join(escape(line) for line in lines), menu(p))
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     application.add_handler(on(AdminAction, export, when=lambda tap: tap.action == "xlsx"))
     application.add_handler(on(AdminAction, how_to_import,
                                when=lambda tap: tap.action == "xlsx_in"))

@@ -7,12 +7,9 @@ feature so that nothing else answers in a group.
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import ChatMemberUpdated, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import (
-    Application,
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
@@ -21,6 +18,7 @@ from telegram.ext import (
 
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     escape,
@@ -123,7 +121,7 @@ async def ignore(update: Update, context: Context) -> None:
     return None
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
     application.add_handler(CommandHandler("bindgroup", bind, GROUPS))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import CommandHandler, MessageHandler, filters
 
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     app,
@@ -208,7 +208,7 @@ async def _missing(update: Update, context: Context, p: Person, unit_id: int) ->
                                     more=max(0, len(missing) - 30), today=today))
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     application.add_handler(CommandHandler("tasks", tasks))
     application.add_handler(MessageHandler(filters.Text(menu_labels("tasks")), tasks))
     application.add_handler(on(TasksPage, tasks_page))

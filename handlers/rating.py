@@ -14,7 +14,6 @@ from typing import Any, Literal
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
-    Application,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -23,6 +22,7 @@ from telegram.ext import (
 
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     app,
@@ -252,7 +252,7 @@ cancel_objection = canceller(CADRE_KEY, "objection.cancelled")
 cancel_reason = canceller(ADMIN_KEY, "rating.cancelled")
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[on(ObjectionNew, begin_objection)],

@@ -14,7 +14,6 @@ from typing import Any
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
-    Application,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -25,6 +24,7 @@ from handlers.amounts import read_count, read_progress
 from handlers.common import (
     MENU_KEYS,
     Context,
+    KaoheApp,
     Person,
     answer,
     app,
@@ -378,5 +378,5 @@ def conversation() -> ConversationHandler[Context]:
     )
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     application.add_handler(conversation())

@@ -17,7 +17,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
-    Application,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -26,6 +25,7 @@ from telegram.ext import (
 
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     canceller,
@@ -306,7 +306,7 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
 delegate_cancel = canceller("delegate", "delegate.cancelled")
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[on(ReviewReason, ask_reason)],

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
-    Application,
     CommandHandler,
     MessageHandler,
     filters,
@@ -15,6 +12,7 @@ from telegram.ext import (
 from handlers import dispatch
 from handlers.common import (
     Context,
+    KaoheApp,
     Person,
     answer,
     locale_of,
@@ -100,7 +98,7 @@ async def not_understood(update: Update, context: Context) -> None:
     await answer(update, p.r.text("bot.not_understood"), menu(p))
 
 
-def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register(application: KaoheApp) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(MessageHandler(filters.Text(menu_labels("help")), help_command))
@@ -108,7 +106,7 @@ def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None
     application.add_handler(on(Language, lang_chosen))
 
 
-def register_fallbacks(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
+def register_fallbacks(application: KaoheApp) -> None:
     """Added last, in the same group as every feature: what no feature handled."""
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(filters.ALL, not_understood))

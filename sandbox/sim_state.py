@@ -115,6 +115,11 @@ class SimMessage:
     media_group_id: str | None = None
     edit_date: int | None = None
 
+    @property
+    def body(self) -> str:
+        """What the chat shows as the message's words: its text, or a photo's caption."""
+        return self.text or self.caption or ""
+
     def buttons(self) -> list[list[tuple[str, str | None]]]:
         """Inline keyboard rows as (label, callback_data); url buttons have data None."""
         rows = (self.reply_markup or {}).get("inline_keyboard") or []

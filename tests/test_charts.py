@@ -28,7 +28,7 @@ def test_chinese_labels_render_without_missing_glyphs() -> None:
 def test_the_font_is_the_projects_own_and_covers_chinese() -> None:
     font = cjk_font()
     path = font.get_file()
-    assert path is not None and path.endswith("NotoSansCJKsc-Regular.otf")
+    assert path is not None and str(path).endswith("NotoSansCJKsc-Regular.otf")
     assert "mplfonts" in str(path)  # from the installed package, not the machine
     assert font_manager.get_font(path).get_char_index(ord("考")) != 0
 

@@ -24,10 +24,10 @@ def audit(store: Store, world: World, monkeypatch: pytest.MonkeyPatch) -> CliRun
     monkeypatch.setenv("KAOHE_DATABASE__URL",
                        store.engine.url.render_as_string(hide_password=False))
     with store.transaction() as ctx:
-        report = submit_report(ctx, world.alice.id or 0, world.alice_plain.id or 0,
+        report = submit_report(ctx, world.id.alice or 0, world.id.alice_plain or 0,
                                progress=Decimal(80))
-        approve_report(ctx, world.boss.id or 0, report.id or 0, "A")
-        submit_report(ctx, world.carol.id or 0, world.carol_task.id or 0, progress=Decimal(30))
+        approve_report(ctx, world.id.boss or 0, report.id or 0, "A")
+        submit_report(ctx, world.id.carol or 0, world.id.carol_task or 0, progress=Decimal(30))
     return CliRunner()
 
 
@@ -40,7 +40,7 @@ def entries(runner: CliRunner, *args: str) -> list[dict[str, object]]:
 def test_each_filter_narrows_the_log(audit: CliRunner, world: World) -> None:
     about_alice = entries(audit, "--person", "P001", "--action", "report.")
     assert [e["action"] for e in about_alice] == ["report.approved", "report.submit"]
-    assert {e["cadre_id"] for e in about_alice} == {world.alice.id}
+    assert {e["cadre_id"] for e in about_alice} == {world.id.alice}
     # The boss did the approving: his entries include it, though it is about Alice.
     assert "report.approved" in [e["action"] for e in entries(audit, "--person", "B001")]
     assert [e["action"] for e in entries(audit, "--task", "T5", "--period", "2026")] == [

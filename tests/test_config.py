@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ def test_defaults_load_and_give_every_policy() -> None:
     assert settings.time.timezone == "Asia/Shanghai"
     assert settings.i18n.default_locale == "zh_CN"
     core = rules.policy("core")
-    assert (core.category_weights["business"], core.category_weights["general"]) == (60, 40)
+    assert (core.category_weights["business"], core.category_weights["general"]) == (
+        Fraction(60), Fraction(40))
     assert rules.policy("general").category_weights["business"] == 50
     assert set(rules.profiles) == {"standard", "growth", "veteran"}
     assert str(rules.default_difficulty("region")) == "1.2"

@@ -17,7 +17,7 @@ SOURCES = [p for d in PACKAGES for p in (ROOT / d).rglob("*.py")]
 def _catalog(locale: str) -> dict[str, str]:
     with po_path(locale).open("rb") as handle:
         catalog = read_po(handle)
-    return {m.id: m.string for m in catalog if m.id}
+    return {str(m.id): str(m.string) for m in catalog if m.id}
 
 
 def test_both_catalogs_have_the_same_keys_all_translated() -> None:

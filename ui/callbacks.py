@@ -17,8 +17,9 @@ handlers/<feature>.py → its card in ui/cards.py, ui/digests.py or ui/rating_ca
 from __future__ import annotations
 
 import re
+import string
 import typing
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, Self
 
 from telegram import InlineKeyboardButton
@@ -54,7 +55,7 @@ class Callback:
             hints = typing.get_type_hints(cls)
             cls._types = {f.name: hints[f.name] for f in fields(cls)}  # type: ignore[arg-type]
             pattern = ""
-            for literal, name, _, _ in __import__("string").Formatter().parse(cls.template):
+            for literal, name, _, _ in string.Formatter().parse(cls.template):
                 pattern += re.escape(literal)
                 if name:
                     pattern += f"(?P<{name}>{_field_pattern(cls._types[name])})"
@@ -102,13 +103,10 @@ class Callback:
     def named_id(self) -> int | None:
         return None if self.named is None else int(getattr(self, self.named))
 
-    def fields(self) -> tuple[Any, ...]:
-        return astuple(self)  # type: ignore[call-overload, no-any-return]
-
 
 def _field_pattern(kind: Any) -> str:
     if kind is int:
-        return r"\d{1,25}"  # longer than any id, so a forged one is refused, not ignored
+        return r"\d{1,25}"  # longer than any id: a forged one is refused, not taken for another
     if typing.get_origin(kind) is Literal:
         return "|".join(re.escape(str(choice)) for choice in typing.get_args(kind))
     return WORD

@@ -25,23 +25,23 @@ def test_edit_before_submitting_with_several_files_then_rejected(
     before = len(bot.sim.messages(ALICE))
     bot.feed(bot.sim.send_document(ALICE, "台账.pdf", b"%PDF-1.4 ledger",
                                    mime_type="application/pdf"))
-    assert "已收到 3 个附件" in bot.sim.messages(ALICE)[before:][-1].text
-    assert "这一步请发送照片或文件" in bot.say(ALICE, "好了")[-1].text
+    assert "已收到 3 个附件" in bot.sim.messages(ALICE)[before:][-1].body
+    assert "这一步请发送照片或文件" in bot.say(ALICE, "好了")[-1].body
     bot.tap(ALICE, "完成")
     bot.tap(ALICE, "跳过")
     bot.tap(ALICE, "改进度")
     bot.say(ALICE, "45%")
-    summary = bot.last(ALICE).text
+    summary = bot.last(ALICE).body
     assert "完成进度：45%" in summary and "附件：3 个" in summary
     bot.tap(ALICE, "✅ 提交")
     # The supervisor receives the photos as an album and the document before the card.
     assert [m for m in bot.sim.bot_messages(BOSS) if m.document]
     assert len([m for m in bot.sim.bot_messages(BOSS) if m.photo]) == 2
     bot.tap(BOSS, "❌ 驳回", bot.last(BOSS))
-    assert "请输入驳回的原因" in bot.last(BOSS).text
-    assert "不超过 500 字" in bot.say(BOSS, "长" * 501)[-1].text
+    assert "请输入驳回的原因" in bot.last(BOSS).body
+    assert "不超过 500 字" in bot.say(BOSS, "长" * 501)[-1].body
     bot.say(BOSS, "所报事项与任务不符")
-    assert "被驳回" in bot.last(ALICE).text and "所报事项与任务不符" in bot.last(ALICE).text
+    assert "被驳回" in bot.last(ALICE).body and "所报事项与任务不符" in bot.last(ALICE).body
     with store.session() as session:
         report = session.exec(select(Report)).one()
     assert (report.state, report.progress, len(report.evidence)) == (
@@ -52,10 +52,10 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "调整难易系数")
     bot.say(ADMIN, "T1")
-    assert "0.8" in bot.say(ADMIN, "1.5")[-1].text  # outside 0.8-1.2: refused, asked again
-    assert "已保存" in bot.say(ADMIN, "1.1")[-1].text
+    assert "0.8" in bot.say(ADMIN, "1.5")[-1].body  # outside 0.8-1.2: refused, asked again
+    assert "已保存" in bot.say(ADMIN, "1.1")[-1].body
     with store.session() as session:
-        task = session.get(Task, world.alice_plain.id)
+        task = session.get(Task, world.id.alice_plain)
         assert task is not None and task.difficulty == Decimal("1.1")
 
     with store.transaction() as ctx:
@@ -69,12 +69,12 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "切换考核周期")
     bot.tap(ADMIN, f"adm:p:{quarter_id}")
-    assert "2026年第3季度" in bot.last(ADMIN).text
+    assert "2026年第3季度" in bot.last(ADMIN).body
     with store.session() as session:
         assert session.get(Period, quarter_id).is_active  # type: ignore[union-attr]
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "切换考核周期")
-    bot.tap(ADMIN, f"adm:p:{world.year.id}")
+    bot.tap(ADMIN, f"adm:p:{world.id.year}")
 
     bot.say(BOB, "/claim")
     bot.tap(BOB, "经验推广")
@@ -86,7 +86,7 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     bot.tap(ADMIN, "审核创新加分")
     bot.tap(ADMIN, "❌ 驳回")
     bot.say(ADMIN, "缺少推广文件")
-    assert "已驳回" in bot.last(ADMIN).text
-    assert "未通过" in bot.last(BOB).text and "缺少推广文件" in bot.last(BOB).text
+    assert "已驳回" in bot.last(ADMIN).body
+    assert "未通过" in bot.last(BOB).body and "缺少推广文件" in bot.last(BOB).body
     with store.session() as session:
         assert session.exec(select(InnovationClaim)).one().state == "rejected"

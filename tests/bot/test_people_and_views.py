@@ -22,8 +22,8 @@ STRANGER = 9009
 def test_binding_codes_and_strangers(bot: BotHarness, store: Store, world: World,
                                      clock: FakeClock) -> None:
     bot.sim.add_user(STRANGER, "路人")
-    assert "邀请码" in bot.say(STRANGER, "你好")[-1].text
-    assert "邀请码" in bot.say(STRANGER, "/start NOPE1234")[-1].text
+    assert "邀请码" in bot.say(STRANGER, "你好")[-1].body
+    assert "邀请码" in bot.say(STRANGER, "/start NOPE1234")[-1].body
     # Alice's welcome came with the menu.
     assert bot.sim.reply_keyboard(ALICE) == ["汇报进度", "我的任务", "我的得分", "排行榜", "帮助"]
     assert "待审批" in (bot.sim.reply_keyboard(BOSS) or [])
@@ -32,14 +32,14 @@ def test_binding_codes_and_strangers(bot: BotHarness, store: Store, world: World
     from models import invites
 
     with store.transaction() as ctx:
-        code = invites.issue_invite(ctx, world.admin.id or 0, world.carol.id or 0).code
+        code = invites.issue_invite(ctx, world.id.admin or 0, world.id.carol or 0).code
     clock.advance(days=30)
-    assert "过期" in bot.say(STRANGER, f"/start {code}")[-1].text
+    assert "过期" in bot.say(STRANGER, f"/start {code}")[-1].body
     with store.transaction() as ctx:
-        fresh = invites.issue_invite(ctx, world.admin.id or 0, world.carol.id or 0).code
-    assert "卡萝" in bot.say(STRANGER, f"/start {fresh}")[-1].text
+        fresh = invites.issue_invite(ctx, world.id.admin or 0, world.id.carol or 0).code
+    assert "卡萝" in bot.say(STRANGER, f"/start {fresh}")[-1].body
     bot.sim.add_user(STRANGER + 1, "另一人")
-    assert "已被使用" in bot.say(STRANGER + 1, f"/start {fresh}")[-1].text
+    assert "已被使用" in bot.say(STRANGER + 1, f"/start {fresh}")[-1].body
 
 
 def test_commands_are_registered_in_both_languages(bot: BotHarness) -> None:
@@ -50,8 +50,8 @@ def test_commands_are_registered_in_both_languages(bot: BotHarness) -> None:
 
 
 def test_unknown_command_stale_button_and_stray_text(bot: BotHarness) -> None:
-    assert "没有这个命令" in bot.say(ALICE, "/fly")[-1].text
-    assert "没有看懂" in bot.say(ALICE, "随便说说")[-1].text
+    assert "没有这个命令" in bot.say(ALICE, "/fly")[-1].body
+    assert "没有看懂" in bot.say(ALICE, "随便说说")[-1].body
     old = bot.say(ALICE, "/tasks")[-1]
     bot.feed(bot.sim.forge_callback(ALICE, old.message_id, "rep:ok"))  # no report under way
     assert "失效" in bot.sim.callback_answers()[-1]["text"]
@@ -60,13 +60,13 @@ def test_unknown_command_stale_button_and_stray_text(bot: BotHarness) -> None:
 def test_my_tasks_grouped_with_state_and_escaped_titles(bot: BotHarness, store: Store,
                                                         world: World) -> None:
     with store.transaction() as ctx:
-        period = ctx.session.get(type(world.year), world.year.id)
+        period = ctx.session.get(type(world.year), world.id.year)
         assert period is not None
         org.add_task(ctx, None, period=period, code="T9", title="整改 <清单> & 台账",
                      dimension="basic", category="business", weight=Decimal(5),
-                     cadre=ctx.session.get(type(world.alice), world.alice.id),
+                     cadre=ctx.session.get(type(world.alice), world.id.alice),
                      source="unit_points", deadline=date(2026, 6, 1))
-    text = bot.press(ALICE, "我的任务")[-1].text
+    text = bot.press(ALICE, "我的任务")[-1].body
     assert text.index("重点任务") < text.index("基础履职")
     assert "整改 <清单> & 台账" in text  # shown as written
     assert "未汇报" in text and "截止 2026-06-01" in text and "⚠️" in text  # overdue
@@ -75,12 +75,13 @@ def test_my_tasks_grouped_with_state_and_escaped_titles(bot: BotHarness, store: 
 
 def test_tasks_paginate_within_limits(bot: BotHarness, store: Store, world: World) -> None:
     with store.transaction() as ctx:
-        period = ctx.session.get(type(world.year), world.year.id)
-        bob = ctx.session.get(type(world.bob), world.bob.id)
+        period = ctx.session.get(type(world.year), world.id.year)
+        bob = ctx.session.get(type(world.bob), world.id.bob)
+        assert period is not None and bob is not None
         for n in range(30):
             org.add_task(ctx, None, period=period, code=f"B{n:02d}", title=f"走访第{n}户 " * 20,
                          dimension="basic", category="general", weight=Decimal(1), cadre=bob,
-                         source="unit_points")  # type: ignore[arg-type]
+                         source="unit_points")
     first = bot.say(BOB, "/tasks")[-1]
     assert first.button_texts()[-1] == "下一页 ▶"
     bot.tap(BOB, "下一页 ▶", first)
@@ -90,7 +91,7 @@ def test_tasks_paginate_within_limits(bot: BotHarness, store: Store, world: Worl
 def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world: World) -> None:
     with store.transaction() as ctx:  # as the office does after importing the duty lists
         refresh_all(ctx, world.year)
-    text = bot.say(ALICE, "/rank")[-1].text
+    text = bot.say(ALICE, "/rank")[-1].body
     assert "党政办" in text and "艾丽" in text and "◀" in text
     assert not bot.last(ALICE).button_texts()  # a cadre sees only their own unit
     board = bot.say(BOSS, "/rank")[-1]
@@ -99,12 +100,12 @@ def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world
     units = bot.last(BOSS).button_texts()
     assert "党政办" in units and "退役军人事务局" not in units  # only what the boss oversees
     bot.tap(BOSS, "党政办")
-    assert "艾丽" in bot.last(BOSS).text
+    assert "艾丽" in bot.last(BOSS).body
     bot.tap(BOSS, "未按期汇报")
-    late = bot.last(BOSS).text
+    late = bot.last(BOSS).body
     assert "未按期汇报" in late and "艾丽: 网格化巡查" in late  # the monthly task is overdue
     # A forged callback for a unit the boss does not oversee is refused.
-    bot.feed(bot.sim.forge_callback(BOSS, board.message_id, f"rank:u:{world.bureau.id}"))
+    bot.feed(bot.sim.forge_callback(BOSS, board.message_id, f"rank:u:{world.id.bureau}"))
     assert "没有权限" in bot.alert()
 
 
@@ -113,25 +114,25 @@ def test_language_switch_changes_menu_and_texts(bot: BotHarness) -> None:
     bot.tap(ALICE, "English")
     assert bot.sim.reply_keyboard(ALICE) == ["Report progress", "My tasks", "My score",
                                              "Standings", "Help"]
-    assert "Total" in bot.press(ALICE, "My score")[-1].text or "No score yet" in bot.last(
-        ALICE).text
+    assert "Total" in bot.press(ALICE, "My score")[-1].body or "No score yet" in bot.last(
+        ALICE).body
     bot.say(ALICE, "/lang")
     bot.tap(ALICE, "中文")
-    assert bot.sim.reply_keyboard(ALICE)[0] == "汇报进度"
+    assert (bot.sim.reply_keyboard(ALICE) or [""])[0] == "汇报进度"
 
 
 def test_admin_boosts_a_key_task_and_the_score_follows(bot: BotHarness, store: Store,
                                                        world: World) -> None:
-    assert "没有权限" in bot.say(ALICE, "/admin")[-1].text
+    assert "没有权限" in bot.say(ALICE, "/admin")[-1].body
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "重点任务动态上调")
-    assert "当前周期没有" in bot.say(ADMIN, "NOPE")[-1].text
+    assert "当前周期没有" in bot.say(ADMIN, "NOPE")[-1].body
     bot.say(ADMIN, "T2")
-    assert "不是数字" in bot.say(ADMIN, "十五")[-1].text
-    assert "10% 到 20%" in bot.say(ADMIN, "35")[-1].text  # outside the range: asked again
-    assert "已保存" in bot.say(ADMIN, "15")[-1].text
+    assert "不是数字" in bot.say(ADMIN, "十五")[-1].body
+    assert "10% 到 20%" in bot.say(ADMIN, "35")[-1].body  # outside the range: asked again
+    assert "已保存" in bot.say(ADMIN, "15")[-1].body
     with store.session() as session:
-        task = session.get(Task, world.alice_key.id)
+        task = session.get(Task, world.id.alice_key)
         actions = [a.action for a in session.exec(select(AuditEntry)).all()]
     assert task is not None and task.boost == Decimal("0.15")
     assert "task.boost" in actions
@@ -140,7 +141,7 @@ def test_admin_boosts_a_key_task_and_the_score_follows(bot: BotHarness, store: S
 def test_admin_issues_an_invite_and_switches_period(bot: BotHarness, world: World) -> None:
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "生成邀请码")
-    text = bot.say(ADMIN, "P003")[-1].text
+    text = bot.say(ADMIN, "P003")[-1].body
     assert "卡萝 的邀请码" in text and "t.me/" in text
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "切换考核周期")
@@ -155,41 +156,42 @@ def test_innovation_claim_from_cadre_to_admin_and_back(bot: BotHarness, store: S
     bot.say(BOB, "获自治区民族团结进步模范个人")
     bot.photo(BOB)
     bot.tap(BOB, "完成")
-    assert "4 分" in bot.last(BOB).text
+    assert "4 分" in bot.last(BOB).body
     bot.tap(BOB, "✅ 提交申报")
     card = bot.last(ADMIN)
-    assert "创新加分申报" in card.text and "鲍勃" in card.text
+    assert "创新加分申报" in card.body and "鲍勃" in card.body
     bot.tap(ADMIN, "✅ 通过", card)
-    assert "已通过（4 分）" in bot.last(BOB).text
+    assert "已通过（4 分）" in bot.last(BOB).body
     with store.session() as session:
         claim = session.exec(select(InnovationClaim)).one()
-        standing = session.exec(select(Standing).where(Standing.cadre_id == world.bob.id)).one()
+        standing = session.exec(select(Standing).where(Standing.cadre_id == world.id.bob)).one()
     assert claim.state == "approved"
     assert standing.innovation == Decimal("5.00")  # growth profile: 4 x 1.25
 
 
 def test_delegated_reviewer_sees_pending(bot: BotHarness, world: World) -> None:
     bot.say(BOSS, "/delegate")
-    assert "找不到" in bot.say(BOSS, "X999")[-1].text
+    assert "找不到" in bot.say(BOSS, "X999")[-1].body
     bot.say(BOSS, "D001")
-    assert "格式不对" in bot.say(BOSS, "下周")[-1].text
-    assert "代为审批" in bot.say(BOSS, "2026-06-10 2026-06-30")[-1].text
-    assert world.deputy.name in bot.last(BOSS).text
+    assert "格式不对" in bot.say(BOSS, "下周")[-1].body
+    assert "代为审批" in bot.say(BOSS, "2026-06-10 2026-06-30")[-1].body
+    assert world.deputy.name in bot.last(BOSS).body
 
 
 def test_a_long_score_goes_out_in_pieces_within_telegrams_limit(
     bot: BotHarness, store: Store, world: World
 ) -> None:
     with store.transaction() as ctx:
-        period = ctx.session.get(type(world.year), world.year.id)
-        bob = ctx.session.get(type(world.bob), world.bob.id)
+        period = ctx.session.get(type(world.year), world.id.year)
+        bob = ctx.session.get(type(world.bob), world.id.bob)
+        assert period is not None and bob is not None
         for n in range(60):
             org.add_task(ctx, None, period=period, code=f"L{n:02d}",
                          title=f"第{n}项：“民族团结一家亲”结亲走访与政策宣讲", dimension="basic",
                          category="general", weight=Decimal(1), cadre=bob,
-                         source="unit_points")  # type: ignore[arg-type]
-        refresh_all(ctx, period)  # type: ignore[arg-type]
+                         source="unit_points")
+        refresh_all(ctx, period)
     pieces = bot.say(BOB, "/score")
     assert len(pieces) >= 2
     assert all(len(p.text or "") <= 4096 for p in pieces)
-    assert "第59项" in pieces[-1].text
+    assert "第59项" in pieces[-1].body

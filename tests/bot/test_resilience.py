@@ -56,12 +56,12 @@ def test_telegram_outage_delays_the_card_and_it_arrives_once(
     for _ in range(4):  # the timer drains again after each backoff
         clock.advance(minutes=1)
         bot.run(sender(bot.app).drain())
-    cards = [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.text or "")]
+    cards = [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]
     assert len(cards) == 1
     with store.session() as session:
         assert session.get(OutboxMessage, row.id).state == "sent"  # type: ignore[union-attr]
     bot.run(sender(bot.app).drain())
-    assert len([m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.text or "")]) == 1
+    assert len([m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]) == 1
 
 
 def test_a_flood_wait_is_honoured(bot: BotHarness, store: Store, clock: FakeClock,
@@ -76,7 +76,7 @@ def test_a_flood_wait_is_honoured(bot: BotHarness, store: Store, clock: FakeCloc
     assert row.not_before >= clock.now + timedelta(seconds=29)
     clock.advance(seconds=31)
     bot.run(sender(bot.app).drain())
-    assert "待审批汇报" in bot.last(BOSS).text
+    assert "待审批汇报" in bot.last(BOSS).body
 
 
 def test_a_failing_handler_apologises_and_tells_the_admin_chat(
@@ -89,9 +89,9 @@ def test_a_failing_handler_apologises_and_tells_the_admin_chat(
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(mine, "total_a_week_ago", broken)
-    reply = bot.say(ALICE, "/score")[-1].text
+    reply = bot.say(ALICE, "/score")[-1].body
     assert "抱歉" in reply and "Traceback" not in reply and "fire" not in reply
-    report = bot.sim.bot_messages(-100500)[-1].text
+    report = bot.sim.bot_messages(-100500)[-1].body
     assert "RuntimeError" in report and "database on fire" in report
 
 
@@ -107,7 +107,7 @@ def test_score_shows_the_change_since_last_week(
     _submit(bot)
     bot.tap(ALICE, "✅ 提交")
     bot.tap(BOSS, "A 优", bot.last(BOSS))
-    text = bot.say(ALICE, "/score")[-1].text
+    text = bot.say(ALICE, "/score")[-1].body
     assert "总分: 30.00 (较上周 +30.00)" in text
     # The parts shown add up to the total shown.
     assert "基础得分: 30.00" in text and "创新加分: 0.00" in text and "协同加分: 0.00" in text

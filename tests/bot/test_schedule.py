@@ -51,7 +51,7 @@ def reminders_about(bot: BotHarness, user: int, title: str) -> list[tuple[str, s
     """(local date it arrived, text) of each reminder about `title` the user got."""
     found = []
     for message in bot.sim.bot_messages(user):
-        text = message.text or ""
+        text = message.body or ""
         if title in text and ("提醒" in text or "逾期" in text):
             day = datetime.fromtimestamp(message.date, SHANGHAI).date().isoformat()
             found.append((day, text))
@@ -77,12 +77,12 @@ def test_offsets_skip_weekends_and_holidays_and_count_make_up_workdays(
     assert "还有 6 天" in got[0][1] and "今天" in got[2][1] and "已逾期 8 天" in got[3][1]
     assert got[0][1] and bot.sim.bot_messages(ALICE)[0]  # reminders carry the report button
     reminder = next(m for m in bot.sim.bot_messages(ALICE)
-                    if "压缩业务办理时限" in (m.text or "") and "截止提醒" in (m.text or ""))
+                    if "压缩业务办理时限" in (m.body or "") and "截止提醒" in (m.body or ""))
     assert reminder.button_texts() == ["立即汇报"]
     # Then the supervisor is told, on the fourth workday after the due date.
-    escalations = [(datetime.fromtimestamp(m.date, SHANGHAI).date().isoformat(), m.text)
-                   for m in bot.sim.bot_messages(BOSS) if "多次提醒后仍未汇报" in (m.text or "")
-                   and "压缩业务办理时限" in (m.text or "")]
+    escalations = [(datetime.fromtimestamp(m.date, SHANGHAI).date().isoformat(), m.body)
+                   for m in bot.sim.bot_messages(BOSS) if "多次提醒后仍未汇报" in (m.body or "")
+                   and "压缩业务办理时限" in (m.body or "")]
     assert [day for day, _ in escalations] == ["2026-10-12"]
 
 
@@ -90,16 +90,16 @@ def test_the_reminder_button_opens_the_report_for_that_task(
     bot: BotHarness, clock: FakeClock
 ) -> None:
     walk(bot, clock, "2026-09-29 09:00", "2026-09-29 10:00", step=timedelta(minutes=30))
-    reminder = next(m for m in bot.sim.bot_messages(ALICE) if "压缩业务办理时限" in (m.text or ""))
+    reminder = next(m for m in bot.sim.bot_messages(ALICE) if "压缩业务办理时限" in (m.body or ""))
     bot.tap(ALICE, "立即汇报", reminder)
-    assert "请输入完成进度" in bot.last(ALICE).text
+    assert "请输入完成进度" in bot.last(ALICE).body
 
 
 def test_nobody_who_has_submitted_is_reminded(bot: BotHarness, store: Store, world: World,
                                              clock: FakeClock) -> None:
     at(clock, "2026-09-26 12:00")
     with store.transaction() as ctx:
-        submit_report(ctx, world.alice.id or 0, world.alice_plain.id or 0, progress=Decimal(80))
+        submit_report(ctx, world.id.alice or 0, world.id.alice_plain or 0, progress=Decimal(80))
     walk(bot, clock, "2026-09-26 12:00", "2026-10-13 12:00")
     assert reminders_about(bot, ALICE, "压缩业务办理时限") == []
 
@@ -143,10 +143,10 @@ def test_a_waiting_queue_reminds_the_supervisor_once_a_day(
 ) -> None:
     at(clock, "2026-06-16 11:00")
     with store.transaction() as ctx:
-        submit_report(ctx, world.alice.id or 0, world.alice_plain.id or 0, progress=Decimal(50))
+        submit_report(ctx, world.id.alice or 0, world.id.alice_plain or 0, progress=Decimal(50))
     walk(bot, clock, "2026-06-16 12:00", "2026-06-18 18:00", step=timedelta(hours=1))
     waiting = [datetime.fromtimestamp(m.date, SHANGHAI).date().isoformat()
-               for m in bot.sim.bot_messages(BOSS) if "等待审批已超过" in (m.text or "")]
+               for m in bot.sim.bot_messages(BOSS) if "等待审批已超过" in (m.body or "")]
     assert waiting == ["2026-06-18"]  # 06-17 09:30 is less than 24 h after 06-16 11:00
 
 
@@ -164,29 +164,29 @@ def test_weekly_digests_for_cadre_and_supervisor(
         record_day(ctx, world.year)
     at(clock, "2026-06-18 15:00")  # Alice's report is approved; Bob's waits
     with store.transaction() as ctx:
-        report = submit_report(ctx, world.alice.id or 0, world.alice_plain.id or 0,
+        report = submit_report(ctx, world.id.alice or 0, world.id.alice_plain or 0,
                                progress=Decimal(100))
-        approve_report(ctx, world.boss.id or 0, report.id or 0, "A")
-        submit_report(ctx, world.bob.id or 0, world.bob_task.id or 0, progress=Decimal(40))
+        approve_report(ctx, world.id.boss or 0, report.id or 0, "A")
+        submit_report(ctx, world.id.bob or 0, world.id.bob_task or 0, progress=Decimal(40))
     at(clock, "2026-06-22 09:00")  # Monday, before 10:00
     run_schedule(bot)
     assert _digests(store, "digest_cadre") == []
     at(clock, "2026-06-22 10:00")
     run_schedule(bot)
-    cadre = next(m.text for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or ""))
+    cadre = next(m.body for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in m.body)
     assert "总分" in cadre and "近期截止" in cadre
     assert re.search(r"总分: [\d.]+ \(较上周 \+[\d.]+\)", cadre), cadre
     assert re.search(r"单位内排名：第 \d+ 名（党政办） · 岗位类别第 \d+ 名", cadre), cadre
     assert "✅ 《压缩业务办理时限》已通过（A 优）" in cadre
     boss = [m for m in bot.sim.bot_messages(BOSS)]
     assert any(m.photo for m in boss)  # the chart
-    unit_digest = next(m.text for m in boss if "榆树沟镇 · 本周考核简报" in (m.text or ""))
+    unit_digest = next(m.body for m in boss if "榆树沟镇 · 本周考核简报" in (m.body or ""))
     assert re.search(r"▲ 艾丽 \+[\d.]+", unit_digest), unit_digest  # the week's mover
     assert "逾期未报" in unit_digest and "待审批汇报：1 份" in unit_digest
     # Everyone bound gets exactly one of each, and a second run sends nothing more.
     run_schedule(bot)
     assert len(_digests(store, "digest_cadre")) == 5
-    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or "")]) == 1
+    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.body or "")]) == 1
 
 
 def test_a_restart_in_the_middle_of_a_digest_run_loses_and_doubles_nothing(
@@ -200,8 +200,8 @@ def test_a_restart_in_the_middle_of_a_digest_run_loses_and_doubles_nothing(
     run_schedule(bot)
     for user in (ALICE, BOB, BOSS, ADMIN):
         personal = [m for m in bot.sim.bot_messages(user)
-                    if "本周考核简报" in (m.text or "") and "·" in (m.text or "")
-                    and "镇 ·" not in (m.text or "")]
+                    if "本周考核简报" in (m.body or "") and "·" in (m.body or "")
+                    and "镇 ·" not in (m.body or "")]
         assert len(personal) == 1, user
     assert {r.state for r in _digests(store, "digest_cadre")} == {"sent"}
 
@@ -217,7 +217,7 @@ def test_a_429_storm_delays_but_loses_nothing(bot: BotHarness, store: Store,
         bot.run(sender(bot.app).drain())
     rows = _digests(store, "digest_cadre")
     assert {r.state for r in rows} == {"sent"}
-    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or "")]) == 1
+    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.body or "")]) == 1
 
 
 def test_a_blocked_user_is_marked_and_listed_for_admins(
@@ -231,7 +231,7 @@ def test_a_blocked_user_is_marked_and_listed_for_admins(
     assert "blocked" in states.values()
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "已屏蔽机器人的用户")
-    assert "鲍勃" in bot.last(ADMIN).text
+    assert "鲍勃" in bot.last(ADMIN).body
     # Bob unblocks the bot; once a message reaches him again he is off the list.
     bot.sim.unblock(BOB)
     at(clock, "2026-06-29 10:05")
@@ -246,16 +246,16 @@ def test_admin_previews_and_sends_the_digest_now(bot: BotHarness, store: Store,
     at(clock, "2026-06-24 15:00")  # a Wednesday
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "预览本周简报")
-    assert "本周考核简报" in bot.last(ADMIN).text
+    assert "本周考核简报" in bot.last(ADMIN).body
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "立即发送本周简报")
-    texts = [m.text or "" for m in bot.sim.bot_messages(ADMIN)]
+    texts = [m.body or "" for m in bot.sim.bot_messages(ADMIN)]
     confirmed = next(i for i, text in enumerate(texts) if "已排入发送队列" in text)
     assert "本周考核简报" in texts[confirmed + 1]  # the admin's own digest follows at once
-    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or "")]) == 1
+    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.body or "")]) == 1
     at(clock, "2026-06-29 10:00")  # next Monday: the regular run is a new week
     run_schedule(bot)
-    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.text or "")]) == 2
+    assert len([m for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in (m.body or "")]) == 2
 
 
 
@@ -263,12 +263,12 @@ def test_a_unit_keeping_xinjiang_time_is_reminded_at_its_own_morning(
     bot: BotHarness, store: Store, world: World, clock: FakeClock
 ) -> None:
     with store.transaction() as ctx:
-        office = ctx.session.get(Unit, world.office.id)
+        office = ctx.session.get(Unit, world.id.office)
         assert office is not None
         office.timezone = "Asia/Urumqi"  # UTC+6: 09:30 there is 11:30 in Beijing
     walk(bot, clock, "2026-09-29 09:00", "2026-09-29 12:00", step=timedelta(minutes=30))
     arrived = [datetime.fromtimestamp(m.date, SHANGHAI).strftime("%H:%M")
-               for m in bot.sim.bot_messages(ALICE) if "压缩业务办理时限" in (m.text or "")]
+               for m in bot.sim.bot_messages(ALICE) if "压缩业务办理时限" in (m.body or "")]
     assert arrived == ["11:30"]
     # Quiet hours follow the unit's clock too: 08:30 there (10:30 in Beijing) is still quiet.
     assert QuietHours().resume_at(datetime(2026, 9, 30, 2, 30, tzinfo=UTC),

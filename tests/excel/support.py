@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
+from models.importing import InvalidWorkbook
 from models.store import Store
 from ui import excel_jobs
 from ui.i18n import Translator
 
 
-def fill_template(store: Store, kind: str, rows: dict[str, Sequence[Sequence[Any]]]) -> bytes:
+def fill_template(store: Store, kind: str, rows: Mapping[str, Sequence[Sequence[Any]]]) -> bytes:
     """The template of `kind` with each sheet's example row replaced by `rows` (by sheet name)."""
     book = load_workbook(BytesIO(excel_jobs.template(kind, store, Translator("zh_CN"))))
     for name, lines in rows.items():
@@ -45,6 +46,6 @@ def problems(store: Store, content: bytes, locale: str = "en") -> list[str]:
     """What the user is told about a refused file, line by line (the heading first)."""
     try:
         excel_jobs.import_file(store, content)
-    except excel_jobs.InvalidWorkbook as refusal:
+    except InvalidWorkbook as refusal:
         return excel_jobs.refused_lines(Translator(locale), refusal)
     raise AssertionError("the file was imported")

@@ -67,7 +67,7 @@ def test_a_broken_roster_names_every_bad_cell_and_imports_nothing(store: Store) 
 def test_a_broken_duty_list_names_every_bad_cell_and_imports_nothing(store: Store) -> None:
     build_world(store)
 
-    def task(code: str, **cells: object) -> tuple[object, ...]:
+    def task(code: str, **cells: str | int | None) -> tuple[object, ...]:
         row = dict(zip(TASK_HEADERS, ("2026", code, "P001", None, f"事项{code}", "重点任务",
                                       "业务示范类", 10, "市政府工作报告"), strict=False))
         row.update({TASK_HEADERS[int(k[1:])]: v for k, v in cells.items()})

@@ -17,12 +17,12 @@ from models.store import Store
 from models.tables import AuditEntry, Cadre, Cooperation, Period, Standing, Task, Unit
 from tests.excel.support import fill_template
 from tests.support.snapshot import snapshot
-from ui import excel_jobs
+from ui import excel_jobs, workbooks
 from ui.i18n import Translator
 
 ZH = Translator("zh_CN")
 
-ROSTER = {
+ROSTER: dict[str, list[tuple[object, ...]]] = {
     "单位": [
         ("city", "昌吉市", "市", None, "一般岗位", None),
         ("xz", "榆树沟镇", "乡镇", "city", "一般岗位", None),
@@ -41,7 +41,7 @@ ROSTER = {
         ("2026Q1", "2026年第1季度", "季度", "2026-01-01", "2026年3月31日", "2026", None),
     ],
 }
-TASKS = {
+TASKS: dict[str, list[tuple[object, ...]]] = {
     "履职事项": [
         ("2026", "P001-01", "P001", None, "网格化巡查", "基础履职", "综合基础类", 10,
          "单位职能工作要点", None, None, None, None, date(2026, 1, 25), "每月"),
@@ -64,7 +64,7 @@ def _audit_rows(store: Store) -> int:
 
 
 def test_the_template_explains_itself(rules: Rules) -> None:
-    content = excel_jobs.workbooks.import_workbook("tasks", rules, ZH)
+    content = workbooks.import_workbook("tasks", rules, ZH)
     book = load_workbook(BytesIO(content))
     assert book.sheetnames == [f.name for f in WORKBOOKS["tasks"]] == ["履职事项", "协同单位"]
     sheet = book["履职事项"]
@@ -105,7 +105,7 @@ def test_round_trip_template_filled_in_imported_exported_and_imported_again(
         cadres = {c.code: c for c in session.exec(select(Cadre))}
         tasks_by_code = {t.code: t for t in session.exec(select(Task))}
         periods = {p.code: p for p in session.exec(select(Period))}
-        share = session.exec(select(Cooperation.share)).one()
+        share = session.exec(select(col(Cooperation.share))).one()
     assert units["xz-dzb"].path == f"/{units['city'].id}/{units['xz'].id}/{units['xz-dzb'].id}/"
     assert (units["xz-dzb"].kind, units["xz-dzb"].timezone) == ("office", "Asia/Urumqi")
     assert (cadres["P001"].post_category, cadres["P001"].profile) == ("core", "growth")
@@ -186,5 +186,6 @@ def test_a_changed_row_updates_only_that_row_audited(store: Store) -> None:
     assert [e.action for e in entries] == ["unit.update", "cadre.update"]
     assert entries[0].before and entries[0].after
     assert (entries[0].before["timezone"], entries[0].after["timezone"]) == ("Asia/Urumqi", None)
+    assert entries[1].before and entries[1].after
     assert entries[1].before["profile"] == "veteran" and entries[1].after["profile"] == "standard"
     assert units["xz-dzb"].path == f"/{units['city'].id}/{units['khb'].id}/{units['xz-dzb'].id}/"

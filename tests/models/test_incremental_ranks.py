@@ -40,7 +40,7 @@ def test_ranks_after_many_moves_equal_a_full_rerank(store: Store) -> None:
         progress = Decimal(rng.choice([20, 40, 40, 60, 80, 100]))
         with store.transaction() as ctx:
             report = submit_report(ctx, cadre_id, task_id, progress=progress)
-            approve_report(ctx, world.boss.id or 0, report.id or 0, rng.choice("ABC"))
+            approve_report(ctx, world.id.boss or 0, report.id or 0, rng.choice("ABC"))
         with store.session() as session:
             assert check(session, store.rules, world.year) == []
     with store.session() as session:

@@ -28,10 +28,10 @@ def world(store: Store) -> World:
     return build_world(store)
 
 
-def _report_and_approve(store: Store, who: int, task: int, reviewer: int, grade: str,
-                        **amount: Decimal) -> None:
+def _report_and_approve(store: Store, who: int, task: int, reviewer: int, grade: str, *,
+                        progress: Decimal | None = None, actual: Decimal | None = None) -> None:
     with store.transaction() as ctx:
-        report = submit_report(ctx, who, task, **amount)
+        report = submit_report(ctx, who, task, progress=progress, actual=actual)
         ctx.session.flush()
         report_id = report.id
     assert report_id is not None
@@ -57,34 +57,35 @@ def test_innovation_claim_is_capped_and_scaled_by_profile(store: Store, world: W
     claims = []
     for kind, level in (("commendation", "region"), ("reform", "national"), ("experience", "city")):
         with store.transaction() as ctx:
-            claim = claim_innovation(ctx, world.bob.id, kind, level, "获自治区表彰")
+            claim = claim_innovation(ctx, world.id.bob, kind, level, "获自治区表彰")
             ctx.session.flush()
+            assert claim.id is not None
             claims.append(claim.id)
     with store.transaction() as ctx:
-        approve_claim(ctx, world.admin.id, claims[0])  # 4 points x 1.25 (growth) = 5
-    assert _total(store, cadre=world.bob.id).innovation == Decimal("5.00")
+        approve_claim(ctx, world.id.admin, claims[0])  # 4 points x 1.25 (growth) = 5
+    assert _total(store, cadre=world.id.bob).innovation == Decimal("5.00")
     with store.transaction() as ctx:
-        approve_claim(ctx, world.admin.id, claims[1])  # 4 + 5 = 9 x 1.25 = 11.25 -> cap 10
-    assert _total(store, cadre=world.bob.id).innovation == Decimal("10.00")
+        approve_claim(ctx, world.id.admin, claims[1])  # 4 + 5 = 9 x 1.25 = 11.25 -> cap 10
+    assert _total(store, cadre=world.id.bob).innovation == Decimal("10.00")
     with store.transaction() as ctx:
-        reject_claim(ctx, world.admin.id, claims[2], "证明材料不足")
-    assert _total(store, cadre=world.bob.id).total == Decimal("10.00")
+        reject_claim(ctx, world.id.admin, claims[2], "证明材料不足")
+    assert _total(store, cadre=world.id.bob).total == Decimal("10.00")
 
 
 def test_innovation_refusals(store: Store, world: World) -> None:
     def unknown() -> None:
         with store.transaction() as ctx:
-            claim_innovation(ctx, world.bob.id, "prize", "city", "x")
+            claim_innovation(ctx, world.id.bob, "prize", "city", "x")
 
     _refused(store, "unknown_innovation", unknown)
     with store.transaction() as ctx:
-        claim = claim_innovation(ctx, world.bob.id, "reform", "city", "改革")
+        claim = claim_innovation(ctx, world.id.bob, "reform", "city", "改革")
         ctx.session.flush()
         claim_id = claim.id
 
     def by_supervisor() -> None:
         with store.transaction() as ctx:
-            approve_claim(ctx, world.boss.id, claim_id or 0)
+            approve_claim(ctx, world.id.boss, claim_id or 0)
 
     _refused(store, "forbidden", by_supervisor)
 
@@ -98,18 +99,18 @@ def test_confirmed_cooperation_credits_the_cooperating_unit(store: Store, world:
 
     def by_outsider() -> None:
         with store.transaction() as ctx:
-            confirm_cooperation(ctx, world.boss.id, cooperation.id or 0)
+            confirm_cooperation(ctx, world.id.boss, cooperation.id or 0)
 
     _refused(store, "forbidden", by_outsider)
     with store.transaction() as ctx:
-        confirm_cooperation(ctx, world.chief.id, cooperation.id or 0)
+        confirm_cooperation(ctx, world.id.chief, cooperation.id or 0)
     # share 0.5 on a region task (1.2): 0.1 + 0.2 x 0.5 x (1.2 - 0.8) / 0.4 = 0.2
-    township = _total(store, unit=world.township.id)
+    township = _total(store, unit=world.id.township)
     assert (township.collaboration, township.total) == (Decimal("0.20"), Decimal("0.20"))
 
     def twice() -> None:
         with store.transaction() as ctx:
-            confirm_cooperation(ctx, world.chief.id, cooperation.id or 0)
+            confirm_cooperation(ctx, world.id.chief, cooperation.id or 0)
 
     _refused(store, "already_confirmed", twice)
 
@@ -119,9 +120,9 @@ def test_confirmed_cooperation_credits_the_cooperating_unit(store: Store, world:
 
 def test_unit_task_progress_comes_from_its_parts(store: Store, world: World) -> None:
     with store.transaction() as ctx:
-        parent = ctx.session.get(Task, world.unit_task.id)
-        chief = ctx.session.get(Cadre, world.chief.id)
-        carol = ctx.session.get(Cadre, world.carol.id)
+        parent = ctx.session.get(Task, world.id.unit_task)
+        chief = ctx.session.get(Cadre, world.id.chief)
+        carol = ctx.session.get(Cadre, world.id.carol)
         assert parent and chief and carol
         parts = [
             org.add_task(ctx, None, period=world.year, code=f"U1-{c.code}", title="宣讲分解",
@@ -131,56 +132,56 @@ def test_unit_task_progress_comes_from_its_parts(store: Store, world: World) -> 
         ]
         ctx.session.flush()
         part_ids = [p.id or 0 for p in parts]
-    _report_and_approve(store, world.carol.id, part_ids[1], world.chief.id, "A",
+    _report_and_approve(store, world.id.carol, part_ids[1], world.id.chief, "A",
                         progress=Decimal(100))
     # One part of two done at 100 % A: the bureau's task is half done; its only task, x 1.2.
-    assert _total(store, unit=world.bureau.id).total == Decimal("60.00")
+    assert _total(store, unit=world.id.bureau).total == Decimal("60.00")
 
 
 # -- admin changes ---------------------------------------------------------------------------
 
 
 def test_boost_and_difficulty_recompute_and_are_admin_only(store: Store, world: World) -> None:
-    _report_and_approve(store, world.alice.id, world.alice_plain.id, world.boss.id, "A",
+    _report_and_approve(store, world.id.alice, world.id.alice_plain, world.id.boss, "A",
                         progress=Decimal(100))
-    _report_and_approve(store, world.alice.id, world.alice_key.id, world.boss.id, "A",
+    _report_and_approve(store, world.id.alice, world.id.alice_key, world.id.boss, "A",
                         actual=Decimal(12))
-    assert _total(store, cadre=world.alice.id).total == Decimal("96.00")  # 60 + 30 x 1.2
+    assert _total(store, cadre=world.id.alice).total == Decimal("96.00")  # 60 + 30 x 1.2
 
     def by_supervisor() -> None:
         with store.transaction() as ctx:
-            set_boost(ctx, world.boss.id, world.alice_key.id, Decimal("0.15"))
+            set_boost(ctx, world.id.boss, world.id.alice_key, Decimal("0.15"))
 
     _refused(store, "forbidden", by_supervisor)
 
     def on_basic_task() -> None:
         with store.transaction() as ctx:
-            set_boost(ctx, world.admin.id, world.alice_plain.id, Decimal("0.15"))
+            set_boost(ctx, world.id.admin, world.id.alice_plain, Decimal("0.15"))
 
     _refused(store, "boost_key_only", on_basic_task)
 
     def too_much() -> None:
         with store.transaction() as ctx:
-            set_boost(ctx, world.admin.id, world.alice_key.id, Decimal("0.25"))
+            set_boost(ctx, world.id.admin, world.id.alice_key, Decimal("0.25"))
 
     _refused(store, "boost_out_of_range", too_much)
     with store.transaction() as ctx:
-        set_boost(ctx, world.admin.id, world.alice_key.id, Decimal("0.20"))
+        set_boost(ctx, world.id.admin, world.id.alice_key, Decimal("0.20"))
     # Key task 30 -> 36; the 6 come from the basic donors in proportion: T1 60 -> 54.857…,
     # T3 10 -> 9.142…; total 54.857… + 36 x 1.2 = 98.057…
-    boosted = _total(store, cadre=world.alice.id)
-    assert boosted.breakdown[str(world.alice_key.id)]["weight"] == "36.00"
-    assert boosted.breakdown[str(world.alice_plain.id)]["weight"] == "54.86"
+    boosted = _total(store, cadre=world.id.alice)
+    assert boosted.breakdown[str(world.id.alice_key)]["weight"] == "36.00"
+    assert boosted.breakdown[str(world.id.alice_plain)]["weight"] == "54.86"
     assert boosted.total == Decimal("98.06")
 
     def too_hard() -> None:
         with store.transaction() as ctx:
-            set_difficulty(ctx, world.admin.id, world.alice_plain.id, Decimal("1.3"))
+            set_difficulty(ctx, world.id.admin, world.id.alice_plain, Decimal("1.3"))
 
     _refused(store, "difficulty_out_of_range", too_hard)
     with store.transaction() as ctx:
-        set_difficulty(ctx, world.admin.id, world.alice_plain.id, Decimal("1.1"))
-    assert _total(store, cadre=world.alice.id).total == Decimal("103.54")  # 54.857… x 1.1 + 43.2
+        set_difficulty(ctx, world.id.admin, world.id.alice_plain, Decimal("1.1"))
+    assert _total(store, cadre=world.id.alice).total == Decimal("103.54")  # 54.857… x 1.1 + 43.2
     assert audit_actions(store.engine)[-1] == "task.difficulty"
 
 
@@ -194,13 +195,13 @@ def test_activating_a_period_is_admin_only(store: Store, world: World) -> None:
 
     def by_cadre() -> None:
         with store.transaction() as ctx:
-            activate_period(ctx, world.alice.id, q1_id)
+            activate_period(ctx, world.id.alice, q1_id)
 
     _refused(store, "forbidden", by_cadre)
     with store.transaction() as ctx:
-        activate_period(ctx, world.admin.id, q1_id)
+        activate_period(ctx, world.id.admin, q1_id)
         ctx.session.flush()
-        assert ctx.session.get(type(world.year), world.year.id).is_active is False  # type: ignore[union-attr]
+        assert ctx.session.get(type(world.year), world.id.year).is_active is False  # type: ignore[union-attr]
 
 
 # -- invites --------------------------------------------------------------------------------
@@ -208,8 +209,8 @@ def test_activating_a_period_is_admin_only(store: Store, world: World) -> None:
 
 def test_invite_binds_once_and_expires(store: Store, world: World, clock) -> None:  # type: ignore[no-untyped-def]
     with store.transaction() as ctx:
-        invite = issue_invite(ctx, world.admin.id, world.alice.id, ttl_days=14)
-        other = issue_invite(ctx, world.admin.id, world.bob.id, ttl_days=1)
+        invite = issue_invite(ctx, world.id.admin, world.id.alice, ttl_days=14)
+        other = issue_invite(ctx, world.id.admin, world.id.bob, ttl_days=1)
         codes = (invite.code, other.code)
 
     def redeem(code: str, telegram_id: int):  # type: ignore[no-untyped-def]
@@ -221,7 +222,7 @@ def test_invite_binds_once_and_expires(store: Store, world: World, clock) -> Non
     _refused(store, "invite_unknown", redeem("NOSUCHCODE", 7001))
     redeem(codes[0].lower(), 7001)()  # typed in lower case on a phone: still accepted
     with store.session() as session:
-        assert session.get(Cadre, world.alice.id).telegram_user_id == 7001  # type: ignore[union-attr]
+        assert session.get(Cadre, world.id.alice).telegram_user_id == 7001  # type: ignore[union-attr]
     _refused(store, "invite_used", redeem(codes[0], 7002))
     _refused(store, "telegram_already_bound", redeem(codes[1], 7001))
     clock.advance(days=2)
@@ -229,7 +230,7 @@ def test_invite_binds_once_and_expires(store: Store, world: World, clock) -> Non
 
     def by_cadre() -> None:
         with store.transaction() as ctx:
-            issue_invite(ctx, world.alice.id, world.bob.id)
+            issue_invite(ctx, world.id.alice, world.id.bob)
 
     _refused(store, "forbidden", by_cadre)
 
@@ -238,16 +239,16 @@ def test_invite_binds_once_and_expires(store: Store, world: World, clock) -> Non
 
 
 def test_check_is_clean_after_operations_and_finds_tampering(store: Store, world: World) -> None:
-    _report_and_approve(store, world.alice.id, world.alice_plain.id, world.boss.id, "B",
+    _report_and_approve(store, world.id.alice, world.id.alice_plain, world.id.boss, "B",
                         progress=Decimal("77.77"))
     with store.transaction() as ctx:
         refresh_all(ctx, world.year)
     with store.session() as session:
         assert check(session, store.rules, world.year) == []
     with store.transaction() as ctx:
-        row = ctx.session.exec(select(Standing).where(Standing.cadre_id == world.bob.id)).one()
+        row = ctx.session.exec(select(Standing).where(Standing.cadre_id == world.id.bob)).one()
         row.total = Decimal("99.99")
     with store.session() as session:
         differences = check(session, store.rules, world.year)
     assert [(d.assessee, d.field, d.stored, d.computed) for d in differences] == [
-        (f"cadre:{world.bob.id}", "total", "99.99", "0.00")]
+        (f"cadre:{world.id.bob}", "total", "99.99", "0.00")]

@@ -58,12 +58,12 @@ def build_rating_unit(store: Store, world: World) -> RatingUnit:
         with store.transaction() as ctx:
             report = submit_report(ctx, people[code].id or 0, tasks[code].id or 0,
                                    progress=Decimal(progress))
-            approve_report(ctx, world.admin.id or 0, report.id or 0, "A")
+            approve_report(ctx, world.id.admin or 0, report.id or 0, "A")
         if claims:
             with store.transaction() as ctx:
                 claim = claim_innovation(ctx, people[code].id or 0, "commendation", "city",
                                          "市级表彰")
-                approve_claim(ctx, world.admin.id or 0, claim.id or 0)
+                approve_claim(ctx, world.id.admin or 0, claim.id or 0)
     with store.transaction() as ctx:  # every assessee has a standing, as after the demo build
         refresh_all(ctx, world.year)
     return RatingUnit(unit, people, tasks, unit_task)

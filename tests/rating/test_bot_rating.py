@@ -34,14 +34,14 @@ def bot(store: Store, world: World, rated: RatingUnit) -> Iterator[BotHarness]:
 
 def _open_rating(bot: BotHarness) -> str:
     bot.say(ADMIN, "/admin")
-    return bot.tap(ADMIN, "年度评定")[-1].text
+    return bot.tap(ADMIN, "年度评定")[-1].body
 
 
 def _object(bot: BotHarness, user: int, reason: str) -> None:
     bot.tap(user, "提出异议")
-    assert "请写明异议理由" in bot.last(user).text
-    assert "请确认提交异议" in bot.say(user, reason)[-1].text
-    assert "异议已提交" in bot.tap(user, "✅ 提交异议")[-1].text
+    assert "请写明异议理由" in bot.last(user).body
+    assert "请确认提交异议" in bot.say(user, reason)[-1].body
+    assert "异议已提交" in bot.tap(user, "✅ 提交异议")[-1].body
 
 
 def _objection_id(store: Store, cadre: Cadre) -> int:
@@ -62,58 +62,58 @@ def test_rating_from_preview_to_locked_period(
             "按基础履职得分 92.0000 高于 90.0000") in preview
 
     # Publication, confirmed first; each cadre gets their provisional grade and the button.
-    assert "确认公示" in bot.tap(ADMIN, "📢 公示 5 天")[-1].text
-    said = [m.text for m in bot.tap(ADMIN, "确认")]
+    assert "确认公示" in bot.tap(ADMIN, "📢 公示 5 天")[-1].body
+    said = [m.body for m in bot.tap(ADMIN, "确认")]
     assert "已公示，公示期至 2026-06-19（含）。" in said
     # The admin is rated too (in 市委考核办), so gets a notice like everyone else.
     assert any("您在市委考核办的拟定等次" in text for text in said)
     notice = bot.last(R3)
-    assert "您在评定办的拟定等次：称职（总分 92.00，单位内第 2 名）" in notice.text
-    assert "优秀比例 40%，名额 2 个，参评 5 人" in notice.text
-    assert "2026-06-19（含）前" in notice.text and notice.button_texts() == ["提出异议"]
+    assert "您在评定办的拟定等次：称职（总分 92.00，单位内第 2 名）" in notice.body
+    assert "优秀比例 40%，名额 2 个，参评 5 人" in notice.body
+    assert "2026-06-19（含）前" in notice.body and notice.button_texts() == ["提出异议"]
 
     # Two objections; a second one from the same cadre is refused before any typing.
     _object(bot, R3, "我的任务来源应为市政府工作报告，难度应为1.0")
-    assert "每人每个周期限一次" in bot.tap(R3, "提出异议")[-1].text
+    assert "每人每个周期限一次" in bot.tap(R3, "提出异议")[-1].body
     _object(bot, R4, "我认为应评为优秀")
     up, down = _objection_id(store, rated.people["R3"]), _objection_id(store, rated.people["R4"])
     card = bot.message_with_button(ADMIN, f"obj:up:{up}")
-    assert "丙三（R3）" in card.text and "公示等次：称职，公示总分 92.00" in card.text
+    assert "丙三（R3）" in card.body and "公示等次：称职，公示总分 92.00" in card.body
 
     # Upheld, then the score corrected through the admin's usual difficulty tool.
-    assert "采纳理由" in bot.tap(ADMIN, f"obj:up:{up}")[-1].text
-    assert "已答复异议 #" in bot.say(ADMIN, "经核实，该事项来源为市政府工作报告")[-1].text
-    told = bot.last(R3).text
+    assert "采纳理由" in bot.tap(ADMIN, f"obj:up:{up}")[-1].body
+    assert "已答复异议 #" in bot.say(ADMIN, "经核实，该事项来源为市政府工作报告")[-1].body
+    told = bot.last(R3).body
     assert "异议已被采纳" in told and "经核实，该事项来源为市政府工作报告" in told
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "调整难易系数")
     bot.say(ADMIN, "RT-R3")
-    assert "已保存" in bot.say(ADMIN, "1.0")[-1].text
+    assert "已保存" in bot.say(ADMIN, "1.0")[-1].body
 
     # Dismissed, with the reason the cadre is told.
     bot.tap(ADMIN, f"obj:dis:{down}")
     bot.say(ADMIN, "总分80.00分，未达到优秀分数线90分")
-    told = bot.last(R4).text
+    told = bot.last(R4).body
     assert "异议未被采纳" in told and "未达到优秀分数线90分" in told
 
     # Not before the publicity ends; then final, and the period is locked.
     preview = _open_rating(bot)
     assert "待答复 0 条 · 成立 1 条 · 驳回 1 条" in preview
     bot.tap(ADMIN, "🔒 定档并锁定周期")
-    assert "公示期至 2026-06-19，结束后才能定档" in bot.tap(ADMIN, "确认")[-1].text
+    assert "公示期至 2026-06-19，结束后才能定档" in bot.tap(ADMIN, "确认")[-1].body
     clock.advance(days=5)
     _open_rating(bot)
     bot.tap(ADMIN, "🔒 定档并锁定周期")
-    assert "已定档，2026年度 已锁定" in bot.tap(ADMIN, "确认")[-1].text
+    assert "已定档，2026年度 已锁定" in bot.tap(ADMIN, "确认")[-1].body
     assert "已定档，周期已锁定" in _open_rating(bot)
 
     # A change to the locked period is refused in the bot, and changes nothing.
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "调整难易系数")
     bot.say(ADMIN, "RT-R4")
-    assert "已锁定，不能再修改" in bot.say(ADMIN, "1.2")[-1].text
+    assert "已锁定，不能再修改" in bot.say(ADMIN, "1.2")[-1].body
     with store.session() as session:
-        period = session.get(Period, world.year.id)
+        period = session.get(Period, world.id.year)
         assert period is not None and period.locked
         finals = {c.code: (g.published_grade, g.final_grade, g.final_total)
                   for g, c in session.exec(select(RatingGrade, Cadre).join(

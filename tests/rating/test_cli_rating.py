@@ -49,7 +49,7 @@ def test_publish_list_and_answer_objections(
     assert "已公示 2026年度，公示期至" in published.output and "（3 天）" in published.output
     with store.transaction() as ctx:
         objection = rating.lodge_objection(ctx, rated.people["R4"].id or 0,
-                                           world.year.id or 0, "请复核我的得分")
+                                           world.id.year or 0, "请复核我的得分")
     listed = runner.invoke(main, ["rate", "--objections"])
     assert "请复核我的得分" in listed.output and "待答复" in listed.output
 

@@ -30,30 +30,30 @@ from tests.support.world import World
 def test_every_change_to_a_locked_period_is_refused_and_changes_nothing(
     store: Store, world: World, rated: RatingUnit, clock: FakeClock
 ) -> None:
-    admin, alice, bob = world.admin.id or 0, world.alice.id or 0, world.bob.id or 0
+    admin, alice, bob = world.id.admin or 0, world.id.alice or 0, world.id.bob or 0
     # Things still waiting when the rating is finalised: a report, a claim, a co-operation.
     with store.transaction() as ctx:
-        report = submit_report(ctx, alice, world.alice_plain.id or 0, progress=Decimal(50))
+        report = submit_report(ctx, alice, world.id.alice_plain or 0, progress=Decimal(50))
         claim = claim_innovation(ctx, bob, "reform", "city", "改革成效")
         cooperation = ctx.session.exec(select(Cooperation)).one()
-        rating.publish(ctx, admin, world.year.id or 0, 1)
+        rating.publish(ctx, admin, world.id.year or 0, 1)
     with store.transaction() as ctx:
-        objection = rating.lodge_objection(ctx, bob, world.year.id or 0, "请复核")
+        objection = rating.lodge_objection(ctx, bob, world.id.year or 0, "请复核")
         rating.answer_objection(ctx, admin, objection.id or 0, False, "复核无误")
     clock.advance(days=1)
     with store.transaction() as ctx:
-        rating.finalise(ctx, admin, world.year.id or 0)
+        rating.finalise(ctx, admin, world.id.year or 0)
 
     def year(ctx: Ctx) -> Period:
-        found = ctx.session.get(Period, world.year.id)
+        found = ctx.session.get(Period, world.id.year)
         assert found is not None
         return found
 
-    year_id = world.year.id or 0
+    year_id = world.id.year or 0
     attempts: dict[str, Callable[[Ctx], object]] = {
-        "save a draft": lambda ctx: save_draft(ctx, alice, world.alice_key.id or 0,
+        "save a draft": lambda ctx: save_draft(ctx, alice, world.id.alice_key or 0,
                                                actual=Decimal(3)),
-        "submit a report": lambda ctx: submit_report(ctx, bob, world.bob_task.id or 0,
+        "submit a report": lambda ctx: submit_report(ctx, bob, world.id.bob_task or 0,
                                                      progress=Decimal(100)),
         "approve a report": lambda ctx: approve_report(ctx, admin, report.id or 0, "A"),
         "return a report": lambda ctx: return_report(ctx, admin, report.id or 0, "补充材料"),
@@ -61,11 +61,11 @@ def test_every_change_to_a_locked_period_is_refused_and_changes_nothing(
         "claim innovation": lambda ctx: claim_innovation(ctx, alice, "reform", "city", "新"),
         "approve a claim": lambda ctx: approve_claim(ctx, admin, claim.id or 0),
         "reject a claim": lambda ctx: reject_claim(ctx, admin, claim.id or 0, "不符"),
-        "confirm a co-operation": lambda ctx: confirm_cooperation(ctx, world.chief.id or 0,
+        "confirm a co-operation": lambda ctx: confirm_cooperation(ctx, world.id.chief or 0,
                                                                   cooperation.id or 0),
-        "boost a key task": lambda ctx: set_boost(ctx, admin, world.alice_key.id or 0,
+        "boost a key task": lambda ctx: set_boost(ctx, admin, world.id.alice_key or 0,
                                                   Decimal("0.15")),
-        "set a difficulty": lambda ctx: set_difficulty(ctx, admin, world.alice_plain.id or 0,
+        "set a difficulty": lambda ctx: set_difficulty(ctx, admin, world.id.alice_plain or 0,
                                                        Decimal("1.2")),
         "add a task": lambda ctx: org.add_task(
             ctx, None, period=year(ctx), code="NEW", title="新事项", dimension="basic",

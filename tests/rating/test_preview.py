@@ -16,7 +16,7 @@ from tests.support.world import World
 
 def _preview(store: Store, world: World):  # type: ignore[no-untyped-def]
     with store.session() as session:
-        period = session.get(Period, world.year.id)
+        period = session.get(Period, world.id.year)
         assert period is not None
         return preview(session, store.rules, period)
 

@@ -74,7 +74,7 @@ def test_a_category_with_zero_weight_gets_nothing_and_the_others_fill_100() -> N
 
 def test_shares_within_a_category_follow_raw_weights() -> None:
     result = score_assessee(AssesseeInput(tasks=(task("a", weight=1), task("b", weight=3))))
-    assert (result.tasks["a"].share, result.tasks["b"].share) == (25, 75)
+    assert (result.tasks["a"].share, result.tasks["b"].share) == (F(25), F(75))
 
 
 # -- step 4: boost ---------------------------------------------------------------------------

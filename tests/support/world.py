@@ -18,6 +18,32 @@ from models.store import Store
 from models.tables import Cadre, Period, Task, Unit
 
 
+@dataclass(frozen=True)
+class Ids:
+    """The world's row ids, typed as the ints they are once the rows are stored."""
+
+    city: int
+    township: int
+    office: int
+    bureau: int
+    office_admin: int
+    admin: int
+    mayor: int
+    boss: int
+    deputy: int
+    chief: int
+    alice: int
+    bob: int
+    carol: int
+    year: int
+    alice_plain: int
+    alice_key: int
+    alice_monthly: int
+    bob_task: int
+    carol_task: int
+    unit_task: int
+
+
 @dataclass
 class World:
     city: Unit
@@ -43,6 +69,11 @@ class World:
 
     def ids(self) -> dict[str, int]:
         return {name: getattr(self, name).id for name in self.__dataclass_fields__}
+
+    @property
+    def id(self) -> Ids:
+        """`world.id.alice` is alice's id, an int (`world.id.alice` is Optional to mypy)."""
+        return Ids(**self.ids())
 
 
 def build_world(store: Store) -> World:
