@@ -60,8 +60,15 @@ def read_progress(text: str) -> Amount:
 
 
 def read_count(text: str, target: Decimal) -> Amount:
-    """A count toward `target`: "8", "8场", or "8/15" when 15 is the target."""
+    """A count toward `target`: "8", "8场", "8/15" when 15 is the target, or "60%" of it."""
     clean = normalize(text)
+    if clean.endswith("%"):  # a share of the target, not a count of 60
+        share = read_progress(clean)
+        if share.progress is None:
+            return share
+        value = (target * share.progress / HUNDRED).quantize(Decimal("0.0001"),
+                                                             rounding=ROUND_HALF_UP)
+        return Amount(actual=value.normalize() if value else Decimal(0))
     if match := _FRACTION.match(clean):
         done, whole = _decimal(match.group(1)), _decimal(match.group(2))
         if done is None or whole != target:

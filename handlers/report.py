@@ -42,9 +42,11 @@ from handlers.common import (
 from handlers.dispatch import on, tapped
 from models.errors import Refused
 from models.reports import discard_draft, save_draft, submit_report
-from models.tables import Task
-from models.views import TaskLine, active_period, reportable_tasks
+from models.tables import Report, Task
+from models.views import TaskLine, active_period, latest_report, reportable_tasks
+from models.vocab import RETURNED, SUBMITTED
 from ui.callbacks import ReportEdit, ReportPage, ReportStep, ReportTask
+from ui.render import percent
 
 PICK, AMOUNT, EVIDENCE, NOTE, CONFIRM = "pick", "amount", "evidence", "note", "confirm"
 KEY = "report"  # user_data[KEY]: what has been entered so far (JSON-safe)
@@ -93,6 +95,10 @@ def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 # -- picking the task ---------------------------------------------------------------------
 
 
@@ -123,10 +129,7 @@ async def _pick_page(update: Update, context: Context, p: Person, page: int) -> 
                                       else "bot.no_active_period"), menu(p))
         return ConversationHandler.END
     shown = paginate(lines, page, PER_PAGE)
-    rows = [[ReportTask(line.task.id).button(p.r.label(
-        "report.task_button", title=_short(line.task.title),
-        due=line.next_due.strftime("%m-%d") if line.next_due else "—"))]
-        for line in shown.shown]
+    rows = [[ReportTask(line.task.id).button(_pick_label(p, line))] for line in shown.shown]
     nav = pager(p.r, ReportPage, shown)
     if nav:
         rows.append(nav)
@@ -135,21 +138,66 @@ async def _pick_page(update: Update, context: Context, p: Person, page: int) -> 
     return PICK
 
 
+def _pick_label(p: Person, line: TaskLine) -> str:
+    """A task in the picker: waiting ones marked, an approved amount shown."""
+    title = _short(line.task.title)
+    if line.state == SUBMITTED:
+        return p.r.label("report.task_button_waiting", title=title)
+    due = line.next_due.strftime("%m-%d") if line.next_due else "—"
+    if line.progress is None:
+        return p.r.label("report.task_button", title=title, due=due)
+    return p.r.label("report.task_button_approved", title=title, due=due,
+                     approved=_amount_text(p, line.task.target, line.progress))
+
+
+def _amount_text(p: Person, target: Decimal | None, value: Decimal) -> str:
+    """An approved or entered amount as people read it: "30/30" or "60%"."""
+    return f"{_plain(value)}/{_plain(target)}" if target is not None else percent(value)
+
+
 def _short(title: str, limit: int = 24) -> str:
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
-async def picked(update: Update, context: Context, p: Person, tap: ReportTask) -> str | int:
+async def picked(update: Update, context: Context, p: Person, tap: ReportTask
+                 ) -> str | int | None:
     """A task tapped in the list, or under a reminder (which starts the conversation); the door
     made sure it is one this cadre reports on."""
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    task = await _task(context, tap.task)
+    query = update.callback_query
+    assert query is not None
+    today = app(context).store.today()
+
+    def load(session: Session) -> tuple[Task | None, TaskLine | None, Report | None]:
+        period = active_period(session)
+        line = None if period is None else next(
+            (x for x in reportable_tasks(session, p.cadre, period, today) if x.task.id == tap.task),
+            None)
+        returned = None if line is None or line.state != RETURNED else latest_report(
+            session, tap.task, line.occurrence, p.id)
+        return session.get(Task, tap.task), line, returned
+
+    task, line, returned = await read(context, load)
     assert task is not None
-    context.memory[KEY] = {"task": tap.task}
+    if line is not None and line.state == SUBMITTED:  # say now, not after everything is typed
+        await query.answer(p.r.label("report.already_waiting", title=_short(task.title)),
+                           show_alert=True)
+        return None
+    await query.answer()
+    entered: dict[str, Any] = {"task": tap.task}
+    if line is not None and line.progress is not None:
+        entered["approved"] = str(line.progress)
+    if returned is not None:  # 重新汇报: start from what was sent back, then change what is asked
+        entered.update(progress=_str(returned.progress), actual=_str(returned.actual),
+                       note=returned.note, evidence=list(returned.evidence or []),
+                       occurrence=returned.occurrence)
+    context.memory[KEY] = entered
     if not await _save(context, p):
         context.memory.pop(KEY, None)
         return ConversationHandler.END
+    if returned is not None:
+        await answer(update, p.r.text("report.resubmit_from_returned",
+                                      reason=returned.reason or ""))
+        return await _summary(update, context, p)
     await _ask_amount(update, p, task)
     return AMOUNT
 
@@ -188,11 +236,48 @@ async def amount(update: Update, context: Context) -> str | int:
                            measure=task.measure or "")
         await answer(update, p.r.text(parsed.error or "", value=text) + "\n" + example)
         return AMOUNT
-    entered["progress"] = None if parsed.progress is None else str(parsed.progress)
-    entered["actual"] = None if parsed.actual is None else str(parsed.actual)
+    value = parsed.actual if parsed.actual is not None else parsed.progress
+    assert value is not None
+    doubt = _doubt(p, task, entered, value)
+    if doubt is not None:  # ask first; the amount waits until the cadre says yes
+        entered["unsure"] = {"progress": _str(parsed.progress), "actual": _str(parsed.actual)}
+        await answer(update, doubt, InlineKeyboardMarkup([[
+            ReportStep("sure").button(p.r.label("report.sure")),
+            ReportStep("x").button(p.r.label("report.cancel"))]]))
+        return AMOUNT
+    entered.update(progress=_str(parsed.progress), actual=_str(parsed.actual))
+    return await _amount_taken(update, context, p)
+
+
+def _doubt(p: Person, task: Task, entered: dict[str, Any], value: Decimal) -> str | None:
+    """Why this amount needs a yes first: it lowers the approved one, or passes the target."""
+    approved = _dec(entered.get("approved"))
+    if approved is not None and value < approved:
+        return p.r.text("report.confirm_lower", value=_amount_text(p, task.target, value),
+                        approved=_amount_text(p, task.target, approved))
+    if task.target is not None and value > task.target:
+        return p.r.text("report.confirm_above_target", value=_plain(value),
+                        target=_plain(task.target), measure=task.measure or "")
+    return None
+
+
+async def amount_confirmed(update: Update, context: Context, p: Person, tap: ReportStep
+                           ) -> str | int:
+    """Yes: use the amount that lowered the approved one or passed the target."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    entered = _state(context)
+    unsure = entered.pop("unsure", None)
+    if not unsure:
+        return AMOUNT
+    entered.update(progress=unsure["progress"], actual=unsure["actual"])
+    return await _amount_taken(update, context, p)
+
+
+async def _amount_taken(update: Update, context: Context, p: Person) -> str | int:
     if not await _save(context, p):
         return AMOUNT
-    if entered.get("confirming"):
+    if _state(context).get("confirming"):
         return await _summary(update, context, p)
     await ask(update, p, "report.ask_evidence", "report.skip", ReportStep("skip"))
     return EVIDENCE
@@ -239,6 +324,17 @@ async def evidence_done(update: Update, context: Context, p: Person, tap: Report
     return NOTE
 
 
+async def evidence_cleared(update: Update, context: Context, p: Person, tap: ReportStep
+                           ) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    _state(context)["evidence"] = []
+    if not await _save(context, p):
+        return EVIDENCE
+    await ask(update, p, "report.evidence_cleared", "report.skip", ReportStep("skip"))
+    return EVIDENCE
+
+
 async def note(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     message = update.effective_message
@@ -272,7 +368,8 @@ async def _summary(update: Update, context: Context, p: Person) -> str:
     text = p.r.render("report_summary", task=task, progress=_dec(entered.get("progress")),
                       actual=_dec(entered.get("actual")), note=entered.get("note", ""),
                       files=len(entered.get("evidence", [])),
-                      occurrence=entered.get("occurrence", ""))
+                      occurrence=entered.get("occurrence", ""),
+                      approved=_dec(entered.get("approved")))
     markup = InlineKeyboardMarkup([
         [ReportStep("ok").button(p.r.label("report.submit"))],
         [ReportEdit("a").button(p.r.label("report.edit_amount")),
@@ -296,9 +393,14 @@ async def edit(update: Update, context: Context, p: Person, tap: ReportEdit) -> 
         assert task is not None
         await _ask_amount(update, p, task)
         return AMOUNT
-    if part == "f":
-        entered["evidence"] = []
-        await ask(update, p, "report.ask_evidence", "report.skip", ReportStep("skip"))
+    if part == "f":  # keep what was added; the cadre adds more, or clears them on purpose
+        kept = len(entered.get("evidence", []))
+        if not kept:
+            await ask(update, p, "report.ask_evidence", "report.skip", ReportStep("skip"))
+            return EVIDENCE
+        await answer(update, p.r.text("report.evidence_kept", count=kept), InlineKeyboardMarkup([[
+            ReportStep("done").button(p.r.label("report.done")),
+            ReportStep("clear").button(p.r.label("report.clear_evidence"))]]))
         return EVIDENCE
     await ask(update, p, "report.ask_note", "report.skip", ReportStep("skip"))
     return NOTE
@@ -362,9 +464,11 @@ def conversation() -> ConversationHandler[Context]:
         ],
         states={
             PICK: [on(ReportTask, picked), on(ReportPage, pick_page)],
-            AMOUNT: [MessageHandler(typed, amount)],
+            AMOUNT: [MessageHandler(typed, amount),
+                     on(ReportStep, amount_confirmed, when=_step("sure"))],
             EVIDENCE: [MessageHandler(filters.PHOTO | filters.Document.ALL, evidence),
                        on(ReportStep, evidence_done, when=_step("skip", "done")),
+                       on(ReportStep, evidence_cleared, when=_step("clear")),
                        MessageHandler(typed, evidence_expected)],
             NOTE: [MessageHandler(typed, note),
                    on(ReportStep, note_skipped, when=_step("skip"))],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup, Update
@@ -47,7 +48,7 @@ from models.errors import Refused
 from models.reports import approve_report, pending_for, reject_report, return_report
 from models.store import Ctx
 from models.tables import Cadre, OutboxMessage, Report, Task
-from models.views import cadre_by_code
+from models.views import cadre_by_code, zone_of
 from models.vocab import SUBMITTED
 from ui import cards
 from ui.callbacks import (
@@ -214,16 +215,16 @@ async def pending_page(update: Update, context: Context, p: Person, tap: ReviewP
 
 
 async def _pending_page(update: Update, context: Context, p: Person, number: int) -> None:
-    def load(ctx: Ctx) -> list[tuple[Report, Task, Cadre]]:
+    def load(ctx: Ctx) -> tuple[ZoneInfo, list[tuple[Report, Task, Cadre]]]:
         result = []
         for report in pending_for(ctx, p.id, limit=200):
             task = ctx.session.get(Task, report.task_id)
             reporter = ctx.session.get(Cadre, report.reporter_id)
             assert task is not None and reporter is not None
             result.append((report, task, reporter))
-        return result
+        return zone_of(ctx.session, p.cadre, ctx.tz), result
 
-    waiting = await run(context, load)
+    zone, waiting = await run(context, load)
     if not waiting:
         await edit_or_send(update, p.r.text("review.nothing_waits"), None)
         return
@@ -234,7 +235,7 @@ async def _pending_page(update: Update, context: Context, p: Person, number: int
     nav = pager(p.r, ReviewPage, page)
     if nav:
         rows.append(nav)
-    text = p.r.render("pending_list", count=len(waiting), items=page.shown)
+    text = p.r.render("pending_list", count=len(waiting), items=page.shown, zone=zone)
     await edit_or_send(update, text, InlineKeyboardMarkup(rows))
 
 

@@ -91,6 +91,20 @@ async def unknown_command(update: Update, context: Context) -> None:
     await answer(update, p.r.text("bot.unknown_command"), menu(p))
 
 
+async def nothing_to_cancel(update: Update, context: Context) -> None:
+    """/cancel when no conversation is going on (each conversation's own /cancel comes first)."""
+    p = await person(update, context)
+    if p is not None:
+        await answer(update, p.r.text("bot.nothing_to_cancel"), menu(p))
+
+
+async def groups_only(update: Update, context: Context) -> None:
+    """/bindgroup or /unbindgroup in a private chat: say where they work."""
+    p = await person(update, context)
+    if p is not None:
+        await answer(update, p.r.text("group.commands_in_groups"), menu(p))
+
+
 async def not_understood(update: Update, context: Context) -> None:
     p = await person(update, context)
     if p is None:
@@ -108,6 +122,9 @@ def register(application: KaoheApp) -> None:
 
 def register_fallbacks(application: KaoheApp) -> None:
     """Added last, in the same group as every feature: what no feature handled."""
+    application.add_handler(CommandHandler("cancel", nothing_to_cancel))
+    application.add_handler(CommandHandler(("bindgroup", "unbindgroup"), groups_only,
+                                           filters.ChatType.PRIVATE))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(filters.ALL, not_understood))
     application.add_handler(dispatch.fallback())  # a press no handler took

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
@@ -36,6 +37,21 @@ def cadre_by_telegram(session: Session, telegram_user_id: int) -> Cadre | None:
     return session.exec(
         select(Cadre).where(Cadre.telegram_user_id == telegram_user_id, col(Cadre.active))
     ).first()
+
+
+def latest_report(session: Session, task_id: int, occurrence: str, reporter_id: int
+                  ) -> Report | None:
+    """The cadre's latest report on this occurrence of the task (drafts aside)."""
+    return session.exec(select(Report).where(
+        Report.task_id == task_id, Report.occurrence == occurrence,
+        Report.reporter_id == reporter_id, Report.state != DRAFT,
+    ).order_by(col(Report.id).desc())).first()
+
+
+def zone_of(session: Session, cadre: Cadre, default: ZoneInfo) -> ZoneInfo:
+    """The time zone a cadre reads times in: their unit's, else the organisation's."""
+    unit = session.get(Unit, cadre.unit_id)
+    return ZoneInfo(unit.timezone) if unit is not None and unit.timezone else default
 
 
 def active_period(session: Session) -> Period | None:

@@ -141,10 +141,11 @@ class ReportPage(Callback):
 
 @dataclass(frozen=True)
 class ReportStep(Callback):
-    """Skip, done (with the evidence), submit, cancel."""
+    """Skip, done (with the evidence), submit, cancel; `sure`: yes, use the amount although it
+    lowers the approved one or passes the target; `clear`: remove the attachments added."""
 
     template = "rep:{step}"
-    step: Literal["skip", "done", "ok", "x"]
+    step: Literal["skip", "done", "ok", "x", "sure", "clear"]
 
 
 @dataclass(frozen=True)

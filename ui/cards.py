@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup
 
 from models.tables import Cadre, InnovationClaim, Report, Task, Unit
-from models.vocab import SUBMITTED
-from ui.callbacks import ClaimDecision, ReviewGrade, ReviewReason
+from models.vocab import APPROVED, RETURNED, SUBMITTED
+from ui.callbacks import ClaimDecision, ReportTask, ReviewGrade, ReviewReason
 from ui.render import Renderer
 
 
@@ -40,8 +40,12 @@ def review_card(session: Session, report_id: int, r: Renderer) -> Card | None:
     reporter = session.get(Cadre, report.reporter_id)
     assert task is not None and reporter is not None
     unit = session.get(Unit, reporter.unit_id)
+    approved = session.exec(select(Report).where(
+        Report.task_id == report.task_id, Report.occurrence == report.occurrence,
+        Report.state == APPROVED, Report.id != report.id,
+    ).order_by(col(Report.decided_at).desc(), col(Report.id).desc())).first()
     text = r.render("review_card", report=report, task=task, reporter=reporter, unit=unit,
-                    reviewer=_name(session, report.reviewer_id))
+                    reviewer=_name(session, report.reviewer_id), approved=approved)
     markup = None
     if report.state == SUBMITTED:
         markup = InlineKeyboardMarkup([
@@ -58,8 +62,12 @@ def report_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Ca
     if report is None:
         return None
     task = session.get(Task, report.task_id)
+    markup = None
+    if report.state == RETURNED:  # 重新汇报: the report flow on that task, with what was sent
+        markup = InlineKeyboardMarkup([[ReportTask(report.task_id).button(
+            r.label("decided.resubmit_button"))]])
     return Card(r.render("report_decided", report=report, task=task, payload=payload,
-                         reviewer=_name(session, report.reviewer_id)))
+                         reviewer=_name(session, report.reviewer_id)), markup)
 
 
 def claim_card(session: Session, claim_id: int, r: Renderer) -> Card | None:

@@ -8,6 +8,7 @@ recipient's catalog. Numbers are formatted here, never in handlers.
 from __future__ import annotations
 
 import html
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,13 @@ def plain_number(value: Decimal | int | str | None) -> str:
     return format(number.normalize(), "f")
 
 
+def local_time(moment: datetime | None, zone: tzinfo) -> str:
+    """A moment as the reader's clock shows it: month-day hour:minute in their unit's zone."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone).strftime("%m-%d %H:%M")
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -61,7 +69,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(points=points, signed=signed, percent=percent, num=plain_number)
+    env.filters.update(points=points, signed=signed, percent=percent, num=plain_number,
+                       local=local_time)
     return env
 
 
