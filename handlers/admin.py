@@ -163,6 +163,8 @@ async def value(update: Update, context: Context) -> str | int:
     text = normalize(message.text or "").rstrip("%")
     try:
         number = Decimal(text)
+        if not number.is_finite():  # NaN, Infinity: Decimal reads them, no one means them
+            raise InvalidOperation
     except InvalidOperation:
         await answer(update, p.r.text("admin.not_a_number", value=message.text or ""))
         return VALUE

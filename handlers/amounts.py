@@ -10,6 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from models.limits import MAX_COUNT
+
 HUNDRED = Decimal(100)
 _NUMBER = r"(\d+(?:\.\d+)?)"
 _PERCENT = re.compile(rf"^{_NUMBER}\s*%?$")
@@ -80,4 +82,6 @@ def read_count(text: str, target: Decimal) -> Amount:
         return Amount(error="amount.unreadable_count")
     if value.as_tuple().exponent < -4:  # type: ignore[operator]
         return Amount(error="amount.too_precise")
+    if value > MAX_COUNT:  # a typo, and past what the database stores
+        return Amount(error="amount.count_too_large")
     return Amount(actual=value)

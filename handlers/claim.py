@@ -29,6 +29,8 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on, tapped
+from handlers.typed import typed_text
+from models import limits
 from models.errors import Refused
 from models.innovation import approve_claim, claim_innovation, reject_claim
 from ui import cards
@@ -92,9 +94,8 @@ async def describe(update: Update, context: Context) -> str | int:
     message = update.effective_message
     if p is None or message is None:
         return ConversationHandler.END
-    text = (message.text or "").strip()
-    if not text or len(text) > 1000:
-        await answer(update, p.r.text("claim.description_length", max=1000))
+    text = await typed_text(update, p, limits.DESCRIPTION)
+    if text is None:
         return DESCRIBE
     _entered(context)["description"] = text
     await answer(update, p.r.text("claim.ask_evidence"),
@@ -183,10 +184,13 @@ async def ask_reject_reason(update: Update, context: Context, p: Person, tap: Cl
 async def reject_with_reason(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     message = update.effective_message
-    claim_id = context.memory.pop("claim_reject", None)
+    claim_id = context.memory.get("claim_reject")
     if p is None or message is None or claim_id is None:
         return ConversationHandler.END
-    reason = (message.text or "").strip()
+    reason = await typed_text(update, p, limits.REASON)
+    if reason is None:
+        return REJECT_REASON  # asked again, the claim still chosen
+    context.memory.pop("claim_reject", None)
     try:
         await run(context, lambda ctx: reject_claim(ctx, p.id, claim_id, reason))
     except Refused as refusal:

@@ -35,7 +35,8 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on, tapped
-from models import rating
+from handlers.typed import typed_text
+from models import limits, rating
 from models.doors import Door
 from models.errors import Refused
 from models.rating_preview import preview
@@ -218,9 +219,8 @@ async def objection_reason(update: Update, context: Context) -> str | int:
     entered: dict[str, Any] = context.memory.get(CADRE_KEY) or {}
     if p is None or message is None or not entered:
         return ConversationHandler.END
-    reason = (message.text or "").strip()
-    if not reason or len(reason) > rating.MAX_REASON:
-        await answer(update, p.r.text("objection.reason_length", max=rating.MAX_REASON))
+    reason = await typed_text(update, p, limits.REASON)
+    if reason is None:
         return REASON
     entered["reason"] = reason
     await answer(update, p.r.text("objection.confirm", reason=reason), InlineKeyboardMarkup([[

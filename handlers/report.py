@@ -40,6 +40,8 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on, tapped
+from handlers.typed import typed_text
+from models import limits
 from models.errors import Refused
 from models.reports import discard_draft, save_draft, submit_report
 from models.tables import Report, Task
@@ -340,9 +342,8 @@ async def note(update: Update, context: Context) -> str | int:
     message = update.effective_message
     if p is None or message is None:
         return ConversationHandler.END
-    text = (message.text or "").strip()
-    if len(text) > 1000:
-        await answer(update, p.r.text("report.note_too_long", max=1000))
+    text = await typed_text(update, p, limits.NOTE)
+    if text is None:
         return NOTE
     _state(context)["note"] = text
     if not await _save(context, p):

@@ -8,6 +8,7 @@ show who decided. Also /pending and /delegate.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -42,6 +43,8 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on, tapped
+from handlers.typed import typed_text
+from models import limits
 from models.admin import delegate_review
 from models.doors import Door
 from models.errors import Refused
@@ -176,9 +179,8 @@ async def reason(update: Update, context: Context) -> str | int:
     pending: dict[str, Any] = context.memory.get(KEY) or {}
     if p is None or message is None or not pending:
         return ConversationHandler.END
-    text = (message.text or "").strip()
-    if not text or len(text) > 500:
-        await answer(update, p.r.text("review.reason_length", max=500))
+    text = await typed_text(update, p, limits.REASON)
+    if text is None:
         return REASON
     report_id, action = int(pending["report"]), pending["action"]
     operation = return_report if action == "ret" else reject_report
@@ -287,7 +289,8 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
     chosen: dict[str, Any] = context.memory.get("delegate") or {}
     if p is None or message is None or not chosen:
         return ConversationHandler.END
-    parts = (message.text or "").replace("～", " ").replace("~", " ").split()
+    typed = unicodedata.normalize("NFKC", message.text or "")  # full-width digits, ～
+    parts = typed.replace("~", " ").split()
     try:
         starts, ends = date.fromisoformat(parts[0]), date.fromisoformat(parts[-1])
     except (ValueError, IndexError):

@@ -13,6 +13,7 @@ from models import audit
 from models.access import actor, load, open_period, require_admin, supervised_unit_ids
 from models.errors import Forbidden, Refused
 from models.facts import AssesseeRef
+from models.limits import check_places
 from models.reports import owners_affected
 from models.standings import refresh
 from models.store import Ctx
@@ -48,9 +49,10 @@ def set_boost(ctx: Ctx, actor_id: int, task_id: int, boost: Decimal | None) -> T
         if task.dimension != "key":
             raise Refused("boost_key_only", task=task.id)
         low, high = _owner_policy_range(ctx, task, "boost")
-        if not low <= Fraction(boost) <= high:
+        if not boost.is_finite() or not low <= Fraction(boost) <= high:
             raise Refused("boost_out_of_range", value=str(boost), low=str(float(low)),
                           high=str(float(high)))
+        check_places(boost, 3)
     before = audit.snapshot(task)
     task.boost = None if boost is None or boost == 0 else boost
     audit.record(ctx, who.id, "task.boost", task, before=before, period_id=period.id,
@@ -69,6 +71,7 @@ def set_difficulty(ctx: Ctx, actor_id: int, task_id: int, difficulty: Decimal) -
     if not difficulty.is_finite() or not low <= Fraction(difficulty) <= high:
         raise Refused("difficulty_out_of_range", value=str(difficulty), low=str(float(low)),
                       high=str(float(high)))
+    check_places(difficulty, 3)
     before = audit.snapshot(task)
     task.difficulty = difficulty
     audit.record(ctx, who.id, "task.difficulty", task, before=before, period_id=period.id,

@@ -13,6 +13,7 @@ from models import audit, outbox
 from models.access import active_period, actor, load, open_period, require_admin
 from models.errors import Refused
 from models.facts import AssesseeRef
+from models.limits import DESCRIPTION, REASON, checked_text, clean_evidence
 from models.standings import refresh
 from models.store import Ctx
 from models.tables import Cadre, InnovationClaim, Period
@@ -31,8 +32,7 @@ def claim_innovation(
     points = ctx.rules.innovation_value(kind, level)
     if points is None:
         raise Refused("unknown_innovation", kind=kind, level=level)
-    if not description.strip():
-        raise Refused("description_required")
+    description = checked_text(DESCRIPTION, description)
     period = open_period(ctx, active_period(ctx).id or 0)
     claim = InnovationClaim(
         period_id=period.id or 0,
@@ -40,8 +40,8 @@ def claim_innovation(
         kind=kind,
         level=level,
         points=points,
-        description=description.strip(),
-        evidence=list(evidence),
+        description=description,
+        evidence=clean_evidence(evidence),
         claimant_id=who.id or 0,
         created_at=ctx.now,
     )
@@ -86,6 +86,4 @@ def approve_claim(ctx: Ctx, actor_id: int, claim_id: int) -> InnovationClaim:
 
 
 def reject_claim(ctx: Ctx, actor_id: int, claim_id: int, reason: str) -> InnovationClaim:
-    if not reason.strip():
-        raise Refused("reason_required")
-    return _decide(ctx, actor_id, claim_id, REJECTED, reason.strip())
+    return _decide(ctx, actor_id, claim_id, REJECTED, checked_text(REASON, reason))

@@ -8,6 +8,7 @@ from sqlmodel import select
 from models import audit
 from models.access import actor, load, require_admin
 from models.errors import Refused
+from models.limits import clean_text
 from models.store import Ctx
 from models.tables import Cadre, InviteCode
 
@@ -33,7 +34,7 @@ def issue_invite(ctx: Ctx, actor_id: int, cadre_id: int, ttl_days: int = 14) -> 
 
 def redeem_invite(ctx: Ctx, code: str, telegram_user_id: int) -> Cadre:
     """Bind the Telegram account to the invite's cadre; unknown, used, expired codes are refused."""
-    normalized = code.strip().upper()
+    normalized = clean_text(code).strip().upper()
     invite = ctx.session.exec(select(InviteCode).where(InviteCode.code == normalized)).first()
     if invite is None:
         raise Refused("invite_unknown")

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 from models import audit, outbox
 from models.access import actor, load, open_period, require_admin
 from models.errors import Refused
+from models.limits import REASON, checked_text
 from models.rating_preview import RatingPreview, preview
 from models.store import Ctx
 from models.tables import Cadre, Objection, Period, RatingGrade, RatingRun
@@ -28,7 +29,7 @@ from models.vocab import DISMISSED, FINAL, OPEN, PUBLICITY, UNLOCKED, UPHELD
 from scoring import round_half_up
 
 MAX_PUBLICITY_DAYS = 30
-MAX_REASON = 500  # characters; an objection or an answer is a short statement, not a file
+MAX_REASON = REASON.max_length  # an objection or an answer is a short statement, not a file
 
 
 def publish(ctx: Ctx, actor_id: int, period_id: int, days: int) -> RatingRun:
@@ -170,12 +171,7 @@ def unlock(ctx: Ctx, actor_id: int, period_id: int, reason: str) -> Period:
 
 
 def _reason(reason: str) -> str:
-    cleaned = reason.strip()
-    if not cleaned:
-        raise Refused("reason_required")
-    if len(cleaned) > MAX_REASON:
-        raise Refused("reason_too_long", max=MAX_REASON, length=len(cleaned))
-    return cleaned
+    return checked_text(REASON, reason)
 
 
 def _store_grades(ctx: Ctx, period_id: int, rated: RatingPreview, *, published: bool) -> None:

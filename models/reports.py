@@ -24,6 +24,7 @@ from models.access import (
 )
 from models.errors import Forbidden, Refused
 from models.facts import AssesseeRef
+from models.limits import MAX_COUNT, NOTE, REASON, checked_text, clean_evidence
 from models.occurrences import current_occurrence, occurrences
 from models.standings import refresh
 from models.store import Ctx
@@ -44,6 +45,8 @@ def _check_amount(task: Task, progress: Decimal | None, actual: Decimal | None) 
             raise Refused("actual_required", task=task.id, measure=task.measure or "")
         if actual < 0 or not actual.is_finite():
             raise Refused("actual_out_of_range", value=str(actual))
+        if actual > MAX_COUNT:
+            raise Refused("actual_too_large", value=str(actual), max=str(MAX_COUNT))
         if _places(actual) > 4:
             raise Refused("too_precise", value=str(actual), places=4)
         return
@@ -141,8 +144,8 @@ def _fill(report: Report, task: Task, progress: Decimal | None, actual: Decimal 
           note: str, evidence: Sequence[dict[str, Any]]) -> None:
     report.progress = None if task.target is not None else progress
     report.actual = actual if task.target is not None else None
-    report.note = note.strip()
-    report.evidence = list(evidence)
+    report.note = checked_text(NOTE, note)
+    report.evidence = clean_evidence(evidence)
 
 
 def submit_report(
@@ -217,13 +220,6 @@ def _decide(ctx: Ctx, who: Cadre, report: Report, task: Task, state: str,
                  unit_id=unit.id, cadre_id=task.cadre_id, task_id=task.id)
 
 
-def _reason(reason: str) -> str:
-    cleaned = reason.strip()
-    if not cleaned:
-        raise Refused("reason_required")
-    return cleaned
-
-
 def approve_report(ctx: Ctx, actor_id: int, report_id: int, grade: str) -> Report:
     """Approve with a quality grade (A/B/C/D); the standings are current when this commits."""
     if grade not in GRADES:
@@ -239,7 +235,7 @@ def approve_report(ctx: Ctx, actor_id: int, report_id: int, grade: str) -> Repor
 def return_report(ctx: Ctx, actor_id: int, report_id: int, reason: str) -> Report:
     """Send back for revision, with the reason; the cadre may submit again."""
     who, report, task = _decidable(ctx, actor_id, report_id, "report.return")
-    _decide(ctx, who, report, task, RETURNED, None, _reason(reason))
+    _decide(ctx, who, report, task, RETURNED, None, checked_text(REASON, reason))
     _tell_reporter(ctx, report, [])
     return report
 
@@ -247,7 +243,7 @@ def return_report(ctx: Ctx, actor_id: int, report_id: int, reason: str) -> Repor
 def reject_report(ctx: Ctx, actor_id: int, report_id: int, reason: str) -> Report:
     """Reject, with the reason."""
     who, report, task = _decidable(ctx, actor_id, report_id, "report.reject")
-    _decide(ctx, who, report, task, REJECTED, None, _reason(reason))
+    _decide(ctx, who, report, task, REJECTED, None, checked_text(REASON, reason))
     _tell_reporter(ctx, report, [])
     return report
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from models.limits import clean_text
 from models.occurrences import Occurrence, occurrences
 from models.tables import (
     Cadre,
@@ -356,12 +357,12 @@ def count_waiting_reviews(session: Session) -> int:
 
 def task_by_code(session: Session, code: str, period: Period) -> Task | None:
     return session.exec(
-        select(Task).where(Task.code == code.strip(), Task.period_id == period.id)
+        select(Task).where(Task.code == clean_text(code).strip(), Task.period_id == period.id)
     ).first()
 
 
 def cadre_by_code(session: Session, code: str) -> Cadre | None:
-    return session.exec(select(Cadre).where(Cadre.code == code.strip())).first()
+    return session.exec(select(Cadre).where(Cadre.code == clean_text(code).strip())).first()
 
 
 def blocked_people(session: Session) -> list[str]:
