@@ -11,6 +11,7 @@ import html
 import logging
 import warnings
 from datetime import time as clock_time
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from telegram import (
@@ -33,6 +34,7 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
+from bot.config import TelegramSettings
 from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
@@ -229,17 +231,27 @@ async def _history_job(context: Context) -> None:
     await asyncio.to_thread(snapshot)
 
 
+WEBHOOK_PATH = "telegram"  # the server answers POSTs to /telegram; the proxy forwards there
+
+
+def webhook_options(settings: TelegramSettings) -> dict[str, Any]:
+    """The webhook server's arguments; ConfigError (naming the key) when webhook mode is not
+    safe to start: no https URL or no secret token."""
+    settings.check_webhook()
+    return {
+        "listen": settings.webhook_listen, "port": settings.webhook_port,
+        "url_path": WEBHOOK_PATH, "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+    }
+
+
 def run_bot(kaohe: AppContext) -> None:
     """Run against Telegram (or a self-hosted Bot API server) until stopped: long polling, or
     a webhook with a secret token, as config.toml's [telegram] says."""
     settings = kaohe.settings.telegram
-    application = build_application(kaohe)
     if settings.mode == "webhook":
-        application.run_webhook(
-            listen=settings.webhook_listen, port=settings.webhook_port,
-            url_path="telegram", webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret.get_secret_value() or None,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        options = webhook_options(settings)  # refused before anything starts
+        build_application(kaohe).run_webhook(**options)
     else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+        build_application(kaohe).run_polling(allowed_updates=Update.ALL_TYPES)

@@ -7,6 +7,7 @@ ConfigError that names the key and what is wrong.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, time
 from decimal import Decimal
@@ -28,6 +29,9 @@ _POLICY_KEYS = {
     "category_weights", "key_factor", "boost_range", "difficulty_range", "grade_factors",
     "innovation_cap", "collaboration", "rating",
 }
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
@@ -54,6 +58,23 @@ class TelegramSettings(_Section):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr = SecretStr("")
     admin_chat_id: int = 0
+
+    def check_webhook(self) -> None:
+        """Webhook mode starts only when Telegram alone can post to it: an https URL, and a
+        secret token every call must carry (a forged POST then gets 403, not an answer)."""
+        if not self.webhook_url.startswith("https://"):
+            raise ConfigError(
+                f"telegram.webhook_url: webhook mode needs the public https:// URL Telegram "
+                f"posts to (got {self.webhook_url!r})")
+        secret = self.webhook_secret.get_secret_value()
+        if not secret:
+            raise ConfigError(
+                "telegram.webhook_secret: webhook mode needs a secret token; "
+                "set KAOHE_TELEGRAM__WEBHOOK_SECRET in the environment")
+        if not _WEBHOOK_SECRET.fullmatch(secret):
+            raise ConfigError(
+                "telegram.webhook_secret: 1 to 256 characters, only A-Z, a-z, 0-9, _ and - "
+                "(Telegram's rule for secret_token)")
 
 
 class I18nSettings(_Section):
