@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from io import BytesIO
 
-from telegram import InputFile, Update
+from telegram import Document, InputFile, Update
 from telegram.ext import MessageHandler, filters
 
 from handlers.common import (
@@ -24,10 +24,13 @@ from handlers.common import (
 )
 from handlers.dispatch import on
 from models.errors import Refused
-from models.importing import InvalidWorkbook
+from models.excel_format import MAX_FILE_BYTES
+from models.importing import InvalidWorkbook, file_too_large
 from models.views import active_period
 from ui import excel_jobs
 from ui.callbacks import AdminAction
+
+IMPORT_TASK = "kaohe-excel-import"  # the name of an import's task (tests wait for it)
 
 
 async def _admin(update: Update, context: Context) -> Person | None:
@@ -63,22 +66,30 @@ async def how_to_import(update: Update, context: Context, p: Person, tap: AdminA
 
 
 async def received(update: Update, context: Context) -> None:
-    """An admin's .xlsx: check it all, then import all or nothing, and say which."""
+    """An admin's .xlsx: check it all, then import all or nothing, and say which. The work runs
+    beside the update loop (IMPORT_TASK), so everyone else is answered meanwhile."""
     message = update.effective_message
     p = await _admin(update, context)
     if p is None or message is None or message.document is None:
         return
-    name = message.document.file_name or "file"
-    await answer(update, p.r.text("excel.bot.checking", file=name))
-    file = await message.document.get_file()
-    content = bytes(await file.download_as_bytearray())
+    document = message.document
+    await answer(update, p.r.text("excel.bot.checking", file=document.file_name or "file"))
+    context.application.create_task(_import(update, context, p, document), update,
+                                    name=IMPORT_TASK)
+
+
+async def _import(update: Update, context: Context, p: Person, document: Document) -> None:
     store = app(context).store
     try:
+        if (document.file_size or 0) > MAX_FILE_BYTES:  # not even downloaded
+            raise file_too_large(document.file_size or 0)
+        file = await document.get_file()
+        content = bytes(await file.download_as_bytearray())
         result = await asyncio.to_thread(excel_jobs.import_file, store, content,
                                          actor_id=p.id)
         lines = excel_jobs.result_lines(p.t, result)
     except InvalidWorkbook as refusal:
-        lines = excel_jobs.refused_lines(p.t, refusal)
+        lines = excel_jobs.refused_lines(p.t, refusal)  # the first problems: one message
     except Refused as refusal:  # the operations' own refusals (a locked period, say)
         await answer(update, refusal_text(p.r, refusal), menu(p))
         return

@@ -21,6 +21,14 @@ EXAMPLE_PREFIX: Final = "示例"
 
 ROSTER, TASKS = "roster", "tasks"
 
+# What a workbook may be, checked before it is parsed (ui/workbooks.py): a file past these is
+# refused whole. A prefecture's roster (20,000 cadres) is about 1 MB, 10 MB unpacked, 25,000 rows.
+MAX_FILE_BYTES: Final = 10 * 2**20  # the .xlsx as sent
+MAX_UNPACKED_BYTES: Final = 50 * 2**20  # its parts unpacked: a zip bomb stops here
+MAX_ROWS: Final = 50_000  # rows in all sheets together, counted as they are read
+MAX_CELL_CHARS: Final = 5_000  # one cell; the longest column read (a title) takes 300
+PROBLEMS_LISTED: Final = 30  # a refusal lists this many problems, then says how many more
+
 # Column kinds: how a cell is read and checked (models/importing.py).
 TEXT, CODE, CHOICE, NUMBER, PERCENT, DATE, FLAG = (
     "text", "code", "choice", "number", "percent", "date", "flag")

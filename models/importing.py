@@ -28,6 +28,8 @@ from models.access import actor, require_admin
 from models.errors import Refused
 from models.excel_format import (
     EXAMPLE_PREFIX,
+    MAX_FILE_BYTES,
+    MAX_UNPACKED_BYTES,
     WORKBOOKS,
     SheetFormat,
     vocabularies,
@@ -367,3 +369,26 @@ def wrong_workbook(sheet_names: list[str]) -> InvalidWorkbook:
 
 def not_a_workbook() -> InvalidWorkbook:
     return InvalidWorkbook([Problem("", 0, "", "not_xlsx")])
+
+
+def too_big(code: str, **params: object) -> InvalidWorkbook:
+    """The file is past a limit of models/excel_format.py: refused before (or while) it is
+    read, as one problem; `code` is file_too_large, unpacked_too_large or too_many_rows."""
+    return InvalidWorkbook([Problem("", 0, "", code, {k: str(v) for k, v in params.items()})])
+
+
+def file_too_large(size: int) -> InvalidWorkbook:
+    return too_big("file_too_large", size=megabytes(size), max=megabytes(MAX_FILE_BYTES))
+
+
+def unpacked_too_large(size: int) -> InvalidWorkbook:
+    return too_big("unpacked_too_large", size=megabytes(size), max=megabytes(MAX_UNPACKED_BYTES))
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f}"
+
+
+def cell_too_long(sheet: str, row: int, column: str, length: int, limit: int) -> InvalidWorkbook:
+    return InvalidWorkbook([Problem(sheet, row, column, "cell_too_long",
+                                    {"length": str(length), "max": str(limit)})])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.excel_format import ROSTER, TASKS, WORKBOOKS, detect
+from models.excel_format import PROBLEMS_LISTED, ROSTER, TASKS, WORKBOOKS, detect
 from models.exporting import results, roster_rows, task_rows
 from models.import_roster import import_roster
 from models.import_tasks import import_tasks
@@ -87,10 +87,15 @@ def problem_text(t: Translator, problem: Problem) -> str:
              why=why)
 
 
-def refused_lines(t: Translator, refusal: InvalidWorkbook) -> list[str]:
-    """The heading and one line per bad cell."""
-    return [t("excel.refused", count=len(refusal.problems)),
-            *(problem_text(t, p) for p in refusal.problems)]
+def refused_lines(t: Translator, refusal: InvalidWorkbook,
+                  limit: int = PROBLEMS_LISTED) -> list[str]:
+    """The heading, one line for each of the first `limit` bad cells, and how many more."""
+    problems = refusal.problems
+    lines = [t("excel.refused", count=len(problems)),
+             *(problem_text(t, p) for p in problems[:limit])]
+    if len(problems) > limit:
+        lines.append(t("excel.more_problems", count=len(problems) - limit))
+    return lines
 
 
 def result_lines(t: Translator, result: ImportResult) -> list[str]:

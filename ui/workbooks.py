@@ -17,6 +17,7 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -30,6 +31,10 @@ from models.excel_format import (
     DATE,
     EXAMPLE_PREFIX,
     FLAG,
+    MAX_CELL_CHARS,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    MAX_UNPACKED_BYTES,
     NUMBER,
     PERCENT,
     WORKBOOKS,
@@ -37,7 +42,15 @@ from models.excel_format import (
     vocabularies,
 )
 from models.exporting import ResultRow, Row
-from models.importing import RowData, SheetData, not_a_workbook
+from models.importing import (
+    RowData,
+    SheetData,
+    cell_too_long,
+    file_too_large,
+    not_a_workbook,
+    too_big,
+    unpacked_too_large,
+)
 from models.rules import Rules
 from ui.i18n import Translator
 
@@ -55,22 +68,49 @@ POINTS_FORMAT = "0.00"
 
 
 def read_workbook(content: bytes) -> dict[str, SheetData]:
-    """Every sheet's header row and non-empty rows. Not an .xlsx: InvalidWorkbook(not_xlsx)."""
+    """Every sheet's header row and non-empty rows. Not an .xlsx: InvalidWorkbook(not_xlsx);
+    past a limit of models/excel_format.py: InvalidWorkbook naming it, before it is parsed."""
+    check_size(content)
     try:
         book = load_workbook(BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise not_a_workbook() from exc
     try:
-        return {sheet.title: _read_sheet(sheet) for sheet in book.worksheets}
+        rows_read = [0]
+        sheets = {}
+        for sheet in book.worksheets:
+            # Read-only mode believes the sheet's <dimension> and stops there; a file that
+            # declares fewer rows (or columns) than it holds would be read in part, silently.
+            sheet.reset_dimensions()
+            sheets[sheet.title] = _read_sheet(sheet, rows_read)
+        return sheets
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:  # a part that lies
+        raise not_a_workbook() from exc
     finally:
         book.close()
 
 
-def _read_sheet(sheet: Any) -> SheetData:
+def check_size(content: bytes) -> None:
+    """Refuse a file too big to read safely, from its size and its zip directory alone."""
+    if len(content) > MAX_FILE_BYTES:
+        raise file_too_large(len(content))
+    try:
+        with zipfile.ZipFile(BytesIO(content)) as archive:
+            unpacked = sum(max(part.file_size, 0) for part in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise not_a_workbook() from exc
+    if unpacked > MAX_UNPACKED_BYTES:  # the sizes are checked again as each part is inflated
+        raise unpacked_too_large(unpacked)
+
+
+def _read_sheet(sheet: Any, rows_read: list[int]) -> SheetData:
     headers: tuple[str, ...] = ()
     rows = []
     for number, cells in enumerate(sheet.iter_rows(), start=1):
-        values = [_value(cell) for cell in cells]
+        rows_read[0] += 1
+        if rows_read[0] > MAX_ROWS:
+            raise too_big("too_many_rows", max=MAX_ROWS)
+        values = [_value(sheet.title, number, cell) for cell in cells]
         if number == 1:
             headers = tuple("" if v is None else str(v).strip() for v in values)
             continue
@@ -80,8 +120,11 @@ def _read_sheet(sheet: Any) -> SheetData:
     return SheetData(sheet.title, headers, tuple(rows))
 
 
-def _value(cell: Any) -> object:
+def _value(sheet: str, row: int, cell: Any) -> object:
     value = cell.value
+    if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+        raise cell_too_long(sheet, row, getattr(cell, "column_letter", ""), len(value),
+                            MAX_CELL_CHARS)
     # A number shown as a percentage holds the fraction: 50 % is stored as 0.5.
     if isinstance(value, int | float) and not isinstance(value, bool) \
             and "%" in (cell.number_format or ""):
@@ -138,12 +181,26 @@ def import_workbook(kind: str, rules: Rules, t: Translator,
         data = [examples[fmt.key]] if rows is None else rows.get(fmt.key, [])
         for number, row in enumerate(data, start=2):
             for column, spec in enumerate(fmt.columns, start=1):
-                cell = sheet.cell(number, column, _cell(row.get(spec.key)))
+                cell = _put(sheet, number, column, _cell(row.get(spec.key)))
                 if spec.kind == DATE:
                     cell.number_format = DATE_FORMAT
                 if rows is None:
                     cell.font = EXAMPLE_FONT
     return _bytes(book)
+
+
+# Text a spreadsheet would take for a formula (=HYPERLINK(…), =cmd|' /C calc'!A0, +1, @SUM)
+# when written as one or when a user edits the cell: names and titles come from users.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write one cell; text that starts like a formula is kept as text."""
+    cell: Cell = sheet.cell(row, column, value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell.data_type = "s"  # openpyxl makes any "=…" string a formula
+        cell.quotePrefix = True  # and Excel would, when the cell is edited and confirmed
+    return cell
 
 
 def _cell(value: Any) -> Any:
@@ -289,7 +346,7 @@ def _table(sheet: Worksheet, t: Translator,
     for number, line in enumerate(lines, start=2):
         for column, (value, (_key, _width, number_format)) in enumerate(
                 zip(line, columns, strict=True), start=1):
-            cell = sheet.cell(number, column, value)
+            cell = _put(sheet, number, column, value)
             cell.border = GRID
             if number_format and isinstance(value, int | Decimal):
                 cell.number_format = number_format

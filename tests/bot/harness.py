@@ -18,6 +18,7 @@ from bot.app_context import AppContext
 from bot.application import build_application, register_commands
 from bot.config import Settings, load_settings
 from bot.sender import Pacing
+from handlers.excel import IMPORT_TASK
 from models import invites
 from models.store import Store
 from models.tables import Cadre
@@ -89,6 +90,16 @@ class BotHarness:
     def feed(self, update: dict[str, Any]) -> None:
         self.human_time += 3
         self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
+
+    def settle(self) -> None:
+        """Wait for the work the bot runs beside the update loop (an Excel import) to end."""
+
+        async def background_done() -> None:
+            while pending := [task for task in asyncio.all_tasks()
+                              if task.get_name() == IMPORT_TASK and not task.done()]:
+                await asyncio.gather(*pending, return_exceptions=True)
+
+        self.run(background_done())
 
     def say(self, user_id: int, text: str, *, chat: int | None = None) -> list[SimMessage]:
         """The user writes `text` in their private chat, or in the group `chat`."""

