@@ -34,6 +34,7 @@ from models.excel_format import (
     SheetFormat,
     vocabularies,
 )
+from models.limits import clean_text
 from models.store import Ctx
 from models.tables import Cadre, Period, Unit
 
@@ -110,7 +111,7 @@ def data_rows(book: dict[str, SheetData]) -> int:
 
 def _clean(value: object) -> object:
     if isinstance(value, str):
-        value = value.strip()
+        value = clean_text(value).strip()  # Excel writes control characters as _x0000_
         return value or None
     return value
 

@@ -73,7 +73,8 @@ def read_workbook(content: bytes) -> dict[str, SheetData]:
     check_size(content)
     try:
         book = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
+            SyntaxError) as exc:  # SyntaxError: XML that does not parse (ElementTree, lxml)
         raise not_a_workbook() from exc
     try:
         rows_read = [0]
@@ -84,8 +85,8 @@ def read_workbook(content: bytes) -> dict[str, SheetData]:
             sheet.reset_dimensions()
             sheets[sheet.title] = _read_sheet(sheet, rows_read)
         return sheets
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:  # a part that lies
-        raise not_a_workbook() from exc
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:  # a part
+        raise not_a_workbook() from exc  # that lies about its size, or is not XML
     finally:
         book.close()
 

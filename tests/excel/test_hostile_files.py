@@ -171,3 +171,24 @@ def test_the_command_line_prints_the_first_problems_only(database: str, tmp_path
     lines = result.output.strip().splitlines()
     assert len(lines) <= PROBLEMS_LISTED + 3  # a progress line, the heading, the problems, more
     assert lines[-1].startswith("…and ") and "more problem(s) not listed" in lines[-1]
+
+
+def _replacing(content: bytes, old: bytes, new: bytes) -> bytes:
+    return _zipped({name: data.replace(old, new) for name, data in _parts(content).items()})
+
+
+def test_control_characters_in_cells_are_dropped_and_broken_xml_is_refused(
+    store: Store,
+) -> None:
+    cadres = [*ROSTER["干部"][:3], ("P002", "XNAMEX", "xz-dzb", None, None, None, None)]
+    content = fill_template(store, "roster", {**ROSTER, "干部": cadres})
+    # XML keeps out NUL and most C0 controls (a file with them does not parse, below), but
+    # not the C1 ones: NEL and CSI (a terminal escape) arrive as they are, and are dropped.
+    excel_jobs.import_file(store, _replacing(content, b"XNAMEX", "鲍\u0085勃\u009b".encode()))
+    with store.session() as session:
+        assert session.exec(select(Cadre.name).where(Cadre.code == "P002")).one() == "鲍勃"
+    broken = _replacing(content, "罗静怡".encode(), b"&#0;")
+    before = snapshot(store.engine)
+    assert problems(store, broken, "zh_CN") == ["文件有 1 处错误，未导入任何内容：",
+                                                 "这不是 Excel（.xlsx）文件。"]
+    assert snapshot(store.engine) == before
