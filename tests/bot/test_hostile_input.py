@@ -37,22 +37,22 @@ def test_a_count_beyond_the_databases_range_is_refused_not_crashed(
 ) -> None:
     _start_report(bot, "举办招聘会")
     for huge in ("99999999999999999999999", "１２３４５６７８９０１２３４５６", "1e30"):
-        reply = bot.say(ALICE, huge)[-1].text
+        reply = bot.say(ALICE, huge)[-1].body
         assert "例如 8" in reply, reply
-    assert "过大" in bot.say(ALICE, "99999999999999999999999")[-1].text
+    assert "过大" in bot.say(ALICE, "99999999999999999999999")[-1].body
     assert [(r.state, r.actual) for r in _reports(store)] == [("draft", None)]
     bot.say(ALICE, "８")  # full-width digits still work
     bot.tap(ALICE, "跳过")
     bot.tap(ALICE, "跳过")
-    assert "完成数量：8/12 场" in bot.last(ALICE).text
+    assert "完成数量：8/12 场" in bot.last(ALICE).body
     _no_apology(bot, ALICE)
 
 
 def test_a_percent_out_of_range_or_in_letters_is_explained(bot: BotHarness, store: Store) -> None:
     _start_report(bot, "压缩业务办理时限")
-    assert "0 到 100" in bot.say(ALICE, "150 %")[-1].text
-    assert "0 到 100" in bot.say(ALICE, "99999999999999999999999")[-1].text
-    assert "例如 60" in bot.say(ALICE, "sixty")[-1].text
+    assert "0 到 100" in bot.say(ALICE, "150 %")[-1].body
+    assert "0 到 100" in bot.say(ALICE, "99999999999999999999999")[-1].body
+    assert "例如 60" in bot.say(ALICE, "sixty")[-1].body
     assert [(r.state, r.progress) for r in _reports(store)] == [("draft", None)]
     _no_apology(bot, ALICE)
 
@@ -64,18 +64,18 @@ def test_admin_numbers_nan_infinity_huge_and_too_precise_are_refused(
     bot.tap(ADMIN, "调整难易系数")
     bot.say(ADMIN, "T1")
     for bad in ("NaN", "sNaN", "Infinity", "1e999999", "99999999999999999999999", "1.0001"):
-        reply = bot.say(ADMIN, bad)[-1].text
+        reply = bot.say(ADMIN, bad)[-1].body
         assert "不是数字" in reply or "0.8" in reply or "小数位过多" in reply, (bad, reply)
     bot.say(ADMIN, "/cancel")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "重点任务动态上调")
     bot.say(ADMIN, "T2")
     for bad in ("NaN", "-Infinity", "15.55"):
-        reply = bot.say(ADMIN, bad)[-1].text
+        reply = bot.say(ADMIN, bad)[-1].body
         assert "不是数字" in reply or "10% 到 20%" in reply or "小数位过多" in reply, (bad, reply)
     with store.session() as session:
-        plain = session.get(Task, world.alice_plain.id)
-        key = session.get(Task, world.alice_key.id)
+        plain = session.get(Task, world.id.alice_plain)
+        key = session.get(Task, world.id.alice_key)
     assert plain is not None and plain.difficulty == Decimal("1.000")
     assert key is not None and key.boost is None
     _no_apology(bot, ADMIN)
@@ -86,7 +86,7 @@ def test_a_note_with_nul_bytes_is_stored_clean(bot: BotHarness, store: Store) ->
     bot.say(ALICE, "60")
     bot.tap(ALICE, "跳过")
     bot.say(ALICE, "已完成\x00第一阶段\x07\n附表见后")
-    assert "已完成第一阶段" in bot.last(ALICE).text
+    assert "已完成第一阶段" in bot.last(ALICE).body
     bot.tap(ALICE, "✅ 提交")
     assert [(r.state, r.note) for r in _reports(store)] == [
         ("submitted", "已完成第一阶段\n附表见后")]
@@ -102,9 +102,9 @@ def test_review_reason_with_nul_is_cleaned_and_an_empty_one_asked_again(
     bot.tap(ALICE, "跳过")
     bot.tap(ALICE, "✅ 提交")
     bot.tap(BOSS, "↩️ 退回修改", bot.last(BOSS))
-    assert "请填写理由" in bot.say(BOSS, "\x00\x00")[-1].text  # nothing left once cleaned
+    assert "请填写理由" in bot.say(BOSS, "\x00\x00")[-1].body  # nothing left once cleaned
     bot.say(BOSS, "请补充\x00照片")
-    assert "请补充照片" in bot.last(ALICE).text
+    assert "请补充照片" in bot.last(ALICE).body
     assert [(r.state, r.reason) for r in _reports(store)] == [("returned", "请补充照片")]
     _no_apology(bot, ALICE, BOSS)
 
@@ -113,7 +113,7 @@ def _claim(bot: BotHarness, description: str) -> str:
     bot.say(BOB, "/claim")
     bot.tap(BOB, "经验推广")
     bot.tap(BOB, "市级（1 分）")
-    return bot.say(BOB, description)[-1].text
+    return bot.say(BOB, description)[-1].body
 
 
 def test_a_claim_reject_reason_of_ten_thousand_characters_is_refused_at_input(
@@ -125,7 +125,7 @@ def test_a_claim_reject_reason_of_ten_thousand_characters_is_refused_at_input(
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "审核创新加分")
     bot.tap(ADMIN, "❌ 驳回")
-    reply = bot.say(ADMIN, "长" * 10_000)[-1].text
+    reply = bot.say(ADMIN, "长" * 10_000)[-1].body
     assert "500" in reply and "10000" in reply
     with store.session() as session:
         claim = session.exec(select(InnovationClaim)).one()
@@ -134,27 +134,27 @@ def test_a_claim_reject_reason_of_ten_thousand_characters_is_refused_at_input(
     with store.session() as session:
         claim = session.exec(select(InnovationClaim)).one()
     assert (claim.state, claim.reason) == ("rejected", "缺少推广文件")
-    assert "缺少推广文件" in bot.last(BOB).text
+    assert "缺少推广文件" in bot.last(BOB).body
     _no_apology(bot, ADMIN, BOB)
 
 
 def test_codes_with_nul_bytes_are_looked_up_without_them(bot: BotHarness) -> None:
     bot.say(BOSS, "/delegate")
-    assert "副镇长 的起止日期" in bot.say(BOSS, "D0\x0001")[-1].text
+    assert "副镇长 的起止日期" in bot.say(BOSS, "D0\x0001")[-1].body
     bot.say(BOSS, "/cancel")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "调整难易系数")
-    assert "压缩业务办理时限" in bot.say(ADMIN, "T\x001")[-1].text
+    assert "压缩业务办理时限" in bot.say(ADMIN, "T\x001")[-1].body
     bot.say(ADMIN, "/cancel")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "生成邀请码")
-    assert "卡萝 的邀请码" in bot.say(ADMIN, "P\x00003")[-1].text
+    assert "卡萝 的邀请码" in bot.say(ADMIN, "P\x00003")[-1].body
     _no_apology(bot, ADMIN, BOSS)
 
 
 def test_delegate_dates_in_full_width_and_huge_are_answered(bot: BotHarness) -> None:
     bot.say(BOSS, "/delegate")
     bot.say(BOSS, "D001")
-    assert "格式不对" in bot.say(BOSS, "9" * 5000)[-1].text
-    assert "代为审批" in bot.say(BOSS, "２０２６-０６-１０～２０２６-０６-３０")[-1].text
+    assert "格式不对" in bot.say(BOSS, "9" * 5000)[-1].body
+    assert "代为审批" in bot.say(BOSS, "２０２６-０６-１０～２０２６-０６-３０")[-1].body
     _no_apology(bot, BOSS)

@@ -104,6 +104,6 @@ def test_the_real_webhook_server_answers_403_without_the_secret_and_handles_with
         return statuses
 
     assert bot.run(scenario()) == [403, 0, 403, 0, 200, 1]
-    assert "可用命令" in bot.last(ALICE).text  # the help, answered to the one real update
+    assert "可用命令" in bot.last(ALICE).body  # the help, answered to the one real update
     [(_, hook)] = bot.sim.calls("setWebhook")  # Telegram was told the URL and the secret
     assert (hook["url"], hook["secret_token"]) == ("https://kaohe.example.org/telegram", SECRET)

@@ -105,11 +105,11 @@ def test_an_import_runs_beside_the_update_loop_and_others_are_answered_meanwhile
              "市政府工作报告") for i in range(4000)]
     content = workbook({"履职事项": [TASK_HEADERS, *rows]})
     bot.feed(bot.sim.send_document(ADMIN, "big.xlsx", content))
-    assert bot.last(ADMIN).text == "正在检查 big.xlsx…"
-    assert "可用命令" in bot.say(ALICE, "/help")[-1].text
-    assert bot.last(ADMIN).text == "正在检查 big.xlsx…"  # still checking: Alice did not wait
+    assert bot.last(ADMIN).body == "正在检查 big.xlsx…"
+    assert "可用命令" in bot.say(ALICE, "/help")[-1].body
+    assert bot.last(ADMIN).body == "正在检查 big.xlsx…"  # still checking: Alice did not wait
     bot.settle()
-    assert bot.last(ADMIN).text.startswith("文件有 4000 处错误，未导入任何内容：")
+    assert bot.last(ADMIN).body.startswith("文件有 4000 处错误，未导入任何内容：")
 
 
 def test_a_file_past_the_size_limit_is_refused_without_downloading_it(bot: BotHarness) -> None:

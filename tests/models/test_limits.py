@@ -46,7 +46,7 @@ def test_every_rule_has_its_refusals_in_both_languages(rule: limits.TextRule) ->
 
 def test_texts_are_stored_clean_and_overlong_ones_refused(store: Store, world: World) -> None:
     with store.transaction() as ctx:
-        report = submit_report(ctx, world.alice.id, world.alice_plain.id, progress=Decimal(50),
+        report = submit_report(ctx, world.id.alice, world.id.alice_plain, progress=Decimal(50),
                                note="第一\x00阶段", evidence=[
                                    {"type": "document", "file_id": "f", "name": "台\x00账.pdf"}])
         ctx.session.flush()
@@ -54,11 +54,11 @@ def test_texts_are_stored_clean_and_overlong_ones_refused(store: Store, world: W
 
     def long_reason() -> None:
         with store.transaction() as ctx:
-            return_report(ctx, world.boss.id, report_id, "长" * 10_000)
+            return_report(ctx, world.id.boss, report_id, "长" * 10_000)
 
     refused_without_change(store.engine, "reason_too_long", long_reason)
     with store.transaction() as ctx:
-        return_report(ctx, world.boss.id, report_id, "请补充\x00照片")
+        return_report(ctx, world.id.boss, report_id, "请补充\x00照片")
     with store.session() as session:
         stored = session.exec(select(Report)).one()
     assert (stored.note, stored.reason, stored.evidence[0]["name"]) == (
@@ -66,21 +66,21 @@ def test_texts_are_stored_clean_and_overlong_ones_refused(store: Store, world: W
 
     def long_description() -> None:
         with store.transaction() as ctx:
-            claim_innovation(ctx, world.bob.id, "reform", "city", "改" * 1001)
+            claim_innovation(ctx, world.id.bob, "reform", "city", "改" * 1001)
 
     refused_without_change(store.engine, "description_too_long", long_description)
     with store.transaction() as ctx:
-        claim_id = claim_innovation(ctx, world.bob.id, "reform", "city", "改\x00革").id or 0
+        claim_id = claim_innovation(ctx, world.id.bob, "reform", "city", "改\x00革").id or 0
 
     def long_reject() -> None:
         with store.transaction() as ctx:
-            reject_claim(ctx, world.admin.id, claim_id, "x" * 10_000)
+            reject_claim(ctx, world.id.admin, claim_id, "x" * 10_000)
 
     refused_without_change(store.engine, "reason_too_long", long_reject)
 
     def nul_reject() -> None:
         with store.transaction() as ctx:
-            reject_claim(ctx, world.admin.id, claim_id, "\x00")
+            reject_claim(ctx, world.id.admin, claim_id, "\x00")
 
     refused_without_change(store.engine, "reason_required", nul_reject)
     with store.session() as session:
@@ -91,7 +91,7 @@ def test_texts_are_stored_clean_and_overlong_ones_refused(store: Store, world: W
 def test_amounts_past_the_columns_are_refused_not_crashed(store: Store, world: World) -> None:
     def huge_count() -> None:
         with store.transaction() as ctx:
-            save_draft(ctx, world.alice.id, world.alice_key.id,
+            save_draft(ctx, world.id.alice, world.id.alice_key,
                        actual=Decimal("99999999999999999999999"))
 
     refused_without_change(store.engine, "actual_too_large", huge_count)
@@ -99,12 +99,12 @@ def test_amounts_past_the_columns_are_refused_not_crashed(store: Store, world: W
                         (Decimal("0.1555"), "too_precise")):
         def boost(value: Decimal = value) -> None:
             with store.transaction() as ctx:
-                set_boost(ctx, world.admin.id, world.alice_key.id, value)
+                set_boost(ctx, world.id.admin, world.id.alice_key, value)
 
         refused_without_change(store.engine, code, boost)
 
     def precise_difficulty() -> None:
         with store.transaction() as ctx:
-            set_difficulty(ctx, world.admin.id, world.alice_plain.id, Decimal("1.0001"))
+            set_difficulty(ctx, world.id.admin, world.id.alice_plain, Decimal("1.0001"))
 
     refused_without_change(store.engine, "too_precise", precise_difficulty)
