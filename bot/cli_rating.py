@@ -1,7 +1,8 @@
 """`kaohe rate`: the annual rating from the command line (docs/rating.md).
 
-Without an action it previews: each unit's difficulty, excellence ratio, slots and members, and
-any tie at the slot boundary (with --members, every member's grade). The actions change data and
+Without an action it previews, rating pool by rating pool: the units it holds, its difficulty,
+excellence ratio, slots, members, the 优秀 line, who is not rated and why, and any tie at the
+slot boundary (with --members, every member's grade). The actions change data and
 name the admin doing them with --by (a staff code), so the audit log says who it was.
 """
 
@@ -15,7 +16,7 @@ from bot.cli import CliState, _fail, _guarded, _period, console, main
 from models import rating
 from models.rating_preview import RatingPreview, preview
 from models.tables import Cadre, Period
-from ui.rating_cards import difficulty_text, ratio_text, status_text, tie_text
+from ui.rating_cards import difficulty_text, pool_rows, ratio_text, status_text
 
 
 @main.command("rate")
@@ -100,13 +101,13 @@ def _print_preview(state: CliState, period: Period, members: bool) -> None:
         rated = preview(session, context.rules, period)
         run = rating.run_of(session, period.id or 0)
     table = Table(title=t("cli.rate.title", period=period.name, state=status_text(t, run)))
-    for key in ("unit", "difficulty", "ratio", "slots", "members", "excellent", "tie"):
+    for key in ("pool", "difficulty", "ratio", "slots", "members", "excellent", "tie"):
         table.add_column(t(f"cli.col.{key}"),
                          justify="right" if key in ("slots", "members", "excellent") else "left")
-    for unit in rated.units:
-        table.add_row(unit.name, difficulty_text(unit.difficulty), ratio_text(unit.ratio),
-                      str(unit.slots), str(len(unit.members)), str(unit.excellent),
-                      tie_text(t, unit.tie) if unit.tie else "")
+    for row in pool_rows(t, rated):
+        notes = "\n".join(n for n in (row.line, row.not_rated, row.tie) if n)
+        table.add_row(f"{row.name}{row.units}", row.difficulty, row.ratio, str(row.slots),
+                      str(row.members), str(row.excellent), notes)
     console.print(table)
     if members:
         _print_members(state, rated)
@@ -114,15 +115,19 @@ def _print_preview(state: CliState, period: Period, members: bool) -> None:
 
 def _print_members(state: CliState, rated: RatingPreview) -> None:
     t = state.t
-    for unit in rated.units:
-        table = Table(title=t("cli.rate.members", unit=unit.name,
-                              difficulty=difficulty_text(unit.difficulty),
-                              ratio=ratio_text(unit.ratio), slots=unit.slots))
-        for key in ("rank_unit", "name", "total", "grade"):
+    for pool in rated.pools:
+        table = Table(title=t("cli.rate.members", unit=pool.name,
+                              difficulty=difficulty_text(pool.difficulty),
+                              ratio=ratio_text(pool.ratio), slots=pool.slots))
+        for key in ("rank_pool", "name", "total", "grade"):
             table.add_column(t(f"cli.col.{key}"))
-        for member in unit.members:
+        for member in pool.members:
             table.add_row(str(member.rank), f"{member.name} ({member.code})",
                           format(member.total, "f"), t(f"rating.grade.{member.grade}"))
+        for skipped in pool.not_rated:
+            table.add_row("", f"{skipped.name} ({skipped.code})", "",
+                          t("rating.not_rated_grade",
+                            reason=t(f"rating.not_rated.{skipped.reason}")))
         console.print(table)
 
 

@@ -53,6 +53,7 @@ CARD_MAKERS: dict[str, CardMaker] = {
     "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, digests.chart),
     # The annual rating (models/rating.py).
     "rating_published": lambda s, p, r, c: rating_cards.rating_published(s, p, r, c),
+    "rating_finalised": lambda s, p, r, c: rating_cards.rating_finalised(s, p, r, c),
     "objection_lodged": lambda s, p, r, _: rating_cards.objection_card(
         s, int(p["objection_id"]), r),
     "objection_answered": lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
@@ -62,7 +63,8 @@ CARD_MAKERS: dict[str, CardMaker] = {
 # What people wait for (a review card, a decision) goes before the scheduler's bulk messages.
 _BULK_LAST = case((col(OutboxMessage.kind).in_(
     ("digest_cadre", "digest_supervisor", "digest_group", "deadline_reminder",
-     "overdue_reminder", "overdue_escalation", "review_waiting", "rating_published")), 1),
+     "overdue_reminder", "overdue_escalation", "review_waiting", "rating_published",
+     "rating_finalised")), 1),
     else_=0)
 
 

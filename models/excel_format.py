@@ -70,6 +70,7 @@ UNITS = SheetFormat("units", "单位", (
     Column("parent_unit", "上级单位编码", CODE, max_length=64),
     Column("post_category", "岗位类别", CHOICE, required=True, choices="post_category"),
     Column("timezone", "时区", TEXT, max_length=64, width=16),
+    Column("rating_pool", "评定池", FLAG, choices="flag", width=10),
 ))
 CADRES = SheetFormat("cadres", "干部", (
     Column("cadre_code", "干部编码", CODE, required=True, max_length=64),

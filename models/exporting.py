@@ -3,8 +3,9 @@
 - `roster_rows` and `task_rows`: the organisation and a period's duty lists in the import
   format of models/excel_format.py (Chinese labels, percentages), so a written file imports
   back unchanged;
-- `results`: a period's standings with each assessee's per-task breakdown and the annual grade
-  the scoring core would give now (models/rating_preview.py), for printing.
+- `results`: a period's standings with each assessee's per-task breakdown, the annual grade
+  the scoring core would give now in the cadre's rating pool (models/rating_preview.py), the
+  pools themselves, and how the print is to be marked (预览稿, 公示稿, or nothing once final).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.excel_format import FLAG_LABELS, vocabularies
-from models.rating_preview import preview
+from models.rating import run_of
+from models.rating_pools import NOT_RATED, PoolQuota
+from models.rating_preview import RatingPreview, preview
 from models.rules import Rules
 from models.tables import Cadre, Cooperation, Period, Standing, Supervision, Task, Unit
+from models.vocab import FINAL, PUBLICITY
 
 Row = dict[str, Any]  # column key -> value, as models/excel_format.py names the columns
 
@@ -49,6 +53,7 @@ def roster_rows(session: Session, rules: Rules) -> dict[str, list[Row]]:
             "unit_code": u.code, "unit_name": u.name, "unit_kind": vocab["unit_kind"][u.kind],
             "parent_unit": code_of.get(u.parent_id),
             "post_category": vocab["post_category"][u.post_category], "timezone": u.timezone,
+            "rating_pool": None if u.rating_pool is None else _flag(u.rating_pool),
         } for u in units],
         "cadres": [{
             "cadre_code": c.code, "cadre_name": c.name, "cadre_unit": code_of[c.unit_id],
@@ -142,12 +147,35 @@ class ResultRow:
     total: Decimal
     rank_in_unit: int
     rank_in_post: int
-    grade: str | None  # a cadre's annual grade under the quota as it stands now
+    # A cadre's annual grade in their rating pool as it stands now, "not_rated" (未参评), or
+    # None (a unit: units are not rated).
+    grade: str | None
+    pool: str | None  # the name of the cadre's rating pool
     tasks: tuple[TaskLine, ...]
 
 
-def results(session: Session, rules: Rules, period: Period) -> list[ResultRow]:
-    """Every assessee of the period, cadres then units, each by rank in their unit."""
+# How a printed results workbook is marked on every page: before the 公示 (or after an unlock)
+# it is a preview, during the 公示 the publicity copy; only the final one carries no mark.
+PREVIEW_MARK, PUBLICITY_MARK = "preview", "publicity"
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    rows: list[ResultRow]
+    pools: tuple[PoolQuota, ...]
+    mark: str | None  # PREVIEW_MARK, PUBLICITY_MARK or None (final)
+
+
+def results_mark(session: Session, period: Period) -> str | None:
+    run = run_of(session, period.id or 0)
+    if run is not None and run.state == FINAL:
+        return None
+    return PUBLICITY_MARK if run is not None and run.state == PUBLICITY else PREVIEW_MARK
+
+
+def results(session: Session, rules: Rules, period: Period) -> Results:
+    """Every assessee of the period, cadres then units, each by rank in their unit; the rating
+    pools; and the mark the print carries."""
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     cadres = {c.id: c for c in session.exec(select(Cadre)).all()}
     tasks = {str(t.id): t for t in session.exec(select(Task).where(
@@ -158,15 +186,24 @@ def results(session: Session, rules: Rules, period: Period) -> list[ResultRow]:
         owner: Cadre | Unit = cadres[s.cadre_id] if s.cadre_id is not None else \
             units[s.unit_id]
         group = units[s.group_unit_id if s.group_unit_id is not None else owner.id]
-        rated = rating.grade_of(owner.id or 0) if isinstance(owner, Cadre) else None
+        grade, pool = _grade(rating, owner)
         rows.append(ResultRow(
             "cadre" if isinstance(owner, Cadre) else "unit", owner.code, owner.name,
             group.id or 0, group.name, s.post_category, s.base, s.key_points, s.innovation,
-            s.collaboration, s.total, s.rank_in_unit, s.rank_in_post,
-            None if rated is None else rated[1].grade,
+            s.collaboration, s.total, s.rank_in_unit, s.rank_in_post, grade, pool,
             tuple(_line(tasks[task_id], part) for task_id, part in s.breakdown.items())))
     rows.sort(key=lambda r: (r.kind != "cadre", units[r.unit_id].path, r.rank_in_unit, r.code))
-    return rows
+    return Results(rows, rating.pools, results_mark(session, period))
+
+
+def _grade(rating: RatingPreview, owner: Cadre | Unit) -> tuple[str | None, str | None]:
+    if not isinstance(owner, Cadre):
+        return None, None
+    rated = rating.grade_of(owner.id or 0)
+    if rated is not None:
+        return rated[1].grade, rated[0].name
+    skipped = rating.not_rated(owner.id or 0)
+    return (NOT_RATED, skipped[0].name) if skipped is not None else (None, None)
 
 
 def _line(task: Task, part: dict[str, Any]) -> TaskLine:

@@ -43,6 +43,7 @@ class _UnitRow:
     parent: str | None
     post_category: str
     timezone: str | None
+    rating_pool: bool | None  # blank: the default (models/rating_pools.py)
 
 
 @dataclass(slots=True)
@@ -104,10 +105,12 @@ def import_roster(ctx: Ctx, actor_id: int | None, sheets: dict[str, SheetData],
         if found_unit is None:
             units[urow.code] = org.add_unit(
                 ctx, actor_id, code=urow.code, name=urow.name, kind=urow.kind,
-                post_category=urow.post_category, parent=parent_unit, timezone=urow.timezone)
+                post_category=urow.post_category, parent=parent_unit, timezone=urow.timezone,
+                rating_pool=urow.rating_pool)
         changed = found_unit is not None and org.update_unit(
             ctx, actor_id, found_unit, name=urow.name, kind=urow.kind,
-            post_category=urow.post_category, parent=parent_unit, timezone=urow.timezone)
+            post_category=urow.post_category, parent=parent_unit, timezone=urow.timezone,
+            rating_pool=urow.rating_pool)
         counts["units"].add(found_unit is None, changed)
         step(1)
     for crow in cadre_rows:
@@ -144,7 +147,8 @@ def _read_units(book: Book, units: dict[str, Unit]) -> list[_UnitRow]:
         book.unique(UNITS, "unit_code", cells, code, seen)
         row = _UnitRow(cells.line, code or "", cells.text("unit_name") or "",
                        cells.choice("unit_kind") or "", cells.code("parent_unit"),
-                       cells.choice("post_category") or "", cells.text("timezone"))
+                       cells.choice("post_category") or "", cells.text("timezone"),
+                       cells.flag("rating_pool"))
         if row.timezone is not None:
             try:
                 ZoneInfo(row.timezone)

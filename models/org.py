@@ -30,13 +30,15 @@ def add_unit(
     post_category: str,
     parent: Unit | None = None,
     timezone: str | None = None,
+    rating_pool: bool | None = None,
 ) -> Unit:
     if kind not in UNIT_KINDS:
         raise Refused("invalid_value", field="kind", value=kind)
     if post_category not in ctx.rules.post_categories:
         raise Refused("invalid_value", field="post_category", value=post_category)
     unit = Unit(code=code, name=name, kind=kind, post_category=post_category,
-                parent_id=None if parent is None else parent.id, timezone=timezone)
+                parent_id=None if parent is None else parent.id, timezone=timezone,
+                rating_pool=rating_pool)
     ctx.session.add(unit)
     ctx.session.flush()
     unit.path = (parent.path if parent is not None else "/") + f"{unit.id}/"
@@ -267,6 +269,7 @@ def update_unit(
     post_category: str,
     parent: Unit | None,
     timezone: str | None,
+    rating_pool: bool | None = None,
 ) -> bool:
     if kind not in UNIT_KINDS:
         raise Refused("invalid_value", field="kind", value=kind)
@@ -279,6 +282,7 @@ def update_unit(
     changed = _apply(ctx, actor_id, "unit.update", unit, {
         "name": name, "kind": kind, "post_category": post_category, "timezone": timezone,
         "parent_id": None if parent is None else parent.id, "path": new_path,
+        "rating_pool": rating_pool,
     }, unit_id=unit.id)
     if new_path != old_path:  # the units below move with it
         below = ctx.session.exec(select(Unit).where(

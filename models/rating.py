@@ -34,7 +34,7 @@ MAX_REASON = REASON.max_length  # an objection or an answer is a short statement
 
 def publish(ctx: Ctx, actor_id: int, period_id: int, days: int) -> RatingRun:
     """Publish the grades as they stand for `days` days of 公示, counting today, and tell every
-    rated cadre their provisional grade, the last day to object and how."""
+    rated cadre their provisional grade, their pool's quota, the last day to object and how."""
     who = actor(ctx, actor_id)
     period = load(ctx, Period, period_id, for_update=True)
     require_admin(who, "rating.publish", "period", period.id)
@@ -58,10 +58,11 @@ def publish(ctx: Ctx, actor_id: int, period_id: int, days: int) -> RatingRun:
     rated = preview(ctx.session, ctx.rules, period)
     _store_grades(ctx, period_id, rated, published=True)
     audit.record(ctx, who.id, "rating.publish", run, before=before, period_id=period_id)
-    for unit in rated.units:
-        quota = {"period_id": period_id, "ratio": str(round_half_up(unit.ratio, 4)),
-                 "slots": unit.slots, "members": len(unit.members)}
-        for member in unit.members:
+    for pool in rated.pools:  # the 未参评 are told nothing: they have no grade
+        quota = {"period_id": period_id, "ratio": str(round_half_up(pool.ratio, 4)),
+                 "difficulty": str(round_half_up(pool.difficulty, 2)),
+                 "slots": pool.slots, "members": len(pool.members)}
+        for member in pool.members:
             outbox.enqueue(ctx, "rating_published", quota,
                            recipient=load(ctx, Cadre, member.cadre_id),
                            dedupe_key=f"rating_published:{period_id}:{run.round}:"
@@ -128,7 +129,8 @@ def answer_objection(
 def finalise(ctx: Ctx, actor_id: int, period_id: int) -> RatingRun:
     """Store the final grades from the standings as they are now and lock the period. Refused
     while the 公示 runs or an objection waits for its answer; there is no early finalisation,
-    as the publicity days are the cadres' time to object."""
+    as the publicity days are the cadres' time to object. Every rated cadre is told their
+    final grade."""
     who = actor(ctx, actor_id)
     period = load(ctx, Period, period_id, for_update=True)
     require_admin(who, "rating.finalise", "period", period.id)
@@ -143,11 +145,19 @@ def finalise(ctx: Ctx, actor_id: int, period_id: int) -> RatingRun:
     if waiting:
         raise Refused("objections_open", count=waiting)
     run_before, period_before = audit.snapshot(run), audit.snapshot(period)
-    _store_grades(ctx, period_id, preview(ctx.session, ctx.rules, period), published=False)
+    rated = preview(ctx.session, ctx.rules, period)
+    _store_grades(ctx, period_id, rated, published=False)
     run.state, run.finalised_at, run.finalised_by = FINAL, ctx.now, who.id
     period.locked = True
     audit.record(ctx, who.id, "rating.finalise", run, before=run_before, period_id=period_id)
     audit.record(ctx, who.id, "period.lock", period, before=period_before, period_id=period_id)
+    finalised = int(ctx.now.timestamp())  # finalised again after an unlock: told again
+    for pool in rated.pools:
+        for member in pool.members:
+            outbox.enqueue(ctx, "rating_finalised", {"period_id": period_id},
+                           recipient=load(ctx, Cadre, member.cadre_id),
+                           dedupe_key=f"rating_finalised:{period_id}:{finalised}:"
+                                      f"{member.cadre_id}")
     return run
 
 
@@ -180,15 +190,15 @@ def _store_grades(ctx: Ctx, period_id: int, rated: RatingPreview, *, published: 
     rows = {g.cadre_id: g for g in ctx.session.exec(
         select(RatingGrade).where(RatingGrade.period_id == period_id)).all()}
     seen = set()
-    for unit in rated.units:
-        for member in unit.members:
+    for pool in rated.pools:
+        for member in pool.members:
             seen.add(member.cadre_id)
             row = rows.get(member.cadre_id)
             if row is None:
                 row = RatingGrade(period_id=period_id, cadre_id=member.cadre_id,
-                                  unit_id=unit.unit_id)
+                                  unit_id=pool.unit_id)
                 ctx.session.add(row)
-            row.unit_id = unit.unit_id
+            row.unit_id = pool.unit_id
             if published:
                 row.published_total, row.published_rank = member.total, member.rank
                 row.published_grade = member.grade

@@ -42,6 +42,9 @@ class Unit(SQLModel, table=True):
     post_category: str = Field(sa_type=String(32))
     timezone: str | None = Field(default=None, sa_type=String(64))  # overrides the configured one
     group_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    # A rating pool 评定池 (True), not one (False), or the default (None): each unit directly
+    # below the city is one (models/rating_pools.py).
+    rating_pool: bool | None = None
 
 
 class Cadre(SQLModel, table=True):

@@ -70,8 +70,8 @@ def export_tasks(store: Store, period: Period, t: Translator) -> bytes:
 
 def export_results(store: Store, period: Period, t: Translator) -> bytes:
     with store.session() as session:
-        rows = results(session, store.rules, period)
-    return workbooks.results_workbook(rows, period.name, store.rules, t)
+        found = results(session, store.rules, period)
+    return workbooks.results_workbook(found, period.name, store.rules, t)
 
 
 # -- what to say ---------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The annual rating's messages: the preview the office sees, the 公示 notice a cadre gets with
-the button to object, an objection as the admins see it, and the answer the cadre gets.
+"""The annual rating's messages: the preview the office sees (pool by pool), the 公示 notice a
+cadre gets with the button to object, an objection as the admins see it, the answer the cadre
+gets, and the final grade each rated cadre is told when the office finalises.
 
 Used by handlers/rating.py, the outbox sender (CARD_MAKERS) and the command line. Numbers are
 formatted here so that the bot and `kaohe rate` show them alike.
@@ -15,7 +16,8 @@ from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup
 
 from models.rating import count_objections, grade_of, run_of
-from models.rating_preview import BoundaryTie, RatingPreview, UnitQuota
+from models.rating_pools import PoolQuota, excellence_line
+from models.rating_preview import BoundaryTie, RatingPreview
 from models.tables import Cadre, Objection, Period, RatingRun, Standing, Unit
 from models.vocab import OPEN, PUBLICITY
 from scoring import round_half_up
@@ -51,34 +53,56 @@ def status_text(t: Translator, run: RatingRun | None) -> str:
     return t(f"rating.state.{run.state}", until=run.publicity_ends_on.isoformat())
 
 
+def line_text(t: Translator, pool: PoolQuota) -> str:
+    """The 优秀 line today, or "" with no slot."""
+    line = excellence_line(pool)
+    if line is None:
+        return ""
+    return t("rating.pool_line", total=format(line, "f"),
+             minimum=format(round_half_up(pool.excellent_min, 2), "f"))
+
+
+def not_rated_text(t: Translator, pool: PoolQuota) -> str:
+    """The pool's 未参评 with the reason, or ""."""
+    if not pool.not_rated:
+        return ""
+    names = "、".join(t("rating.not_rated_entry", name=n.name, code=n.code,
+                       reason=t(f"rating.not_rated.{n.reason}")) for n in pool.not_rated)
+    return t("rating.not_rated_line", count=len(pool.not_rated), names=names)
+
+
 @dataclass(frozen=True)
-class UnitRow:
-    """One unit of the preview, formatted."""
+class PoolRow:
+    """One rating pool of the preview, formatted."""
 
     name: str
+    units: str  # "评定池，含 …": the units it holds
     difficulty: str
     ratio: str
     slots: int
     members: int
     excellent: int
+    line: str
+    not_rated: str
     tie: str | None
 
 
-def unit_rows(t: Translator, rated: RatingPreview) -> list[UnitRow]:
-    return [_row(t, unit) for unit in rated.units]
+def pool_rows(t: Translator, rated: RatingPreview) -> list[PoolRow]:
+    return [_row(t, pool) for pool in rated.pools]
 
 
-def _row(t: Translator, unit: UnitQuota) -> UnitRow:
-    return UnitRow(unit.name, difficulty_text(unit.difficulty), ratio_text(unit.ratio),
-                   unit.slots, len(unit.members), unit.excellent,
-                   tie_text(t, unit.tie) if unit.tie else None)
+def _row(t: Translator, pool: PoolQuota) -> PoolRow:
+    return PoolRow(pool.name, t("rating.pool_units", units="、".join(pool.unit_names)),
+                   difficulty_text(pool.difficulty), ratio_text(pool.ratio), pool.slots,
+                   len(pool.members), pool.excellent, line_text(t, pool),
+                   not_rated_text(t, pool), tie_text(t, pool.tie) if pool.tie else None)
 
 
 def preview_card(session: Session, r: Renderer, period: Period, rated: RatingPreview) -> str:
     assert period.id is not None
     run = run_of(session, period.id)
     return r.render("rating_preview", period=period, status=status_text(r.t, run),
-                    rows=unit_rows(r.t, rated), counts=count_objections(session, period.id))
+                    rows=pool_rows(r.t, rated), counts=count_objections(session, period.id))
 
 
 def rating_published(session: Session, payload: dict[str, Any], r: Renderer,
@@ -96,6 +120,7 @@ def rating_published(session: Session, payload: dict[str, Any], r: Renderer,
     still_open = run.state == PUBLICITY
     text = r.render("rating_published", period=period, run=run, grade=grade, unit=unit,
                     ratio=ratio_text(Fraction(str(payload.get("ratio", 0)))),
+                    difficulty=payload.get("difficulty", "—"),
                     slots=payload.get("slots", ""), members=payload.get("members", ""),
                     open=still_open)
     markup = None
@@ -103,6 +128,20 @@ def rating_published(session: Session, payload: dict[str, Any], r: Renderer,
         markup = InlineKeyboardMarkup([[
             ObjectionNew(period.id or 0).button(r.label("rating.object_button"))]])
     return Card(text, markup)
+
+
+def rating_finalised(session: Session, payload: dict[str, Any], r: Renderer,
+                     cadre: Cadre | None) -> Card | None:
+    """The final grade, told to each rated cadre when the office finalises (and the published
+    one beside it when the corrections moved it)."""
+    period = session.get(Period, payload.get("period_id"))
+    if period is None or period.id is None or cadre is None or cadre.id is None:
+        return None
+    grade = grade_of(session, period.id, cadre.id)
+    if grade is None or grade.final_grade is None:
+        return None
+    return Card(r.render("rating_finalised", period=period, grade=grade,
+                         unit=session.get(Unit, grade.unit_id)))
 
 
 def objection_card(session: Session, objection_id: int, r: Renderer) -> Card | None:

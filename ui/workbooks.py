@@ -41,7 +41,7 @@ from models.excel_format import (
     SheetFormat,
     vocabularies,
 )
-from models.exporting import ResultRow, Row
+from models.exporting import ResultRow, Results, Row
 from models.importing import (
     RowData,
     SheetData,
@@ -51,8 +51,11 @@ from models.importing import (
     too_big,
     unpacked_too_large,
 )
+from models.rating_pools import PoolQuota, excellence_line
 from models.rules import Rules
+from scoring import round_half_up
 from ui.i18n import Translator
+from ui.rating_cards import not_rated_text, ratio_text
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F5597")
@@ -265,6 +268,13 @@ SUMMARY_COLUMNS = (  # message id of the header, width, number format
     ("cli.col.key", 9, POINTS_FORMAT), ("cli.col.innovation", 9, POINTS_FORMAT),
     ("cli.col.collaboration", 9, POINTS_FORMAT), ("cli.col.total", 9, POINTS_FORMAT),
     ("cli.col.rank_unit", 8, "0"), ("cli.col.rank_post", 8, "0"), ("cli.col.grade", 10, None),
+    ("cli.col.pool", 16, None),
+)
+POOL_COLUMNS = (
+    ("cli.col.pool", 16, None), ("cli.col.pool_units", 30, None),
+    ("cli.col.difficulty", 9, POINTS_FORMAT), ("cli.col.ratio", 10, None),
+    ("cli.col.slots", 8, "0"), ("cli.col.members", 8, "0"), ("cli.col.excellent", 8, "0"),
+    ("cli.col.line", 10, POINTS_FORMAT), ("cli.col.not_rated", 36, None),
 )
 DETAIL_COLUMNS = (
     ("cli.col.name", 16, None), ("excel.col.task", 12, None), ("excel.col.title", 30, None),
@@ -277,16 +287,26 @@ DETAIL_COLUMNS = (
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 
 
-def results_workbook(rows: list[ResultRow], period_name: str, rules: Rules,
+def results_workbook(results: Results, period_name: str, rules: Rules,
                      t: Translator) -> bytes:
-    """A summary sheet of every assessee, then one sheet per unit with each assessee's tasks."""
+    """A summary sheet of every assessee, the rating pools, then one sheet per unit with each
+    assessee's tasks. Until the rating is final every page is marked 预览稿 or 公示稿."""
+    rows = results.rows
+    mark = None if results.mark is None else t(f"excel.results.mark.{results.mark}")
+
+    def titled(title: str) -> str:
+        return title if mark is None else t("excel.results.marked_title", title=title, mark=mark)
+
     book = Workbook()
     summary = book.active
     assert summary is not None
     summary.title = _title(t("excel.results.summary"), set())
     _table(summary, t, SUMMARY_COLUMNS, [_summary_row(r, rules, t) for r in rows],
-           t("excel.results.title", period=period_name))
-    used = {summary.title}
+           titled(t("excel.results.title", period=period_name)), mark)
+    pools = book.create_sheet(_title(t("excel.results.pools"), {summary.title}))
+    _table(pools, t, POOL_COLUMNS, [_pool_row(p, t) for p in results.pools],
+           titled(t("excel.results.pools_title", period=period_name)), mark)
+    used = {summary.title, pools.title}
     by_unit: dict[int, list[ResultRow]] = {}
     for row in rows:
         by_unit.setdefault(row.unit_id, []).append(row)
@@ -294,8 +314,8 @@ def results_workbook(rows: list[ResultRow], period_name: str, rules: Rules,
         sheet = book.create_sheet(_title(unit_rows[0].unit_name, used))
         used.add(sheet.title)
         lines = [line for r in unit_rows for line in _detail_rows(r, t)]
-        _table(sheet, t, DETAIL_COLUMNS, lines,
-               t("excel.results.unit_title", unit=unit_rows[0].unit_name, period=period_name))
+        _table(sheet, t, DETAIL_COLUMNS, lines, titled(
+            t("excel.results.unit_title", unit=unit_rows[0].unit_name, period=period_name)), mark)
     return _bytes(book)
 
 
@@ -323,7 +343,13 @@ def _post(rules: Rules, t: Translator, category: str) -> str:
 def _summary_row(row: ResultRow, rules: Rules, t: Translator) -> list[Any]:
     return [row.unit_name, row.name, row.code, _post(rules, t, row.post_category), row.base,
             row.key, row.innovation, row.collaboration, row.total, row.rank_in_unit,
-            row.rank_in_post, _grade(t, row.grade)]
+            row.rank_in_post, _grade(t, row.grade), row.pool or ""]
+
+
+def _pool_row(pool: PoolQuota, t: Translator) -> list[Any]:
+    return [pool.name, "、".join(pool.unit_names), round_half_up(pool.difficulty, 2),
+            ratio_text(pool.ratio), pool.slots, len(pool.members), pool.excellent,
+            excellence_line(pool), not_rated_text(t, pool)]
 
 
 def _detail_rows(row: ResultRow, t: Translator) -> list[list[Any]]:
@@ -341,8 +367,9 @@ def _detail_rows(row: ResultRow, t: Translator) -> list[list[Any]]:
 
 def _table(sheet: Worksheet, t: Translator,
            columns: tuple[tuple[str, int, str | None], ...], lines: list[list[Any]],
-           title: str) -> None:
-    """Header, rows and the print set-up: landscape, fit to width, header on every page."""
+           title: str, mark: str | None = None) -> None:
+    """Header, rows and the print set-up: landscape, fit to width, header on every page (with
+    the mark, 预览稿 or 公示稿, at its left when there is one)."""
     _header(sheet, [t(key) for key, _width, _format in columns])
     for number, line in enumerate(lines, start=2):
         for column, (value, (_key, _width, number_format)) in enumerate(
@@ -363,5 +390,7 @@ def _table(sheet: Worksheet, t: Translator,
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     if sheet.oddHeader is not None and sheet.oddFooter is not None:
         sheet.oddHeader.center.text = title
+        if mark is not None:
+            sheet.oddHeader.left.text = mark
         sheet.oddFooter.center.text = "&P / &N"
     sheet.auto_filter.ref = sheet.dimensions

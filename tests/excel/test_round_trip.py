@@ -26,8 +26,9 @@ ROSTER: dict[str, list[tuple[object, ...]]] = {
     "单位": [
         ("city", "昌吉市", "市", None, "一般岗位", None),
         ("xz", "榆树沟镇", "乡镇", "city", "一般岗位", None),
-        ("xz-dzb", "榆树沟镇党政办", "内设机构", "xz", "核心岗位", "Asia/Urumqi"),
-        ("khb", "市委考核办", "department", "city", "general", None),  # codes do too
+        # A rating pool of its own (评定池 是); 市委考核办 is none (否): its cadres join the city's.
+        ("xz-dzb", "榆树沟镇党政办", "内设机构", "xz", "核心岗位", "Asia/Urumqi", "是"),
+        ("khb", "市委考核办", "department", "city", "general", None, "否"),  # codes do too
     ],
     "干部": [
         ("A001", "罗静怡", "khb", None, "标准", "是", "zh_CN"),
@@ -108,6 +109,8 @@ def test_round_trip_template_filled_in_imported_exported_and_imported_again(
         share = session.exec(select(col(Cooperation.share))).one()
     assert units["xz-dzb"].path == f"/{units['city'].id}/{units['xz'].id}/{units['xz-dzb'].id}/"
     assert (units["xz-dzb"].kind, units["xz-dzb"].timezone) == ("office", "Asia/Urumqi")
+    assert [units[c].rating_pool for c in ("city", "xz", "xz-dzb", "khb")] == [
+        None, None, True, False]
     assert (cadres["P001"].post_category, cadres["P001"].profile) == ("core", "growth")
     assert (cadres["P002"].post_category, cadres["P002"].locale) == ("general", "en")
     assert cadres["A001"].is_admin and not cadres["B001"].is_admin
@@ -135,7 +138,7 @@ def test_round_trip_template_filled_in_imported_exported_and_imported_again(
     summary = book["汇总"]
     assert [c.value for c in summary[1]] == [
         "单位", "姓名", "编码", "岗位类别", "基础得分", "其中重点任务", "创新加分", "协同加分",
-        "总分", "单位内排名", "岗位类别排名", "等次"]
+        "总分", "单位内排名", "岗位类别排名", "等次", "评定池"]
     rows = {r[2]: r for r in summary.iter_rows(min_row=2, values_only=True)}
     alice = rows["P001"]
     assert alice[:4] == ("榆树沟镇党政办", "艾丽", "P001", "核心岗位")
@@ -143,7 +146,8 @@ def test_round_trip_template_filled_in_imported_exported_and_imported_again(
         standing.base, standing.key_points, standing.innovation, standing.collaboration,
         standing.total]
     assert standing.total > 0
-    assert alice[9:] == (1, 1, "称职" if standing.total >= 70 else "不称职")
+    assert alice[9:] == (1, 1, "称职" if standing.total >= 70 else "不称职", "榆树沟镇党政办")
+    assert rows["A001"][11:] == ("未参评", "昌吉市")  # no task; 市委考核办 is not a pool
     assert summary["I2"].number_format == "0.00"
     assert (summary.freeze_panes, summary.print_title_rows) == ("A2", "$1:$1")
     assert summary.page_setup.orientation == "landscape"

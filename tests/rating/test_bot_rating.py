@@ -1,6 +1,7 @@
-"""The rating flow in Telegram, as the office and two cadres live it: the preview with the
-quota and the tie, publication, an objection upheld (and the score corrected through the
-admin's difficulty tool), one dismissed, finalisation, and the locked period refusing a change.
+"""The rating flow in Telegram, as the office and two cadres live it: the preview pool by pool
+with the quota, the tie and the 未参评, publication, an objection upheld (and the score corrected
+through the admin's difficulty tool), one dismissed, finalisation with each cadre told the final
+grade, and the locked period refusing a change.
 Through the real Application and the simulator, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -57,19 +58,26 @@ def test_rating_from_preview_to_locked_period(
     # The preview: the unit's difficulty, ratio, slots, and the tie at the second slot.
     preview = _open_rating(bot)
     assert "尚未公示" in preview
-    assert "难度 1.20 · 优秀比例 40% · 名额 2 · 参评 5 人 · 优秀 2 人" in preview
-    assert ("名额边界并列（92.00 分）：乙二（R2） 入选，丙三（R3） 未入选；"
-            "按基础履职得分 92.0000 高于 90.0000") in preview
+    assert ("<b>评定办</b>（评定池，含 评定办）\n"
+            "难度 1.20 · 优秀比例 40% · 名额 2 · 参评 5 人 · 优秀 2 人\n"
+            "优秀线 92.00 分（名额内最后一位，且须达到 90.00 分）\n"
+            "⚠️ 名额边界并列（92.00 分）：乙二（R2） 入选，丙三（R3） 未入选；"
+            "按基础履职得分 92.0000 高于 90.0000") in bot.last(ADMIN).html
+    # The admin's pool: the admin has no task, so is listed 未参评 with the reason, not rated.
+    assert ("<b>市委考核办</b>（评定池，含 市委考核办）\n"
+            "难度 1.00 · 优秀比例 20% · 名额 0 · 参评 0 人 · 优秀 0 人\n"
+            "未参评 1 人：考核办管理员（A001，本期没有考核任务）") in bot.last(ADMIN).html
 
     # Publication, confirmed first; each cadre gets their provisional grade and the button.
     assert "确认公示" in bot.tap(ADMIN, "📢 公示 5 天")[-1].body
     said = [m.body for m in bot.tap(ADMIN, "确认")]
     assert "已公示，公示期至 2026-06-19（含）。" in said
-    # The admin is rated too (in 市委考核办), so gets a notice like everyone else.
-    assert any("您在市委考核办的拟定等次" in text for text in said)
+    # The admin is not rated (no task), so gets no notice: nobody is told 不称职 for nothing.
+    assert not any("拟定等次" in text for text in said)
     notice = bot.last(R3)
-    assert "您在评定办的拟定等次：称职（总分 92.00，单位内第 2 名）" in notice.body
-    assert "优秀比例 40%，名额 2 个，参评 5 人" in notice.body
+    assert notice.body.splitlines()[1:3] == [
+        "您在评定池「评定办」的拟定等次：称职（总分 92.00，池内第 2 名）",
+        "本评定池难度系数 1.20，优秀比例 40%，名额 2 个，参评 5 人。"]
     assert "2026-06-19（含）前" in notice.body and notice.button_texts() == ["提出异议"]
 
     # Two objections; a second one from the same cadre is refused before any typing.
@@ -106,6 +114,14 @@ def test_rating_from_preview_to_locked_period(
     bot.tap(ADMIN, "🔒 定档并锁定周期")
     assert "已定档，2026年度 已锁定" in bot.tap(ADMIN, "确认")[-1].body
     assert "已定档，周期已锁定" in _open_rating(bot)
+    # Each rated cadre is told the final grade; R3's moved since the 公示, which it says.
+    assert bot.last(R3).body == (
+        "🏁 2026年度 年度评定已定档\n"
+        "您的最终等次：优秀（总分 102.00，评定池「评定办」第 1 名）。\n"
+        "公示时为称职（总分 92.00）；定档以复核后的得分为准。")
+    assert bot.last(R4).body == (
+        "🏁 2026年度 年度评定已定档\n"
+        "您的最终等次：称职（总分 80.00，评定池「评定办」第 4 名）。")
 
     # A change to the locked period is refused in the bot, and changes nothing.
     bot.say(ADMIN, "/admin")

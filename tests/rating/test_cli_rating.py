@@ -27,11 +27,17 @@ def test_preview_shows_quota_and_tie_and_writes_nothing(runner: CliRunner, store
     result = runner.invoke(main, ["rate", "--period", "2026", "--members"])
     assert result.exit_code == 0, result.output
     assert snapshot(store.engine) == before
-    line = next(row for row in result.output.splitlines() if row.startswith("│ 评定办 "))
-    # unit │ D │ ratio │ slots │ members │ excellent │ tie
+    line = next(row for row in result.output.splitlines() if row.startswith("│ 评定办（"))
+    # pool │ D │ ratio │ slots │ members │ excellent │ line, 未参评, tie
     assert [cell.strip() for cell in line.split("│")[2:7]] == ["1.20", "40%", "2", "5", "2"]
-    assert "乙二（R2） 入选，丙三（R3） 未入选" in result.output.replace("\n", "")
+    flat = "".join(ch for ch in result.output if ch not in "│ \n")  # cells wrap in the table
+    assert "乙二（R2）入选，丙三（R3）未入选" in flat
+    assert "优秀线92.00分（名额内最后一位，且须达到90.00分）" in flat
+    assert "未参评1人：考核办管理员（A001，本期没有考核任务）" in flat
     assert "称职" in result.output and "丙三 (R3)" in result.output
+    assert "评定池 市委考核办 · 难度 1.00 · 优秀比例 20% · 名额 0" in result.output
+    assert "考核办管理员 (A001)" in result.output
+    assert "未参评（本期没有考核任务）" in result.output
 
     english = runner.invoke(main, ["--lang", "en", "rate", "--period", "2026"])
     assert "Not published yet" in english.output and "40%" in english.output

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import col, select
 
-from models import rating
+from models import org, rating
 from models.admin import set_difficulty
 from models.errors import Forbidden
 from models.standings import check
@@ -153,6 +153,10 @@ def test_finalise_waits_for_every_answer(
 def test_own_objection_is_answered_by_another_admin(
     store: Store, world: World, rated: RatingUnit
 ) -> None:
+    with store.transaction() as ctx:  # the admin has a task, so is rated
+        org.add_task(ctx, None, period=world.year, code="A-T", title="考核办工作",
+                     dimension="basic", category="business", weight=Decimal(10),
+                     cadre=world.admin, source="city_report")
     _publish(store, world)
     mine = _do(store, rating.lodge_objection, world.id.admin, world.id.year, "自己的异议")
     assert isinstance(mine, Objection)

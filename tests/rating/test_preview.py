@@ -28,7 +28,7 @@ def test_quota_follows_the_units_difficulty_and_the_tie_is_named(
     result = _preview(store, world)
     assert snapshot(store.engine) == before  # a preview writes nothing
 
-    unit = next(u for u in result.units if u.code == "pdb")
+    unit = next(u for u in result.pools if u.code == "pdb")
     assert (unit.difficulty, unit.ratio, unit.slots) == (Fraction(6, 5), Fraction(2, 5), 2)
     assert [(m.code, m.total, m.rank, m.grade) for m in unit.members] == [
         ("R1", Decimal("95.00"), 1, "excellent"),
@@ -48,14 +48,14 @@ def test_units_without_own_tasks_get_the_base_ratio_and_no_false_tie(
     store: Store, world: World, rated: RatingUnit
 ) -> None:
     result = _preview(store, world)
-    office = next(u for u in result.units if u.code == "yst-dzb")
-    # D 1 -> 20 %: two members give no slot at all, so nobody is excellent and nothing ties.
-    assert (office.difficulty, office.ratio, office.slots) == (1, Fraction(1, 5), 0)
-    assert [m.code for m in office.members] == ["P001", "P002"]
-    assert {m.grade for m in office.members} == {"incompetent"}
-    assert office.tie is None
-    # Every active cadre is rated once, in the unit they belong to.
-    rated_codes = [m.code for u in result.units for m in u.members]
-    assert sorted(rated_codes) == sorted(
-        ["A001", "M001", "B001", "D001", "C001", "P001", "P002", "P003",
-         "R1", "R2", "R3", "R4", "R5"])
+    township = next(u for u in result.pools if u.code == "yst")
+    # D 1 -> 20 %: two rated members give no slot at all, so nobody is excellent, no tie.
+    assert (township.difficulty, township.ratio, township.slots) == (1, Fraction(1, 5), 0)
+    assert [m.code for m in township.members] == ["P001", "P002"]
+    assert {m.grade for m in township.members} == {"incompetent"}
+    assert township.tie is None
+    # Every active cadre is in exactly one pool: rated, or (no task) not rated.
+    rated_codes = [m.code for u in result.pools for m in u.members]
+    assert sorted(rated_codes) == sorted(["P001", "P002", "P003", "R1", "R2", "R3", "R4", "R5"])
+    skipped = [n.code for u in result.pools for n in u.not_rated]
+    assert sorted(skipped) == sorted(["A001", "M001", "B001", "D001", "C001"])
