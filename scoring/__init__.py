@@ -14,6 +14,7 @@ from scoring.assessee import (
     progress_from_count,
     score_assessee,
 )
+from scoring.display import apportion
 from scoring.errors import ScoringError
 from scoring.numbers import Rational, exact, plain, round2, round_half_up
 from scoring.policy import (
@@ -59,6 +60,7 @@ __all__ = [
     "TaskInput",
     "TaskScore",
     "UnitRating",
+    "apportion",
     "combined_progress",
     "exact",
     "excellence_ratio",
