@@ -23,6 +23,8 @@ from handlers.common import (
     read,
 )
 from handlers.dispatch import on
+from models.facts import AssesseeRef
+from models.shown import ShownScore, shown_score
 from models.tables import Period, Standing, Unit
 from models.views import (
     TaskLine,
@@ -84,39 +86,37 @@ class ScoreView:
     standing: Standing | None
     week_ago: Decimal | None
     unit: Unit | None
-    titles: dict[str, str]
+    shown: ShownScore | None  # the figures, adding up (models/shown.py)
 
 
 async def score(update: Update, context: Context) -> None:
     p = await person(update, context)
     if p is None:
         return
-    today = app(context).store.today()
+    today, rules = app(context).store.today(), app(context).rules
 
     def load(session: Session) -> ScoreView | None:
         period = active_period(session)
         if period is None:
             return None
         standing = standing_of(session, period, cadre_id=p.id)
-        titles = {}
-        if standing is not None:
-            lines = reportable_tasks(session, p.cadre, period, today)
-            titles = {str(line.task.id): line.task.title for line in lines}
+        figures = None if standing is None else shown_score(
+            session, rules, period, AssesseeRef.cadre(p.id))
         return ScoreView(period, standing, total_a_week_ago(session, period, p.id, today),
-                         session.get(Unit, p.cadre.unit_id), titles)
+                         session.get(Unit, p.cadre.unit_id), figures)
 
     view = await read(context, load)
     if view is None:
         await answer(update, p.r.text("bot.no_active_period"))
         return
-    rules = app(context).rules
     post = rules.post_categories.get(p.cadre.post_category)
     post_label = (post.label_zh if p.r.locale == "zh_CN" else post.label_en) if post else ""
     change = None
     if view.standing is not None and view.week_ago is not None:
         change = view.standing.total - view.week_ago
     await answer(update, p.r.render(
-        "score", cadre=p.cadre, view=view, s=view.standing, change=change, post_label=post_label,
+        "score", cadre=p.cadre, view=view, s=view.standing, shown=view.shown, change=change,
+        post_label=post_label,
     ))
 
 

@@ -5,6 +5,7 @@ of the table does not silently change an approved score.
 """
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import col, select
@@ -16,8 +17,9 @@ from models.facts import AssesseeRef
 from models.limits import DESCRIPTION, REASON, checked_text, clean_evidence
 from models.standings import refresh
 from models.store import Ctx
-from models.tables import Cadre, InnovationClaim, Period
+from models.tables import Cadre, InnovationClaim, Period, Standing, Unit
 from models.vocab import APPROVED, REJECTED, SUBMITTED
+from scoring import Rational, round2
 
 
 def claim_innovation(
@@ -71,14 +73,45 @@ def _decide(
     claim.decided_at = ctx.now
     audit.record(ctx, who.id, f"innovation.{state}", claim, before=before, period_id=period.id,
                  cadre_id=claim.cadre_id, unit_id=claim.unit_id)
+    payload: dict[str, Any] = {"claim_id": claim.id, "state": state}
     if state == APPROVED:
         ref = (AssesseeRef.cadre(claim.cadre_id) if claim.cadre_id is not None
                else AssesseeRef.unit(claim.unit_id or 0))
         refresh(ctx, load(ctx, Period, claim.period_id), [ref])
+        payload.update(_credit(ctx, claim, ref))
     claimant = load(ctx, Cadre, claim.claimant_id)
-    outbox.enqueue(ctx, "claim_decided", {"claim_id": claim.id, "state": state},
+    outbox.enqueue(ctx, "claim_decided", payload,
                    recipient=claimant, dedupe_key=f"claim_decided:{claim.id}")
     return claim
+
+
+def _credit(ctx: Ctx, claim: InnovationClaim, ref: AssesseeRef) -> dict[str, Any]:
+    """What the approval credited and why, for the claimant's notice: the item's points times
+    the profile's innovation factor (SCORING.md step 7), less what the cap kept out, and the
+    innovation part it made (as /score shows it)."""
+    if ref.kind == "cadre":
+        cadre = load(ctx, Cadre, ref.id)
+        profile, category = cadre.profile, cadre.post_category
+    else:
+        profile, category = "standard", load(ctx, Unit, ref.id).post_category
+    rule = ctx.rules.profiles[profile]
+    factor, cap = rule.profile.innovation_factor, ctx.rules.policy(category).innovation_cap
+    owner = InnovationClaim.cadre_id if ref.kind == "cadre" else InnovationClaim.unit_id
+    others = ctx.session.exec(select(col(InnovationClaim.points)).where(
+        InnovationClaim.period_id == claim.period_id, InnovationClaim.state == APPROVED,
+        owner == ref.id, InnovationClaim.id != claim.id)).all()
+    approved = sum((Rational(p) for p in others), Rational(0))
+    points = Rational(claim.points)
+    credited = min(cap, factor * (approved + points)) - min(cap, factor * approved)
+    stored = ctx.session.exec(select(col(Standing.innovation)).where(
+        Standing.period_id == claim.period_id,
+        (Standing.cadre_id if ref.kind == "cadre" else Standing.unit_id) == ref.id)).first()
+    return {
+        "factor": str(round2(factor)), "profile_zh": rule.label_zh, "profile_en": rule.label_en,
+        "weighted": str(round2(factor * points)), "credited": str(round2(credited)),
+        "innovation": str(stored if stored is not None else Decimal("0.00")),
+        "cap": str(round2(cap)),
+    }
 
 
 def approve_claim(ctx: Ctx, actor_id: int, claim_id: int) -> InnovationClaim:

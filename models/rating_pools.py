@@ -42,9 +42,9 @@ from models.rules import Rules
 from models.tables import Cadre, Period, Unit
 from scoring import (
     AssesseeScore,
-    Rational,
     MemberStanding,
     RatedMember,
+    Rational,
     UnitRating,
     rate_unit,
     round2,

@@ -89,4 +89,4 @@ def claim_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Car
     claim = session.get(InnovationClaim, payload.get("claim_id"))
     if claim is None:
         return None
-    return Card(r.render("claim_decided", claim=claim))
+    return Card(r.render("claim_decided", claim=claim, credit=payload))

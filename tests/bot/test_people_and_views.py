@@ -161,7 +161,10 @@ def test_innovation_claim_from_cadre_to_admin_and_back(bot: BotHarness, store: S
     card = bot.last(ADMIN)
     assert "创新加分申报" in card.body and "鲍勃" in card.body
     bot.tap(ADMIN, "✅ 通过", card)
-    assert "已通过（4 分）" in bot.last(BOB).body
+    assert bot.last(BOB).body.splitlines()[:3] == [
+        "✅ 您的创新加分申报已通过",
+        "计入 4 分 × 成长系数 1.25 = 5.00 分。",
+        "您的创新加分现为 5.00 分（上限 10 分）。"]
     with store.session() as session:
         claim = session.exec(select(InnovationClaim)).one()
         standing = session.exec(select(Standing).where(Standing.cadre_id == world.id.bob)).one()

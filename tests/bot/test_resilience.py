@@ -108,6 +108,6 @@ def test_score_shows_the_change_since_last_week(
     bot.tap(ALICE, "✅ 提交")
     bot.tap(BOSS, "A 优", bot.last(BOSS))
     text = bot.say(ALICE, "/score")[-1].body
-    assert "总分: 30.00 (较上周 +30.00)" in text
+    assert "总分：30.00（较上周 +30.00）" in text
     # The parts shown add up to the total shown.
-    assert "基础得分: 30.00" in text and "创新加分: 0.00" in text and "协同加分: 0.00" in text
+    assert "= 基础得分 30.00 + 创新加分 0.00" in text

@@ -47,5 +47,5 @@ def test_terminal_chat_report_approve_score(store: Store, world: World) -> None:
     assert "待审批汇报" in text and "#1 A 优" in text
     assert "已由 镇领导 审批通过（A 优）" in text
     assert "已审批通过（A 优）" in text and "单位内第 1 名" in text
-    assert "总分: " in text.split("艾丽> *3")[-1]
+    assert "总分：" in text.split("艾丽> *3")[-1]
 
