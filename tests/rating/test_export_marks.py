@@ -59,7 +59,8 @@ def test_every_page_is_marked_until_the_rating_is_final(
 def test_the_pools_sheet_shows_each_pool(store: Store, world: World, rated: RatingUnit) -> None:
     sheet = _export(store, world)["评定池"]
     assert [c.value for c in sheet[1]] == [
-        "评定池", "所含单位", "难度系数", "优秀比例", "名额", "参评人数", "优秀", "优秀线", "未参评"]
+        "评定池", "所含单位", "难度系数", "优秀比例", "名额", "参评人数", "优秀", "优秀线",
+        "未参评"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows["评定办"][1:8] == ("评定办", 1.2, "40%", 2, 5, 2, 92)
     assert rows["榆树沟镇"][1:8] == ("榆树沟镇、党政办", 1, "20%", 0, 2, 0, None)

@@ -1,8 +1,9 @@
 """Rating pools: who is rated with whom, the pool's difficulty D, the 未参评, and the small
 function other features use to show "the 优秀 line". On SQLite and PostgreSQL.
 
-The small world (tests/support/world.py) by default: the city's own pool (the mayor), 榆树沟镇
-(the township's people and its 党政办), 退役军人事务局, 市委考核办 and 评定办 (tests/rating/support.py).
+The small world (tests/support/world.py) by default: the city's own pool (the mayor),
+榆树沟镇 (the township's people and its 党政办), 退役军人事务局, 市委考核办 and 评定办
+(tests/rating/support.py).
 """
 
 from __future__ import annotations
