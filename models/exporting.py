@@ -18,12 +18,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.excel_format import FLAG_LABELS, vocabularies
+from models.facts import AssesseeRef, FactsLoader
 from models.rating import run_of
 from models.rating_pools import NOT_RATED, PoolQuota
-from models.rating_preview import RatingPreview, preview
+from models.rating_preview import RatingPreview, preview_from
 from models.rules import Rules
+from models.shown import ShownScore, shown
 from models.tables import Cadre, Cooperation, Period, Standing, Supervision, Task, Unit
 from models.vocab import FINAL, PUBLICITY
+from scoring import score_assessee
 
 Row = dict[str, Any]  # column key -> value, as models/excel_format.py names the columns
 
@@ -129,7 +132,7 @@ class TaskLine:
     grade: str | None  # the reviewer's A-D
     difficulty: Decimal
     boost: Decimal | None
-    points: Decimal
+    points: Decimal  # the lines' points sum to the row's base (models/shown.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,8 @@ class ResultRow:
     unit_id: int  # the unit it ranks in (a unit: its parent; the top unit: itself)
     unit_name: str
     post_category: str
+    # As shown (models/shown.py): base + innovation + collaboration = total, the exact total
+    # rounded half up; key is the sum of the key tasks' lines, a part of base.
     base: Decimal
     key: Decimal
     innovation: Decimal
@@ -178,20 +183,29 @@ def results(session: Session, rules: Rules, period: Period) -> Results:
     pools; and the mark the print carries."""
     units = {u.id: u for u in session.exec(select(Unit)).all()}
     cadres = {c.id: c for c in session.exec(select(Cadre)).all()}
-    tasks = {str(t.id): t for t in session.exec(select(Task).where(
+    tasks = {t.id: t for t in session.exec(select(Task).where(
         Task.period_id == period.id)).all()}
-    rating = preview(session, rules, period)
+    loaded = FactsLoader(session, rules, period).load(None)
+    scores = {ref: score_assessee(facts.input) for ref, facts in loaded.items()}
+    rating = preview_from(session, rules, period, loaded, scores)
     rows = []
     for s in session.exec(select(Standing).where(Standing.period_id == period.id)).all():
         owner: Cadre | Unit = cadres[s.cadre_id] if s.cadre_id is not None else \
             units[s.unit_id]
         group = units[s.group_unit_id if s.group_unit_id is not None else owner.id]
         grade, pool = _grade(rating, owner)
+        ref = AssesseeRef("cadre" if isinstance(owner, Cadre) else "unit", owner.id or 0)
+        facts = loaded.get(ref)
+        figures = shown(facts, scores[ref]) if facts is not None else ShownScore(
+            s.base, s.key_points, s.innovation, s.collaboration, s.total, (), Decimal(0))
         rows.append(ResultRow(
-            "cadre" if isinstance(owner, Cadre) else "unit", owner.code, owner.name,
-            group.id or 0, group.name, s.post_category, s.base, s.key_points, s.innovation,
-            s.collaboration, s.total, s.rank_in_unit, s.rank_in_post, grade, pool,
-            tuple(_line(tasks[task_id], part) for task_id, part in s.breakdown.items())))
+            ref.kind, owner.code, owner.name, group.id or 0, group.name, s.post_category,
+            figures.base, figures.key, figures.innovation, figures.collaboration,
+            figures.total, s.rank_in_unit, s.rank_in_post, grade, pool,
+            tuple(TaskLine(tasks[line.task_id].code, tasks[line.task_id].title,
+                           line.dimension, line.weight, line.progress, line.grade,
+                           line.difficulty, line.boost, line.points)
+                  for line in figures.tasks)))
     rows.sort(key=lambda r: (r.kind != "cadre", units[r.unit_id].path, r.rank_in_unit, r.code))
     return Results(rows, rating.pools, results_mark(session, period))
 
@@ -205,9 +219,3 @@ def _grade(rating: RatingPreview, owner: Cadre | Unit) -> tuple[str | None, str 
     skipped = rating.not_rated(owner.id or 0)
     return (NOT_RATED, skipped[0].name) if skipped is not None else (None, None)
 
-
-def _line(task: Task, part: dict[str, Any]) -> TaskLine:
-    return TaskLine(task.code, task.title, task.dimension, Decimal(part["weight"]),
-                    Decimal(part["progress"]), part["grade"], Decimal(part["difficulty"]),
-                    None if part["boost"] is None else Decimal(part["boost"]),
-                    Decimal(part["points"]))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from models.access import unit_chain
-from models.facts import FactsLoader
+from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rating_pools import (
     BY_BASE,
     BY_CODE,
@@ -27,10 +27,10 @@ from models.rating_pools import (
 )
 from models.rules import Rules
 from models.tables import Cadre, Period, Unit
-from scoring import score_assessee
+from scoring import AssesseeScore, score_assessee
 
 __all__ = ["BY_BASE", "BY_CODE", "BY_KEY", "BoundaryTie", "NotRated", "PoolQuota", "RatedCadre",
-           "RatingPreview", "preview"]
+           "RatingPreview", "preview", "preview_from"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,16 @@ class RatingPreview:
 
 def preview(session: Session, rules: Rules, period: Period) -> RatingPreview:
     """Every pool's quota and its cadres' grades, from the period's stored facts."""
-    assert period.id is not None
     loaded = FactsLoader(session, rules, period).load(None)
     scores = {ref: score_assessee(facts.input) for ref, facts in loaded.items()}
+    return preview_from(session, rules, period, loaded, scores)
+
+
+def preview_from(session: Session, rules: Rules, period: Period,
+                 loaded: dict[AssesseeRef, AssesseeFacts],
+                 scores: dict[AssesseeRef, AssesseeScore]) -> RatingPreview:
+    """The preview from facts and exact scores already loaded for the whole period."""
+    assert period.id is not None
     units = sorted(session.exec(select(Unit)).all(), key=unit_chain)
     pools = pool_map(units)
     cadres: dict[int, list[Cadre]] = {}

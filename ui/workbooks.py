@@ -281,7 +281,8 @@ DETAIL_COLUMNS = (
     ("excel.col.dimension", 10, None), ("excel.col.weight", 9, POINTS_FORMAT),
     ("excel.col.progress", 9, POINTS_FORMAT), ("excel.col.grade", 8, None),
     ("cli.col.difficulty", 9, POINTS_FORMAT), ("excel.col.boost", 9, None),
-    ("excel.col.points", 9, POINTS_FORMAT), ("cli.col.total", 9, POINTS_FORMAT),
+    ("excel.col.points", 9, POINTS_FORMAT), ("cli.col.innovation", 9, POINTS_FORMAT),
+    ("cli.col.collaboration", 9, POINTS_FORMAT), ("cli.col.total", 9, POINTS_FORMAT),
     ("cli.col.rank_unit", 8, "0"), ("cli.col.grade", 10, None),
 )
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
@@ -358,10 +359,12 @@ def _detail_rows(row: ResultRow, t: Translator) -> list[list[Any]]:
         lines.append([row.name, line.code, line.title, t(f"dimension.{line.dimension}"),
                       line.weight, line.progress, line.grade or "", line.difficulty,
                       "" if line.boost is None else f"+{(line.boost * 100).normalize():f}%",
-                      line.points, None, None, None])
-    # The assessee's own line closes their tasks: total, rank and grade.
+                      line.points, None, None, None, None, None])
+    # The assessee's own line closes their tasks: the points add to the base, and base +
+    # innovation + co-operation to the total (models/shown.py); the title cell says so.
     lines.append([row.name, "", t("excel.results.total_line"), "", None, None, "", None, "",
-                  row.base, row.total, row.rank_in_unit, _grade(t, row.grade)])
+                  row.base, row.innovation, row.collaboration, row.total, row.rank_in_unit,
+                  _grade(t, row.grade)])
     return lines
 
 

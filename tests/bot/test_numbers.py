@@ -5,6 +5,9 @@ bot, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from decimal import Decimal
+from io import BytesIO
+
+from openpyxl import load_workbook
 
 from models.innovation import approve_claim, claim_innovation
 from models.reports import approve_report, submit_report
@@ -93,3 +96,25 @@ def test_an_approved_claim_says_what_it_credited_and_why(
         "创新加分最多 10 分，本次实际计入 5.00 分。",
         "您的创新加分现为 10.00 分（上限 10 分）。",
         "获全国表彰"]
+
+
+def test_the_printed_results_add_up_too(bot: BotHarness, store: Store, world: World) -> None:
+    """The export the admin gets: 艾丽's task lines sum to her base, the total line's base,
+    innovation and co-operation to her total, and the line says so; the summary alike."""
+    _work(store, world)
+    bot.say(ADMIN, "/admin")
+    document = bot.tap(ADMIN, "📥 导出本期结果（Excel）")[-1]
+    book = load_workbook(BytesIO(bot.sim.file_bytes(document.document or "")))
+    office = book["党政办"]
+    headers = [c.value for c in office[1]]
+    assert headers[9:13] == ["得分", "创新加分", "协同加分", "总分"]
+    lines = [r for r in office.iter_rows(min_row=2, values_only=True) if r[0] == "艾丽"]
+    *tasks, total = lines
+    assert [Decimal(str(r[9])) for r in tasks] == [
+        Decimal("41.76"), Decimal("21"), Decimal("0.22")]
+    assert total[2] == "合计：各项得分之和为基础得分；基础得分 + 创新加分 + 协同加分 = 总分"
+    assert [Decimal(str(v)) for v in total[9:13]] == [
+        Decimal("62.98"), Decimal(2), Decimal(0), Decimal("64.98")]
+    summary = {r[2]: r for r in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    assert [Decimal(str(v)) for v in summary["P001"][4:9]] == [
+        Decimal("62.98"), Decimal(21), Decimal(2), Decimal(0), Decimal("64.98")]
