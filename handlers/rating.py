@@ -1,8 +1,8 @@
 """The annual rating in the bot.
 
 Admins (/admin → 年度评定): the preview of the active period with each rating pool's quota and
-any tie at the boundary, then publish (公示), the objections with their answer buttons, finalise, and
-unlock with a reason. Cadres: the 公示 notice's 提出异议 button starts a short conversation —
+any tie at the boundary, then publish (公示), the objections with their answer buttons, finalise,
+and unlock with a reason. Cadres: the 公示 notice's 提出异议 button starts a short conversation —
 reason → confirm — that lodges their one objection. Every step is a models/rating.py operation
 that checks the actor's right on the server.
 """
