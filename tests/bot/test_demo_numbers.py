@@ -42,7 +42,7 @@ def test_every_demo_cadres_score_adds_up(demo: BotHarness, store: Store) -> None
             continue
         user = 700000 + number
         demo.join(cadre, user)
-        text = "\n".join(m.text or "" for m in demo.say(user, "/score"))
+        text = "\n".join(m.body for m in demo.say(user, "/score"))
         total = Decimal(_one(rf"总分：{NUMBER}", text))
         parts = [Decimal(p) for p in re.findall(rf"(?:基础得分|创新加分|协同加分) {NUMBER}",
                                                 _line("= 基础得分", text))]

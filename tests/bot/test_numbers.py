@@ -19,11 +19,13 @@ from tests.support.world import World
 
 def _work(store: Store, world: World) -> None:
     """Alice's three tasks approved at awkward values, and an innovation item."""
-    for task, values, grade in ((world.alice_plain, {"progress": Decimal("77.34")}, "B"),
-                                (world.alice_key, {"actual": Decimal(7)}, "A"),
-                                (world.alice_monthly, {"progress": Decimal(38)}, "C")):
+    for task, progress, actual, grade in (
+            (world.alice_plain, Decimal("77.34"), None, "B"),
+            (world.alice_key, None, Decimal(7), "A"),
+            (world.alice_monthly, Decimal(38), None, "C")):
         with store.transaction() as ctx:
-            report = submit_report(ctx, world.alice.id or 0, task.id or 0, **values)
+            report = submit_report(ctx, world.alice.id or 0, task.id or 0, progress=progress,
+                                   actual=actual)
             approve_report(ctx, world.admin.id or 0, report.id or 0, grade)
     with store.transaction() as ctx:
         claim = claim_innovation(ctx, world.alice.id or 0, "commendation", "city", "市级表彰")
@@ -57,11 +59,11 @@ def test_score_lines_add_to_the_base_and_parts_to_the_total(
     remainder, 网格化巡查's 0.375."""
     _work(store, world)
     bot.say(ALICE, "/help")  # the claim's notice arrives first
-    assert bot.say(ALICE, "/score")[-1].text == SCORE_ZH
+    assert bot.say(ALICE, "/score")[-1].body == SCORE_ZH
 
     bot.say(ALICE, "/lang")
     bot.tap(ALICE, "English")
-    english = bot.say(ALICE, "/score")[-1].text.splitlines()
+    english = bot.say(ALICE, "/score")[-1].body.splitlines()
     assert english[1:6] == [
         "Total: 64.98", "= base 62.98 + innovation 2.00", "",
         "Base: 62.98 (key tasks 21.00 of it)", "Innovation: 2.00"]
@@ -82,7 +84,7 @@ def test_an_approved_claim_says_what_it_credited_and_why(
         bot.tap(BOB, "完成")
         bot.tap(BOB, "✅ 提交申报")
         bot.tap(ADMIN, "✅ 通过", bot.last(ADMIN))
-        return bot.last(BOB).text.splitlines()
+        return bot.last(BOB).body.splitlines()
 
     assert claim("region", "自治区级（4 分）", "获自治区模范个人") == [
         "✅ 您的创新加分申报已通过",

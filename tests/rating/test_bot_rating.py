@@ -62,11 +62,11 @@ def test_rating_from_preview_to_locked_period(
             "难度 1.20 · 优秀比例 40% · 名额 2 · 参评 5 人 · 优秀 2 人\n"
             "优秀线 92.00 分（名额内最后一位，且须达到 90.00 分）\n"
             "⚠️ 名额边界并列（92.00 分）：乙二（R2） 入选，丙三（R3） 未入选；"
-            "按基础履职得分 92.0000 高于 90.0000") in bot.last(ADMIN).html
+            "按基础履职得分 92.0000 高于 90.0000") in (bot.last(ADMIN).html or "")
     # The admin's pool: the admin has no task, so is listed 未参评 with the reason, not rated.
     assert ("<b>市委考核办</b>（评定池，含 市委考核办）\n"
             "难度 1.00 · 优秀比例 20% · 名额 0 · 参评 0 人 · 优秀 0 人\n"
-            "未参评 1 人：考核办管理员（A001，本期没有考核任务）") in bot.last(ADMIN).html
+            "未参评 1 人：考核办管理员（A001，本期没有考核任务）") in (bot.last(ADMIN).html or "")
 
     # Publication, confirmed first; each cadre gets their provisional grade and the button.
     assert "确认公示" in bot.tap(ADMIN, "📢 公示 5 天")[-1].body

@@ -5,6 +5,7 @@ the 未参评. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.workbook import Workbook
@@ -28,9 +29,15 @@ def _export(store: Store, world: World) -> Workbook:
     return load_workbook(BytesIO(excel_jobs.export_results(store, period, ZH)))
 
 
-def _marks(book: Workbook) -> set[tuple[str | None, str | None]]:
-    return {(sheet.oddHeader.left.text, sheet.oddHeader.center.text[-5:])
-            for sheet in book.worksheets}
+def _header(sheet: Any) -> tuple[str | None, str]:
+    """The left and centre of a sheet's page header, as printed on every page."""
+    header = sheet.oddHeader
+    assert header is not None
+    return header.left.text, header.center.text or ""
+
+
+def _marks(book: Workbook) -> set[tuple[str | None, str]]:
+    return {(left, centre[-5:]) for left, centre in map(_header, book.worksheets)}
 
 
 def test_every_page_is_marked_until_the_rating_is_final(
@@ -38,7 +45,7 @@ def test_every_page_is_marked_until_the_rating_is_final(
 ) -> None:
     book = _export(store, world)
     assert _marks(book) == {("预览稿", "（预览稿）")}
-    assert book["汇总"].oddHeader.center.text == "2026年度 考核结果（预览稿）"
+    assert _header(book["汇总"])[1] == "2026年度 考核结果（预览稿）"
 
     with store.transaction() as ctx:
         rating.publish(ctx, world.admin.id or 0, world.year.id or 0, 1)
@@ -48,8 +55,8 @@ def test_every_page_is_marked_until_the_rating_is_final(
     with store.transaction() as ctx:
         rating.finalise(ctx, world.admin.id or 0, world.year.id or 0)
     final = _export(store, world)
-    assert {sheet.oddHeader.left.text for sheet in final.worksheets} == {None}
-    assert final["汇总"].oddHeader.center.text == "2026年度 考核结果"
+    assert {_header(sheet)[0] for sheet in final.worksheets} == {None}
+    assert _header(final["汇总"])[1] == "2026年度 考核结果"
 
     with store.transaction() as ctx:  # unlocked: the grades may change, a preview again
         rating.unlock(ctx, world.admin.id or 0, world.year.id or 0, "更正")

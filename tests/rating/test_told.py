@@ -23,7 +23,7 @@ def _bind(store: Store, *cadres: Cadre) -> None:
             row.telegram_user_id = 9000 + number
 
 
-def _queued(store: Store, kind: str) -> list[int | None]:
+def _queued(store: Store, kind: str) -> list[int]:
     with store.session() as session:
         return sorted(m.recipient_id or 0 for m in session.exec(
             select(OutboxMessage).where(OutboxMessage.kind == kind)).all())
