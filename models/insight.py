@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -235,8 +236,7 @@ class Trend:
 
 def trend_of(totals: Sequence[Decimal]) -> Trend:
     """The latest run of weekly moves in one direction: 连续 3 周上升."""
-    moves = [UP if b > a else DOWN if b < a else FLAT for a, b in zip(totals, totals[1:],
-                                                                      strict=False)]
+    moves = [UP if b > a else DOWN if b < a else FLAT for a, b in pairwise(totals)]
     if not moves:
         return Trend(tuple(totals), None, 0)
     last = moves[-1]
