@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from models.store import Store
 from models.tables import Cadre, OutboxMessage, Unit
 from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
-from ui import cards, digests, rating_cards
+from ui import cards, digests, insight_cards, rating_cards
 from ui.i18n import DEFAULT_LOCALE
 from ui.render import Renderer
 
@@ -56,6 +56,8 @@ CARD_MAKERS: dict[str, CardMaker] = {
     "objection_lodged": lambda s, p, r, _: rating_cards.objection_card(
         s, int(p["objection_id"]), r),
     "objection_answered": lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
+    # A supervisor's 提醒 from /warn (models/warnings.py).
+    "warn_reminder": lambda s, p, r, _: insight_cards.warn_reminder(s, p, r),
 }
 
 

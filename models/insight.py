@@ -22,7 +22,7 @@ from models.errors import Refused
 from models.facts import AssesseeRef, FactsLoader, TaskFacts
 from models.occurrences import current_occurrence, occurrences
 from models.rules import Rules
-from models.tables import Cadre, Period, Standing, StandingHistory, Unit
+from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
 from models.views import reportable_tasks
 from models.vocab import APPROVED, SUBMITTED
 from scoring import (
@@ -117,7 +117,7 @@ class CadreProjector:
         try:
             projection: Projection = project(self.facts.input, change, self.current)
         except ScoringError as exc:
-            raise Refused("invalid_value", error=str(exc)) from exc
+            raise Refused("invalid_value", field="whatif", value=str(exc)) from exc
         unit: Place = place_among(self.unit_totals, projection.score.total)
         post = place_among(self.post_totals, projection.score.total)
         return Outcome(projection.score.total, projection.gain, unit.rank, post.rank,
@@ -156,6 +156,48 @@ def suggestions(session: Session, projector: CadreProjector) -> list[Suggestion]
         found.append(Suggestion(task.id, line.task.title, line.occurrence, overdue,
                                 projector.best(task.id, line.occurrence)))
     return sorted(found, key=lambda s: (-s.outcome.gain, s.task_id))
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    task_id: int
+    title: str
+    progress: Decimal
+    grade: str
+    rank_in_unit: int | None  # now (None: no standing yet)
+    rank_in_post: int | None
+    outcome: Outcome
+
+
+def whatif(session: Session, rules: Rules, period: Period, cadre: Cadre, today: date,
+           task_id: int, progress: Decimal, grade: str) -> WhatIf:
+    """The cadre's score if their task `task_id` (a recurring task: its current occurrence)
+    were done to `progress` at `grade`. Nothing is stored. Refused: another person's task (or a
+    unit's), a grade the policy does not know, a progress outside 0-100."""
+    if grade not in rules.policy(cadre.post_category).grade_factors:
+        raise Refused("unknown_grade", grade=grade)
+    if not 0 <= progress <= 100:
+        raise Refused("progress_out_of_range", value=progress)
+    projector = CadreProjector(session, rules, period, cadre, today)
+    if task_id not in projector.tasks:
+        raise Refused("whatif_not_yours")
+    outcome = projector.outcome(projector.change(task_id, Rational(progress), grade))
+    task = session.get(Task, task_id)
+    standing = session.exec(select(Standing).where(
+        Standing.period_id == period.id, Standing.cadre_id == cadre.id)).first()
+    return WhatIf(task_id, task.title if task else "", progress, grade,
+                  standing.rank_in_unit if standing else None,
+                  standing.rank_in_post if standing else None, outcome)
+
+
+def own_tasks(session: Session, period: Period, cadre: Cadre) -> list[tuple[int, str]]:
+    """(id, title) of the tasks in the cadre's own score, to pick one for /whatif."""
+    rows = session.execute(
+        sa_select(col(Task.id), col(Task.title))
+        .where(col(Task.period_id) == period.id, col(Task.cadre_id) == cadre.id)
+        .order_by(col(Task.dimension).desc(), col(Task.id))
+    ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 # -- the 优秀 line ----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ the one a report made today would be for) to its due date (no deadline: the peri
 `elapsed` the share of the window gone today and `progress` what was reported (approved, or
 waiting for review), a task is
 
-- red: past its due date and not done, or more than `red` points behind (`elapsed - progress`),
+- red: past its due date and not done (a recurring task: or an earlier occurrence past its due
+  date with nothing approved or waiting), or more than `red` points behind (`elapsed - progress`),
 - yellow: more than `yellow` points behind,
 - green: otherwise.
 
@@ -26,10 +27,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
+from models import access, audit
+from models.errors import Forbidden, Refused
 from models.occurrences import current_occurrence, occurrences
+from models.outbox import enqueue
 from models.rules import WarningMargins
+from models.store import Ctx
 from models.tables import Cadre, Period, Report, Task, Unit
 from models.vocab import APPROVED, SUBMITTED
 from scoring import Rational, progress_from_count, round2
@@ -217,4 +222,87 @@ def _light(task_id: int, title: str, dimension: str, recurrence: str, deadline: 
         return None
     due = current.due or period.ends_on
     colour, elapsed = light_of(progress, starts, due, today, margins)
-    return current.key, due, progress, elapsed, colour, max((today - due).days, 0)
+    # An earlier occurrence past its due date with nothing approved or waiting is overdue too.
+    waiting = {r.occurrence for r in reports if r.state == SUBMITTED}
+    missed = [o.due for o in found if o.due is not None and o.due < today
+              and o.key not in done and o.key not in waiting]
+    late = max([(today - day).days for day in (*missed, due)] + [0])
+    return current.key, due, progress, elapsed, RED if late else colour, late
+
+
+def task_light(session: Session, period: Period, task: Task, today: date,
+               margins: WarningMargins) -> tuple[str, date, Decimal, Decimal, str, int] | None:
+    """_light of one task (None: done, or not started)."""
+    rows = session.execute(
+        sa_select(col(Report.occurrence), col(Report.state), col(Report.progress),
+                  col(Report.actual))
+        .where(col(Report.task_id) == task.id, col(Report.state).in_((APPROVED, SUBMITTED)))
+        .order_by(col(Report.id))).all()
+    return _light(task.id or 0, task.title, task.dimension, task.recurrence, task.deadline,
+                  task.target, [_Reported(*row) for row in rows], period, today, margins)
+
+
+# -- 提醒: a supervisor reminds the person behind a red or yellow task, now -----------------
+
+REMIND_KIND = "warn_reminder"
+
+
+def remind_key(task_id: int, day: date) -> str:
+    """At most one reminder a day per task: the outbox refuses a second row with this key."""
+    return f"warn:{task_id}:{day.isoformat()}"
+
+
+def remind(ctx: Ctx, actor_id: int, task_id: int) -> Cadre:
+    """Queue a reminder to the cadre whose task it is, now; returns that cadre.
+
+    Only someone who may review the task's unit (its supervisors up the tree, today's delegates,
+    admins) may remind; anyone else is refused and the attempt audited. Refused too: a unit's
+    own task (no one person to remind), a task that is done, a cadre not bound to Telegram, and
+    a second reminder of the same task on the same day.
+    """
+    who = access.actor(ctx, actor_id)
+    task = access.load(ctx, Task, task_id)
+    unit = access.task_unit(ctx, task)
+    if not access.may_review(ctx, who, unit):
+        raise Forbidden(who.id, "remind", "task", task.id)
+    if task.cadre_id is None:
+        raise Refused("remind_unit_task")
+    cadre = access.load(ctx, Cadre, task.cadre_id)
+    period = access.load(ctx, Period, task.period_id)
+    light = task_light(ctx.session, period, task, ctx.today, ctx.rules.warnings)
+    if light is None:
+        raise Refused("remind_nothing_open", name=cadre.name)
+    if cadre.telegram_user_id is None:
+        raise Refused("remind_unbound", name=cadre.name)
+    occurrence, due, progress, elapsed, colour, days_late = light
+    key = remind_key(task.id or 0, ctx.today)
+    payload = {"task_id": task.id, "from_id": who.id, "occurrence": occurrence,
+               "due": due.isoformat(), "progress": str(progress), "elapsed": str(elapsed),
+               "colour": colour, "days_late": days_late}
+    if enqueue(ctx, REMIND_KIND, payload, recipient=cadre, dedupe_key=key) is None:
+        raise Refused("already_reminded", name=cadre.name)
+    audit.record(ctx, who.id, "remind", task, before=None,
+                 after={"cadre_id": cadre.id, **payload}, period_id=task.period_id,
+                 unit_id=unit.id, cadre_id=cadre.id, task_id=task.id)
+    return cadre
+
+
+@dataclass
+class BoardLights:
+    """What 排行榜 shows a supervisor: the unit's light and each member's."""
+
+    unit: LightSummary
+    cadres: dict[int, LightSummary]
+
+    def of(self, cadre_id: int) -> LightSummary:
+        return self.cadres.get(cadre_id) or LightSummary()
+
+
+def board_lights(session: Session, unit_id: int, today: date,
+                 margins: WarningMargins) -> BoardLights | None:
+    """The lights of one unit's board (None without an active period)."""
+    period = session.exec(select(Period).where(col(Period.is_active))).first()
+    if period is None:
+        return None
+    lights = lights_under(session, period, [unit_id], today, margins)
+    return BoardLights(by_unit(lights).get(unit_id) or LightSummary(), by_cadre(lights))
