@@ -4,11 +4,12 @@ exactly the core's score with that task completed at A minus the current total."
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from sqlmodel import col, select
 
 from bot.demo_data import build_demo
-from models.insight import CadreProjector, suggestions
+from models.insight import CadreProjector, suggestions, whatif
 from models.store import Store
 from models.tables import Cadre, Period, Standing
 from scoring import Rational, combined_progress, round2, score_assessee
@@ -58,4 +59,9 @@ def test_every_suggestion_is_the_cores_exact_gain_and_they_are_sorted(store: Sto
                 assert suggestion.outcome.gain == expected - current
                 assert suggestion.outcome.total == expected
                 checked += 1
+            if found:  # /whatif gives the same numbers for the same input
+                first = found[0]
+                same = whatif(session, store.rules, period, cadre, today, first.task_id,
+                              Decimal(100), "A")
+                assert same.outcome == first.outcome
     assert checked > 100  # the demo has plenty of open work
