@@ -32,6 +32,7 @@ from scoring import (
     Rational,
     ScoringError,
     best_case,
+    mean,
     place_among,
     project,
     rate_unit,
@@ -340,3 +341,68 @@ def score_insight(session: Session, rules: Rules, period: Period, cadre: Cadre,
     return ScoreInsight(suggestions(session, projector), line,
                         trend(session, period, cadre.id or 0, today,
                               None if standing is None else standing.total))
+
+
+# -- the digest's trend chart ------------------------------------------------------------------
+
+
+CHART_WEEKS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class TrendSeries:
+    """What a cadre's digest chart draws: a point a week, oldest first, the last one today's."""
+
+    days: tuple[date, ...]
+    own: tuple[Decimal | None, ...]  # None: no record that week
+    average: tuple[Decimal | None, ...]  # the unit's average total that week
+    excellence: ExcellenceLine  # today's 优秀 line of the cadre's pool
+
+    @property
+    def line(self) -> Decimal | None:
+        return self.excellence.line
+
+    @property
+    def drawable(self) -> bool:
+        """Two weeks of the cadre's own make a trend; fewer are not worth a picture."""
+        return sum(1 for value in self.own if value is not None) >= 2
+
+
+def trend_series(session: Session, rules: Rules, period: Period, cadres: Sequence[Cadre],
+                 today: date, weeks: int = CHART_WEEKS) -> dict[int, TrendSeries]:
+    """The weekly series of many cadres (a digest batch): three queries and the 优秀 lines,
+    whatever their number. The unit's members are its cadres today."""
+    days = [*weekly_days(today, weeks - 1), today]
+    unit_ids = sorted({c.unit_id for c in cadres})
+    members = session.execute(
+        sa_select(col(Cadre.id), col(Cadre.unit_id)).where(col(Cadre.unit_id).in_(unit_ids))
+    ).all()
+    unit_of = {cadre_id: unit_id for cadre_id, unit_id in members}
+    # Past weeks from the daily history, today from the standings.
+    recorded = session.execute(
+        sa_select(col(StandingHistory.cadre_id), col(StandingHistory.taken_on),
+                  col(StandingHistory.total))
+        .join(Cadre, col(Cadre.id) == StandingHistory.cadre_id)
+        .where(col(StandingHistory.period_id) == period.id, col(Cadre.unit_id).in_(unit_ids),
+               col(StandingHistory.taken_on).in_(days[:-1]))
+    ).all()
+    current = session.execute(
+        sa_select(col(Standing.cadre_id), col(Standing.total))
+        .join(Cadre, col(Cadre.id) == Standing.cadre_id)
+        .where(col(Standing.period_id) == period.id, col(Cadre.unit_id).in_(unit_ids))
+    ).all()
+    totals: dict[tuple[int, date], Decimal] = {}
+    per_unit: dict[tuple[int, date], list[Rational]] = {}
+    for cadre_id, day, total in [*recorded, *((c, today, t) for c, t in current)]:
+        totals[(cadre_id, day)] = total
+        per_unit.setdefault((unit_of[cadre_id], day), []).append(Rational(total))
+    averages = {key: round2(average) for key, values in per_unit.items()
+                if (average := mean(values)) is not None}
+    lines = excellence_lines(session, rules, period, cadres)
+    return {
+        cadre.id or 0: TrendSeries(
+            tuple(days), tuple(totals.get((cadre.id or 0, day)) for day in days),
+            tuple(averages.get((cadre.unit_id, day)) for day in days),
+            lines[cadre.id or 0])
+        for cadre in cadres
+    }

@@ -3,11 +3,15 @@ its refusals, in the user's language), /warn and its 提醒 (authorised, audited
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, func, select
 
+from bot.application import sender
+from bot.scheduler import tick
 from models import org
 from models.insight import CadreProjector
 from models.reports import approve_report, submit_report
@@ -16,11 +20,13 @@ from models.tables import AuditEntry, Cadre, OutboxMessage, Period, Standing, St
 from models.views import reportable_tasks
 from models.warnings import remind_key
 from scoring import round2, score_assessee
-from tests.bot.conftest import ALICE, BOB, BOSS
+from tests.bot.conftest import ADMIN, ALICE, BOB, BOSS
 from tests.bot.harness import BotHarness
 from tests.conftest import FakeClock
 from tests.insight.test_suggestions import _core_with_task_done
 from tests.support.world import World
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _report(store: Store, who: Cadre, task: Task, boss: Cadre, grade: str | None,
@@ -224,3 +230,42 @@ def test_supervisors_see_lights_on_the_standings(bot: BotHarness, store: Store,
     assert "🟢" in bob_line  # no key task open
     # A cadre sees no lights on the board.
     assert "🔴" not in bot.press(ALICE, "排行榜")[-1].text
+
+
+def _local(clock: FakeClock, text: str) -> None:
+    clock.now = datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def test_weekly_digests_carry_the_chart_the_line_and_the_warnings(
+        bot: BotHarness, store: Store, world: World, clock: FakeClock) -> None:
+    _four_colleagues(store, world)
+    _report(store, world.alice, world.alice_plain, world.boss, "A", progress=Decimal(30))
+    # Three weeks of history behind the Monday of the digest, 2026-06-22.
+    with store.transaction() as ctx:
+        for weeks, total in ((3, "5.00"), (2, "8.00"), (1, "9.00")):
+            for cadre_id in (world.alice.id, world.bob.id):
+                ctx.session.add(StandingHistory(
+                    period_id=world.year.id or 0, cadre_id=cadre_id,
+                    taken_on=date(2026, 6, 22) - timedelta(days=7 * weeks),
+                    total=Decimal(total), rank_in_unit=1, rank_in_post=1))
+    _local(clock, "2026-06-22 10:00")
+    tick(bot.store, bot.settings.schedule)
+    bot.run(sender(bot.app).drain(until_empty=True))
+
+    alice = bot.sim.bot_messages(ALICE)
+    digest = next(m.text for m in alice if "本周考核简报" in (m.text or ""))
+    assert "优秀线" in digest and "5 人中 1 个优秀名额" in digest
+    assert any(m.photo for m in alice)  # the chart of her weeks
+
+    boss = next(m.text for m in bot.sim.bot_messages(BOSS)
+                if "榆树沟镇 · 本周考核简报" in (m.text or ""))
+    section = _section(boss, "预警")
+    assert re.search(r"🔴 红 \d+ 项 · 🟡 黄 \d+ 项 · 🟢 绿 \d+ 项", section), section
+    assert "网格化巡查" in section and "已逾期" in section  # the top red item
+    assert "/warn" in section
+
+    office = next(m.text for m in bot.sim.bot_messages(ADMIN) if "全市红黄绿预警" in (m.text or ""))
+    assert "党政办：红" in office  # counts per unit
+    assert "退役军人事务局：红" in office
+    assert "鲍勃" not in office  # units, not people
+
