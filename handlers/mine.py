@@ -104,14 +104,12 @@ async def score(update: Update, context: Context) -> None:
         if period is None:
             return None
         standing = standing_of(session, period, cadre_id=p.id)
-        titles = {}
-        if standing is not None:
-            lines = reportable_tasks(session, p.cadre, period, today)
-            titles = {str(line.task.id): line.task.title for line in lines}
+        lines = reportable_tasks(session, p.cadre, period, today)
+        titles = {str(line.task.id): line.task.title for line in lines}
         return ScoreView(period, standing, total_a_week_ago(session, period, p.id, today),
                          session.get(Unit, p.cadre.unit_id), titles,
                          score_insight(session, app(context).rules, period, p.cadre, today,
-                                       standing))
+                                       standing, lines))
 
     view = await read(context, load)
     if view is None:

@@ -23,7 +23,7 @@ from models.facts import AssesseeRef, FactsLoader, TaskFacts
 from models.occurrences import current_occurrence, occurrences
 from models.rules import Rules
 from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
-from models.views import reportable_tasks
+from models.views import TaskLine, reportable_tasks
 from models.vocab import APPROVED, SUBMITTED
 from scoring import (
     Change,
@@ -53,7 +53,7 @@ class Outcome:
     gain: Rational  # over the current total, exact
     rank_in_unit: int
     rank_in_post: int
-    gap_above: Rational | None  # to the next total above in the unit (None: at the top)
+    gap_above: Decimal | None  # to the next total above in the unit (None: at the top)
 
     @property
     def shown_total(self) -> Decimal:
@@ -65,7 +65,7 @@ class Outcome:
 
     @property
     def shown_gap(self) -> Decimal | None:
-        return None if self.gap_above is None else round2(self.gap_above)
+        return self.gap_above
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +89,7 @@ class CadreProjector:
         self.facts = self.loader.load([ref])[ref]
         self.tasks: dict[int, TaskFacts] = {t.id: t for t in self.facts.tasks}
         self.current = score_assessee(self.facts.input)
-        others = Standing.cadre_id != cadre.id
-        self.unit_totals = _totals(session, period, others,
-                                   Standing.group_unit_id == self.facts.group_unit_id)
-        self.post_totals = _totals(session, period, others,
-                                   Standing.post_category == self.facts.post_category)
+        self.session = session
 
     def change(self, task_id: int, progress: Rational, grade: str | None,
                occurrence: str | None = None) -> Change:
@@ -114,37 +110,59 @@ class CadreProjector:
                        if key != occurrence and piece is not None)
         return Change(str(task_id), progress, grade, len(pieces), others)
 
-    def outcome(self, change: Change) -> Outcome:
+    def project(self, change: Change) -> Projection:
         try:
-            projection: Projection = project(self.facts.input, change, self.current)
+            return project(self.facts.input, change, self.current)
         except ScoringError as exc:
             raise Refused("invalid_value", field="whatif", value=str(exc)) from exc
-        unit: Place = place_among(self.unit_totals, projection.score.total)
-        post = place_among(self.post_totals, projection.score.total)
-        return Outcome(projection.score.total, projection.gain, unit.rank, post.rank,
-                       unit.gap_above)
 
-    def best(self, task_id: int, occurrence: str) -> Outcome:
+    def place(self, projections: Sequence[Projection]) -> list[Outcome]:
+        """Projected totals placed in the cadre's unit and post category as they stand now.
+        Only the other totals at or above the lowest projected one can rank above any of them,
+        so only those are read."""
+        if not projections:
+            return []
+        floor = min(round2(p.total) for p in projections)
+        others = (Standing.cadre_id != self.cadre.id, Standing.total >= floor)
+        unit_totals = _totals(self.session, self.period, *others,
+                              Standing.group_unit_id == self.facts.group_unit_id)
+        post_totals = _totals(self.session, self.period, *others,
+                              Standing.post_category == self.facts.post_category)
+        outcomes = []
+        for projection in projections:
+            unit: Place = place_among(unit_totals, projection.total)
+            post = place_among(post_totals, projection.total)
+            outcomes.append(Outcome(projection.total, projection.gain, unit.rank, post.rank,
+                                    unit.gap_above))
+        return outcomes
+
+    def outcome(self, change: Change) -> Outcome:
+        return self.place([self.project(change)])[0]
+
+    def best_change(self, task_id: int, occurrence: str) -> Change:
         change = self.change(task_id, Rational(100), "A", occurrence)
-        return self.outcome(best_case(change.task, change.pieces, change.others))
+        return best_case(change.task, change.pieces, change.others)
 
 
-def _totals(session: Session, period: Period, *where: Any) -> list[Rational]:
-    """The 2-decimal totals of a group's other cadres, ascending."""
-    rows = session.execute(
+def _totals(session: Session, period: Period, *where: Any) -> list[Decimal]:
+    """The stored 2-decimal totals of a group's other cadres, ascending."""
+    return list(session.execute(
         sa_select(col(Standing.total)).where(col(Standing.period_id) == period.id,
                                              col(Standing.cadre_id).is_not(None), *where)
-    ).scalars().all()
-    return sorted(Rational(total) for total in rows)
+        .order_by(col(Standing.total))
+    ).scalars().all())
 
 
-def suggestions(session: Session, projector: CadreProjector) -> list[Suggestion]:
+def suggestions(session: Session, projector: CadreProjector,
+                lines: Sequence[TaskLine] | None = None) -> list[Suggestion]:
     """Every open task of the cadre's own with what completing it at A would bring, the largest
     gain first. Not suggested: tasks waiting for review, and done ones (a one-off task approved
     at 100 %, a recurring one whose current occurrence is approved)."""
     cadre, today = projector.cadre, projector.today
     found = []
-    for line in reportable_tasks(session, cadre, projector.period, today):
+    if lines is None:
+        lines = reportable_tasks(session, cadre, projector.period, today)
+    for line in lines:
         task = projector.tasks.get(line.task.id)
         if task is None or line.state == SUBMITTED:
             continue  # a unit's task (not in the cadre's score), or waiting for review
@@ -154,9 +172,12 @@ def suggestions(session: Session, projector: CadreProjector) -> list[Suggestion]
         elif line.state == APPROVED:
             continue  # the current occurrence is done
         overdue = line.overdue > 0 or (line.next_due is not None and line.next_due < today)
-        found.append(Suggestion(task.id, line.task.title, line.occurrence, overdue,
-                                projector.best(task.id, line.occurrence)))
-    return sorted(found, key=lambda s: (-s.outcome.gain, s.task_id))
+        found.append((task.id, line, overdue,
+                      projector.project(projector.best_change(task.id, line.occurrence))))
+    outcomes = projector.place([projection for *_, projection in found])
+    made = [Suggestion(task_id, line.task.title, line.occurrence, overdue, outcome)
+            for (task_id, line, overdue, _), outcome in zip(found, outcomes, strict=True)]
+    return sorted(made, key=lambda s: (-s.outcome.gain, s.task_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,11 +355,13 @@ class ScoreInsight:
 
 
 def score_insight(session: Session, rules: Rules, period: Period, cadre: Cadre,
-                  today: date, standing: Standing | None) -> ScoreInsight:
-    """What 我的得分 adds under the score: suggestions, the 优秀 line and the trend."""
+                  today: date, standing: Standing | None,
+                  lines: Sequence[TaskLine] | None = None) -> ScoreInsight:
+    """What 我的得分 adds under the score: suggestions, the 优秀 line and the trend. `lines`:
+    the cadre's task lines when the caller has read them already."""
     projector = CadreProjector(session, rules, period, cadre, today)
     line = excellence_line(session, rules, period, cadre) if standing is not None else None
-    return ScoreInsight(suggestions(session, projector), line,
+    return ScoreInsight(suggestions(session, projector, lines), line,
                         trend(session, period, cadre.id or 0, today,
                               None if standing is None else standing.total))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from scoring.assessee import (
     HUNDRED,
@@ -23,6 +24,7 @@ from scoring.assessee import (
     TaskInput,
     combined_progress,
     score_assessee,
+    task_points,
 )
 from scoring.errors import ScoringError
 from scoring.numbers import Rational, plain, round2
@@ -49,8 +51,8 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class Projection:
     change: Change
-    score: AssesseeScore
-    gain: Rational  # score.total - the current total, exact
+    total: Rational  # the projected total, exact
+    gain: Rational  # total - the current total, exact
 
 
 def _changed_task(task: TaskInput, change: Change, data: AssesseeInput) -> TaskInput:
@@ -70,20 +72,35 @@ def _changed_task(task: TaskInput, change: Change, data: AssesseeInput) -> TaskI
 def changed_input(data: AssesseeInput, change: Change) -> AssesseeInput:
     """The assessee's input with `change` applied; ScoringError for an unknown task, a grade
     the policy does not know or a progress outside [0, 100]."""
-    tasks = list(data.tasks)
-    for index, task in enumerate(tasks):
-        if task.id == change.task:
-            tasks[index] = _changed_task(task, change, data)
-            return replace(data, tasks=tuple(tasks))
-    raise ScoringError(f"task {change.task}: not one of this assessee's tasks")
+    changed = _changed_task(_task(data, change.task), change, data)
+    return replace(data, tasks=tuple(changed if t.id == change.task else t for t in data.tasks))
 
 
 def project(data: AssesseeInput, change: Change,
             current: AssesseeScore | None = None) -> Projection:
-    """The assessee's score with `change` applied, and its gain over the current score."""
-    now = current or score_assessee(data)
-    score = score_assessee(changed_input(data, change))
-    return Projection(change, score, score.total - now.total)
+    """The assessee's total with `change` applied, and its gain over the current total.
+
+    With the current score given, only the changed task is rescored: a task's share (steps
+    1-4) reads no progress and no grade, so the change moves that task's points and nothing
+    else, and the projected total is the current one with those points swapped, exactly as
+    scoring the changed input whole gives (tests/insight check both ways). Without it, the
+    changed input is scored whole.
+    """
+    if current is None:
+        now, score = score_assessee(data), score_assessee(changed_input(data, change))
+        return Projection(change, score.total, score.total - now.total)
+    task = _changed_task(_task(data, change.task), change, data)
+    before = current.tasks[change.task]
+    _, points = task_points(task, before.share, data.policy)
+    total = current.total - before.points + points
+    return Projection(change, total, total - current.total)
+
+
+def _task(data: AssesseeInput, task_id: str) -> TaskInput:
+    for task in data.tasks:
+        if task.id == task_id:
+            return task
+    raise ScoringError(f"task {task_id}: not one of this assessee's tasks")
 
 
 def best_case(task: str, pieces: int = 1,
@@ -105,13 +122,13 @@ class Place:
     total above it is (None at the top)."""
 
     rank: int
-    gap_above: Rational | None
+    gap_above: Decimal | None
 
 
-def place_among(others_ascending: Sequence[Rational], total: Rational) -> Place:
-    """`total` placed among the other members' 2-decimal totals (sorted ascending): rank is
-    1 + the number of higher totals, on the 2-decimal total as people see it (SCORING.md)."""
-    shown = Rational(round2(total))
+def place_among(others_ascending: Sequence[Decimal], total: Rational) -> Place:
+    """`total` placed among the other members' 2-decimal totals (as stored, sorted ascending):
+    rank is 1 + the number of higher totals, on the 2-decimal total as people see it."""
+    shown = round2(total)
     higher_from = bisect_right(others_ascending, shown)
     rank = 1 + len(others_ascending) - higher_from
     gap = None if higher_from == len(others_ascending) else others_ascending[higher_from] - shown

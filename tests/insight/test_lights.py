@@ -43,10 +43,10 @@ def test_worst_key_task_and_counts_per_colour() -> None:
 
 
 def test_a_projected_total_is_placed_by_its_two_decimal_total() -> None:
-    others = sorted(Rational(v) for v in ("50", "60", "60", "70.01"))
+    others = sorted(Decimal(v) for v in ("50", "60", "60", "70.01"))
     assert place_among(others, Rational(70)).rank == 2
     assert place_among(others, Rational("70.005")) .rank == 1  # rounds to 70.01: tied first
     assert place_among(others, Rational("70.005")).gap_above is None
     assert place_among(others, Rational(60)).rank == 2  # ties share the rank
-    assert place_among(others, Rational(60)).gap_above == Rational("10.01")
+    assert place_among(others, Rational(60)).gap_above == Decimal("10.01")
     assert place_among([], Rational(1)).rank == 1
