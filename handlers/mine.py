@@ -36,8 +36,8 @@ from models.views import (
     total_a_week_ago,
     unit_board,
 )
-from ui.callbacks import RankMissing, RankUnit, RankUnits, TasksPage
 from models.warnings import board_lights
+from ui.callbacks import RankMissing, RankUnit, RankUnits, TasksPage
 
 TASKS_PER_PAGE = 8
 UNITS_PER_PAGE = 8

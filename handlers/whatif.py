@@ -1,25 +1,21 @@
 """/whatif: pick one of your tasks, a progress and a grade → the projected total, both ranks and
 the gap to the next person above in your unit. Nothing is stored (models/insight.py computes it).
 
-Callback data (plain strings; the lead ports them to ui/callbacks.py):
-  wi:t:<task>   start a projection for that task (the cadre's own; others are refused)
-  wi:p:<page>   page through the task list
-  wi:v:<n>      a quick progress value (0-100) while a projection waits for one
-  wi:g:<grade>  the grade (A-D) while a projection waits for one
-  wi:x          cancel
+Buttons (ui/callbacks.py): WhatifTask `wi:t:<task>` (door TASK_OWNER: only one's own task),
+WhatifPage `wi:p:<page>`, WhatifProgress `wi:v:<percent>`, WhatifGrade `wi:g:<A-D>`,
+WhatifCancel `wi:x`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
     MessageHandler,
@@ -33,25 +29,26 @@ from handlers.common import (
     Person,
     answer,
     app,
-    button,
     edit_or_send,
-    int_arg,
     menu_labels,
     pager,
+    paginate,
     person,
     read,
     refusal_text,
 )
+from handlers.dispatch import on, tapped
 from models.errors import Refused
 from models.insight import WhatIf, own_tasks, whatif
 from models.views import TaskLine, active_period
+from ui.callbacks import WhatifCancel, WhatifGrade, WhatifPage, WhatifProgress, WhatifTask
 from ui.render import Renderer
 
-KEY = "whatif"
-PICK, PROGRESS, GRADE = range(3)
+KEY = "whatif"  # context.memory[KEY]: the task and the progress entered so far
+PICK, PROGRESS, GRADE = "pick", "progress", "grade"
 PER_PAGE = 8
-GRADES = ("A", "B", "C", "D")
-QUICK_VALUES = (100, 80, 60)
+GRADES: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B", "C", "D")
+QUICK_VALUES: tuple[Literal["100", "80", "60"], ...] = ("100", "80", "60")
 
 
 def _short(title: str, limit: int = 24) -> str:
@@ -61,30 +58,26 @@ def _short(title: str, limit: int = 24) -> str:
 def task_buttons(r: Renderer, lines: Sequence[TaskLine],
                  cadre_id: int) -> list[list[InlineKeyboardButton]]:
     """A 推演 button per own task on a 我的任务 page (a unit's tasks are not in one's score)."""
-    return [[button(r.label("tasks.whatif", title=_short(line.task.title, 18)),
-                    f"wi:t:{line.task.id}")]
+    return [[WhatifTask(line.task.id).button(r.label("tasks.whatif",
+                                                      title=_short(line.task.title, 18)))]
             for line in lines if line.task.cadre_id == cadre_id]
 
 
-async def begin(update: Update, context: Context) -> int:
+async def begin(update: Update, context: Context) -> str | int:
     p = await person(update, context)
     if p is None:
         return ConversationHandler.END
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     return await _pick_page(update, context, p, 0)
 
 
-async def pick_page(update: Update, context: Context) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    if p is None:
-        return ConversationHandler.END
-    return await _pick_page(update, context, p, int_arg(query.data, 2) or 0)
+async def pick_page(update: Update, context: Context, p: Person, tap: WhatifPage) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return await _pick_page(update, context, p, tap.page)
 
 
-async def _pick_page(update: Update, context: Context, p: Person, page: int) -> int:
+async def _pick_page(update: Update, context: Context, p: Person, page: int) -> str | int:
     def load(session: Session) -> list[tuple[int, str]] | None:
         period = active_period(session)
         return None if period is None else own_tasks(session, period, p.cadre)
@@ -94,33 +87,27 @@ async def _pick_page(update: Update, context: Context, p: Person, page: int) -> 
         await answer(update, p.r.text("bot.no_active_period" if tasks is None
                                       else "whatif.no_tasks"))
         return ConversationHandler.END
-    pages = -(-len(tasks) // PER_PAGE)
-    page = min(max(page, 0), pages - 1)
-    rows = [[button(_short(title), f"wi:t:{task_id}")]
-            for task_id, title in tasks[page * PER_PAGE:(page + 1) * PER_PAGE]]
-    if nav := pager(p.r, "wi:p", page, pages):
+    shown = paginate(tasks, page, PER_PAGE)
+    rows = [[WhatifTask(task_id).button(_short(title))] for task_id, title in shown.shown]
+    if nav := pager(p.r, WhatifPage, shown):
         rows.append(nav)
-    rows.append([button(p.r.label("whatif.cancel"), "wi:x")])
+    rows.append([WhatifCancel().button(p.r.label("whatif.cancel"))])
     await edit_or_send(update, p.r.text("whatif.pick"), InlineKeyboardMarkup(rows))
     return PICK
 
 
-async def picked(update: Update, context: Context) -> int:
-    """wi:t:<task> — from the list, or a 推演 button under 我的任务."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    if p is None:
-        return ConversationHandler.END
-    task_id = int_arg(query.data, 2) or 0
+async def picked(update: Update, context: Context, p: Person, tap: WhatifTask) -> str | int:
+    """From the list, a 推演 button under 我的任务, or 再推演一次 (the door: one's own task)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    task_id = tap.task
     titles = dict(await read(context, lambda session: _own(session, p)))
     if task_id not in titles:
         await answer(update, p.r.text("refused.whatif_not_yours"))
         return ConversationHandler.END
-    context.user_data[KEY] = {"task": task_id, "title": titles[task_id]}  # type: ignore[index]
-    rows = [[button(f"{value}%", f"wi:v:{value}") for value in QUICK_VALUES],
-            [button(p.r.label("whatif.cancel"), "wi:x")]]
+    context.memory[KEY] = {"task": task_id, "title": titles[task_id]}
+    rows = [[WhatifProgress(value).button(f"{value}%") for value in QUICK_VALUES],
+            [WhatifCancel().button(p.r.label("whatif.cancel"))]]
     await answer(update, p.r.text("whatif.ask_progress", task=titles[task_id]),
                  InlineKeyboardMarkup(rows))
     return PROGRESS
@@ -131,7 +118,7 @@ def _own(session: Session, p: Person) -> list[tuple[int, str]]:
     return [] if period is None else own_tasks(session, period, p.cadre)
 
 
-async def progress_typed(update: Update, context: Context) -> int:
+async def progress_typed(update: Update, context: Context) -> str | int:
     message = update.effective_message
     p = await person(update, context)
     if p is None or message is None:
@@ -145,51 +132,45 @@ async def progress_typed(update: Update, context: Context) -> int:
     return await _ask_grade(update, context, p, amount.progress)
 
 
-async def progress_tapped(update: Update, context: Context) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    p = await person(update, context)
-    if p is None:
-        return ConversationHandler.END
-    value = int_arg(query.data, 2)
-    if value is None or value > 100:
-        await answer(update, p.r.text("refused.progress_out_of_range", value=query.data[5:]))
-        return PROGRESS
-    return await _ask_grade(update, context, p, Decimal(value))
+async def progress_tapped(update: Update, context: Context, p: Person,
+                          tap: WhatifProgress) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return await _ask_grade(update, context, p, Decimal(tap.percent))
 
 
-async def _ask_grade(update: Update, context: Context, p: Person, progress: Decimal) -> int:
+async def _ask_grade(update: Update, context: Context, p: Person,
+                     progress: Decimal) -> str | int:
     entered = _entered(context)
     if entered is None:
         await answer(update, p.r.text("whatif.expired"))
         return ConversationHandler.END
     entered["progress"] = str(progress)
-    rows = [[button(p.r.label(f"grade.{g}"), f"wi:g:{g}") for g in GRADES],
-            [button(p.r.label("whatif.cancel"), "wi:x")]]
+    rows = [[WhatifGrade(g).button(p.r.label(f"grade.{g}")) for g in GRADES],
+            [WhatifCancel().button(p.r.label("whatif.cancel"))]]
     await answer(update, p.r.text("whatif.ask_grade"), InlineKeyboardMarkup(rows))
     return GRADE
 
 
 def _entered(context: Context) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = (context.user_data or {}).get(KEY)
+    found: dict[str, Any] | None = context.memory.get(KEY)
     return found
 
 
-async def grade_tapped(update: Update, context: Context) -> int:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
-    return await _result(update, context, query.data.split(":")[-1])
+async def grade_tapped(update: Update, context: Context, p: Person,
+                       tap: WhatifGrade) -> str | int:
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    return await _result(update, context, tap.grade)
 
 
-async def grade_typed(update: Update, context: Context) -> int:
+async def grade_typed(update: Update, context: Context) -> str | int:
     message = update.effective_message
     text = (message.text or "") if message else ""
     return await _result(update, context, text.strip().upper()[:8])
 
 
-async def _result(update: Update, context: Context, grade: str) -> int:
+async def _result(update: Update, context: Context, grade: str) -> str | int:
     p = await person(update, context)
     entered = _entered(context)
     if p is None:
@@ -211,12 +192,12 @@ async def _result(update: Update, context: Context, grade: str) -> int:
     except Refused as refusal:
         await answer(update, refusal_text(p.r, refusal))
         return GRADE if refusal.code == "unknown_grade" else ConversationHandler.END
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     if result is None:
         await answer(update, p.r.text("bot.no_active_period"))
         return ConversationHandler.END
-    markup = InlineKeyboardMarkup([[button(p.r.label("whatif.again"),
-                                           f"wi:t:{result.task_id}")]])
+    markup = InlineKeyboardMarkup([[WhatifTask(result.task_id).button(
+        p.r.label("whatif.again"))]])
     await answer(update, p.r.render("whatif", w=result, o=result.outcome), markup)
     return ConversationHandler.END
 
@@ -224,7 +205,7 @@ async def _result(update: Update, context: Context, grade: str) -> int:
 async def cancel(update: Update, context: Context) -> int:
     if update.callback_query is not None:
         await update.callback_query.answer()
-    context.user_data.pop(KEY, None)  # type: ignore[union-attr]
+    context.memory.pop(KEY, None)
     p = await person(update, context)
     if p is not None:
         await answer(update, p.r.text("whatif.cancelled"))
@@ -235,24 +216,19 @@ def conversation() -> ConversationHandler[Context]:
     typed = filters.TEXT & ~filters.COMMAND & ~filters.Text(
         [label for key in MENU_KEYS for label in menu_labels(key)])
     return ConversationHandler(
-        entry_points=[CommandHandler("whatif", begin),
-                      CallbackQueryHandler(picked, pattern=r"^wi:t:\d+$")],
+        entry_points=[CommandHandler("whatif", begin), on(WhatifTask, picked)],
         states={
-            PICK: [CallbackQueryHandler(picked, pattern=r"^wi:t:\d+$"),
-                   CallbackQueryHandler(pick_page, pattern=r"^wi:p:\d+$")],
-            PROGRESS: [MessageHandler(typed, progress_typed),
-                       CallbackQueryHandler(progress_tapped, pattern=r"^wi:v:\d+$")],
-            GRADE: [CallbackQueryHandler(grade_tapped, pattern=r"^wi:g:[A-Z]$"),
-                    MessageHandler(typed, grade_typed)],
+            PICK: [on(WhatifTask, picked), on(WhatifPage, pick_page)],
+            PROGRESS: [MessageHandler(typed, progress_typed), on(WhatifProgress, progress_tapped)],
+            GRADE: [on(WhatifGrade, grade_tapped), MessageHandler(typed, grade_typed)],
         },
-        fallbacks=[CommandHandler("cancel", cancel),
-                   CallbackQueryHandler(cancel, pattern=r"^wi:x$")],
+        fallbacks=[CommandHandler("cancel", cancel), on(WhatifCancel, tapped(cancel))],
         name="whatif",
         persistent=True,
         allow_reentry=True,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
     application.add_handler(conversation())
 

@@ -8,23 +8,26 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, func, select
 
 from bot.application import sender
 from bot.scheduler import tick
 from models import org
+from models.errors import Refused
 from models.insight import CadreProjector
 from models.reports import approve_report, submit_report
 from models.store import Store
 from models.tables import AuditEntry, Cadre, OutboxMessage, Period, Standing, StandingHistory, Task
 from models.views import reportable_tasks
-from models.warnings import remind_key
+from models.warnings import remind, remind_key
 from scoring import round2, score_assessee
 from tests.bot.conftest import ADMIN, ALICE, BOB, BOSS
 from tests.bot.harness import BotHarness
 from tests.conftest import FakeClock
 from tests.insight.test_suggestions import _core_with_task_done
 from tests.support.world import World
+from ui.callbacks import WhatifTask
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -151,10 +154,16 @@ def test_whatif_projects_without_storing_and_refuses_bad_input(
             session.exec(select(Standing.total).where(Standing.cadre_id == world.alice.id)).first()
     assert after == before
 
-    # Someone else's task, by a forged button: refused, nothing asked.
+    # Someone else's task, by a forged button: refused (the door: one's own task), audited.
+    shown = len(bot.sim.messages(ALICE))
     bot.feed(bot.sim.forge_callback(ALICE, bot.last(ALICE).message_id,
-                                    f"wi:t:{world.bob_task.id}"))
-    assert "只能推演你本人的任务" in bot.last(ALICE).text
+                                    WhatifTask(world.bob_task.id or 0).data))
+    assert "没有权限" in bot.alert()
+    assert len(bot.sim.messages(ALICE)) == shown  # nothing asked, nothing shown
+    with store.session() as session:
+        assert session.exec(select(AuditEntry).where(
+            AuditEntry.action == "refused.forbidden", AuditEntry.actor_id == world.alice.id,
+            AuditEntry.entity == "task", AuditEntry.entity_id == world.bob_task.id)).first()
     # The /whatif list holds only alice's own three tasks.
     listed = bot.say(ALICE, "/whatif")[-1]
     data = [d for row in listed.buttons() for _, d in row if d.startswith("wi:t:")]
@@ -173,13 +182,13 @@ def test_whatif_speaks_english_to_english_users(bot: BotHarness, world: World) -
     result = bot.tap(BOB, "wi:g:B")[-1].text
     assert "Your total would be" in result and "nothing is saved" in result
     bot.feed(bot.sim.forge_callback(BOB, bot.last(BOB).message_id,
-                                    f"wi:t:{world.alice_plain.id}"))
-    assert "You can only project your own tasks" in bot.last(BOB).text
+                                    WhatifTask(world.alice_plain.id or 0).data))
+    assert "You are not allowed to do this" in bot.alert()
 
 
 def test_warn_lists_behind_tasks_and_reminds_once_a_day(
         bot: BotHarness, store: Store, world: World, clock: FakeClock) -> None:
-    assert "只对分管领导和考核办开放" in bot.say(ALICE, "/warn")[-1].text
+    assert "没有权限" in bot.say(ALICE, "/warn")[-1].text  # a cadre: refused, audited
     listing = bot.say(BOSS, "/warn")[-1]
     lines = listing.text.split("\n")
     assert lines[0].startswith("红黄预警：🔴")
@@ -192,7 +201,8 @@ def test_warn_lists_behind_tasks_and_reminds_once_a_day(
     assert "已提醒艾丽" in bot.tap(BOSS, f"wn:r:{task}")[-1].text
     card = bot.texts(ALICE)[-1]
     assert "镇领导提醒你" in card and "网格化巡查" in card
-    assert "今天已经提醒过艾丽" in bot.tap(BOSS, f"wn:r:{task}")[-1].text
+    assert bot.tap(BOSS, f"wn:r:{task}") == []  # the second time today: an alert, no message
+    assert "今天已经提醒过艾丽" in bot.alert()
     with store.session() as session:
         queued = session.exec(select(OutboxMessage).where(
             OutboxMessage.kind == "warn_reminder")).all()
@@ -202,12 +212,15 @@ def test_warn_lists_behind_tasks_and_reminds_once_a_day(
 
     # Someone who does not supervise the task's unit: refused and audited.
     bot.feed(bot.sim.forge_callback(ALICE, bot.last(ALICE).message_id, f"wn:r:{task}"))
-    assert "没有权限" in bot.last(ALICE).text
+    assert "没有权限" in bot.alert()
     with store.session() as session:
         refused = session.exec(select(AuditEntry).where(
-            AuditEntry.action == "refused.forbidden", AuditEntry.actor_id == world.alice.id)
-        ).all()
+            AuditEntry.action == "refused.forbidden", AuditEntry.actor_id == world.alice.id,
+            AuditEntry.entity == "task")).all()
         assert [r.entity_id for r in refused] == [task]
+    # The rule itself is in models/: a direct call by someone without the right is refused.
+    with pytest.raises(Refused), store.transaction() as ctx:
+        remind(ctx, world.chief.id or 0, task or 0)
 
     # The next day the same task may be reminded again.
     clock.advance(days=1)
