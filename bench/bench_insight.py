@@ -64,13 +64,14 @@ def run(url: str, samples: int, seed: int = 15) -> tuple[list[float], list[float
     store = Store(make_engine(url), load_settings().rules())
     rng = random.Random(seed)
     with store.session() as session:
-        ids = list(session.exec(select(Cadre.id).where(col(Cadre.active))).all())
+        ids = [i for i in session.exec(select(Cadre.id).where(col(Cadre.active))).all()
+               if i is not None]
     r = Renderer("zh_CN")
-    my_score(store, ids[0], TODAY, r)  # warm: templates, font-free
+    my_score(store, ids[0], TODAY, r)  # warm: templates
     times, cpu, suggested = [], [], 0
     for cadre_id in rng.sample(ids, min(samples, len(ids))):
         started, started_cpu = time.perf_counter(), time.process_time()
-        suggested += my_score(store, cadre_id or 0, TODAY, r)
+        suggested += my_score(store, cadre_id, TODAY, r)
         times.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     store.engine.dispose()

@@ -32,11 +32,11 @@ from ui.callbacks import WhatifTask
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _report(store: Store, who: Cadre, task: Task, boss: Cadre, grade: str | None,
-            **amount: Decimal) -> None:
+def _report(store: Store, who: Cadre, task: Task, boss: Cadre, grade: str | None, *,
+            progress: Decimal | None = None, actual: Decimal | None = None) -> None:
     """`who` reports on `task`; `boss` approves it at `grade` (None: it waits for review)."""
     with store.transaction() as ctx:
-        report = submit_report(ctx, who.id or 0, task.id or 0, **amount)
+        report = submit_report(ctx, who.id or 0, task.id or 0, progress=progress, actual=actual)
         ctx.session.flush()
         if grade is not None:
             approve_report(ctx, boss.id or 0, report.id or 0, grade)
@@ -97,8 +97,8 @@ def test_my_score_ends_with_suggestions_the_excellence_line_and_the_trend(
     _report(store, world.alice, world.alice_key, world.boss, None, actual=Decimal(3))
     _history(store, world, world.alice, ["1.00", "2.00", "3.00", "4.00"])
 
-    text = next(m.text for m in bot.press(ALICE, "我的得分")
-                if m.text and m.text.split("\n")[0].endswith("得分"))
+    text = next(m.body for m in bot.press(ALICE, "我的得分")
+                if m.body.split("\n")[0].endswith("得分"))
     assert "近 4 周走势：连续 4 周上升" in text
 
     # The 优秀 line: one place among the five with a standing (bob has none yet); the best
@@ -128,31 +128,34 @@ def test_my_score_ends_with_suggestions_the_excellence_line_and_the_trend(
     assert suggestions.index("压缩业务办理时限") < monthly
 
 
+def _standings(store: Store, world: World) -> tuple[int, Decimal | None]:
+    """How many standings there are, and alice's total."""
+    with store.session() as session:
+        count = session.exec(select(func.count()).select_from(Standing)).one()
+        mine = session.exec(select(Standing).where(Standing.cadre_id == world.alice.id)).first()
+    return count, None if mine is None else mine.total
+
+
 def test_whatif_projects_without_storing_and_refuses_bad_input(
         bot: BotHarness, store: Store, world: World) -> None:
     _four_colleagues(store, world)
-    with store.session() as session:
-        before = session.exec(select(func.count()).select_from(Standing)).one(), \
-            session.exec(select(Standing.total).where(Standing.cadre_id == world.alice.id)).first()
+    before = _standings(store, world)
 
     # From 我的任务: a 推演 button per own task.
     bot.press(ALICE, "我的任务")
-    asked = bot.tap(ALICE, f"wi:t:{world.alice_plain.id}")[-1].text
+    asked = bot.tap(ALICE, f"wi:t:{world.alice_plain.id}")[-1].body
     assert "压缩业务办理时限" in asked and "0–100" in asked
-    assert "不是有效的进度" in bot.say(ALICE, "八十")[-1].text  # not a number: asked again
-    assert "进度必须在 0 到 100 之间" in bot.say(ALICE, "180")[-1].text
-    assert "等次" in bot.say(ALICE, "100")[-1].text
-    assert "没有 E 这个等次" in bot.say(ALICE, "E")[-1].text  # still waiting for a grade
-    result = bot.tap(ALICE, "wi:g:A")[-1].text
+    assert "不是有效的进度" in bot.say(ALICE, "八十")[-1].body  # not a number: asked again
+    assert "进度必须在 0 到 100 之间" in bot.say(ALICE, "180")[-1].body
+    assert "等次" in bot.say(ALICE, "100")[-1].body
+    assert "没有 E 这个等次" in bot.say(ALICE, "E")[-1].body  # still waiting for a grade
+    result = bot.tap(ALICE, "wi:g:A")[-1].body
     total, gain = _projector_numbers(store, world, world.alice_plain)
     assert f"总分将为 {total:.2f}（+{gain:.2f}）" in result  # the suggestion's numbers
     assert "单位内排名" in result and "岗位类别排名" in result
     assert "距单位内上一名还差" in result or "将位列单位第一" in result
     assert "不会保存" in result
-    with store.session() as session:
-        after = session.exec(select(func.count()).select_from(Standing)).one(), \
-            session.exec(select(Standing.total).where(Standing.cadre_id == world.alice.id)).first()
-    assert after == before
+    assert _standings(store, world) == before
 
     # Someone else's task, by a forged button: refused (the door: one's own task), audited.
     shown = len(bot.sim.messages(ALICE))
@@ -166,7 +169,7 @@ def test_whatif_projects_without_storing_and_refuses_bad_input(
             AuditEntry.entity == "task", AuditEntry.entity_id == world.bob_task.id)).first()
     # The /whatif list holds only alice's own three tasks.
     listed = bot.say(ALICE, "/whatif")[-1]
-    data = [d for row in listed.buttons() for _, d in row if d.startswith("wi:t:")]
+    data = [d for row in listed.buttons() for _, d in row if d and d.startswith("wi:t:")]
     assert sorted(data) == sorted(f"wi:t:{t.id}" for t in (world.alice_plain, world.alice_key,
                                                              world.alice_monthly))
 
@@ -174,12 +177,12 @@ def test_whatif_projects_without_storing_and_refuses_bad_input(
 def test_whatif_speaks_english_to_english_users(bot: BotHarness, world: World) -> None:
     bot.say(BOB, "/lang")
     bot.tap(BOB, "English")
-    assert "pick a task" in bot.say(BOB, "/whatif")[-1].text
+    assert "pick a task" in bot.say(BOB, "/whatif")[-1].body
     bot.tap(BOB, f"wi:t:{world.bob_task.id}")
-    assert "“abc” is not a progress I can read" in bot.say(BOB, "abc")[-1].text
+    assert "“abc” is not a progress I can read" in bot.say(BOB, "abc")[-1].body
     bot.say(BOB, "60")
-    assert "There is no grade E" in bot.say(BOB, "E")[-1].text
-    result = bot.tap(BOB, "wi:g:B")[-1].text
+    assert "There is no grade E" in bot.say(BOB, "E")[-1].body
+    result = bot.tap(BOB, "wi:g:B")[-1].body
     assert "Your total would be" in result and "nothing is saved" in result
     bot.feed(bot.sim.forge_callback(BOB, bot.last(BOB).message_id,
                                     WhatifTask(world.alice_plain.id or 0).data))
@@ -188,17 +191,17 @@ def test_whatif_speaks_english_to_english_users(bot: BotHarness, world: World) -
 
 def test_warn_lists_behind_tasks_and_reminds_once_a_day(
         bot: BotHarness, store: Store, world: World, clock: FakeClock) -> None:
-    assert "没有权限" in bot.say(ALICE, "/warn")[-1].text  # a cadre: refused, audited
+    assert "没有权限" in bot.say(ALICE, "/warn")[-1].body  # a cadre: refused, audited
     listing = bot.say(BOSS, "/warn")[-1]
-    lines = listing.text.split("\n")
+    lines = listing.body.split("\n")
     assert lines[0].startswith("红黄预警：🔴")
     # Most urgent first: the monthly task with missed months comes first.
     assert "网格化巡查" in lines[1] and "🔴" in lines[1]
-    assert "已逾期" in listing.text
-    assert "卡萝" not in listing.text  # not under the township
+    assert "已逾期" in listing.body
+    assert "卡萝" not in listing.body  # not under the township
 
     task = world.alice_monthly.id
-    assert "已提醒艾丽" in bot.tap(BOSS, f"wn:r:{task}")[-1].text
+    assert "已提醒艾丽" in bot.tap(BOSS, f"wn:r:{task}")[-1].body
     card = bot.texts(ALICE)[-1]
     assert "镇领导提醒你" in card and "网格化巡查" in card
     assert bot.tap(BOSS, f"wn:r:{task}") == []  # the second time today: an alert, no message
@@ -224,7 +227,7 @@ def test_warn_lists_behind_tasks_and_reminds_once_a_day(
 
     # The next day the same task may be reminded again.
     clock.advance(days=1)
-    assert "已提醒艾丽" in bot.tap(BOSS, f"wn:r:{task}", listing)[-1].text
+    assert "已提醒艾丽" in bot.tap(BOSS, f"wn:r:{task}", listing)[-1].body
 
 
 def test_supervisors_see_lights_on_the_standings(bot: BotHarness, store: Store,
@@ -235,14 +238,14 @@ def test_supervisors_see_lights_on_the_standings(bot: BotHarness, store: Store,
     bot.tap(BOSS, "rank:l:0")
     bot.tap(BOSS, f"rank:u:{world.office.id}")
     # The unit list is replaced by the board.
-    board = bot.message_with_button(BOSS, f"rank:m:{world.office.id}").text or ""
+    board = bot.message_with_button(BOSS, f"rank:m:{world.office.id}").body
     assert "预警：红" in board
     alice_line = next(line for line in board.split("\n") if "艾丽" in line)
     bob_line = next(line for line in board.split("\n") if "鲍勃" in line)
     assert "🔴" in alice_line  # her key task has nothing done, ~half the year gone
     assert "🟢" in bob_line  # no key task open
     # A cadre sees no lights on the board.
-    assert "🔴" not in bot.press(ALICE, "排行榜")[-1].text
+    assert "🔴" not in bot.press(ALICE, "排行榜")[-1].body
 
 
 def _local(clock: FakeClock, text: str) -> None:
@@ -266,18 +269,17 @@ def test_weekly_digests_carry_the_chart_the_line_and_the_warnings(
     bot.run(sender(bot.app).drain(until_empty=True))
 
     alice = bot.sim.bot_messages(ALICE)
-    digest = next(m.text for m in alice if "本周考核简报" in (m.text or ""))
+    digest = next(m.body for m in alice if "本周考核简报" in m.body)
     assert "优秀线" in digest and "5 人中 1 个优秀名额" in digest
     assert any(m.photo for m in alice)  # the chart of her weeks
 
-    boss = next(m.text for m in bot.sim.bot_messages(BOSS)
-                if "榆树沟镇 · 本周考核简报" in (m.text or ""))
+    boss = next(m.body for m in bot.sim.bot_messages(BOSS) if "榆树沟镇 · 本周考核简报" in m.body)
     section = _section(boss, "预警")
     assert re.search(r"🔴 红 \d+ 项 · 🟡 黄 \d+ 项 · 🟢 绿 \d+ 项", section), section
     assert "网格化巡查" in section and "已逾期" in section  # the top red item
     assert "/warn" in section
 
-    office = next(m.text for m in bot.sim.bot_messages(ADMIN) if "全市红黄绿预警" in (m.text or ""))
+    office = next(m.body for m in bot.sim.bot_messages(ADMIN) if "全市红黄绿预警" in m.body)
     assert "党政办：红" in office  # counts per unit
     assert "退役军人事务局：红" in office
     assert "鲍勃" not in office  # units, not people
