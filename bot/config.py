@@ -9,16 +9,25 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import replace
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from models.rules import PostCategory, ProfileRule, Rules
+from models.rules import PostCategory, ProfileRule, Rules, WarningMargins
 from scoring import Rational, ScoringError, policy_from_mapping, profile_from_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +145,17 @@ class RatingSettings(_Section):
     publicity_days: int = Field(default=5, ge=1, le=30)
 
 
+class WarningSettings(_Section):
+    yellow_margin: Decimal = Field(default=Decimal(10), ge=0, le=100)
+    red_margin: Decimal = Field(default=Decimal(25), ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WarningSettings:
+        if self.red_margin < self.yellow_margin:
+            raise ValueError("red_margin must not be below yellow_margin")
+        return self
+
+
 class ScoringSettings(BaseModel):
     """The scoring tables as written in the file; `rules()` turns them into checked policies."""
 
@@ -159,6 +179,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     invites: InviteSettings = InviteSettings()
     rating: RatingSettings = RatingSettings()
+    warnings: WarningSettings = WarningSettings()
     scoring: ScoringSettings = ScoringSettings()
 
     # Where the file was; relative SQLite paths are resolved against its folder.
@@ -187,7 +208,8 @@ class Settings(BaseSettings):
 
     def rules(self) -> Rules:
         """The scoring policy per post category, profiles and point tables, checked."""
-        return build_rules(self.scoring)
+        margins = WarningMargins(self.warnings.yellow_margin, self.warnings.red_margin)
+        return replace(build_rules(self.scoring), warnings=margins)
 
 
 def build_rules(scoring: ScoringSettings) -> Rules:

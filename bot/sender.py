@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from models.store import Store
 from models.tables import Cadre, OutboxMessage, Unit
 from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
-from ui import cards, digests, rating_cards
+from ui import cards, digests, insight_cards, insight_digest, rating_cards
 from ui.i18n import DEFAULT_LOCALE
 from ui.render import Renderer
 
@@ -57,12 +57,14 @@ CARD_MAKERS: dict[str, CardMaker] = {
     "objection_lodged": lambda s, p, r, _: rating_cards.objection_card(
         s, int(p["objection_id"]), r),
     "objection_answered": lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
+    # A supervisor's 提醒 from /warn (models/warnings.py).
+    "warn_reminder": lambda s, p, r, _: insight_cards.warn_reminder(s, p, r),
 }
 
 
 # What people wait for (a review card, a decision) goes before the scheduler's bulk messages.
 _BULK_LAST = case((col(OutboxMessage.kind).in_(
-    ("digest_cadre", "digest_supervisor", "digest_group", "deadline_reminder",
+    ("digest_cadre", "digest_supervisor", "digest_group", "digest_office", "deadline_reminder",
      "overdue_reminder", "overdue_escalation", "review_waiting", "rating_published",
      "rating_finalised")), 1),
     else_=0)
@@ -117,6 +119,8 @@ class OutboxSender:
         self.store = store
         self.bot = bot
         self.default_locale = default_locale
+        # The digests with issue 15's parts need the configured rules (ui/insight_digest.py).
+        self.card_makers = {**CARD_MAKERS, **insight_digest.makers(store.rules)}
         self.quiet = quiet or QuietHours()
         pacing = pacing or Pacing()
         self.chat_interval = pacing.chat_interval
@@ -198,7 +202,8 @@ class OutboxSender:
             try:
                 made = digests.cadre_digests(session, dict(batch[0][0].payload),
                                              [recipient for _, recipient in batch],
-                                             lambda cadre: Renderer(self._locale(cadre)))
+                                             lambda cadre: Renderer(self._locale(cadre)),
+                                             rules=self.store.rules)
             except Exception:
                 log.exception("digests rendered together failed; rendering one by one")
                 continue
@@ -218,7 +223,7 @@ class OutboxSender:
 
     def _card(self, session: Session, row: OutboxMessage,
               recipient: Cadre | None) -> cards.Card | None:
-        maker = CARD_MAKERS.get(row.kind)
+        maker = self.card_makers.get(row.kind)
         if maker is None:
             return None
         return maker(session, dict(row.payload), Renderer(self._locale(recipient)), recipient)

@@ -114,12 +114,13 @@ async def _digest_preview(update: Update, context: Context, p: Person) -> None:
         if period is None:
             return []
         payload = {"period_id": period.id, "week": today.isoformat()}
-        found = [digests.cadre_digest(session, payload, p.r, p.cadre)]
+        rules = app(context).rules
+        found = [digests.cadre_digest(session, payload, p.r, p.cadre, rules=rules)]
         unit_id = session.exec(select(Supervision.unit_id).where(
             Supervision.cadre_id == p.id)).first()
         if unit_id is not None:
             found.append(digests.supervisor_digest(session, {**payload, "unit_id": unit_id},
-                                                   p.r, digests.chart))
+                                                   p.r, digests.chart, margins=rules.warnings))
         return [card for card in found if card is not None]
 
     chat = update.effective_chat

@@ -177,7 +177,7 @@ async def refuse(update: Update, context: Context, refusal: Refused) -> None:
     """The one way a refusal reaches a person: a tap gets an alert only they see (nothing is
     posted, not even in a group); a message gets an answer in the chat."""
     p = context.person
-    r = p.r if p is not None else Renderer(locale_of(update, context))
+    r = p.r if p is not None else Renderer(await _chosen_locale(update, context))
     text = r.text("bot.unbound") if refusal.code == "unbound" else refusal_text(r, refusal)
     query = update.callback_query
     if query is not None:
@@ -187,6 +187,16 @@ async def refuse(update: Update, context: Context, refusal: Refused) -> None:
         except BadRequest:  # the tap was answered already (the operation refused afterwards)
             pass
     await answer(update, text, menu(p) if p is not None else None)
+
+
+async def _chosen_locale(update: Update, context: Context) -> str:
+    """The language of whoever wrote: a bound cadre's chosen one (a door refuses before the
+    person is loaded), else their Telegram client's."""
+    user = update.effective_user
+    if user is None:
+        return locale_of(update, context)
+    cadre = await read(context, lambda session: cadre_by_telegram(session, user.id))
+    return locale_of(update, context, cadre)
 
 
 def _alert(text: str) -> str:

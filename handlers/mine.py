@@ -23,7 +23,9 @@ from handlers.common import (
     read,
 )
 from handlers.dispatch import on
+from handlers.whatif import task_buttons
 from models.facts import AssesseeRef
+from models.insight import ScoreInsight, score_insight
 from models.shown import ShownScore, shown_score
 from models.tables import Period, Standing, Unit
 from models.views import (
@@ -36,6 +38,7 @@ from models.views import (
     total_a_week_ago,
     unit_board,
 )
+from models.warnings import board_lights
 from ui.callbacks import RankMissing, RankUnit, RankUnits, TasksPage
 
 TASKS_PER_PAGE = 8
@@ -73,8 +76,10 @@ async def _tasks_page(update: Update, context: Context, p: Person, page: int) ->
     lines.sort(key=lambda line: line.task.dimension != "key")
     shown = paginate(lines, page, TASKS_PER_PAGE)
     text = p.r.render("tasks", period=period, lines=shown.shown, count=len(lines), today=today)
-    row = pager(p.r, TasksPage, shown)
-    await edit_or_send(update, text, InlineKeyboardMarkup([row]) if row else None)
+    rows = task_buttons(p.r, shown.shown, p.id)  # 推演 (handlers/whatif.py)
+    if row := pager(p.r, TasksPage, shown):
+        rows.append(row)
+    await edit_or_send(update, text, InlineKeyboardMarkup(rows) if rows else None)
 
 
 # -- my score ---------------------------------------------------------------------------------
@@ -87,6 +92,7 @@ class ScoreView:
     week_ago: Decimal | None
     unit: Unit | None
     shown: ShownScore | None  # the figures, adding up (models/shown.py)
+    insight: ScoreInsight | None = None  # 提分建议, the 优秀 line, the trend (models/insight.py)
 
 
 async def score(update: Update, context: Context) -> None:
@@ -102,8 +108,10 @@ async def score(update: Update, context: Context) -> None:
         standing = standing_of(session, period, cadre_id=p.id)
         figures = None if standing is None else shown_score(
             session, rules, period, AssesseeRef.cadre(p.id))
+        lines = reportable_tasks(session, p.cadre, period, today)
         return ScoreView(period, standing, total_a_week_ago(session, period, p.id, today),
-                         session.get(Unit, p.cadre.unit_id), figures)
+                         session.get(Unit, p.cadre.unit_id), figures,
+                         score_insight(session, rules, period, p.cadre, today, standing, lines))
 
     view = await read(context, load)
     if view is None:
@@ -167,6 +175,10 @@ async def _board(update: Update, context: Context, p: Person, unit_id: int,
         return period, unit_board(session, period, unit, p.cadre)
 
     period, board = await read(context, load)
+    # Supervisors see each person's and the unit's 红黄绿 light (models/warnings.py).
+    lights = await read(context, lambda session: board_lights(
+        session, unit_id, app(context).store.today(), app(context).rules.warnings)
+    ) if overseen else None
     if period is None or board is None:
         await answer(update, p.r.text("bot.no_active_period"))
         return
@@ -174,7 +186,7 @@ async def _board(update: Update, context: Context, p: Person, unit_id: int,
     if overseen:
         rows.append([RankUnits(0).button(p.r.label("rank.other_units")),
                      RankMissing(unit_id).button(p.r.label("rank.not_reported"))])
-    text = p.r.render("rank", period=period, board=board)
+    text = p.r.render("rank", period=period, board=board, lights=lights)
     markup = InlineKeyboardMarkup(rows) if rows else None
     if edit:
         await edit_or_send(update, text, markup)

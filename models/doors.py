@@ -31,6 +31,8 @@ class Door(StrEnum):
     REPORT_REVIEWER = "report_reviewer"  # subject: a report they may decide (not their own)
     CLAIM_REVIEWER = "claim_reviewer"  # subject: an innovation claim: admins, not the claimant
     TASK_REPORTER = "task_reporter"  # subject: a task they report on
+    TASK_OWNER = "task_owner"  # subject: a task in their own score (/whatif)
+    TASK_REVIEWER = "task_reviewer"  # subject: a task whose unit they may review (/warn 提醒)
     UNIT_VIEWER = "unit_viewer"  # subject: their own unit, or one they oversee
     UNIT_OVERSEER = "unit_overseer"  # subject: a unit they oversee
     RATED = "rated"  # subject: a period whose rating graded them
@@ -120,6 +122,14 @@ def _closed(ctx: Ctx, knock: Knock, who: Cadre, supervisor: bool) -> str | None:
         task = ctx.session.get(Task, subject)
         if task is None or not may_report(ctx, who, task):
             return "not their task"
+        return None
+    if door is Door.TASK_OWNER:
+        task = ctx.session.get(Task, subject)
+        return None if task is not None and task.cadre_id == who.id else "not their own task"
+    if door is Door.TASK_REVIEWER:
+        task = ctx.session.get(Task, subject)
+        if task is None or not may_review(ctx, who, task_unit(ctx, task)):
+            return "may not review this task's unit"
         return None
     if door in (Door.UNIT_VIEWER, Door.UNIT_OVERSEER):
         if ctx.session.get(Unit, subject) is None:

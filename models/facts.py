@@ -146,6 +146,8 @@ class FactsLoader:
         self.session = session
         self.rules = rules
         self.period = period
+        # The approved report that counts per (task, occurrence), as of the last load.
+        self.approved: dict[tuple[int, str], _Approved] = {}
 
     def load(
         self, refs: Iterable[AssesseeRef] | None = None
@@ -171,6 +173,7 @@ class FactsLoader:
             approved = _latest_approved(
                 self.session,
                 [t.id for t in tasks] + [c.id for kids in children.values() for c in kids])
+        self.approved = approved
 
         facts: dict[AssesseeRef, AssesseeFacts] = {}
         # Owner key -> (facts, task inputs): cadre ids as they are, unit ids negated. Plain int
@@ -326,6 +329,16 @@ class FactsLoader:
             return self._progress(task, report), report.grade
         parts = [(self._progress(task, r), r.grade) for _, r in found if r is not None]
         return combined_progress(parts, len(keys), grade_factors), None
+
+    def pieces(self, task: TaskFacts) -> dict[str, tuple[Rational, str | None] | None]:
+        """Per occurrence of the task (after `load`): the approved progress and grade that
+        count for it, or None when nothing is approved (what-if projections change one)."""
+        keys = _keys(task.recurrence, task.deadline, self.period.starts_on, self.period.ends_on)
+        result: dict[str, tuple[Rational, str | None] | None] = {}
+        for key in keys:
+            report = self.approved.get((task.id, key))
+            result[key] = None if report is None else (self._progress(task, report), report.grade)
+        return result
 
     @staticmethod
     def _progress(task: TaskFacts, report: _Approved) -> Rational:

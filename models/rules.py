@@ -30,11 +30,21 @@ class ProfileRule:
 
 
 @dataclass(frozen=True, slots=True)
+class WarningMargins:
+    """红黄绿预警 ([warnings]): how far, in percentage points, a task's progress may fall behind
+    the share of its window already elapsed before it turns yellow, and before it turns red."""
+
+    yellow: Decimal = Decimal(10)
+    red: Decimal = Decimal(25)
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     post_categories: Mapping[str, PostCategory]
     profiles: Mapping[str, ProfileRule]
     difficulty_sources: Mapping[str, Decimal]
     innovation_points: Mapping[str, Mapping[str, Decimal]] = field(default_factory=dict)
+    warnings: WarningMargins = field(default_factory=WarningMargins)
 
     def policy(self, post_category: str) -> Policy:
         return self.post_categories[post_category].policy

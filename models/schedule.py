@@ -233,6 +233,13 @@ class Planner:
                 planned.append(Planned(cadre_id, None, "digest_supervisor",
                                        {**payload, "unit_id": unit_id},
                                        f"digest:unit:{unit_id}:{cadre_id}:{week}", moment))
+        # The assessment office: the city-wide 红黄绿 counts per unit (ui/insight_digest.py).
+        for admin_id, admin_unit in self.session.exec(select(Cadre.id, Cadre.unit_id).where(
+                col(Cadre.active), col(Cadre.is_admin),
+                col(Cadre.telegram_user_id).is_not(None))).all():
+            moment = at or self.digest_moment(day, _zone(self.units.get(admin_unit), self.zone))
+            planned.append(Planned(admin_id, None, "digest_office", payload,
+                                   f"digest:office:{admin_id}:{week}", moment))
         for unit in self.units.values():
             if unit.group_chat_id:
                 moment = at or self.digest_moment(day, _zone(unit, self.zone))

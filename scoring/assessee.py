@@ -178,6 +178,13 @@ def _collaboration(items: Iterable[CollaborationInput], policy: Policy) -> Ratio
     return total if rule.cap is None else min(total, rule.cap)
 
 
+def task_points(task: TaskInput, share: Rational, policy: Policy) -> tuple[Rational, Rational]:
+    """Steps 5 and 6 for one task: its quality q and its points s' x q / 100 x k."""
+    factor = Rational(1) if task.grade is None else policy.grade_factors[task.grade]
+    quality = task.progress * factor
+    return quality, share * quality / HUNDRED * task.difficulty
+
+
 def score_assessee(data: AssesseeInput) -> AssesseeScore:
     """Score one assessee; raises ScoringError on invalid input."""
     validate(data)
@@ -187,9 +194,7 @@ def score_assessee(data: AssesseeInput) -> AssesseeScore:
     tasks: dict[str, TaskScore] = {}
     base = key = weighted_difficulty = Rational(0)
     for task in data.tasks:
-        factor = Rational(1) if task.grade is None else policy.grade_factors[task.grade]
-        quality = task.progress * factor
-        points = shares[task.id] * quality / HUNDRED * task.difficulty
+        quality, points = task_points(task, shares[task.id], policy)
         tasks[task.id] = TaskScore(
             share=shares[task.id],
             points=points,

@@ -1,11 +1,11 @@
-"""The digest chart: a valid PNG whose Chinese labels come from the installed CJK font."""
+"""The digest charts: valid PNGs whose Chinese labels come from the installed CJK font."""
 
 import warnings
 from decimal import Decimal
 
 from matplotlib import font_manager
 
-from ui.charts import MAX_BARS, cjk_font, standings_chart
+from ui.charts import MAX_BARS, cjk_font, standings_chart, trend_chart
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -39,3 +39,14 @@ def test_an_empty_board_draws_its_message_and_long_boards_are_cut() -> None:
     many = standings_chart("大", [f"干部{i}" for i in range(60)], list(range(60)))
     few = standings_chart("大", [f"干部{i}" for i in range(MAX_BARS)], list(range(MAX_BARS)))
     assert _png_size(many) == _png_size(few)
+
+
+def test_the_trend_chart_renders_chinese_without_missing_glyphs() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)"
+        png = trend_chart("艾丽 · 每周总分", ["06-01", "06-08", "06-15", "06-22"],
+                          [Decimal("5"), None, Decimal("8.5"), Decimal("9")],
+                          [Decimal("6"), Decimal("7"), Decimal("7.25"), Decimal("8")],
+                          Decimal("88.5"), labels=("我的总分", "单位平均", "优秀线（今日）"))
+    width, height = _png_size(png)
+    assert width > 400 and height > 200

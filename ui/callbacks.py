@@ -353,6 +353,63 @@ class Language(Callback):
     locale: Literal["zh_CN", "en"]
 
 
+# -- what if, and warnings (handlers/whatif.py, handlers/warn.py; docs/insight.md) -----------
+
+
+@dataclass(frozen=True)
+class WhatifTask(Callback):
+    """Project this task: the 推演 button under 我的任务, the /whatif list, 再推演一次."""
+
+    template = "wi:t:{task}"
+    door = Door.TASK_OWNER
+    subject, entity = "task", "task"
+    task: int
+
+
+@dataclass(frozen=True)
+class WhatifPage(Callback):
+    template = "wi:p:{page}"
+    page: int
+
+
+@dataclass(frozen=True)
+class WhatifProgress(Callback):
+    """A quick progress while a projection waits for one (any other is typed)."""
+
+    template = "wi:v:{percent}"
+    percent: Literal["100", "80", "60"]
+
+
+@dataclass(frozen=True)
+class WhatifGrade(Callback):
+    template = "wi:g:{grade}"
+    grade: Literal["A", "B", "C", "D"]
+
+
+@dataclass(frozen=True)
+class WhatifCancel(Callback):
+    template = "wi:x"
+
+
+@dataclass(frozen=True)
+class WarnPage(Callback):
+    """A page of /warn: the red and yellow tasks under the units one oversees."""
+
+    template = "wn:p:{page}"
+    door = Door.REVIEWER
+    page: int
+
+
+@dataclass(frozen=True)
+class WarnRemind(Callback):
+    """提醒: remind the task's cadre now (models/warnings.remind checks the same again)."""
+
+    template = "wn:r:{task}"
+    door = Door.TASK_REVIEWER
+    subject, entity = "task", "task"
+    task: int
+
+
 # -- group chats (handlers/groups.py) ---------------------------------------------------------
 
 

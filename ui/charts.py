@@ -67,3 +67,42 @@ def standings_chart(title: str, names: Sequence[str], totals: Sequence[Decimal |
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()
+
+
+OWN = "#e8684a"
+AVERAGE = "#5b8ff9"
+LINE = "#5ad8a6"
+
+
+def trend_chart(title: str, weeks: Sequence[str], own: Sequence[Decimal | None],
+                average: Sequence[Decimal | None], line: Decimal | None, *,
+                labels: tuple[str, str, str]) -> bytes:
+    """PNG bytes: the reader's weekly total beside their unit's average, and the 优秀 line.
+
+    `weeks` label the points (oldest first); a None is a week with no record (not drawn).
+    `labels` name the three series in the legend: own, average, the line. Small on purpose: it
+    is drawn for every cadre's weekly digest.
+    """
+    font = cjk_font()
+    figure = Figure(figsize=(6.0, 3.2), dpi=90)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.set_title(title, fontproperties=font, fontsize=12, loc="left")
+    positions = list(range(len(weeks)))
+    for values, colour, label, style in ((own, OWN, labels[0], "-o"),
+                                         (average, AVERAGE, labels[1], "--s")):
+        points = [(x, float(v)) for x, v in zip(positions, values, strict=True) if v is not None]
+        if points:
+            axes.plot([x for x, _ in points], [y for _, y in points], style, color=colour,
+                      label=label, linewidth=2, markersize=4)
+    if line is not None:
+        axes.axhline(float(line), color=LINE, linestyle=":", linewidth=2, label=labels[2])
+    axes.set_xticks(positions, labels=list(weeks), fontsize=8)
+    axes.tick_params(axis="y", labelsize=8)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.legend(prop=font, fontsize=8, loc="best", frameon=False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()

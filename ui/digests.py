@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 from telegram import InlineKeyboardMarkup
 
+from models.rules import Rules, WarningMargins
 from models.tables import Cadre, Period, Report, Standing, StandingHistory, Task, Unit
 from models.views import (
     TaskLine,
@@ -27,6 +28,7 @@ from models.views import (
     units_below,
 )
 from models.vocab import APPROVED, RETURNED, SUBMITTED
+from ui import insight_digest
 from ui.callbacks import ReportTask, ReviewPage
 from ui.cards import Card
 from ui.render import Renderer
@@ -97,14 +99,17 @@ def _week(payload: dict[str, Any]) -> tuple[date, date]:
 
 
 def cadre_digest(session: Session, payload: dict[str, Any], r: Renderer,
-                 recipient: Cadre) -> Card | None:
-    return cadre_digests(session, payload, [recipient], lambda _: r).get(recipient.id or 0)
+                 recipient: Cadre, *, rules: Rules | None = None) -> Card | None:
+    return cadre_digests(session, payload, [recipient], lambda _: r,
+                         rules=rules).get(recipient.id or 0)
 
 
 def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequence[Cadre],
-                  renderer: Callable[[Cadre], Renderer]) -> dict[int, Card]:
+                  renderer: Callable[[Cadre], Renderer], *,
+                  rules: Rules | None = None) -> dict[int, Card]:
     """The week's digest of each recipient, from a handful of queries for all of them: a
-    digest run renders thousands, and one query per person would make it minutes."""
+    digest run renders thousands, and one query per person would make it minutes. With the
+    rules, each also gets the 优秀 line and the chart of the weeks (ui/insight_digest.py)."""
     period = session.get(Period, payload.get("period_id"))
     if period is None or not recipients:
         return {}
@@ -138,6 +143,11 @@ def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequenc
             "digest_cadre", cadre=cadre, period=period, s=standing, change=change,
             ranked_in=ranked_in.name if ranked_in else "", decided=decided[key],
             upcoming=upcoming, week=end))
+    if rules is not None:
+        for key, extra in insight_digest.cadre_extras(session, rules, period, recipients, end,
+                                                      renderer).items():
+            cards[key].text += "\n\n" + extra.text
+            cards[key].photo = extra.photo
     return cards
 
 
@@ -193,7 +203,7 @@ def _unit_and_period(session: Session,
 
 
 def supervisor_digest(session: Session, payload: dict[str, Any], r: Renderer,
-                      chart: Any) -> Card | None:
+                      chart: Any, *, margins: WarningMargins | None = None) -> Card | None:
     found = _unit_and_period(session, payload)
     if found is None:
         return None
@@ -206,6 +216,8 @@ def supervisor_digest(session: Session, payload: dict[str, Any], r: Renderer,
                     movers=_movers(session, period, everyone, end), missing=missing[:15],
                     more_missing=max(0, len(missing) - 15),
                     pending=_pending_count(session, unit), week=end)
+    if margins is not None:  # 预警 (ui/insight_digest.py)
+        text += "\n\n" + insight_digest.warning_section(session, period, unit, end, margins, r)
     return Card(text, photo=_chart(r, chart, unit, period, everyone))
 
 
