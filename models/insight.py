@@ -21,8 +21,10 @@ from sqlmodel import Session, col, select
 from models.errors import Refused
 from models.facts import AssesseeRef, FactsLoader, TaskFacts
 from models.occurrences import current_occurrence, occurrences
+from models.rating_pools import excellence_line as pool_excellence_line
+from models.rating_pools import pools_of
 from models.rules import Rules
-from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
+from models.tables import Cadre, Period, Standing, StandingHistory, Task
 from models.views import TaskLine, reportable_tasks
 from models.vocab import APPROVED, SUBMITTED
 from scoring import (
@@ -35,11 +37,10 @@ from scoring import (
     mean,
     place_among,
     project,
-    rate_unit,
     round2,
     score_assessee,
 )
-from scoring.ranking import EXCELLENT, MemberStanding
+from scoring.ranking import EXCELLENT
 
 SUGGESTIONS_SHOWN = 5
 TREND_WEEKS = 4
@@ -239,43 +240,19 @@ class ExcellenceLine:
 
 def excellence_lines(session: Session, rules: Rules, period: Period,
                      cadres: Sequence[Cadre]) -> dict[int, ExcellenceLine]:
-    """The 优秀 line of each cadre's rating pool, today.
-
-    THE SINGLE PLACE TO SWITCH TO RATING POOLS. Today a pool is the cadre's unit with the unit
-    quota of SCORING.md as models/rating_preview.py rates it: the unit's own difficulty D gives
-    the ratio, floor(ratio x members) places, walked in SCORING.md's order under the unit's
-    post category's rating policy (scoring.rate_unit). When models/rating_pools.py lands, this
-    function becomes: for each cadre, pool_of(cadre) and that pool's excellence_line.
-    """
-    unit_ids = sorted({c.unit_id for c in cadres})
-    units = {u.id: u for u in session.exec(select(Unit).where(col(Unit.id).in_(unit_ids))).all()}
-    loaded = FactsLoader(session, rules, period).load([AssesseeRef.unit(u) for u in unit_ids])
-    rows = session.execute(
-        sa_select(col(Standing.cadre_id), col(Standing.group_unit_id), col(Standing.total),
-                  col(Standing.base), col(Standing.key_points))
-        .where(col(Standing.period_id) == period.id, col(Standing.cadre_id).is_not(None),
-               col(Standing.group_unit_id).in_(unit_ids))
-    ).all()
-    members: dict[int, list[MemberStanding]] = {}
-    totals: dict[int, Decimal] = {}
-    for cadre_id, unit_id, total, base, key in rows:
-        members.setdefault(unit_id, []).append(MemberStanding(
-            str(cadre_id), Rational(total), Rational(base), Rational(key)))
-        totals[cadre_id] = total
+    """The 优秀 line of each cadre's rating pool today (models/rating_pools.py: the pool holds
+    every cadre of its subtree, D is the pool's share-weighted difficulty), each pool rated once."""
+    quotas = pools_of(session, rules, period, {c.unit_id for c in cadres})
     result = {}
     for cadre in cadres:
-        unit = units[cadre.unit_id]
-        own = loaded.get(AssesseeRef.unit(cadre.unit_id))
-        difficulty = score_assessee(own.input).difficulty if own else Rational(1)
-        rating_policy = rules.policy(unit.post_category).rating
-        rated = rate_unit(members.get(cadre.unit_id, []), difficulty, rating_policy)
-        mine = totals.get(cadre.id or 0, Decimal(0))
-        line = (round2(rated.members[rated.slots - 1].total)
-                if 0 < rated.slots <= len(rated.members) else None)
-        threshold = round2(rating_policy.excellent_min)
-        inside = any(m.id == str(cadre.id) and m.grade == EXCELLENT for m in rated.members)
+        quota = quotas[cadre.unit_id]
+        line = pool_excellence_line(quota)
+        threshold = round2(quota.excellent_min)
+        rated = next((m for m in quota.members if m.cadre_id == cadre.id), None)
+        mine = rated.total if rated is not None else Decimal(0)
         result[cadre.id or 0] = ExcellenceLine(
-            unit.name, len(rated.members), rated.slots, line, threshold, inside,
+            quota.name, len(quota.members), quota.slots, line, threshold,
+            rated is not None and rated.grade == EXCELLENT,
             None if line is None else line - mine, threshold - mine)
     return result
 

@@ -189,18 +189,26 @@ def pool_of(session: Session, rules: Rules, period: Period, cadre_id: int) -> Po
     cadre = session.get(Cadre, cadre_id)
     if cadre is None or not cadre.active:
         return None
+    return pools_of(session, rules, period, [cadre.unit_id])[cadre.unit_id]
+
+
+def pools_of(session: Session, rules: Rules, period: Period, unit_ids: Iterable[int]
+             ) -> dict[int, PoolQuota]:
+    """The pool of each of these units, each pool rated once (the digests ask for many)."""
     all_units = list(session.exec(select(Unit)).all())
     pools = pool_map(all_units)
-    pool_id = pools[cadre.unit_id]
-    units = [u for u in all_units if pools[u.id or 0] == pool_id]
-    cadres = list(session.exec(select(Cadre).where(
-        col(Cadre.unit_id).in_([u.id for u in units]), col(Cadre.active))).all())
-    refs = [AssesseeRef.cadre(c.id or 0) for c in cadres] + \
-        [AssesseeRef.unit(u.id or 0) for u in units]
-    loaded = FactsLoader(session, rules, period).load(refs)
-    scores = {ref: score_assessee(facts.input) for ref, facts in loaded.items()}
-    pool = next(u for u in all_units if u.id == pool_id)
-    return rate_pool(pool, units, cadres, loaded, scores, rules)
+    rated: dict[int, PoolQuota] = {}
+    for pool_id in sorted({pools[unit_id] for unit_id in unit_ids}):
+        units = [u for u in all_units if pools[u.id or 0] == pool_id]
+        cadres = list(session.exec(select(Cadre).where(
+            col(Cadre.unit_id).in_([u.id for u in units]), col(Cadre.active))).all())
+        refs = [AssesseeRef.cadre(c.id or 0) for c in cadres] + \
+            [AssesseeRef.unit(u.id or 0) for u in units]
+        loaded = FactsLoader(session, rules, period).load(refs)
+        scores = {ref: score_assessee(facts.input) for ref, facts in loaded.items()}
+        pool = next(u for u in all_units if u.id == pool_id)
+        rated[pool_id] = rate_pool(pool, units, cadres, loaded, scores, rules)
+    return {unit_id: rated[pools[unit_id]] for unit_id in unit_ids}
 
 
 def _shown(cadre: Cadre, member: RatedMember) -> RatedCadre:

@@ -16,6 +16,7 @@ from bot.scheduler import tick
 from models import org
 from models.errors import Refused
 from models.insight import CadreProjector
+from models.rating_pools import pool_of
 from models.reports import approve_report, submit_report
 from models.store import Store
 from models.tables import AuditEntry, Cadre, OutboxMessage, Period, Standing, StandingHistory, Task
@@ -110,7 +111,11 @@ def test_my_score_ends_with_suggestions_the_excellence_line_and_the_trend(
     line = max(totals.values())
     assert totals[colleagues[0].id] == line
     mine = totals[world.alice.id]
-    assert f"5 人中 1 个优秀名额，当前优秀线 {line:.2f} 分" in text
+    # The pool is 榆树沟镇 (the unit below the city), holding 党政办: its rated members count.
+    with store.session() as session:
+        pool = pool_of(session, store.rules, world.year, world.id.alice)
+    assert pool is not None and pool.name == "榆树沟镇" and pool.slots == 1
+    assert f"{len(pool.members)} 人中 1 个优秀名额，当前优秀线 {line:.2f} 分" in text
     assert f"距优秀线 {line - mine:.2f} 分" in text
     assert f"优秀标准 90.00 分，还差 {Decimal(90) - mine:.2f} 分" in text
 
@@ -270,7 +275,7 @@ def test_weekly_digests_carry_the_chart_the_line_and_the_warnings(
 
     alice = bot.sim.bot_messages(ALICE)
     digest = next(m.body for m in alice if "本周考核简报" in m.body)
-    assert "优秀线" in digest and "5 人中 1 个优秀名额" in digest
+    assert "优秀线" in digest and "榆树沟镇：6 人中 1 个优秀名额" in digest
     assert any(m.photo for m in alice)  # the chart of her weeks
 
     boss = next(m.body for m in bot.sim.bot_messages(BOSS) if "榆树沟镇 · 本周考核简报" in m.body)
