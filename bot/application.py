@@ -35,6 +35,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
 from bot.config import TelegramSettings
+from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
@@ -118,6 +119,7 @@ def services(kaohe: AppContext) -> Services:
         default_locale=kaohe.settings.i18n.default_locale,
         invite_ttl_days=kaohe.settings.invites.ttl_days,
         publicity_days=kaohe.settings.rating.publicity_days,
+        max_delegation_days=kaohe.settings.review.max_delegation_days,
         queue_digests_now=lambda: digests_now(kaohe.store, kaohe.settings.schedule),
     )
 
@@ -157,7 +159,7 @@ async def _after_update(update: Update, context: Context) -> None:
 
 
 async def _on_error(update: object, context: Context) -> None:
-    log.error("error while handling %s", update, exc_info=context.error)
+    log_update_error(log, update, context.error)  # nothing personal: see bot/logs.py
     kaohe = root(context.application)
     admin_chat = kaohe.settings.telegram.admin_chat_id
     if admin_chat:

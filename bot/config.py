@@ -136,6 +136,15 @@ class RatingSettings(_Section):
     publicity_days: int = Field(default=5, ge=1, le=30)
 
 
+class ReviewSettings(_Section):
+    max_delegation_days: int = Field(default=90, ge=1, le=366)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str = ""  # empty: standard error
+
+
 class ScoringSettings(BaseModel):
     """The scoring tables as written in the file; `rules()` turns them into checked policies."""
 
@@ -159,6 +168,8 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     invites: InviteSettings = InviteSettings()
     rating: RatingSettings = RatingSettings()
+    review: ReviewSettings = ReviewSettings()
+    logging: LoggingSettings = LoggingSettings()
     scoring: ScoringSettings = ScoringSettings()
 
     # Where the file was; relative SQLite paths are resolved against its folder.

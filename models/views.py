@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from models.access import delegator_ids
 from models.limits import clean_text
 from models.occurrences import Occurrence, occurrences
 from models.tables import (
     Cadre,
-    Delegation,
     InnovationClaim,
     OutboxMessage,
     Period,
@@ -63,10 +63,7 @@ def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
     """Supervises a unit, or reviews for someone who does today."""
     if session.exec(select(Supervision).where(Supervision.cadre_id == cadre.id)).first():
         return True
-    return session.exec(select(Delegation.id).where(
-        Delegation.delegate_id == cadre.id, col(Delegation.starts_on) <= today,
-        col(Delegation.ends_on) >= today,
-    )).first() is not None
+    return bool(delegator_ids(session, cadre.id or 0, today))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +293,7 @@ def overseen_units(session: Session, cadre: Cadre, today: date) -> list[Unit]:
     today's delegates) the units they supervise and every unit below."""
     if cadre.is_admin:
         return list(session.exec(select(Unit).order_by(col(Unit.path))).all())
-    delegators = session.exec(select(Delegation.supervisor_id).where(
-        Delegation.delegate_id == cadre.id, col(Delegation.starts_on) <= today,
-        col(Delegation.ends_on) >= today)).all()
-    bosses = [cadre.id, *delegators]
+    bosses = [cadre.id, *delegator_ids(session, cadre.id or 0, today)]
     roots = session.exec(
         select(Unit).join(Supervision, col(Supervision.unit_id) == Unit.id)
         .where(col(Supervision.cadre_id).in_(bosses))
