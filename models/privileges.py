@@ -94,20 +94,18 @@ class DelegationLine:
         return "waiting" if self.starts_on > today else "running"
 
 
-def delegations(session: Session, who: Cadre, today: date, *, every: bool = False,
-                limit: int = 50) -> list[DelegationLine]:
-    """The delegations `who` gave (or, for an admin with `every`, everyone's) that are running
-    or still to come; with `every`, ended and revoked ones too, newest first."""
+def delegations(session: Session, today: date, *, supervisor_id: int | None = None,
+                ended_too: bool = False, limit: int = 50) -> list[DelegationLine]:
+    """Delegations newest first: one supervisor's (or everyone's with None), running or to come
+    (with `ended_too`, also those over or revoked). Who may see which is the caller's check."""
     supervisor, delegate = aliased(Cadre), aliased(Cadre)
     query = (select(Delegation, supervisor.name, delegate.name)
              .join(supervisor, col(supervisor.id) == Delegation.supervisor_id)
              .join(delegate, col(delegate.id) == Delegation.delegate_id))
-    if every:
-        if not who.is_admin:
-            return []
-    else:
-        query = query.where(Delegation.supervisor_id == who.id,
-                            col(Delegation.revoked_at).is_(None),
+    if supervisor_id is not None:
+        query = query.where(Delegation.supervisor_id == supervisor_id)
+    if not ended_too:
+        query = query.where(col(Delegation.revoked_at).is_(None),
                             col(Delegation.ends_on) >= today)
     query = query.order_by(col(Delegation.id).desc()).limit(limit)
     return [DelegationLine(row.id or 0, boss, to, row.starts_on, row.ends_on,

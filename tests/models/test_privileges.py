@@ -1,0 +1,263 @@
+"""Privileges over time, on both databases: nobody decides on their own facts; delegations are
+bounded, revocable and count only while the supervisor still holds the right; supervisions end
+when revoked or when the supervisor moves; a deactivated cadre's rights end with them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlmodel import select
+
+from models import org
+from models.admin import delegate_review, set_boost, set_difficulty
+from models.errors import Refused
+from models.innovation import approve_claim, claim_innovation
+from models.privileges import (
+    deactivate_cadre,
+    delegations,
+    revoke_delegation,
+    revoke_supervision,
+)
+from models.reports import approve_report, pending_for, submit_report
+from models.standings import check, refresh_all
+from models.store import Store
+from models.tables import AuditEntry, Cadre, Standing, Supervision, Task
+from tests.conftest import FakeClock
+from tests.support.snapshot import audit_actions, refused_without_change
+from tests.support.world import World, build_world
+
+TODAY = date(2026, 6, 15)  # the clock fixture's day in Asia/Shanghai
+
+
+@pytest.fixture
+def world(store: Store) -> World:
+    return build_world(store)
+
+
+def _refused(store: Store, code: str, action: Callable[[], object]) -> Refused:
+    return refused_without_change(store.engine, code, action)
+
+
+def _do(store: Store, operation: Callable[..., object], *args: object, **kw: object) -> object:
+    with store.transaction() as ctx:
+        return operation(ctx, *args, **kw)
+
+
+def _attempt(store: Store, operation: Callable[..., object], *args: object,
+             **kw: object) -> Callable[[], object]:
+    return lambda: _do(store, operation, *args, **kw)
+
+
+def _second_admin(store: Store, world: World) -> int:
+    with store.transaction() as ctx:
+        other = org.add_cadre(ctx, None, code="A002", name="第二管理员", unit=world.city,
+                              is_admin=True)
+        ctx.session.flush()
+        return other.id or 0
+
+
+def _submit(store: Store, who: int, task: int, **amount: Decimal) -> int:
+    with store.transaction() as ctx:
+        report = submit_report(ctx, who, task, **amount)
+        ctx.session.flush()
+        return report.id or 0
+
+
+def _last_refusal(store: Store) -> AuditEntry:
+    with store.session() as session:
+        entry = session.exec(select(AuditEntry).where(
+            AuditEntry.action.startswith("refused.")).order_by(AuditEntry.id.desc())).first()  # type: ignore[union-attr,attr-defined]
+        assert entry is not None
+        return entry
+
+
+# -- nobody decides on their own facts ------------------------------------------------------
+
+
+def test_an_admin_may_not_approve_their_own_innovation_claim(store: Store, world: World) -> None:
+    with store.transaction() as ctx:
+        claim = claim_innovation(ctx, world.admin.id, "commendation", "region", "自己获表彰")
+        ctx.session.flush()
+        claim_id = claim.id
+    _refused(store, "own_claim", _attempt(store, approve_claim, world.admin.id, claim_id))
+    refusal = _last_refusal(store)
+    assert (refusal.action, refusal.actor_id, refusal.entity_id) == (
+        "refused.own_claim", world.admin.id, claim_id)
+    _do(store, approve_claim, _second_admin(store, world), claim_id)  # another admin may
+    with store.session() as session:
+        standing = session.exec(select(Standing).where(Standing.cadre_id == world.admin.id)).one()
+        assert standing.innovation > 0
+
+
+def test_an_admin_may_not_review_a_report_on_their_own_task(store: Store, world: World) -> None:
+    with store.transaction() as ctx:
+        period = ctx.session.get(type(world.year), world.year.id)
+        admin = ctx.session.get(Cadre, world.admin.id)
+        task = org.add_task(ctx, None, period=period, code="AT1", title="考核办自身任务",  # type: ignore[arg-type]
+                            dimension="basic", category="business", weight=Decimal(10),
+                            cadre=admin, source="city_report")
+        ctx.session.flush()
+        task_id = task.id or 0
+    report = _submit(store, world.admin.id, task_id, progress=Decimal(90))
+    _refused(store, "own_report", _attempt(store, approve_report, world.admin.id, report, "A"))
+    assert _last_refusal(store).action == "refused.own_report"  # audited, as any attempt
+    with store.transaction() as ctx:
+        assert report not in [r.id for r in pending_for(ctx, world.admin.id)]
+    _do(store, approve_report, _second_admin(store, world), report, "A")
+
+
+def test_an_admin_may_not_boost_or_rate_the_difficulty_of_what_counts_for_them(
+    store: Store, world: World,
+) -> None:
+    other = _second_admin(store, world)
+    with store.transaction() as ctx:
+        period = ctx.session.get(type(world.year), world.year.id)
+        admin = ctx.session.get(Cadre, world.admin.id)
+        own = org.add_task(ctx, None, period=period, code="AT2", title="考核办重点任务",  # type: ignore[arg-type]
+                           dimension="key", category="business", weight=Decimal(10),
+                           cadre=admin, source="region")
+        unit_task = org.add_task(ctx, None, period=period, code="AU1", title="考核办单位任务",  # type: ignore[arg-type]
+                                 dimension="key", category="business", weight=Decimal(10),
+                                 unit=world.office_admin, source="region")
+        ctx.session.flush()
+        refresh_all(ctx, period)  # type: ignore[arg-type]
+        own_id, unit_id = own.id, unit_task.id
+    for task_id in (own_id, unit_id):
+        _refused(store, "own_task",
+                 _attempt(store, set_boost, world.admin.id, task_id, Decimal("0.15")))
+        _refused(store, "own_task",
+                 _attempt(store, set_difficulty, world.admin.id, task_id, Decimal("1.1")))
+    assert _last_refusal(store).action == "refused.own_task"
+    _do(store, set_boost, other, own_id, Decimal("0.15"))
+    _do(store, set_difficulty, world.admin.id, world.carol_task.id, Decimal("1.1"))  # not theirs
+    with store.session() as session:
+        assert check(session, store.rules, world.year) == []
+
+
+# -- delegations: bounded, revocable, checked when used --------------------------------------
+
+
+def test_delegation_dates_are_bounded(store: Store, world: World) -> None:
+    boss, deputy = world.boss.id, world.deputy.id
+    _refused(store, "delegation_backdated", _attempt(
+        store, delegate_review, boss, deputy, TODAY - timedelta(days=1), TODAY))
+    _refused(store, "delegation_too_long", _attempt(
+        store, delegate_review, boss, deputy, TODAY, date(2152, 6, 15)))  # 126 years
+    _refused(store, "delegation_too_long", _attempt(
+        store, delegate_review, boss, deputy, TODAY, TODAY + timedelta(days=90)))  # 91 days
+    _refused(store, "delegation_too_long", _attempt(
+        store, delegate_review, boss, deputy, TODAY, TODAY + timedelta(days=7), max_days=7))
+    _do(store, delegate_review, boss, deputy, TODAY, TODAY + timedelta(days=89))  # 90 days
+
+
+def _delegated_report(store: Store, world: World) -> tuple[int, int]:
+    """The boss delegates to the deputy for a week; alice submits. (delegation, report)"""
+    with store.transaction() as ctx:
+        delegation = delegate_review(ctx, world.boss.id, world.deputy.id, TODAY,
+                                     TODAY + timedelta(days=6))
+        ctx.session.flush()
+        delegation_id = delegation.id or 0
+    report = _submit(store, world.alice.id, world.alice_plain.id, progress=Decimal(80))
+    with store.transaction() as ctx:
+        assert [r.id for r in pending_for(ctx, world.deputy.id)] == [report]
+    return delegation_id, report
+
+
+def _delegate_has_lost_it(store: Store, world: World, report: int) -> None:
+    _refused(store, "forbidden", _attempt(store, approve_report, world.deputy.id, report, "A"))
+    with store.transaction() as ctx:
+        assert pending_for(ctx, world.deputy.id) == []
+
+
+def test_a_deactivated_supervisors_delegate_may_not_approve(store: Store, world: World) -> None:
+    _delegation, report = _delegated_report(store, world)
+    _do(store, deactivate_cadre, world.admin.id, world.boss.id)
+    _delegate_has_lost_it(store, world, report)
+    _do(store, approve_report, world.mayor.id, report, "A")  # the supervisor above still may
+
+
+def test_a_revoked_delegation_stops_counting(store: Store, world: World) -> None:
+    delegation, report = _delegated_report(store, world)
+    _refused(store, "forbidden", _attempt(store, revoke_delegation, world.alice.id, delegation))
+    _do(store, revoke_delegation, world.boss.id, delegation)
+    _delegate_has_lost_it(store, world, report)
+    _refused(store, "delegation_revoked",
+             _attempt(store, revoke_delegation, world.admin.id, delegation))
+    assert "delegation.revoke" in audit_actions(store.engine)
+    with store.session() as session:
+        assert delegations(session, TODAY, supervisor_id=world.boss.id) == []
+        listed = delegations(session, TODAY, ended_too=True)
+        assert [(d.id, d.delegate, d.state(TODAY)) for d in listed] == [
+            (delegation, "副镇长", "revoked")]
+
+
+def test_an_admin_may_revoke_a_delegation(store: Store, world: World) -> None:
+    delegation, report = _delegated_report(store, world)
+    _do(store, revoke_delegation, world.admin.id, delegation)
+    _delegate_has_lost_it(store, world, report)
+
+
+def test_a_supervisor_moved_to_another_unit_no_longer_supervises_the_old_one(
+    store: Store, world: World,
+) -> None:
+    _delegation, report = _delegated_report(store, world)
+    with store.transaction() as ctx:
+        boss = ctx.session.get(Cadre, world.boss.id)
+        bureau = ctx.session.get(type(world.bureau), world.bureau.id)
+        assert boss is not None and bureau is not None
+        org.update_cadre(ctx, None, boss, name=boss.name, unit=bureau, post_category=None,
+                         profile=boss.profile, is_admin=False, locale=None)
+    _refused(store, "forbidden", _attempt(store, approve_report, world.boss.id, report, "A"))
+    _delegate_has_lost_it(store, world, report)
+    with store.session() as session:
+        assert session.exec(select(Supervision).where(
+            Supervision.cadre_id == world.boss.id)).all() == []
+        ended = session.exec(select(AuditEntry).where(
+            AuditEntry.action == "supervision.end")).one()
+        assert (ended.cadre_id, ended.unit_id, ended.after) == (
+            world.boss.id, world.township.id, {"why": "moved"})
+
+
+def test_an_admin_revokes_a_supervision(store: Store, world: World) -> None:
+    _delegation, report = _delegated_report(store, world)
+    _refused(store, "forbidden", _attempt(
+        store, revoke_supervision, world.mayor.id, world.boss.id, world.township.id))
+    _do(store, revoke_supervision, world.admin.id, world.boss.id, world.township.id)
+    _refused(store, "forbidden", _attempt(store, approve_report, world.boss.id, report, "A"))
+    _delegate_has_lost_it(store, world, report)
+    _refused(store, "not_supervising", _attempt(
+        store, revoke_supervision, world.admin.id, world.boss.id, world.township.id))
+
+
+def test_deactivating_a_cadre_ends_their_rights_and_their_place_in_the_ranks(
+    store: Store, world: World, clock: FakeClock,
+) -> None:
+    with store.transaction() as ctx:
+        refresh_all(ctx, world.year)
+    for who, task in ((world.alice.id, world.alice_plain.id), (world.bob.id, world.bob_task.id)):
+        _do(store, approve_report, world.boss.id, _submit(store, who, task,
+                                                          progress=Decimal(60)), "A")
+    _refused(store, "forbidden", _attempt(store, deactivate_cadre, world.boss.id, world.alice.id))
+    _refused(store, "deactivate_self",
+             _attempt(store, deactivate_cadre, world.admin.id, world.admin.id))
+    _do(store, deactivate_cadre, world.admin.id, world.alice.id)
+    with store.session() as session:
+        assert session.exec(select(Standing).where(Standing.cadre_id == world.alice.id)).all() \
+            == []
+        assert check(session, store.rules, world.year) == []
+        bob = session.exec(select(Standing).where(Standing.cadre_id == world.bob.id)).one()
+        assert bob.rank_in_unit == 1
+    _refused(store, "unknown_actor", _attempt(
+        store, submit_report, world.alice.id, world.alice_key.id, actual=Decimal(3)))
+    _refused(store, "cadre_inactive",
+             _attempt(store, deactivate_cadre, world.admin.id, world.alice.id))
+    # A later change to one of her tasks does not bring her standing back.
+    with store.transaction() as ctx:
+        task = ctx.session.get(Task, world.alice_key.id)
+        assert task is not None
+    _do(store, set_boost, world.admin.id, world.alice_key.id, Decimal("0.15"))
+    with store.session() as session:
+        assert check(session, store.rules, world.year) == []
