@@ -39,7 +39,7 @@ from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
-from handlers import admin, claim, groups, mine, rating, report, review, start
+from handlers import admin, claim, groups, mine, privileges, rating, report, review, start
 from handlers.common import APP_KEY, Context, KaoheApp, app, locale_of
 from handlers.services import Services
 from models.history import record_day
@@ -52,8 +52,8 @@ from ui.render import Renderer
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
 ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
-COMMANDS = ("report", "tasks", "score", "rank", "pending", "claim", "delegate", "admin",
-            "lang", "help", "cancel")
+COMMANDS = ("report", "tasks", "score", "rank", "pending", "claim", "delegate", "delegations",
+            "admin", "lang", "help", "cancel")
 GROUP_COMMANDS = ("bindgroup", "unbindgroup")
 
 
@@ -103,7 +103,7 @@ def build_application(
         warnings.filterwarnings("ignore", message=r"If 'per_message=False'",
                                 category=PTBUserWarning)
         groups.register(application)  # first: in a group nothing else answers
-        for feature in (report, review, claim, admin, rating, start, mine):
+        for feature in (report, review, claim, admin, privileges, rating, start, mine):
             feature.register(application)
     start.register_fallbacks(application)
     application.add_handler(TypeHandler(Update, _after_update), group=1)

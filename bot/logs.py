@@ -75,11 +75,12 @@ def _asked_for(update: Update) -> str:
 
 
 def describe_error(error: BaseException | None) -> str:
-    """The error's type and its stack (file, line, function, code), without its message."""
+    """The error's type and its stack (file, line, function), without its message or the
+    source lines (a literal there could be anything)."""
     if error is None:
         return "unknown error"
     frames = traceback.extract_tb(error.__traceback__)
-    stack = "".join(traceback.format_list(frames)).rstrip()
+    stack = "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in frames)
     name = f"{type(error).__module__}.{type(error).__qualname__}"
     return f"{name}\n{stack}" if stack else name
 
