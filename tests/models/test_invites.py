@@ -107,7 +107,8 @@ def test_the_migration_hashes_open_codes_and_scrubs_them_from_the_log(
                 "'2026-06-28 00:00:00')"), {"cadre": world.alice.id, "admin": world.admin.id})
             connection.execute(text(
                 "INSERT INTO audit_entry (at, actor_id, action, entity, entity_id, cadre_id, "
-                "after) VALUES ('2026-06-14 00:00:00', :admin, 'invite.issue', 'invite_code', 1, :cadre, "
+                "after) VALUES ('2026-06-14 00:00:00', :admin, 'invite.issue', 'invite_code', "
+                "1, :cadre, "
                 """'{"id": 1, "code": "ABCDE23456", "cadre_id": 1}')"""),
                 {"cadre": world.alice.id, "admin": world.admin.id})
     finally:
