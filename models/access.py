@@ -8,18 +8,16 @@ Nobody decides on their own facts (docs/architecture.md, "Who may do what over t
 """
 
 from collections.abc import Iterable
-from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import SQLModel, col, select
 
 from models import views
 from models.errors import Forbidden, NotFound, Refused
 from models.facts import AssesseeRef
 from models.store import Ctx
 from models.tables import Cadre, Delegation, Period, Supervision, Task, Unit
+from models.views import delegation_in_force, delegator_ids
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -66,28 +64,6 @@ def unit_chain(unit: Unit) -> list[int]:
 def supervised_unit_ids(ctx: Ctx, cadre_id: int) -> set[int]:
     return set(ctx.session.exec(
         select(Supervision.unit_id).where(Supervision.cadre_id == cadre_id)
-    ).all())
-
-
-def delegation_in_force(today: date) -> ColumnElement[bool]:
-    """A delegation that counts today: dated to cover today, not revoked, given by a supervisor
-    who is still active and still supervises a unit. Checked when it is used, not only when it
-    was given."""
-    boss = aliased(Cadre)
-    return and_(
-        col(Delegation.starts_on) <= today,
-        col(Delegation.ends_on) >= today,
-        col(Delegation.revoked_at).is_(None),
-        exists().where(col(boss.id) == col(Delegation.supervisor_id), col(boss.active)),
-        exists().where(col(Supervision.cadre_id) == col(Delegation.supervisor_id)),
-    )
-
-
-def delegator_ids(session: Session, cadre_id: int, today: date) -> list[int]:
-    """The supervisors for whom this cadre reviews today."""
-    return list(session.exec(
-        select(Delegation.supervisor_id).where(
-            Delegation.delegate_id == cadre_id, delegation_in_force(today))
     ).all())
 
 

@@ -13,14 +13,15 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models.access import delegator_ids
 from models.limits import clean_text
 from models.occurrences import Occurrence, occurrences
 from models.tables import (
     Cadre,
+    Delegation,
     InnovationClaim,
     OutboxMessage,
     Period,
@@ -57,6 +58,28 @@ def zone_of(session: Session, cadre: Cadre, default: ZoneInfo) -> ZoneInfo:
 
 def active_period(session: Session) -> Period | None:
     return session.exec(select(Period).where(col(Period.is_active))).first()
+
+
+def delegation_in_force(today: date) -> ColumnElement[bool]:
+    """A delegation that counts today: dated to cover today, not revoked, given by a supervisor
+    who is still active and still supervises a unit. Checked when it is used, not only when it
+    was given."""
+    boss = aliased(Cadre)
+    return and_(
+        col(Delegation.starts_on) <= today,
+        col(Delegation.ends_on) >= today,
+        col(Delegation.revoked_at).is_(None),
+        exists().where(col(boss.id) == col(Delegation.supervisor_id), col(boss.active)),
+        exists().where(col(Supervision.cadre_id) == col(Delegation.supervisor_id)),
+    )
+
+
+def delegator_ids(session: Session, cadre_id: int, today: date) -> list[int]:
+    """The supervisors for whom this cadre reviews today."""
+    return list(session.exec(
+        select(Delegation.supervisor_id).where(
+            Delegation.delegate_id == cadre_id, delegation_in_force(today))
+    ).all())
 
 
 def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:

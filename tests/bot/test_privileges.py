@@ -37,7 +37,7 @@ def test_a_supervisor_lists_and_revokes_their_delegation(bot: BotHarness, store:
     assert "镇领导 → 副镇长" in listed.text and "生效中" in listed.text
     bot.tap(BOSS, "撤销 #1（副镇长）")
     assert "已撤销委托 #1：副镇长 不再代为审核" in bot.last(BOSS).text
-    assert "目前没有待审批的汇报" in bot.say(DEPUTY, "/pending")[-1].text
+    assert "您没有权限" in bot.say(DEPUTY, "/pending")[-1].text  # reviews for nobody now
     assert "目前没有生效或待生效的委托" in bot.say(BOSS, "/delegations")[-1].text
 
 
@@ -56,8 +56,8 @@ def test_an_admin_revokes_a_supervision_and_deactivates_a_cadre(
     assert "镇领导" in card.text and "榆树沟镇" in card.text
     revoked = bot.tap(ADMIN, "撤销分管：榆树沟镇")
     assert "已撤销 镇领导 对 榆树沟镇 的分管" in revoked[-1].text
-    assert "目前没有待审批的汇报" in bot.say(BOSS, "/pending")[-1].text
-    assert "目前没有待审批的汇报" in bot.say(DEPUTY, "/pending")[-1].text  # the delegate too
+    assert "您没有权限" in bot.say(BOSS, "/pending")[-1].text
+    assert "您没有权限" in bot.say(DEPUTY, "/pending")[-1].text  # the delegate with him
 
     bot.tap(ADMIN, "人员权限（分管、委托、停用）")
     bot.say(ADMIN, "P001")
