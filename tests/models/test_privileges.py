@@ -24,7 +24,7 @@ from models.privileges import (
 from models.reports import approve_report, pending_for, submit_report
 from models.standings import check, refresh_all
 from models.store import Store
-from models.tables import AuditEntry, Cadre, Standing, Supervision, Task
+from models.tables import AuditEntry, Cadre, Standing, Supervision, Task, Unit
 from tests.conftest import FakeClock
 from tests.support.snapshot import audit_actions, refused_without_change
 from tests.support.world import World, build_world
@@ -261,3 +261,24 @@ def test_deactivating_a_cadre_ends_their_rights_and_their_place_in_the_ranks(
     _do(store, set_boost, world.admin.id, world.alice_key.id, Decimal("0.15"))
     with store.session() as session:
         assert check(session, store.rules, world.year) == []
+
+
+def test_a_roster_that_moves_a_supervisor_ends_what_they_supervised(store: Store) -> None:
+    from tests.excel.support import fill_template
+    from tests.excel.test_round_trip import ROSTER
+    from ui import excel_jobs
+
+    excel_jobs.import_file(store, fill_template(store, "roster", ROSTER))  # B001 supervises xz
+    people = [ROSTER["干部"][0], ("B001", "刘志刚", "khb", None, None, None, None),
+              *ROSTER["干部"][2:]]
+    # Moved to 考核办; the file's 分管关系 now names what he supervises there.
+    excel_jobs.import_file(store, fill_template(store, "roster", {
+        **ROSTER, "干部": people, "分管关系": [("B001", "khb")]}))
+    with store.session() as session:
+        units = {u.id: u.code for u in session.exec(select(Unit)).all()}
+        boss = session.exec(select(Cadre).where(Cadre.code == "B001")).one()
+        held = session.exec(select(Supervision).where(Supervision.cadre_id == boss.id)).all()
+        ended = session.exec(select(AuditEntry).where(
+            AuditEntry.action == "supervision.end")).all()
+    assert [units[link.unit_id] for link in held] == ["khb"]
+    assert [(units[e.unit_id or 0], e.after) for e in ended] == [("xz", {"why": "moved"})]
