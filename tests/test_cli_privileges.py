@@ -41,7 +41,7 @@ def runner(store: Store, world: World, monkeypatch: pytest.MonkeyPatch) -> CliRu
 def _delegation(store: Store, world: World) -> int:
     today = store.today()
     with store.transaction() as ctx:
-        made = delegate_review(ctx, world.boss.id or 0, world.deputy.id or 0, today,
+        made = delegate_review(ctx, world.id.boss, world.id.deputy, today,
                                today + timedelta(days=6))
         ctx.session.flush()
         return made.id or 0
@@ -65,7 +65,7 @@ def test_list_and_revoke_a_delegation(runner: CliRunner, store: Store, world: Wo
     assert "没有符合条件的委托" in runner.invoke(main, ["delegation", "list"]).output
     assert "已撤销" in runner.invoke(main, ["delegation", "list", "--all"]).output
     with store.session() as session:
-        assert session.get(Delegation, number).revoked_by == world.admin.id  # type: ignore[union-attr]
+        assert session.get(Delegation, number).revoked_by == world.id.admin  # type: ignore[union-attr]
 
 
 def test_revoke_a_supervision(runner: CliRunner, store: Store, world: World) -> None:
@@ -73,7 +73,7 @@ def test_revoke_a_supervision(runner: CliRunner, store: Store, world: World) -> 
     assert done.exit_code == 0, done.output
     assert "已撤销 镇领导 对 榆树沟镇 的分管" in done.output
     with store.session() as session:
-        assert session.get(Supervision, (world.boss.id, world.township.id)) is None
+        assert session.get(Supervision, (world.id.boss, world.id.township)) is None
     again = runner.invoke(main, ["--lang", "en", "supervision", "revoke", "B001", "yst",
                                  "--by", "A001"])
     assert again.exit_code == 2 and "does not supervise" in again.output
@@ -86,7 +86,7 @@ def test_deactivate_a_cadre(runner: CliRunner, store: Store, world: World) -> No
     assert done.exit_code == 0, done.output
     assert "已停用 艾丽（P001）" in done.output
     with store.session() as session:
-        assert session.get(Cadre, world.alice.id).active is False  # type: ignore[union-attr]
+        assert session.get(Cadre, world.id.alice).active is False  # type: ignore[union-attr]
     self_ = runner.invoke(main, ["cadre", "deactivate", "A001", "--by", "A001"])
     assert self_.exit_code == 2 and "不能停用自己" in self_.output
 
@@ -94,7 +94,7 @@ def test_deactivate_a_cadre(runner: CliRunner, store: Store, world: World) -> No
 def test_audit_json_never_shows_an_invite_code(runner: CliRunner, store: Store,
                                               world: World) -> None:
     with store.transaction() as ctx:
-        code = issue_invite(ctx, world.admin.id or 0, world.alice.id or 0).code
+        code = issue_invite(ctx, world.id.admin, world.id.alice).code
     result = runner.invoke(main, ["audit", "--json"])
     assert result.exit_code == 0, result.output
     issued = [e for e in map(json.loads, result.output.splitlines())
@@ -102,4 +102,4 @@ def test_audit_json_never_shows_an_invite_code(runner: CliRunner, store: Store,
     assert len(issued) == 1
     assert code not in result.output and code_hash(code) not in result.output
     with store.session() as session:
-        assert session.exec(select(Cadre).where(Cadre.id == world.alice.id)).one()
+        assert session.exec(select(Cadre).where(Cadre.id == world.id.alice)).one()

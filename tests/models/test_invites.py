@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from alembic import command
 from sqlalchemy import Engine, text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from models.invites import MAX_FAILURES, code_hash, issue_invite, redeem_invite
 from models.migrate import alembic_config, upgrade
@@ -29,7 +29,7 @@ def world(store: Store) -> World:
 
 def _issue(store: Store, world: World, cadre: Cadre) -> str:
     with store.transaction() as ctx:
-        return issue_invite(ctx, world.admin.id or 0, cadre.id or 0).code
+        return issue_invite(ctx, world.id.admin, cadre.id or 0).code
 
 
 def _redeem(store: Store, code: str, telegram_id: int) -> Callable[[], object]:
@@ -56,7 +56,7 @@ def test_the_code_is_stored_nowhere_and_audited_nowhere(store: Store, world: Wor
     assert code not in stored and code.lower() not in stored
     with store.session() as session:
         entries = session.exec(select(AuditEntry).where(
-            AuditEntry.action.startswith("invite."))).all()  # type: ignore[attr-defined]
+            col(AuditEntry.action).startswith("invite."))).all()
         audited = json.dumps([[e.before, e.after] for e in entries], ensure_ascii=False)
     assert [e.action for e in entries] == ["invite.issue", "invite.redeem"]
     for secret in (code, code_hash(code), "code_hash"):  # neither the code nor its hash
@@ -88,7 +88,7 @@ def test_failed_redemptions_are_audited_and_limited_per_account(
     clock.advance(minutes=16)  # the first failures have left the window
     _redeem(store, code, 7001)()
     with store.session() as session:
-        assert session.get(Cadre, world.alice.id).telegram_user_id == 7001  # type: ignore[union-attr]
+        assert session.get(Cadre, world.id.alice).telegram_user_id == 7001  # type: ignore[union-attr]
 
 
 def test_the_migration_hashes_open_codes_and_scrubs_them_from_the_log(
@@ -104,20 +104,20 @@ def test_the_migration_hashes_open_codes_and_scrubs_them_from_the_log(
             connection.execute(text(
                 "INSERT INTO invite_code (id, code, cadre_id, created_by, created_at, expires_at) "
                 "VALUES (1, 'ABCDE23456', :cadre, :admin, '2026-06-14 00:00:00', "
-                "'2026-06-28 00:00:00')"), {"cadre": world.alice.id, "admin": world.admin.id})
+                "'2026-06-28 00:00:00')"), {"cadre": world.id.alice, "admin": world.id.admin})
             connection.execute(text(
                 "INSERT INTO audit_entry (at, actor_id, action, entity, entity_id, cadre_id, "
                 "after) VALUES ('2026-06-14 00:00:00', :admin, 'invite.issue', 'invite_code', "
                 "1, :cadre, "
                 """'{"id": 1, "code": "ABCDE23456", "cadre_id": 1}')"""),
-                {"cadre": world.alice.id, "admin": world.admin.id})
+                {"cadre": world.id.alice, "admin": world.id.admin})
     finally:
         upgrade(engine)
     assert "ABCDE23456" not in _everything(engine)
     cadre = _redeem(store, "abcde23456", 7001)()  # the code handed out before still works
-    assert isinstance(cadre, Cadre) and cadre.id == world.alice.id
+    assert isinstance(cadre, Cadre) and cadre.id == world.id.alice
     with store.transaction() as ctx:  # and new invites get new ids
-        assert issue_invite(ctx, world.admin.id or 0, world.bob.id or 0).invite.id == 2
+        assert issue_invite(ctx, world.id.admin, world.id.bob).invite.id == 2
     with store.session() as session:
         issued = session.exec(select(AuditEntry).where(AuditEntry.action == "invite.issue")
                               .order_by(AuditEntry.id)).first()  # type: ignore[arg-type]
