@@ -35,10 +35,23 @@ from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
 from bot.config import TelegramSettings
+from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
-from handlers import admin, claim, groups, mine, rating, report, review, start, warn, whatif
+from handlers import (
+    admin,
+    claim,
+    groups,
+    mine,
+    privileges,
+    rating,
+    report,
+    review,
+    start,
+    warn,
+    whatif,
+)
 from handlers.common import APP_KEY, Context, KaoheApp, app, locale_of
 from handlers.services import Services
 from models.history import record_day
@@ -52,6 +65,7 @@ log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
 ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
 COMMANDS = ("report", "tasks", "score", "whatif", "rank", "warn", "pending", "claim", "delegate",
+            "delegations",
             "admin", "lang", "help", "cancel")
 GROUP_COMMANDS = ("bindgroup", "unbindgroup")
 
@@ -102,7 +116,8 @@ def build_application(
         warnings.filterwarnings("ignore", message=r"If 'per_message=False'",
                                 category=PTBUserWarning)
         groups.register(application)  # first: in a group nothing else answers
-        for feature in (report, review, claim, admin, rating, whatif, warn, start, mine):
+        for feature in (report, review, claim, admin, privileges, rating, whatif, warn, start,
+                        mine):
             feature.register(application)
     start.register_fallbacks(application)
     application.add_handler(TypeHandler(Update, _after_update), group=1)
@@ -118,6 +133,7 @@ def services(kaohe: AppContext) -> Services:
         default_locale=kaohe.settings.i18n.default_locale,
         invite_ttl_days=kaohe.settings.invites.ttl_days,
         publicity_days=kaohe.settings.rating.publicity_days,
+        max_delegation_days=kaohe.settings.review.max_delegation_days,
         queue_digests_now=lambda: digests_now(kaohe.store, kaohe.settings.schedule),
     )
 
@@ -157,7 +173,7 @@ async def _after_update(update: Update, context: Context) -> None:
 
 
 async def _on_error(update: object, context: Context) -> None:
-    log.error("error while handling %s", update, exc_info=context.error)
+    log_update_error(log, update, context.error)  # nothing personal: see bot/logs.py
     kaohe = root(context.application)
     admin_chat = kaohe.settings.telegram.admin_chat_id
     if admin_chat:

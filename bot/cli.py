@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from bot.app_context import AppContext, build_context
 from bot.config import ConfigError
+from bot.logs import configure as configure_logging
 from models.errors import Refused
 from models.migrate import pending, upgrade
 from models.standings import check as check_standings
@@ -233,8 +234,11 @@ def demo(state: CliState) -> None:
 def run(state: CliState) -> None:
     """Run the bot: on Telegram when a token is configured, else the sandbox on the demo data."""
     context = state.context
-    upgrade(context.engine)
     token = context.settings.telegram.token.get_secret_value()
+    # The sandbox chat runs in this terminal: there, standard error shows warnings only.
+    configure_logging(context.settings.logging, context.settings.config_dir,
+                      terminal_chat=not token)
+    upgrade(context.engine)
     if not token:
         with context.store.session() as session:
             empty = session.exec(select(Unit.id)).first() is None
@@ -251,7 +255,7 @@ def run(state: CliState) -> None:
 
 
 # Commands kept in their own modules register themselves on `main` when imported.
-from bot import cli_audit, cli_excel, cli_rating  # noqa: E402, F401
+from bot import cli_audit, cli_excel, cli_privileges, cli_rating  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -156,6 +156,15 @@ class WarningSettings(_Section):
         return self
 
 
+class ReviewSettings(_Section):
+    max_delegation_days: int = Field(default=90, ge=1, le=366)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str = ""  # empty: standard error
+
+
 class ScoringSettings(BaseModel):
     """The scoring tables as written in the file; `rules()` turns them into checked policies."""
 
@@ -180,6 +189,8 @@ class Settings(BaseSettings):
     invites: InviteSettings = InviteSettings()
     rating: RatingSettings = RatingSettings()
     warnings: WarningSettings = WarningSettings()
+    review: ReviewSettings = ReviewSettings()
+    logging: LoggingSettings = LoggingSettings()
     scoring: ScoringSettings = ScoringSettings()
 
     # Where the file was; relative SQLite paths are resolved against its folder.

@@ -67,7 +67,8 @@ async def begin(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     actions: tuple[AdminActionName, ...] = (
         "boost", "difficulty", "invite", "period", "claims", "digest_preview", "digest_now",
-        "blocked", "rating")  # 年度评定 opens handlers/rating.py
+        "blocked", "privileges", "rating")  # 人员权限 opens handlers/privileges.py,
+    # 年度评定 handlers/rating.py
     rows = [[AdminAction(action).button(p.r.label(f"admin.{action}"))] for action in actions]
     # -- Excel: the buttons open handlers/excel.py --
     rows.append([AdminAction("xlsx").button(p.r.label("admin.excel_export")),

@@ -30,6 +30,7 @@ from handlers.common import (
     KaoheApp,
     Person,
     answer,
+    app,
     canceller,
     edit_or_send,
     menu,
@@ -297,7 +298,8 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
         await answer(update, p.r.text("delegate.bad_dates"))
         return DELEGATE_DATES
     try:
-        await run(context, lambda ctx: delegate_review(ctx, p.id, chosen["to"], starts, ends))
+        await run(context, lambda ctx: delegate_review(
+            ctx, p.id, chosen["to"], starts, ends, max_days=app(context).max_delegation_days))
     except Refused as refusal:
         await answer(update, refusal_text(p.r, refusal))
         return DELEGATE_DATES

@@ -1,17 +1,23 @@
 """Who may do what: loading actors and rows, and the checks every operation makes.
 
 Supervisors review the work of the units they supervise and every unit below; a delegate may
-review in a supervisor's place on the dates of the delegation; admins may review everything.
+review in a supervisor's place on the dates of the delegation, while it is not revoked and
+while the supervisor is still active (the supervisor's units are read at use time, so a
+supervision that ended ends the delegate's right to it too); admins may review everything.
+Nobody decides on their own facts (docs/architecture.md, "Who may do what over time").
 """
 
+from collections.abc import Iterable
 from typing import TypeVar
 
 from sqlmodel import SQLModel, col, select
 
 from models import views
 from models.errors import Forbidden, NotFound, Refused
+from models.facts import AssesseeRef
 from models.store import Ctx
 from models.tables import Cadre, Delegation, Period, Supervision, Task, Unit
+from models.views import delegation_in_force, delegator_ids
 
 Row = TypeVar("Row", bound=SQLModel)
 
@@ -39,6 +45,17 @@ def require_admin(who: Cadre, action: str, entity: str, entity_id: int | None) -
         raise Forbidden(who.id, action, entity, entity_id)
 
 
+def refuse_own_facts(who: Cadre, owners: Iterable[AssesseeRef], code: str, action: str,
+                     entity: str, entity_id: int | None, *, own_unit: bool = True) -> None:
+    """Refuse (and audit) a decision on facts that count for the actor: their own score, or
+    (with `own_unit`) their own unit's, whose difficulty sets their excellence quota."""
+    for owner in owners:
+        if (owner.kind == "cadre" and owner.id == who.id) or (
+                own_unit and owner.kind == "unit" and owner.id == who.unit_id):
+            raise Refused(code, audit=True, actor_id=who.id, entity=entity, entity_id=entity_id,
+                          action=action)
+
+
 def unit_chain(unit: Unit) -> list[int]:
     """The unit's id and its ancestors' ids, from the root down."""
     return [int(part) for part in unit.path.strip("/").split("/") if part]
@@ -52,14 +69,7 @@ def supervised_unit_ids(ctx: Ctx, cadre_id: int) -> set[int]:
 
 def delegators(ctx: Ctx, cadre_id: int) -> list[int]:
     """The supervisors for whom this cadre reviews today."""
-    today = ctx.today
-    return list(ctx.session.exec(
-        select(Delegation.supervisor_id).where(
-            Delegation.delegate_id == cadre_id,
-            col(Delegation.starts_on) <= today,
-            col(Delegation.ends_on) >= today,
-        )
-    ).all())
+    return delegator_ids(ctx.session, cadre_id, ctx.today)
 
 
 def may_review(ctx: Ctx, who: Cadre, unit: Unit) -> bool:
@@ -107,8 +117,7 @@ def reviewers_of(ctx: Ctx, unit: Unit) -> list[Cadre]:
                 select(Cadre).join(Delegation, col(Delegation.delegate_id) == Cadre.id)
                 .where(
                     col(Delegation.supervisor_id).in_([b.id for b in bosses]),
-                    col(Delegation.starts_on) <= today,
-                    col(Delegation.ends_on) >= today,
+                    delegation_in_force(today),
                     col(Cadre.active),
                 )
             ).all())

@@ -10,7 +10,14 @@ from fractions import Fraction
 from sqlmodel import col, select
 
 from models import audit
-from models.access import actor, load, open_period, require_admin, supervised_unit_ids
+from models.access import (
+    actor,
+    load,
+    open_period,
+    refuse_own_facts,
+    require_admin,
+    supervised_unit_ids,
+)
 from models.errors import Forbidden, Refused
 from models.facts import AssesseeRef
 from models.limits import check_places
@@ -44,6 +51,7 @@ def set_boost(ctx: Ctx, actor_id: int, task_id: int, boost: Decimal | None) -> T
     who = actor(ctx, actor_id)
     task = load(ctx, Task, task_id, for_update=True)
     require_admin(who, "task.boost", "task", task.id)
+    refuse_own_facts(who, _affected(ctx, task), "own_task", "task.boost", "task", task.id)
     period = open_period(ctx, task.period_id)
     if boost is not None and boost != 0:
         if task.dimension != "key":
@@ -66,6 +74,7 @@ def set_difficulty(ctx: Ctx, actor_id: int, task_id: int, difficulty: Decimal) -
     who = actor(ctx, actor_id)
     task = load(ctx, Task, task_id, for_update=True)
     require_admin(who, "task.difficulty", "task", task.id)
+    refuse_own_facts(who, _affected(ctx, task), "own_task", "task.difficulty", "task", task.id)
     period = open_period(ctx, task.period_id)
     low, high = _owner_policy_range(ctx, task, "difficulty")
     if not difficulty.is_finite() or not low <= Fraction(difficulty) <= high:
@@ -94,10 +103,17 @@ def activate_period(ctx: Ctx, actor_id: int, period_id: int) -> Period:
     return period
 
 
+# The longest delegation a supervisor may give when config.toml's [review] does not say.
+DEFAULT_MAX_DELEGATION_DAYS = 90
+
+
 def delegate_review(
-    ctx: Ctx, actor_id: int, delegate_id: int, starts_on: date, ends_on: date
+    ctx: Ctx, actor_id: int, delegate_id: int, starts_on: date, ends_on: date,
+    *, max_days: int = DEFAULT_MAX_DELEGATION_DAYS,
 ) -> Delegation:
-    """A supervisor lets another cadre review in their place from starts_on to ends_on."""
+    """A supervisor lets another cadre review in their place from starts_on to ends_on: from
+    today at the earliest (no backdating), for at most `max_days` days (inclusive). The right
+    is checked again whenever the delegate uses it (models/access.py delegation_in_force)."""
     who = actor(ctx, actor_id)
     assert who.id is not None
     if not supervised_unit_ids(ctx, who.id):
@@ -107,6 +123,10 @@ def delegate_review(
         raise Refused("delegate_self")
     if starts_on > ends_on:
         raise Refused("dates_reversed", starts_on=starts_on, ends_on=ends_on)
+    if starts_on < ctx.today:
+        raise Refused("delegation_backdated", starts_on=starts_on, today=ctx.today)
+    if (ends_on - starts_on).days + 1 > max_days:
+        raise Refused("delegation_too_long", days=(ends_on - starts_on).days + 1, max=max_days)
     delegation = Delegation(supervisor_id=who.id, delegate_id=delegate_id, starts_on=starts_on,
                             ends_on=ends_on, created_at=ctx.now)
     ctx.session.add(delegation)

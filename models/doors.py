@@ -15,7 +15,16 @@ from models.access import may_report, may_review, supervised_unit_ids, task_unit
 from models.errors import Refused
 from models.rating import grade_of
 from models.store import Ctx
-from models.tables import Cadre, InnovationClaim, Objection, Period, Report, Task, Unit
+from models.tables import (
+    Cadre,
+    Delegation,
+    InnovationClaim,
+    Objection,
+    Period,
+    Report,
+    Task,
+    Unit,
+)
 from models.views import cadre_by_telegram, is_supervisor, overseen_units
 
 # Ids are BIGINT on PostgreSQL and 64-bit on SQLite: anything larger is forged.
@@ -38,6 +47,7 @@ class Door(StrEnum):
     RATED = "rated"  # subject: a period whose rating graded them
     OBJECTION_ANSWERER = "objection_answerer"  # subject: an objection: admins, not the objector
     GROUP_BINDER = "group_binder"  # subject: a unit they may link a group chat to
+    DELEGATION_REVOKER = "delegation_revoker"  # subject: a delegation they gave, or any (admins)
 
 
 @dataclass(frozen=True)
@@ -154,4 +164,9 @@ def _closed(ctx: Ctx, knock: Knock, who: Cadre, supervisor: bool) -> str | None:
         if who.is_admin:
             allowed.add(who.unit_id)
         return None if subject in allowed else "may not link this unit"
+    if door is Door.DELEGATION_REVOKER:
+        delegation = ctx.session.get(Delegation, subject)
+        if delegation is None:
+            return "no such delegation"
+        return None if who.is_admin or delegation.supervisor_id == who.id else "not theirs"
     raise AssertionError(f"a door without a rule: {door}")

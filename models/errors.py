@@ -18,6 +18,7 @@ class Refused(Exception):
         actor_id: int | None = None,
         entity: str | None = None,
         entity_id: int | None = None,
+        keep: tuple[Any, ...] = (),
         **params: Any,
     ) -> None:
         super().__init__(code, params)
@@ -29,6 +30,9 @@ class Refused(Exception):
         self.actor_id = actor_id
         self.entity = entity
         self.entity_id = entity_id
+        # Rows written although the operation is rolled back, with its audit row (a failed
+        # invite redemption is counted so that guessing can be limited).
+        self.keep = keep
 
     def __str__(self) -> str:
         details = ", ".join(f"{k}={v}" for k, v in self.params.items())

@@ -276,11 +276,11 @@ class FactsLoader:
     def _cadres(self, cadre_ids: set[int] | None) -> list[tuple[int, str, int, str]]:
         query = sa_select(col(Cadre.id), col(Cadre.post_category), col(Cadre.unit_id),
                           col(Cadre.profile))
-        if cadre_ids is None:
-            query = query.where(col(Cadre.active))
-        elif not cadre_ids:
-            return []
-        else:
+        # A deactivated cadre has no standing (models/privileges.py deactivate_cadre).
+        query = query.where(col(Cadre.active))
+        if cadre_ids is not None:
+            if not cadre_ids:
+                return []
             query = query.where(col(Cadre.id).in_(cadre_ids))
         return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(query).all()]
 

@@ -11,7 +11,14 @@ from typing import Any
 from sqlmodel import col, select
 
 from models import audit, outbox
-from models.access import active_period, actor, load, open_period, require_admin
+from models.access import (
+    active_period,
+    actor,
+    load,
+    open_period,
+    refuse_own_facts,
+    require_admin,
+)
 from models.errors import Refused
 from models.facts import AssesseeRef
 from models.limits import DESCRIPTION, REASON, checked_text, clean_evidence
@@ -57,12 +64,21 @@ def claim_innovation(
     return claim
 
 
+def _assessee(claim: InnovationClaim) -> AssesseeRef:
+    return (AssesseeRef.cadre(claim.cadre_id) if claim.cadre_id is not None
+            else AssesseeRef.unit(claim.unit_id or 0))
+
+
 def _decide(
     ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None
 ) -> InnovationClaim:
     who = actor(ctx, actor_id)
     claim = load(ctx, InnovationClaim, claim_id, for_update=True)
     require_admin(who, f"innovation.{state}", "innovation_claim", claim.id)
+    # Not on one's own claim, nor on one's own unit's: another admin decides those.
+    claimed_by = [AssesseeRef.cadre(claim.claimant_id)]
+    refuse_own_facts(who, [_assessee(claim), *claimed_by], "own_claim", f"innovation.{state}",
+                     "innovation_claim", claim.id)
     if claim.state != SUBMITTED:
         raise Refused("already_decided", claim=claim.id, state=claim.state)
     period = open_period(ctx, claim.period_id)
@@ -75,8 +91,7 @@ def _decide(
                  cadre_id=claim.cadre_id, unit_id=claim.unit_id)
     payload: dict[str, Any] = {"claim_id": claim.id, "state": state}
     if state == APPROVED:
-        ref = (AssesseeRef.cadre(claim.cadre_id) if claim.cadre_id is not None
-               else AssesseeRef.unit(claim.unit_id or 0))
+        ref = _assessee(claim)
         refresh(ctx, load(ctx, Period, claim.period_id), [ref])
         payload.update(_credit(ctx, claim, ref))
     claimant = load(ctx, Cadre, claim.claimant_id)

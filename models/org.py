@@ -77,6 +77,23 @@ def add_supervision(ctx: Ctx, actor_id: int | None, cadre: Cadre, unit: Unit) ->
     return link
 
 
+def end_supervision(ctx: Ctx, actor_id: int | None, link: Supervision, why: str) -> None:
+    """The cadre no longer supervises the unit (`why`: revoked, moved); audited as
+    supervision.end. Their delegates lose it with them: delegations are checked at use."""
+    audit.record(ctx, actor_id, "supervision.end", link, before=audit.snapshot(link),
+                 after={"why": why}, cadre_id=link.cadre_id, unit_id=link.unit_id)
+    ctx.session.delete(link)
+    ctx.session.flush()
+
+
+def end_supervisions(ctx: Ctx, actor_id: int | None, cadre: Cadre, why: str) -> int:
+    """End every supervision the cadre holds; how many there were."""
+    links = ctx.session.exec(select(Supervision).where(Supervision.cadre_id == cadre.id)).all()
+    for link in links:
+        end_supervision(ctx, actor_id, link, why)
+    return len(links)
+
+
 def add_period(
     ctx: Ctx,
     actor_id: int | None,
@@ -309,6 +326,10 @@ def update_cadre(
         raise Refused("invalid_value", field="post_category", value=category)
     if profile not in ctx.rules.profiles:
         raise Refused("invalid_value", field="profile", value=profile)
+    if cadre.unit_id != unit.id:
+        # A supervisor who moves to another unit leaves their supervisions behind: the roster
+        # that moved them states (in its 分管关系 sheet) what they supervise now.
+        end_supervisions(ctx, actor_id, cadre, "moved")
     return _apply(ctx, actor_id, "cadre.update", cadre, {
         "name": name, "unit_id": unit.id, "post_category": category, "profile": profile,
         "is_admin": is_admin, "locale": locale,

@@ -18,6 +18,7 @@ from models.access import (
     may_report,
     may_review,
     open_period,
+    refuse_own_facts,
     reviewable_unit_ids,
     reviewers_of,
     task_unit,
@@ -201,8 +202,11 @@ def _decidable(ctx: Ctx, actor_id: int, report_id: int, action: str) -> tuple[Ca
         reviewer = None if reviewer_id is None else ctx.session.get(Cadre, reviewer_id)
         raise Refused("already_decided", report=report.id, state=report.state,
                       by=reviewer.name if reviewer else "")
-    if report.reporter_id == who.id:
-        raise Refused("own_report", report=report.id)
+    # Not one's own report, nor a report on a task that counts for one's own score (a part of
+    # a decomposed task counts for its owner too). A unit's work is reviewed by its supervisors
+    # although they belong to it: its progress is the unit's score, not theirs.
+    owners = [AssesseeRef.cadre(report.reporter_id), *owners_affected(task, ctx)]
+    refuse_own_facts(who, owners, "own_report", action, "report", report.id, own_unit=False)
     open_period(ctx, task.period_id)
     return who, report, task
 

@@ -222,6 +222,19 @@ def _move(session: Session, period_id: int, kind: str, standing: Standing,
             session.expire(row, ["rank_in_unit", "rank_in_post"])
 
 
+def drop(ctx: Ctx, period: Period, cadre_id: int) -> None:
+    """A cadre leaves the period's standings (deactivated): their row goes, their groups are
+    ranked again without them."""
+    assert period.id is not None
+    standing = _stored(ctx.session, period.id, AssesseeRef.cadre(cadre_id))
+    if standing is None:
+        return
+    place = _Place(standing.group_unit_id, standing.post_category, standing.total)
+    ctx.session.delete(standing)
+    ctx.session.flush()
+    _rerank_groups(ctx.session, period.id, "cadre", place)
+
+
 def refresh_all(ctx: Ctx, period: Period) -> int:
     """Recompute every standing of a period (after an import or a policy change)."""
     assert period.id is not None

@@ -115,7 +115,7 @@ class Store:
             session.commit()
         except Refused as refusal:
             session.rollback()
-            if refusal.audit:
+            if refusal.audit or refusal.keep:
                 self._audit_refusal(ctx.now, refusal)
             raise
         except BaseException:
@@ -126,6 +126,10 @@ class Store:
 
     def _audit_refusal(self, now: datetime, refusal: Refused) -> None:
         with self._sessions() as session:
+            session.add_all(refusal.keep)
+            if not refusal.audit:
+                session.commit()
+                return
             session.add(
                 AuditEntry(
                     at=now,

@@ -85,6 +85,9 @@ class Delegation(SQLModel, table=True):
     starts_on: date
     ends_on: date
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Revoked early by the supervisor or an admin: it no longer counts, and stays for the record.
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_by: int | None = Field(default=None, foreign_key="cadre.id")
 
 
 class Period(SQLModel, table=True):
@@ -303,18 +306,32 @@ class AuditEntry(SQLModel, table=True):
 
 
 class InviteCode(SQLModel, table=True):
-    """A random, single-use, expiring code that binds a Telegram account to a cadre."""
+    """A random, single-use, expiring code that binds a Telegram account to a cadre.
+
+    Only a hash of the code is kept (models/invites.py): the code itself is shown once, to the
+    admin who issued it, and is neither stored nor audited."""
 
     __tablename__ = "invite_code"
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(sa_type=String(32), unique=True)
+    code_hash: str = Field(sa_type=String(64), unique=True)
     cadre_id: int = Field(foreign_key="cadre.id", index=True)
     created_by: int | None = Field(default=None, foreign_key="cadre.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     used_by_telegram_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class InviteFailure(SQLModel, table=True):
+    """A failed invite redemption by a Telegram account, to limit guessing per account."""
+
+    __tablename__ = "invite_failure"
+    __table_args__ = (Index("invite_failure_user_at", "telegram_user_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=BigInteger)
+    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -59,14 +60,33 @@ def active_period(session: Session) -> Period | None:
     return session.exec(select(Period).where(col(Period.is_active))).first()
 
 
+def delegation_in_force(today: date) -> ColumnElement[bool]:
+    """A delegation that counts today: dated to cover today, not revoked, given by a supervisor
+    who is still active and still supervises a unit. Checked when it is used, not only when it
+    was given."""
+    boss = aliased(Cadre)
+    return and_(
+        col(Delegation.starts_on) <= today,
+        col(Delegation.ends_on) >= today,
+        col(Delegation.revoked_at).is_(None),
+        exists().where(col(boss.id) == col(Delegation.supervisor_id), col(boss.active)),
+        exists().where(col(Supervision.cadre_id) == col(Delegation.supervisor_id)),
+    )
+
+
+def delegator_ids(session: Session, cadre_id: int, today: date) -> list[int]:
+    """The supervisors for whom this cadre reviews today."""
+    return list(session.exec(
+        select(Delegation.supervisor_id).where(
+            Delegation.delegate_id == cadre_id, delegation_in_force(today))
+    ).all())
+
+
 def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
     """Supervises a unit, or reviews for someone who does today."""
     if session.exec(select(Supervision).where(Supervision.cadre_id == cadre.id)).first():
         return True
-    return session.exec(select(Delegation.id).where(
-        Delegation.delegate_id == cadre.id, col(Delegation.starts_on) <= today,
-        col(Delegation.ends_on) >= today,
-    )).first() is not None
+    return bool(delegator_ids(session, cadre.id or 0, today))
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +316,7 @@ def overseen_units(session: Session, cadre: Cadre, today: date) -> list[Unit]:
     today's delegates) the units they supervise and every unit below."""
     if cadre.is_admin:
         return list(session.exec(select(Unit).order_by(col(Unit.path))).all())
-    delegators = session.exec(select(Delegation.supervisor_id).where(
-        Delegation.delegate_id == cadre.id, col(Delegation.starts_on) <= today,
-        col(Delegation.ends_on) >= today)).all()
-    bosses = [cadre.id, *delegators]
+    bosses = [cadre.id, *delegator_ids(session, cadre.id or 0, today)]
     roots = session.exec(
         select(Unit).join(Supervision, col(Supervision.unit_id) == Unit.id)
         .where(col(Supervision.cadre_id).in_(bosses))

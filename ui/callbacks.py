@@ -242,7 +242,8 @@ class ClaimDecision(Callback):
 # -- the office's menu (handlers/admin.py, handlers/excel.py, handlers/rating.py) -------------
 
 AdminActionName = Literal["boost", "difficulty", "invite", "period", "claims", "digest_preview",
-                          "digest_now", "blocked", "rating", "xlsx", "xlsx_in", "x"]
+                          "digest_now", "blocked", "privileges", "rating", "xlsx", "xlsx_in",
+                          "x"]
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,41 @@ class ObjectionAnswer(Callback):
     subject, entity = "objection", "objection"
     decision: Literal["up", "dis"]
     objection: int
+
+
+# -- taking rights back (handlers/privileges.py) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DelegationRevoke(Callback):
+    """Revoke a delegation (the /delegations list): its supervisor, or an admin."""
+
+    template = "pv:d:{delegation}"
+    door = Door.DELEGATION_REVOKER
+    subject, entity = "delegation", "delegation"
+    delegation: int
+
+
+@dataclass(frozen=True)
+class SupervisionRevoke(Callback):
+    """The office ends a cadre's supervision of a unit (管理 → 人员权限)."""
+
+    template = "pv:s:{cadre}:{unit}"
+    door = Door.ADMIN
+    subject, entity = "cadre", "cadre"
+    cadre: int
+    unit: int
+
+
+@dataclass(frozen=True)
+class CadreDeactivate(Callback):
+    """The office deactivates a cadre: asks first (ask), then does it (yes), or not (no)."""
+
+    template = "pv:x:{step}:{cadre}"
+    door = Door.ADMIN
+    subject, entity = "cadre", "cadre"
+    step: Literal["ask", "yes", "no"]
+    cadre: int
 
 
 # -- looking at things (handlers/mine.py, handlers/start.py) ----------------------------------

@@ -21,5 +21,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('unit', schema=None) as batch_op:
-        batch_op.drop_column('rating_pool')
+    # A plain DROP COLUMN (SQLite 3.35+ has it): a batch copy of `unit` would drop the table
+    # that every other table's foreign keys point at.
+    op.drop_column('unit', 'rating_pool')

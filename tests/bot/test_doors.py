@@ -67,7 +67,7 @@ def subjects(bot: BotHarness, store: Store, world: World) -> Subjects:
 def _example(kind: type[Callback], s: Subjects, bot: BotHarness, world: World) -> Callback:
     """An instance of `kind` about alice's rows (the first allowed word for word fields)."""
     ids = {"report": s.report, "claim": s.claim, "task": s.task, "period": s.period,
-           "objection": 1, "page": 0, "cadre": world.id.boss or 0,
+           "objection": 1, "page": 0, "cadre": world.id.boss or 0, "delegation": 1,
            "unit": s.other_unit}
     values: dict[str, Any] = {}
     hints = typing.get_type_hints(kind)

@@ -156,5 +156,6 @@ def test_delegate_dates_in_full_width_and_huge_are_answered(bot: BotHarness) -> 
     bot.say(BOSS, "/delegate")
     bot.say(BOSS, "D001")
     assert "格式不对" in bot.say(BOSS, "9" * 5000)[-1].body
-    assert "代为审批" in bot.say(BOSS, "２０２６-０６-１０～２０２６-０６-３０")[-1].body
+    # From today (2026-06-15) at the earliest: a delegation is never backdated.
+    assert "代为审批" in bot.say(BOSS, "２０２６-０６-１５～２０２６-０６-３０")[-1].body
     _no_apology(bot, BOSS)

@@ -177,7 +177,9 @@ def test_delegated_reviewer_sees_pending(bot: BotHarness, world: World) -> None:
     assert "找不到" in bot.say(BOSS, "X999")[-1].body
     bot.say(BOSS, "D001")
     assert "格式不对" in bot.say(BOSS, "下周")[-1].body
-    assert "代为审批" in bot.say(BOSS, "2026-06-10 2026-06-30")[-1].body
+    assert "不能倒签" in bot.say(BOSS, "2026-06-10 2026-06-30")[-1].body  # today is 06-15
+    assert "最长 90 天" in bot.say(BOSS, "2026-06-15 2152-06-15")[-1].body
+    assert "代为审批" in bot.say(BOSS, "2026-06-15 2026-06-30")[-1].body
     assert world.deputy.name in bot.last(BOSS).body
 
 

@@ -238,7 +238,7 @@ def test_delegate_reviews_only_on_the_delegated_dates(store: Store, world: World
     from models.admin import delegate_review
 
     with store.transaction() as ctx:
-        delegate_review(ctx, world.id.boss, world.id.carol, date(2026, 6, 10), date(2026, 6, 20))
+        delegate_review(ctx, world.id.boss, world.id.carol, date(2026, 6, 15), date(2026, 6, 20))
     report = _submit(store, world.id.alice, world.id.alice_plain, progress=Decimal(80))
     with store.transaction() as ctx:
         assert [r.id for r in pending_for(ctx, world.id.carol)] == [report]
