@@ -20,7 +20,8 @@ from sqlmodel import col, select
 from bot.app_context import AppContext
 from bot.application import build_application, sender
 from bot.config import load_settings
-from bot.scheduler import enqueue_planned, schedule_rules
+from bot.scheduler import schedule_rules
+from models.outbox import enqueue_planned
 from models.schedule import Planner
 from models.store import Store, make_engine
 from models.tables import Cadre, OutboxMessage, Period

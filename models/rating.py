@@ -62,7 +62,7 @@ def publish(ctx: Ctx, actor_id: int, period_id: int, days: int) -> RatingRun:
         quota = {"period_id": period_id, "ratio": str(round_half_up(unit.ratio, 4)),
                  "slots": unit.slots, "members": len(unit.members)}
         for member in unit.members:
-            outbox.enqueue(ctx, "rating_published", quota,
+            outbox.enqueue(ctx, outbox.Kind.RATING_PUBLISHED, quota,
                            recipient=load(ctx, Cadre, member.cadre_id),
                            dedupe_key=f"rating_published:{period_id}:{run.round}:"
                                       f"{member.cadre_id}")
@@ -95,8 +95,8 @@ def lodge_objection(ctx: Ctx, actor_id: int, period_id: int, reason: str) -> Obj
                  cadre_id=who.id, unit_id=who.unit_id)
     admins = ctx.session.exec(select(Cadre).where(col(Cadre.is_admin), col(Cadre.active))).all()
     for admin in admins:
-        outbox.enqueue(ctx, "objection_lodged", {"objection_id": objection.id}, recipient=admin,
-                       dedupe_key=f"objection_lodged:{objection.id}:{admin.id}")
+        outbox.enqueue(ctx, outbox.Kind.OBJECTION_LODGED, {"objection_id": objection.id},
+                       recipient=admin, dedupe_key=f"objection_lodged:{objection.id}:{admin.id}")
     return objection
 
 
@@ -120,8 +120,8 @@ def answer_objection(
     cadre = load(ctx, Cadre, objection.cadre_id)
     audit.record(ctx, who.id, f"objection.{objection.state}", objection, before=before,
                  period_id=objection.period_id, cadre_id=cadre.id, unit_id=cadre.unit_id)
-    outbox.enqueue(ctx, "objection_answered", {"objection_id": objection.id}, recipient=cadre,
-                   dedupe_key=f"objection_answered:{objection.id}")
+    outbox.enqueue(ctx, outbox.Kind.OBJECTION_ANSWERED, {"objection_id": objection.id},
+                   recipient=cadre, dedupe_key=f"objection_answered:{objection.id}")
     return objection
 
 

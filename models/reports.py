@@ -185,7 +185,8 @@ def submit_report(
                  unit_id=unit.id, cadre_id=task.cadre_id, task_id=task.id)
     for reviewer in reviewers_of(ctx, unit):
         if reviewer.id != actor_id:
-            outbox.enqueue(ctx, "review_request", {"report_id": report.id}, recipient=reviewer,
+            outbox.enqueue(ctx, outbox.Kind.REVIEW_REQUEST, {"report_id": report.id},
+                           recipient=reviewer,
                            dedupe_key=f"review_request:{report.id}:{reviewer.id}")
     return report
 
@@ -255,7 +256,7 @@ def _tell_reporter(ctx: Ctx, report: Report, standings: list[Standing]) -> None:
     if mine is not None:
         payload.update(total=str(mine.total), rank_in_unit=mine.rank_in_unit,
                        rank_in_post=mine.rank_in_post)
-    outbox.enqueue(ctx, "report_decided", payload, recipient=reporter,
+    outbox.enqueue(ctx, outbox.Kind.REPORT_DECIDED, payload, recipient=reporter,
                    dedupe_key=f"report_decided:{report.id}")
 
 
