@@ -30,7 +30,7 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
@@ -38,6 +38,7 @@ from bot.config import TelegramSettings
 from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
+from bot.telegram_bot import KaoheBot
 from handlers import admin, claim, groups, mine, rating, report, review, start
 from handlers.common import APP_KEY, Context, KaoheApp, app, locale_of
 from handlers.services import Services
@@ -67,11 +68,17 @@ def build_application(
     pacing: Pacing | None = None,
 ) -> KaoheApp:
     settings = kaohe.settings.telegram
-    builder = (
+    bot = KaoheBot(
+        token or settings.token.get_secret_value(),
+        base_url=settings.base_url, base_file_url=settings.base_file_url,
+        # The sender's loop and the updates send at the same time: PTB's own default pool.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=updates_request or HTTPXRequest(),
+        rate_limiter=AIORateLimiter(max_retries=2) if rate_limiter else None,
+    )
+    application = (
         ApplicationBuilder()
-        .token(token or settings.token.get_secret_value())
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
+        .bot(bot)
         .persistence(DatabasePersistence(kaohe.store))
         .context_types(ContextTypes(context=Context))
         # Every message is HTML (templates escape what people typed) and shows no link previews.
@@ -79,14 +86,8 @@ def build_application(
                            link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
         .post_stop(_post_stop)
+        .build()
     )
-    if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
-    if request is not None:
-        builder = builder.request(request)
-    if updates_request is not None:
-        builder = builder.get_updates_request(updates_request)
-    application = builder.build()
     application.bot_data[ROOT_KEY] = kaohe
     application.bot_data[APP_KEY] = services(kaohe)
     schedule = kaohe.settings.schedule

@@ -290,15 +290,16 @@ class OutboxSender:
         kind = part["type"]
         sent: Message | tuple[Message, ...]
         if kind == "chart":
-            sent = await self.bot.send_photo(
-                chat_id, InputFile(base64.b64decode(part["png"]), filename="chart.png"), disable_notification=silent)
+            chart = InputFile(base64.b64decode(part["png"]), filename="chart.png")
+            sent = await self.bot.send_photo(chat_id, chart, disable_notification=silent)
         elif kind == "album":
-            sent = await self.bot.send_media_group(
-                chat_id, [InputMediaPhoto(f) for f in part["file_ids"]], disable_notification=silent)
+            album = [InputMediaPhoto(f) for f in part["file_ids"]]
+            sent = await self.bot.send_media_group(chat_id, album, disable_notification=silent)
         elif kind == "photo":
             sent = await self.bot.send_photo(chat_id, part["file_id"], disable_notification=silent)
         elif kind == "document":
-            sent = await self.bot.send_document(chat_id, part["file_id"], disable_notification=silent)
+            sent = await self.bot.send_document(chat_id, part["file_id"],
+                                                disable_notification=silent)
         else:
             markup = part.get("markup")
             sent = await self.bot.send_message(

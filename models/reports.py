@@ -148,6 +148,18 @@ def _fill(report: Report, task: Task, progress: Decimal | None, actual: Decimal 
     report.evidence = clean_evidence(evidence)
 
 
+def _is_same_submission(report: Report, actor_id: int, task: Task, progress: Decimal | None,
+                        actual: Decimal | None, note: str,
+                        evidence: Sequence[dict[str, Any]]) -> bool:
+    """Whether submitting these values would repeat `report` exactly (same reporter too)."""
+    again = Report(task_id=report.task_id, occurrence=report.occurrence,
+                   reporter_id=actor_id, created_at=report.created_at)
+    _fill(again, task, progress, actual, note, evidence)
+    return (report.reporter_id == actor_id and again.progress == report.progress
+            and again.actual == report.actual and again.note == report.note
+            and list(again.evidence or []) == list(report.evidence or []))
+
+
 def submit_report(
     ctx: Ctx,
     actor_id: int,
@@ -169,6 +181,10 @@ def submit_report(
         )
     ).first()
     if waiting is not None:
+        same = ctx.session.get(Report, waiting)
+        if same is not None and _is_same_submission(same, actor_id, task, progress, actual,
+                                                    note, evidence):
+            return same  # the same submission again (a re-delivered update): nothing new
         raise Refused("already_waiting", report=waiting)
     report = _draft_of(ctx, actor_id, task, occurrence)
     before = audit.snapshot(report)

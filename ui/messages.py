@@ -2,8 +2,9 @@
 
 Telegram takes at most 4,096 characters of text *after* it has parsed the HTML (tags count
 nothing, `&lt;` counts one, an emoji outside the BMP two: it measures UTF-16 code units). A
-piece is cut at a line end when one fits, never inside a tag or an entity; a tag still open at
-the cut is closed at the end of the piece and opened again at the start of the next.
+piece is cut at a line end when one fits, else after a space or a 、 (a list on one line), never
+inside a tag or an entity; a tag still open at the cut is closed at the end of the piece and
+opened again at the start of the next.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 MESSAGE_LIMIT = 4096
 
 _TOKEN = re.compile(r"<[^>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);|[\s\S]")
+_SOFT_BREAKS = frozenset(" 、，,；;")  # where a line too long for one message may break
 _TAG_NAME = re.compile(r"</?\s*([a-zA-Z][a-zA-Z0-9-]*)")
 
 
@@ -60,6 +62,7 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     while start < len(tokens):
         stack, size, index = list(carried), 0, start
         line_end: tuple[int, list[_Token]] | None = None  # the last newline that fits
+        soft_end: tuple[int, list[_Token]] | None = None  # the last space or 、 that fits
         while index < len(tokens):
             token = tokens[index]
             if token.tag is not None:
@@ -73,13 +76,18 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
                 size += token.size
                 if token.text == "\n":
                     line_end = (index, list(stack))
+                elif token.text in _SOFT_BREAKS:
+                    soft_end = (index, list(stack))
             index += 1
         if index == len(tokens):
             end, resume, open_at_end = index, index, stack
         elif line_end is not None and line_end[0] > start:
             end, resume, open_at_end = line_end[0], line_end[0] + 1, line_end[1]
+        elif soft_end is not None and soft_end[0] > start:  # a line too long: after a 、
+            end = resume = soft_end[0] + 1
+            open_at_end = soft_end[1]
         else:
-            end = max(index, start + 1)  # a cut inside a line, between two tokens
+            end = max(index, start + 1)  # a cut inside a word, between two tokens
             resume, open_at_end = end, stack
         body = tokens[start:end]
         if _visible(body):

@@ -81,6 +81,12 @@ class BotHarness:
         self.run(self.app.shutdown())
         self.app = self._start()
 
+    def crash(self) -> None:
+        """The process dies (kill -9): nothing is flushed or shut down; a fresh Application
+        starts on the same database."""
+        self._stop_sender()
+        self.app = self._start()
+
     def _stop_sender(self) -> None:
         if self.background_sender:
             self.sender_task.cancel()
