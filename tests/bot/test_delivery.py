@@ -67,14 +67,14 @@ def test_at_half_past_eleven_at_night_the_supervisor_gets_the_card_at_once_silen
     at(clock, "2026-06-16 23:30")
     _report_up_to_submit(bot)
     bot.tap(ALICE, "✅ 提交")
-    assert "已提交" in bot.last(ALICE).text
+    assert "已提交" in bot.last(ALICE).body
     card = bot.last(BOSS)
-    assert "艾丽" in card.text and "压缩业务办理时限" in card.text
+    assert "艾丽" in card.body and "压缩业务办理时限" in card.body
     assert card.button_texts()[:4] == ["A 优", "B 良", "C 合格", "D 不合格"]
     assert card.silent  # no sound at night
     bot.tap(BOSS, "A 优", card)
     told = bot.last(ALICE)
-    assert "已审批通过（A 优）" in told.text and told.silent
+    assert "已审批通过（A 优）" in told.body and told.silent
     # What the bot sends unbidden still waits for the morning.
     with store.transaction() as ctx:
         alice = ctx.session.get(Cadre, store_cadre_id(store, "P001"))
@@ -118,8 +118,8 @@ def test_a_decision_notice_delivered_late_shows_the_total_of_then(
     told = [m.text or "" for m in bot.sim.bot_messages(ALICE) if "已审批通过" in (m.text or "")]
     assert len(told) == 2
     with store.session() as session:
-        total = session.exec(select(Standing.total).where(
-            Standing.cadre_id == world.alice.id)).one()
+        total = session.exec(select(Standing).where(
+            Standing.cadre_id == world.alice.id)).one().total
     assert total > 30
     assert all(f"当前总分 {total:.2f}" in text for text in told), told  # not the stale 30.00
 
@@ -166,7 +166,7 @@ def test_a_message_of_an_unknown_kind_fails_visibly(bot: BotHarness, store: Stor
     assert row.state == "failed" and "unknown kind" in (row.last_error or "")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "已屏蔽机器人的用户")
-    text = bot.last(ADMIN).text
+    text = bot.last(ADMIN).body
     assert "没有用户屏蔽机器人。" in text and "发送失败的消息共 1 条" in text
     assert "鲍勃 · horoscope" in text
 
@@ -185,8 +185,8 @@ def test_a_message_telegram_refuses_is_listed_for_admins(bot: BotHarness, store:
     assert row.state == "failed"
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "已屏蔽机器人的用户")
-    assert "发送失败的消息共 1 条" in bot.last(ADMIN).text
-    assert "镇领导 · 待审批提醒" in bot.last(ADMIN).text
+    assert "发送失败的消息共 1 条" in bot.last(ADMIN).body
+    assert "镇领导 · 待审批提醒" in bot.last(ADMIN).body
 
 
 # -- exactly once per update ----------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_an_update_cut_short_by_a_crash_is_handled_again_when_redelivered(
             bot.feed(tap)
     bot.crash()
     bot.feed(tap)  # Telegram delivers it again: it is not dropped as already handled
-    assert "已提交" in bot.last(ALICE).text
+    assert "已提交" in bot.last(ALICE).body
     with store.session() as session:
         reports = session.exec(select(Report).where(Report.state == "submitted")).all()
     assert len(reports) == 1
@@ -232,7 +232,7 @@ def test_an_update_cut_short_before_its_effect_has_its_effect_once_redelivered(
             bot.feed(tap)
     bot.crash()
     bot.feed(tap)
-    assert "已提交" in bot.last(ALICE).text
+    assert "已提交" in bot.last(ALICE).body
     assert len(_cards(bot)) == 1
 
 
@@ -257,7 +257,7 @@ def test_a_crash_after_telegram_took_a_message_resends_the_same_text(
         patch.setattr(OutboxSender, "_send", sent_then_killed)
         with pytest.raises(Killed):
             bot.tap(BOSS, "A 优", bot.last(BOSS))
-    first = bot.last(ALICE).text
+    first = bot.last(ALICE).body
     assert "当前总分 30.00" in first
     bot.crash()
     with store.transaction() as ctx:  # her total changes before the retry
@@ -304,7 +304,7 @@ def test_a_tap_is_answered_while_a_large_digest_run_goes_out(
     at(clock, "2026-06-24 15:00")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "立即发送本周简报")
-    assert "已排入发送队列" in bot.last(ADMIN).text  # answered at once, not after the run
+    assert "已排入发送队列" in bot.last(ADMIN).body  # answered at once, not after the run
     before = _digests_sent(bot)
     reply = bot.say(BOB, "/help")
     assert reply, "Bob's /help was not answered while the digests went out"
