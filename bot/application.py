@@ -75,15 +75,15 @@ def build_application(
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=updates_request or HTTPXRequest(),
         rate_limiter=AIORateLimiter(max_retries=2) if rate_limiter else None,
+        # Every message is HTML (templates escape what people typed) and shows no link previews.
+        defaults=Defaults(parse_mode=ParseMode.HTML,
+                          link_preview_options=LinkPreviewOptions(is_disabled=True)),
     )
     application = (
         ApplicationBuilder()
         .bot(bot)
         .persistence(DatabasePersistence(kaohe.store))
         .context_types(ContextTypes(context=Context))
-        # Every message is HTML (templates escape what people typed) and shows no link previews.
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .build()
