@@ -182,10 +182,10 @@ async def refuse(update: Update, context: Context, refusal: Refused) -> None:
     text = r.text("bot.unbound") if refusal.code == "unbound" else refusal_text(r, refusal)
     query = update.callback_query
     if query is not None:
-        try:
-            await query.answer(_alert(text), show_alert=True)
-            return
-        except BadRequest:  # the tap was answered already (the operation refused afterwards)
+        try:  # False or BadRequest: the tap was answered already (refused afterwards)
+            if await query.answer(_alert(text), show_alert=True):
+                return
+        except BadRequest:
             pass
     await answer(update, text, menu(p) if p is not None else None)
 
