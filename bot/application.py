@@ -200,9 +200,16 @@ def start_sender(application: KaoheApp) -> asyncio.Task[None]:
 async def _post_stop(application: KaoheApp) -> None:
     task: asyncio.Task[None] | None = application.bot_data.pop(SENDER_TASK_KEY, None)
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_sender(application, task)
+
+
+async def stop_sender(application: KaoheApp, task: asyncio.Task[None]) -> None:
+    """Let the loop finish the row in hand, then make sure it is gone."""
+    sender(application).stop()
+    await asyncio.wait([task], timeout=10)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def register_commands(application: KaoheApp) -> None:

@@ -131,6 +131,7 @@ class OutboxSender:
         self._next_slot = 0.0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._stopped = False
         self.flood_waits = 0  # 429s received, for the admin's view and the benchmark
 
     # -- the loop -----------------------------------------------------------------------------
@@ -142,14 +143,22 @@ class OutboxSender:
     async def run(self) -> None:
         """Deliver until cancelled: whenever woken, and every `idle_seconds` for rows whose
         time has come (quiet hours ended, a retry's backoff ran out)."""
-        while True:
+        while not self._stopped:
             self._wake.clear()
             try:
                 await self.drain()
             except Exception:  # the loop must outlive a bad moment (the database restarting)
                 log.exception("delivering the outbox failed; trying again shortly")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as its timeout fires, and the loop would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_seconds)
+                async with asyncio.timeout(self.idle_seconds):
+                    await self._wake.wait()
+
+    def stop(self) -> None:
+        """End `run` after the row in hand (cancelling the task works too)."""
+        self._stopped = True
+        self._wake.set()
 
     async def drain(self, limit: int = 50, *, until_empty: bool = True) -> int:
         """Send what is due now, `limit` chats at a time; returns how many rows were sent.

@@ -30,6 +30,7 @@ from bot.application import (
     sender,
     start_sender,
     start_timers,
+    stop_sender,
 )
 from models import invites
 from models.tables import Cadre, Supervision, Unit
@@ -243,7 +244,7 @@ class Terminal:
                     break
                 if not self.act(line):
                     break
-            delivery.cancel()
+            await stop_sender(application, delivery)
             await application.stop()
 
 

@@ -17,7 +17,13 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app_context import AppContext
-from bot.application import build_application, register_commands, sender, start_sender
+from bot.application import (
+    build_application,
+    register_commands,
+    sender,
+    start_sender,
+    stop_sender,
+)
 from bot.config import Settings, load_settings
 from bot.sender import Pacing
 from handlers.excel import IMPORT_TASK
@@ -89,8 +95,7 @@ class BotHarness:
 
     def _stop_sender(self) -> None:
         if self.background_sender:
-            self.sender_task.cancel()
-            self.run(asyncio.wait([self.sender_task]))
+            self.run(stop_sender(self.app, self.sender_task))
 
     def deliver(self) -> int:
         """What the sender's loop would send now: everything due."""
