@@ -116,7 +116,7 @@ def bench_delivery(count: int) -> None:
         for cadre in people:
             sim.add_user(cadre.telegram_user_id or 0, cadre.name)
             task = tasks[cadre.id]
-            outbox.enqueue(ctx, "deadline_reminder",
+            outbox.enqueue(ctx, outbox.Kind.DEADLINE_REMINDER,
                            {"task_id": task.id, "occurrence": "", "due": "2026-11-30",
                             "days_left": 7},
                            recipient=cadre, dedupe_key=f"bench:{cadre.id}",

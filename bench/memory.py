@@ -20,7 +20,8 @@ from sqlmodel import col, select
 from bot.app_context import AppContext
 from bot.application import build_application, sender
 from bot.config import load_settings
-from bot.scheduler import enqueue_planned, schedule_rules
+from bot.scheduler import schedule_rules
+from models.outbox import Due, Kind, enqueue_planned
 from models.schedule import Planner
 from models.store import Store, make_engine
 from models.tables import Cadre, OutboxMessage, Period
@@ -50,7 +51,8 @@ def main(url: str) -> None:
         with store.session() as session:
             rows = session.exec(select(OutboxMessage).where(
                 col(OutboxMessage.id).in_(ids[first:first + 50]))).all()
-            ready = [(row, session.get(Cadre, row.recipient_id)) for row in rows]
+            ready = [Due(row, Kind(row.kind), session.get(Cadre, row.recipient_id), silent=False)
+                     for row in rows]
             rendered += sum(1 for card in outbox._premade_digests(session, ready).values()
                             if card is not None)
     print(f"queued {queued} digests, rendered {rendered}; peak RSS {peak_megabytes():.0f} MB")

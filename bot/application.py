@@ -7,13 +7,13 @@ offline simulator (tests and the sandbox pass their own request objects).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import warnings
 from datetime import time as clock_time
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -30,7 +30,7 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
@@ -39,6 +39,7 @@ from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
+from bot.telegram_bot import KaoheBot
 from handlers import (
     admin,
     claim,
@@ -63,6 +64,7 @@ from ui.render import Renderer
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
+SENDER_TASK_KEY = "sender-task"
 ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
 COMMANDS = ("report", "tasks", "score", "whatif", "rank", "warn", "pending", "claim", "delegate",
             "delegations",
@@ -80,25 +82,26 @@ def build_application(
     pacing: Pacing | None = None,
 ) -> KaoheApp:
     settings = kaohe.settings.telegram
-    builder = (
+    bot = KaoheBot(
+        token or settings.token.get_secret_value(),
+        base_url=settings.base_url, base_file_url=settings.base_file_url,
+        # The sender's loop and the updates send at the same time: PTB's own default pool.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=updates_request or HTTPXRequest(),
+        rate_limiter=AIORateLimiter(max_retries=2) if rate_limiter else None,
+        # Every message is HTML (templates escape what people typed) and shows no link previews.
+        defaults=Defaults(parse_mode=ParseMode.HTML,
+                          link_preview_options=LinkPreviewOptions(is_disabled=True)),
+    )
+    application = (
         ApplicationBuilder()
-        .token(token or settings.token.get_secret_value())
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
+        .bot(bot)
         .persistence(DatabasePersistence(kaohe.store))
         .context_types(ContextTypes(context=Context))
-        # Every message is HTML (templates escape what people typed) and shows no link previews.
-        .defaults(Defaults(parse_mode=ParseMode.HTML,
-                           link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
+        .post_stop(_post_stop)
+        .build()
     )
-    if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))  # type: ignore[arg-type]
-    if request is not None:
-        builder = builder.request(request)
-    if updates_request is not None:
-        builder = builder.get_updates_request(updates_request)
-    application = builder.build()
     application.bot_data[ROOT_KEY] = kaohe
     application.bot_data[APP_KEY] = services(kaohe)
     schedule = kaohe.settings.schedule
@@ -149,27 +152,27 @@ def sender(application: KaoheApp) -> OutboxSender:
 
 
 async def _once(update: Update, context: Context) -> None:
-    """Telegram may deliver an update twice; the second delivery is dropped here."""
+    """Telegram may deliver an update again (after a crash, before it saw our offset); one
+    already handled is dropped here. Handled means: `_after_update` recorded it, together with
+    the conversation states it left, after every handler ran."""
     store = app(context).store
 
-    def mark() -> bool:
+    def handled() -> bool:
         with store.session() as session:
-            session.add(ProcessedUpdate(update_id=update.update_id, handled_at=store.clock()))
-            try:
-                session.commit()
-            except IntegrityError:
-                return False
-            return True
+            return session.get(ProcessedUpdate, update.update_id) is not None
 
-    if not await asyncio.to_thread(mark):
+    if await asyncio.to_thread(handled):
         log.info("update %s delivered again; ignored", update.update_id)
         raise ApplicationHandlerStop
 
 
 async def _after_update(update: Update, context: Context) -> None:
-    """Write conversation states through, then deliver what the update queued."""
-    await context.application.update_persistence()
-    await sender(context.application).drain()
+    """Record the update as handled with the conversation states it left (one transaction),
+    then wake the sender for what it queued: delivery runs beside the update loop."""
+    persistence = context.application.persistence
+    assert isinstance(persistence, DatabasePersistence)
+    await persistence.commit_update(context.application, update.update_id)
+    sender(context.application).wake()
 
 
 async def _on_error(update: object, context: Context) -> None:
@@ -195,9 +198,34 @@ async def _on_error(update: object, context: Context) -> None:
 
 
 async def _post_init(application: KaoheApp) -> None:
-    """Register the commands per language and start the timers."""
+    """Register the commands per language, start the timers and the sender's loop."""
     await register_commands(application)
     start_timers(application)
+    start_sender(application)
+
+
+def start_sender(application: KaoheApp) -> asyncio.Task[None]:
+    """The outbox's delivery loop, an asyncio task of its own beside the update loop. (Not
+    PTB's create_task: the application waits for those when it stops, and this one never
+    ends; `_post_stop` cancels it.)"""
+    task = asyncio.create_task(sender(application).run(), name="outbox-sender")
+    application.bot_data[SENDER_TASK_KEY] = task
+    return task
+
+
+async def _post_stop(application: KaoheApp) -> None:
+    task: asyncio.Task[None] | None = application.bot_data.pop(SENDER_TASK_KEY, None)
+    if task is not None:
+        await stop_sender(application, task)
+
+
+async def stop_sender(application: KaoheApp, task: asyncio.Task[None]) -> None:
+    """Let the loop finish the row in hand, then make sure it is gone."""
+    sender(application).stop()
+    await asyncio.wait([task], timeout=10)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def register_commands(application: KaoheApp) -> None:
@@ -212,25 +240,20 @@ async def register_commands(application: KaoheApp) -> None:
 
 
 def start_timers(application: KaoheApp) -> None:
-    """Deliver the outbox every few seconds, and keep the daily history of standings."""
+    """Plan reminders and digests every minute, and keep the daily history of standings."""
     jobs = application.job_queue
     if jobs is not None:
-        jobs.run_repeating(_drain_job, interval=10, first=1, name="outbox")
         jobs.run_repeating(_tick_job, interval=60, first=3, name="scheduler")
         jobs.run_daily(_history_job, time=clock_time(0, 5, tzinfo=application.bot_data[
             APP_KEY].store.tz), name="history")
         jobs.run_once(_history_job, when=2, name="history-now")
 
 
-async def _drain_job(context: Context) -> None:
-    await sender(context.application).drain(limit=50, until_empty=True)
-
-
 async def _tick_job(context: Context) -> None:
     """Reminders and digests that fell due since the last tick (see bot/scheduler.py)."""
     kaohe = root(context.application)
-    await tick_async(kaohe.store, kaohe.settings.schedule)
-    await sender(context.application).drain(limit=50, until_empty=True)
+    if await tick_async(kaohe.store, kaohe.settings.schedule):
+        sender(context.application).wake()
 
 
 async def _history_job(context: Context) -> None:

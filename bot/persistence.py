@@ -1,9 +1,12 @@
 """python-telegram-bot persistence in Kaohe's own database (table bot_state).
 
-Conversation states and user data are written through when PTB hands them over; the application
-hands them over after every update (bot/application.py), so a restart, even an abrupt one,
-resumes each conversation at the step it had reached. What a half-written report holds lives in
-its draft row (models.reports.save_draft), not here: this table only says where people are.
+Conversation states and user data are written when PTB hands them over; after every update the
+application hands them over through `commit_update`, which writes them in one transaction with
+the row saying the update was handled (bot/application.py). So a restart, even an abrupt one,
+resumes each conversation at the step it had reached, and an update whose handling was cut
+short is neither half-remembered nor lost: Telegram delivers it again and it is handled again.
+What a half-written report holds lives in its draft row (models.reports.save_draft), not here:
+this table only says where people are.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from models.store import Store
-from models.tables import BotState
+from models.tables import BotState, ProcessedUpdate
 
 USER_DATA = "user_data"
 
@@ -38,8 +41,32 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             update_interval=60,
         )
         self.store = store
+        self._held: list[Callable[[Session], Any]] | None = None  # writes waiting for commit
+
+    async def commit_update(self, application: Any, update_id: int) -> None:
+        """The states `application` hands over now, and "update `update_id` was handled", in
+        one transaction."""
+        self._held = []
+        try:
+            await application.update_persistence()
+            writes = self._held
+        finally:
+            self._held = None
+
+        def commit(session: Session) -> None:
+            for write in writes:
+                write(session)
+            session.merge(ProcessedUpdate(update_id=update_id, handled_at=self.store.clock()))
+
+        await self._run(commit)
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    async def _write(self, work: Callable[[Session], Any]) -> None:
+        if self._held is not None:
+            self._held.append(work)
+        else:
+            await self._run(work)
 
     async def _run(self, work: Callable[[Session], Any]) -> Any:
         def in_transaction() -> Any:
@@ -78,7 +105,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
         kind, text_key = _conversation_kind(name), json.dumps(list(key))
-        await self._run(lambda session: self._put(session, kind, text_key, new_state))
+        await self._write(lambda session: self._put(session, kind, text_key, new_state))
 
     # -- user data ----------------------------------------------------------------------------
 
@@ -91,10 +118,11 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         return result
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        await self._run(lambda session: self._put(session, USER_DATA, str(user_id), data or None))
+        await self._write(lambda session: self._put(session, USER_DATA, str(user_id),
+                                                    data or None))
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self._run(lambda session: session.execute(
+        await self._write(lambda session: session.execute(
             delete(BotState).where(col(BotState.kind) == USER_DATA,
                                    col(BotState.key) == str(user_id))
         ))

@@ -40,6 +40,7 @@ from models.admin import activate_period, set_boost, set_difficulty
 from models.doors import Door
 from models.errors import Refused
 from models.invites import issue_invite
+from models.outbox import failed_deliveries
 from models.tables import Period, Supervision
 from models.views import (
     active_period,
@@ -52,6 +53,7 @@ from scoring import plain
 from ui import cards, digests
 from ui.callbacks import AdminAction, AdminActionName, AdminPeriod
 from ui.cards import Card
+from ui.delivery import delivery_problems
 
 TASK, VALUE, CADRE = "task", "value", "cadre"
 KEY = "admin"
@@ -101,8 +103,8 @@ async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) 
         await answer(update, p.r.text("admin.digest_sent", count=count))
     elif action == "blocked":
         names = await read(context, blocked_people)
-        await answer(update, p.r.text("admin.blocked_list", names="、".join(names))
-                     if names else p.r.text("admin.blocked_none"))
+        failed = await read(context, failed_deliveries)
+        await answer(update, delivery_problems(p.r, names, failed, app(context).store.tz))
     return ConversationHandler.END
 
 

@@ -31,6 +31,7 @@ from models.tables import Cadre
 from models.views import cadre_by_telegram, is_supervisor
 from ui.callbacks import Callback
 from ui.i18n import LOCALES, Translator, normalize_locale
+from ui.messages import split_message
 from ui.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -181,10 +182,10 @@ async def refuse(update: Update, context: Context, refusal: Refused) -> None:
     text = r.text("bot.unbound") if refusal.code == "unbound" else refusal_text(r, refusal)
     query = update.callback_query
     if query is not None:
-        try:
-            await query.answer(_alert(text), show_alert=True)
-            return
-        except BadRequest:  # the tap was answered already (the operation refused afterwards)
+        try:  # False or BadRequest: the tap was answered already (refused afterwards)
+            if await query.answer(_alert(text), show_alert=True):
+                return
+        except BadRequest:
             pass
     await answer(update, text, menu(p) if p is not None else None)
 
@@ -220,31 +221,6 @@ def menu(p: Person) -> ReplyKeyboardMarkup:
 def menu_labels(key: str) -> list[str]:
     """The menu button's label in every language (what a user's tap sends as text)."""
     return [Translator(locale)(f"menu.{key}") for locale in LOCALES]
-
-
-# Telegram's limit is 4096 characters after parsing; stay below it with the tags counted too.
-MESSAGE_LIMIT = 4000
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Long text in pieces at line ends (our templates never span a tag across lines)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # one line too long on its own: cut it
-            if current:
-                pieces.append(current)
-            current = ""
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            pieces.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        pieces.append(current)
-    return pieces or [text]
 
 
 async def answer(update: Update, text: str, markup: Any = None) -> None:

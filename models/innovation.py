@@ -59,8 +59,8 @@ def claim_innovation(
                  unit_id=who.unit_id)
     admins = ctx.session.exec(select(Cadre).where(col(Cadre.is_admin), col(Cadre.active))).all()
     for admin in admins:
-        outbox.enqueue(ctx, "claim_review_request", {"claim_id": claim.id}, recipient=admin,
-                       dedupe_key=f"claim_review_request:{claim.id}:{admin.id}")
+        outbox.enqueue(ctx, outbox.Kind.CLAIM_REVIEW_REQUEST, {"claim_id": claim.id},
+                       recipient=admin, dedupe_key=f"claim_review_request:{claim.id}:{admin.id}")
     return claim
 
 
@@ -95,7 +95,7 @@ def _decide(
         refresh(ctx, load(ctx, Period, claim.period_id), [ref])
         payload.update(_credit(ctx, claim, ref))
     claimant = load(ctx, Cadre, claim.claimant_id)
-    outbox.enqueue(ctx, "claim_decided", payload,
+    outbox.enqueue(ctx, outbox.Kind.CLAIM_DECIDED, payload,
                    recipient=claimant, dedupe_key=f"claim_decided:{claim.id}")
     return claim
 

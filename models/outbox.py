@@ -1,22 +1,103 @@
 """The notification outbox: rows written in the same transaction as the change they announce.
 
-A row names a template (`kind`) and its data (`payload`); the sender renders it in the
-recipient's language when it sends. A `dedupe_key` makes "send this once" hold across retries,
-restarts and duplicate updates.
+A row names a template (`kind`, one of `Kind`) and its data (`payload`). The sender renders it
+in the recipient's language when its turn comes, stores what it rendered on the row (`rendered`:
+the parts to send, in order) and only then sends; `parts_sent` says how far it got. So a retry
+after a crash re-sends the same text, from the first part Telegram has not confirmed: delivery
+is at least once, with at most the one part in flight per chat sent twice (docs/scheduler.md).
+
+A `dedupe_key` makes "send this once" hold across retries, restarts and duplicate updates.
+Everything that writes or reads the outbox's state is here; bot/sender.py only talks to
+Telegram.
 """
 
-from datetime import datetime
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import case, func, insert
+from sqlmodel import Session, col, select
 
-from models.store import Ctx
-from models.tables import Cadre, OutboxMessage
+from models.store import Ctx, Store
+from models.tables import Cadre, OutboxMessage, Unit
+from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
+
+CHUNK = 1000  # ids per IN list and rows per INSERT
+MAX_ATTEMPTS = 8  # 5xx, timeouts and network errors before a row fails for good
+
+
+class Kind(StrEnum):
+    """Every message the bot sends on its own. The value is stored in outbox_message.kind."""
+
+    # A person's own notifications: caused by someone's action about them, sent at once.
+    REVIEW_REQUEST = "review_request"
+    REPORT_DECIDED = "report_decided"
+    CLAIM_REVIEW_REQUEST = "claim_review_request"
+    CLAIM_DECIDED = "claim_decided"
+    OBJECTION_LODGED = "objection_lodged"
+    OBJECTION_ANSWERED = "objection_answered"
+    RATING_FINALISED = "rating_finalised"  # the cadre's final grade, when the office finalises
+    # What the bot sends unbidden: reminders, digests, the rating's publication to everyone.
+    DEADLINE_REMINDER = "deadline_reminder"
+    OVERDUE_REMINDER = "overdue_reminder"
+    OVERDUE_ESCALATION = "overdue_escalation"
+    REVIEW_WAITING = "review_waiting"
+    DIGEST_CADRE = "digest_cadre"
+    DIGEST_SUPERVISOR = "digest_supervisor"
+    DIGEST_GROUP = "digest_group"
+    RATING_PUBLISHED = "rating_published"
+    DIGEST_OFFICE = "digest_office"  # the office's city-wide 预警 counts (ui/insight_digest.py)
+    WARN_REMINDER = "warn_reminder"  # a supervisor's 提醒 from /warn
+
+    @property
+    def unbidden(self) -> bool:
+        """Held during quiet hours and sent after people's own notifications."""
+        return self in _UNBIDDEN
+
+
+_UNBIDDEN = frozenset({
+    Kind.DEADLINE_REMINDER, Kind.OVERDUE_REMINDER, Kind.OVERDUE_ESCALATION, Kind.REVIEW_WAITING,
+    Kind.DIGEST_CADRE, Kind.DIGEST_SUPERVISOR, Kind.DIGEST_GROUP, Kind.DIGEST_OFFICE,
+    Kind.RATING_PUBLISHED, Kind.RATING_FINALISED, Kind.WARN_REMINDER,
+})
+_KNOWN = frozenset(kind.value for kind in Kind)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """From `start` to `end` local time (the span may cross midnight) nothing unbidden is sent,
+    and a person's own notifications go out silently."""
+
+    start: time = time(22, 0)
+    end: time = time(9, 0)
+
+    def resume_at(self, moment: datetime, zone: ZoneInfo) -> datetime | None:
+        """None when `moment` is outside quiet hours, else when they end (UTC)."""
+        local = moment.astimezone(zone)
+        now = local.time()
+        crosses = self.start > self.end
+        inside = (now >= self.start or now < self.end) if crosses else (
+            self.start <= now < self.end)
+        if not inside:
+            return None
+        day = local.date()
+        if crosses and now >= self.start:
+            day += timedelta(days=1)
+        return datetime.combine(day, self.end, tzinfo=zone).astimezone(UTC)
+
+
+# -- queueing ------------------------------------------------------------------------------
 
 
 def enqueue(
     ctx: Ctx,
-    kind: str,
+    kind: Kind,
     payload: dict[str, Any],
     *,
     recipient: Cadre | None = None,
@@ -43,10 +124,238 @@ def enqueue(
         created_at=ctx.now,
         recipient_id=None if recipient is None else recipient.id,
         chat_id=chat_id,
-        kind=kind,
+        kind=Kind(kind).value,
         payload=payload,
         dedupe_key=dedupe_key,
         not_before=not_before or ctx.now,
     )
     ctx.session.add(message)
     return message
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A message the scheduler planned (models/schedule.py)."""
+
+    recipient_id: int | None  # a cadre; None for a group chat
+    chat_id: int | None  # only for group chats
+    kind: Kind
+    payload: dict[str, Any]
+    dedupe_key: str
+    at: datetime  # UTC
+
+
+def enqueue_planned(ctx: Ctx, planned: Sequence[Planned]) -> int:
+    """Queue each planned message once (by its dedupe key); returns how many were new.
+
+    In bulk: the Monday run plans a message for every cadre, so the existing keys and the
+    recipients' chats are read in a few queries and the new rows inserted in batches."""
+    existing: set[str] = set()
+    keys = [item.dedupe_key for item in planned]
+    for first in range(0, len(keys), CHUNK):
+        existing.update(key for key in ctx.session.exec(select(OutboxMessage.dedupe_key).where(
+            col(OutboxMessage.dedupe_key).in_(keys[first:first + CHUNK]))).all() if key)
+    people = sorted({item.recipient_id for item in planned if item.recipient_id is not None})
+    chats: dict[int, int | None] = {}
+    for first in range(0, len(people), CHUNK):
+        chats.update({cadre_id: chat for cadre_id, chat in ctx.session.exec(
+            select(Cadre.id, Cadre.telegram_user_id).where(
+                col(Cadre.id).in_(people[first:first + CHUNK]))).all() if cadre_id})
+    rows: list[dict[str, Any]] = []
+    for item in planned:
+        chat = item.chat_id if item.recipient_id is None else chats.get(item.recipient_id)
+        if chat is None or item.dedupe_key in existing:
+            continue  # nobody bound to send to yet, or queued before
+        existing.add(item.dedupe_key)
+        rows.append({"created_at": ctx.now, "recipient_id": item.recipient_id, "chat_id": chat,
+                     "kind": Kind(item.kind).value, "payload": item.payload,
+                     "dedupe_key": item.dedupe_key, "state": PENDING, "attempts": 0,
+                     "parts_sent": 0, "not_before": item.at})
+    for first in range(0, len(rows), CHUNK):
+        ctx.session.execute(insert(OutboxMessage), rows[first:first + CHUNK])
+    return len(rows)
+
+
+# -- picking what is due -------------------------------------------------------------------
+
+
+@dataclass
+class Due:
+    """A row whose turn has come, with what the sender needs to render and send it."""
+
+    row: OutboxMessage
+    kind: Kind
+    recipient: Cadre | None
+    silent: bool  # inside the recipient's quiet hours: sent without a notification sound
+
+    @property
+    def group(self) -> bool:
+        return self.row.recipient_id is None
+
+
+# People's own notifications before the scheduler's bulk, then oldest first.
+_BULK_LAST = case((col(OutboxMessage.kind).in_(sorted(k.value for k in _UNBIDDEN)), 1),
+                  else_=0)
+
+
+def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
+             busy_chats: Iterable[int] = ()) -> list[Due]:
+    """Rows to send now, at most one per chat (a chat's messages go out one after another),
+    none for a chat in `busy_chats` (paced or held by a 429).
+
+    Unbidden rows that fall in their recipient's quiet hours are moved to when those end; a
+    row of a kind this version does not know is marked failed, so it shows in the admins'
+    list instead of vanishing. Commits nothing itself: the caller's transaction does.
+    """
+    busy = set(busy_chats)
+    query = select(OutboxMessage).where(
+        OutboxMessage.state == PENDING, col(OutboxMessage.not_before) <= ctx.now)
+    if busy:
+        query = query.where(col(OutboxMessage.chat_id).not_in(sorted(busy)))
+    rows = ctx.session.exec(
+        query.order_by(_BULK_LAST, col(OutboxMessage.id)).limit(limit)).all()
+    due: list[Due] = []
+    for row in rows:
+        if row.chat_id in busy:
+            continue
+        if row.kind not in _KNOWN:
+            row.state, row.last_error = FAILED, f"unknown kind {row.kind!r}"
+            continue
+        kind = Kind(row.kind)
+        recipient = None if row.recipient_id is None else ctx.session.get(Cadre,
+                                                                          row.recipient_id)
+        resume = quiet.resume_at(ctx.now, _zone(ctx, recipient, row))
+        if resume is not None and kind.unbidden:  # goes out when quiet hours end
+            row.not_before = resume
+            continue
+        busy.add(row.chat_id or 0)
+        due.append(Due(row, kind, recipient, silent=resume is not None))
+    return due
+
+
+def _zone(ctx: Ctx, recipient: Cadre | None, row: OutboxMessage) -> ZoneInfo:
+    unit = None
+    if recipient is not None:
+        unit = ctx.session.get(Unit, recipient.unit_id)
+    elif row.payload.get("unit_id"):
+        unit = ctx.session.get(Unit, row.payload["unit_id"])
+    return ZoneInfo(unit.timezone) if unit is not None and unit.timezone else ctx.tz
+
+
+def any_due(ctx: Ctx, chats: Iterable[int]) -> bool:
+    """Whether any of these chats has a row due now (they wait for their turn)."""
+    return ctx.session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.state == PENDING, col(OutboxMessage.not_before) <= ctx.now,
+        col(OutboxMessage.chat_id).in_(sorted(chats))).limit(1)).first() is not None
+
+
+def fail(row: OutboxMessage, error: str) -> None:
+    """For good, in the caller's transaction (the row could not be rendered)."""
+    row.state, row.last_error = FAILED, error[:500]
+
+
+def save_rendered(row: OutboxMessage, parts: list[dict[str, Any]] | None) -> None:
+    """What the row will be sent as, stored before the first send. None: nothing to send any
+    more (the reminder's task was reported meanwhile, the report is gone): dropped."""
+    if parts is None:
+        row.state = DROPPED
+        return
+    row.rendered = parts
+
+
+# -- marking rows --------------------------------------------------------------------------
+
+
+@contextmanager
+def _update(store: Store, row_id: int) -> Iterator[tuple[Ctx, OutboxMessage | None]]:
+    """A transaction holding the row (None if it is gone)."""
+    with store.transaction() as ctx:
+        yield ctx, ctx.session.get(OutboxMessage, row_id)
+
+
+def mark_part_sent(store: Store, row_id: int, parts_sent: int,
+                   message_id: int | None) -> None:
+    """Telegram confirmed the part: a retry starts after it."""
+    with _update(store, row_id) as (_, row):
+        if row is not None:
+            row.parts_sent = parts_sent
+            if message_id is not None:
+                row.message_id = message_id
+
+
+def mark_sent(store: Store, row_id: int, parts_sent: int, message_id: int | None) -> None:
+    """Every part confirmed; `message_id` is the last one's (the text with the buttons, which
+    a later change may edit)."""
+    with _update(store, row_id) as (ctx, row):
+        if row is None:
+            return
+        row.state, row.sent_at, row.last_error = SENT, ctx.now, None
+        row.parts_sent, row.message_id = parts_sent, message_id
+        row.attempts += 1
+        # Keep the text that was sent, not the picture's bytes.
+        row.rendered = [{k: v for k, v in part.items() if k != "png"}
+                        for part in row.rendered or []]
+
+
+def mark_blocked(store: Store, row_id: int, error: str) -> None:
+    """Telegram says 403: the person blocked the bot (or the bot left the group)."""
+    _finish(store, row_id, BLOCKED, error)
+
+
+def mark_failed(store: Store, row_id: int, error: str) -> None:
+    """For good: Telegram refused the message (400) or it could not be rendered."""
+    _finish(store, row_id, FAILED, error)
+
+
+def _finish(store: Store, row_id: int, state: str, error: str) -> None:
+    with _update(store, row_id) as (_, row):
+        if row is not None:
+            row.state, row.last_error = state, error[:500]
+            row.attempts += 1
+
+
+def hold(store: Store, row_id: int, until: datetime, error: str | None = None) -> None:
+    """Not yet: Telegram asked to wait (429) or the chat is held. Uses up no attempt."""
+    with _update(store, row_id) as (_, row):
+        if row is not None:
+            row.not_before = until
+            if error is not None:
+                row.last_error = error
+
+
+def retry(store: Store, row_id: int, error: str) -> None:
+    """A 5xx, timeout or network failure: try again later, doubling the wait each time, and
+    fail for good after MAX_ATTEMPTS."""
+    with _update(store, row_id) as (ctx, row):
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = error[:500]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state = FAILED
+        else:
+            row.not_before = ctx.now + timedelta(seconds=2 ** row.attempts)
+
+
+# -- what admins see -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    name: str  # the recipient, or "" for a group chat
+    kind: str
+    at: datetime  # when it was queued
+    error: str
+
+
+def failed_deliveries(session: Session, limit: int = 10) -> tuple[int, list[FailedDelivery]]:
+    """How many rows failed for good, and the latest `limit` of them."""
+    count = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.state == FAILED)).one()
+    rows = session.exec(
+        select(OutboxMessage, Cadre.name)
+        .join(Cadre, col(Cadre.id) == col(OutboxMessage.recipient_id), isouter=True)
+        .where(OutboxMessage.state == FAILED)
+        .order_by(col(OutboxMessage.id).desc()).limit(limit)).all()
+    return count, [FailedDelivery(name or "", row.kind, row.created_at, row.last_error or "")
+                   for row, name in rows]

@@ -63,7 +63,7 @@ def publish(ctx: Ctx, actor_id: int, period_id: int, days: int) -> RatingRun:
                  "difficulty": str(round_half_up(pool.difficulty, 2)),
                  "slots": pool.slots, "members": len(pool.members)}
         for member in pool.members:
-            outbox.enqueue(ctx, "rating_published", quota,
+            outbox.enqueue(ctx, outbox.Kind.RATING_PUBLISHED, quota,
                            recipient=load(ctx, Cadre, member.cadre_id),
                            dedupe_key=f"rating_published:{period_id}:{run.round}:"
                                       f"{member.cadre_id}")
@@ -96,8 +96,8 @@ def lodge_objection(ctx: Ctx, actor_id: int, period_id: int, reason: str) -> Obj
                  cadre_id=who.id, unit_id=who.unit_id)
     admins = ctx.session.exec(select(Cadre).where(col(Cadre.is_admin), col(Cadre.active))).all()
     for admin in admins:
-        outbox.enqueue(ctx, "objection_lodged", {"objection_id": objection.id}, recipient=admin,
-                       dedupe_key=f"objection_lodged:{objection.id}:{admin.id}")
+        outbox.enqueue(ctx, outbox.Kind.OBJECTION_LODGED, {"objection_id": objection.id},
+                       recipient=admin, dedupe_key=f"objection_lodged:{objection.id}:{admin.id}")
     return objection
 
 
@@ -121,8 +121,8 @@ def answer_objection(
     cadre = load(ctx, Cadre, objection.cadre_id)
     audit.record(ctx, who.id, f"objection.{objection.state}", objection, before=before,
                  period_id=objection.period_id, cadre_id=cadre.id, unit_id=cadre.unit_id)
-    outbox.enqueue(ctx, "objection_answered", {"objection_id": objection.id}, recipient=cadre,
-                   dedupe_key=f"objection_answered:{objection.id}")
+    outbox.enqueue(ctx, outbox.Kind.OBJECTION_ANSWERED, {"objection_id": objection.id},
+                   recipient=cadre, dedupe_key=f"objection_answered:{objection.id}")
     return objection
 
 
@@ -154,7 +154,7 @@ def finalise(ctx: Ctx, actor_id: int, period_id: int) -> RatingRun:
     finalised = int(ctx.now.timestamp())  # finalised again after an unlock: told again
     for pool in rated.pools:
         for member in pool.members:
-            outbox.enqueue(ctx, "rating_finalised", {"period_id": period_id},
+            outbox.enqueue(ctx, outbox.Kind.RATING_FINALISED, {"period_id": period_id},
                            recipient=load(ctx, Cadre, member.cadre_id),
                            dedupe_key=f"rating_finalised:{period_id}:{finalised}:"
                                       f"{member.cadre_id}")

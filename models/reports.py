@@ -149,6 +149,18 @@ def _fill(report: Report, task: Task, progress: Decimal | None, actual: Decimal 
     report.evidence = clean_evidence(evidence)
 
 
+def _is_same_submission(report: Report, actor_id: int, task: Task, progress: Decimal | None,
+                        actual: Decimal | None, note: str,
+                        evidence: Sequence[dict[str, Any]]) -> bool:
+    """Whether submitting these values would repeat `report` exactly (same reporter too)."""
+    again = Report(task_id=report.task_id, occurrence=report.occurrence,
+                   reporter_id=actor_id, created_at=report.created_at)
+    _fill(again, task, progress, actual, note, evidence)
+    return (report.reporter_id == actor_id and again.progress == report.progress
+            and again.actual == report.actual and again.note == report.note
+            and list(again.evidence or []) == list(report.evidence or []))
+
+
 def submit_report(
     ctx: Ctx,
     actor_id: int,
@@ -170,6 +182,10 @@ def submit_report(
         )
     ).first()
     if waiting is not None:
+        same = ctx.session.get(Report, waiting)
+        if same is not None and _is_same_submission(same, actor_id, task, progress, actual,
+                                                    note, evidence):
+            return same  # the same submission again (a re-delivered update): nothing new
         raise Refused("already_waiting", report=waiting)
     report = _draft_of(ctx, actor_id, task, occurrence)
     before = audit.snapshot(report)
@@ -186,7 +202,8 @@ def submit_report(
                  unit_id=unit.id, cadre_id=task.cadre_id, task_id=task.id)
     for reviewer in reviewers_of(ctx, unit):
         if reviewer.id != actor_id:
-            outbox.enqueue(ctx, "review_request", {"report_id": report.id}, recipient=reviewer,
+            outbox.enqueue(ctx, outbox.Kind.REVIEW_REQUEST, {"report_id": report.id},
+                           recipient=reviewer,
                            dedupe_key=f"review_request:{report.id}:{reviewer.id}")
     return report
 
@@ -259,7 +276,7 @@ def _tell_reporter(ctx: Ctx, report: Report, standings: list[Standing]) -> None:
     if mine is not None:
         payload.update(total=str(mine.total), rank_in_unit=mine.rank_in_unit,
                        rank_in_post=mine.rank_in_post)
-    outbox.enqueue(ctx, "report_decided", payload, recipient=reporter,
+    outbox.enqueue(ctx, outbox.Kind.REPORT_DECIDED, payload, recipient=reporter,
                    dedupe_key=f"report_decided:{report.id}")
 
 

@@ -13,13 +13,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from models.access import unit_chain
 from models.occurrences import occurrences
+from models.outbox import Kind, Planned
 from models.tables import Cadre, Period, Report, Supervision, Task, Unit
 from models.vocab import APPROVED, SUBMITTED
 from models.workdays import WorkCalendar
@@ -36,16 +36,6 @@ class ScheduleRules:
     digest_weekday: int = 1  # 1 = Monday
     digest_time: time = time(10, 0)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
-
-
-@dataclass(frozen=True)
-class Planned:
-    recipient_id: int | None  # a cadre; None for a group chat
-    chat_id: int | None  # only for group chats
-    kind: str
-    payload: dict[str, Any]
-    dedupe_key: str
-    at: datetime  # UTC
 
 
 def _zone(unit: Unit | None, default: ZoneInfo) -> ZoneInfo:
@@ -139,17 +129,17 @@ class Planner:
                 continue  # two offsets moved onto the same workday: one reminder
             days_seen.add(day)
             planned.append(Planned(
-                cadre.id, None, "deadline_reminder", {**base, "days_left": (due - day).days},
+                cadre.id, None, Kind.DEADLINE_REMINDER, {**base, "days_left": (due - day).days},
                 f"remind:{task.id}:{occurrence}:{offset}", _moment(day, at, zone)))
         for n in range(1, self.rules.overdue_reminders + 1):
             day = cal.nth_workday_after(due, n)
             planned.append(Planned(
-                cadre.id, None, "overdue_reminder", {**base, "days_late": (day - due).days},
+                cadre.id, None, Kind.OVERDUE_REMINDER, {**base, "days_late": (day - due).days},
                 f"overdue:{task.id}:{occurrence}:{n}", _moment(day, at, zone)))
         day = cal.nth_workday_after(due, self.rules.overdue_reminders + 1)
         for boss in self._supervisors(cadre.unit_id):
             planned.append(Planned(
-                boss, None, "overdue_escalation", {**base, "cadre_id": cadre.id},
+                boss, None, Kind.OVERDUE_ESCALATION, {**base, "cadre_id": cadre.id},
                 f"escalate:{task.id}:{occurrence}:{boss}", _moment(day, at, zone)))
         return planned
 
@@ -173,7 +163,7 @@ class Planner:
             if self.rules.calendar.is_workday(day):
                 moment = _moment(day, self.rules.reminder_time, self.zone)
                 for boss, count in self._too_old(waiting, moment).items():
-                    planned.append(Planned(boss, None, "review_waiting", {"count": count},
+                    planned.append(Planned(boss, None, Kind.REVIEW_WAITING, {"count": count},
                                            f"waiting:{boss}:{day.isoformat()}", moment))
             day += timedelta(days=1)
         return planned
@@ -227,10 +217,10 @@ class Planner:
         for cadre_id, cadre_unit in people:
             zone = _zone(self.units.get(cadre_unit), self.zone)
             moment = at or self.digest_moment(day, zone)
-            planned.append(Planned(cadre_id, None, "digest_cadre", payload,
+            planned.append(Planned(cadre_id, None, Kind.DIGEST_CADRE, payload,
                                    f"digest:cadre:{cadre_id}:{week}", moment))
             for unit_id in bosses.get(cadre_id or 0, []):
-                planned.append(Planned(cadre_id, None, "digest_supervisor",
+                planned.append(Planned(cadre_id, None, Kind.DIGEST_SUPERVISOR,
                                        {**payload, "unit_id": unit_id},
                                        f"digest:unit:{unit_id}:{cadre_id}:{week}", moment))
         # The assessment office: the city-wide 红黄绿 counts per unit (ui/insight_digest.py).
@@ -238,12 +228,12 @@ class Planner:
                 col(Cadre.active), col(Cadre.is_admin),
                 col(Cadre.telegram_user_id).is_not(None))).all():
             moment = at or self.digest_moment(day, _zone(self.units.get(admin_unit), self.zone))
-            planned.append(Planned(admin_id, None, "digest_office", payload,
+            planned.append(Planned(admin_id, None, Kind.DIGEST_OFFICE, payload,
                                    f"digest:office:{admin_id}:{week}", moment))
         for unit in self.units.values():
             if unit.group_chat_id:
                 moment = at or self.digest_moment(day, _zone(unit, self.zone))
-                planned.append(Planned(None, unit.group_chat_id, "digest_group",
+                planned.append(Planned(None, unit.group_chat_id, Kind.DIGEST_GROUP,
                                        {"period_id": period.id, "week": week,
                                         "unit_id": unit.id},
                                        f"digest:group:{unit.id}:{week}", moment))

@@ -344,11 +344,15 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     recipient_id: int | None = Field(default=None, foreign_key="cadre.id")  # None: a group chat
     chat_id: int | None = Field(default=None, sa_type=BigInteger)
-    kind: str = Field(sa_type=String(48))  # names the template
+    kind: str = Field(sa_type=String(48))  # names the template: models.outbox.Kind
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # What it was rendered as, stored before the first send (so a retry sends the same text),
+    # and how many of those parts Telegram has confirmed.
+    rendered: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    parts_sent: int = 0
     # Makes "send this once" enforceable: a second row with the same key is not written.
     dedupe_key: str | None = Field(default=None, sa_type=String(160), unique=True)
-    state: str = Field(default="pending", sa_type=String(16))  # pending, sent, failed, blocked
+    state: str = Field(default="pending", sa_type=String(16))  # models.vocab: pending, sent, …
     attempts: int = 0
     not_before: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

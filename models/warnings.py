@@ -32,7 +32,7 @@ from sqlmodel import Session, col, select
 from models import access, audit
 from models.errors import Forbidden, Refused
 from models.occurrences import current_occurrence, occurrences
-from models.outbox import enqueue
+from models.outbox import Kind, enqueue
 from models.rules import WarningMargins
 from models.store import Ctx
 from models.tables import Cadre, Period, Report, Task, Unit
@@ -244,7 +244,7 @@ def task_light(session: Session, period: Period, task: Task, today: date,
 
 # -- 提醒: a supervisor reminds the person behind a red or yellow task, now -----------------
 
-REMIND_KIND = "warn_reminder"
+REMIND_KIND = Kind.WARN_REMINDER
 
 
 def remind_key(task_id: int, day: date) -> str:

@@ -159,7 +159,8 @@ class BotApi:
         markup = self._markup(p.get("reply_markup"))
         self._check_reply(chat, p)
         self._charge(chat)
-        return self._publish(chat, content, markup).to_json()
+        return self._publish(chat, content, markup,
+                             silent=bool(p.get("disable_notification"))).to_json()
 
     def send_photo(self, call: Call) -> dict[str, Any]:
         return self._send_file(call, "photo")
@@ -176,7 +177,8 @@ class BotApi:
         markup = self._markup(p.get("reply_markup"))
         self._check_reply(chat, p)
         self._charge(chat)
-        return self._publish(chat, content, markup, file=self._keep(source, kind)).to_json()
+        return self._publish(chat, content, markup, file=self._keep(source, kind),
+                             silent=bool(p.get("disable_notification"))).to_json()
 
     def send_media_group(self, call: Call) -> list[dict[str, Any]]:
         p = call.params
@@ -190,7 +192,7 @@ class BotApi:
         self._charge(chat)
         group = str(13_000_000_000_000_000 + self._world.serial())
         sent = [self._publish(chat, content, None, file=self._keep(source, m["type"]),
-                              media_group_id=group)
+                              media_group_id=group, silent=bool(p.get("disable_notification")))
                 for (source, content), m in zip(items, media, strict=True)]
         return [message.to_json() for message in sent]
 
@@ -459,10 +461,11 @@ class BotApi:
                                       mime_type=source.mime_type, extension=extension)
 
     def _publish(self, chat: SimChat, content: Content, markup: dict[str, Any] | None, *,
-                 file: StoredFile | None = None, media_group_id: str | None = None) -> SimMessage:
+                 file: StoredFile | None = None, media_group_id: str | None = None,
+                 silent: bool = False) -> SimMessage:
         fields: dict[str, Any] = {
             "text": content.text, "html": content.source, "entities": content.entities,
-            "reply_markup": markup, "media_group_id": media_group_id,
+            "reply_markup": markup, "media_group_id": media_group_id, "silent": silent,
         }
         if file is not None and file.kind == "photo":
             fields.update(photo=file.file_id, media=file.photo_sizes(), caption=content.text)

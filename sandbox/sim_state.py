@@ -114,6 +114,7 @@ class SimMessage:
     media: Any = field(default=None, repr=False)  # photo sizes list or document dict
     media_group_id: str | None = None
     edit_date: int | None = None
+    silent: bool = False  # sent with disable_notification: no sound on the phone
 
     @property
     def body(self) -> str:

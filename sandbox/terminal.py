@@ -24,7 +24,14 @@ from sqlmodel import col, select
 from telegram import Update
 
 from bot.app_context import AppContext
-from bot.application import build_application, register_commands, start_timers
+from bot.application import (
+    build_application,
+    register_commands,
+    sender,
+    start_sender,
+    start_timers,
+    stop_sender,
+)
 from models import invites
 from models.tables import Cadre, Supervision, Unit
 from sandbox.simulator import SimMessage, TelegramSimulator
@@ -216,6 +223,7 @@ class Terminal:
             await register_commands(application)
             await application.start()
             start_timers(application)
+            delivery = start_sender(application)
             if self.current is not None:
                 self.updates.append(self.sim.send_text(self.current.telegram_id, "/start"))
             loop = asyncio.get_running_loop()
@@ -223,6 +231,9 @@ class Terminal:
                 while self.updates:
                     update = Update.de_json(self.updates.pop(0), application.bot)
                     await application.process_update(update)
+                # The sender runs beside the updates; wait for it before the next prompt so
+                # that what the bot sends is printed above it.
+                await sender(application).drain()
                 menu = self._menu()
                 if menu:
                     self.out("  " + menu)
@@ -233,6 +244,7 @@ class Terminal:
                     break
                 if not self.act(line):
                     break
+            await stop_sender(application, delivery)
             await application.stop()
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup
 
-from models.tables import Cadre, InnovationClaim, Report, Task, Unit
+from models.tables import Cadre, InnovationClaim, Report, Standing, Task, Unit
 from models.vocab import APPROVED, RETURNED, SUBMITTED
 from ui.callbacks import ClaimDecision, ReportTask, ReviewGrade, ReviewReason
 from ui.render import Renderer
@@ -66,7 +66,14 @@ def report_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Ca
     if report.state == RETURNED:  # 重新汇报: the report flow on that task, with what was sent
         markup = InlineKeyboardMarkup([[ReportTask(report.task_id).button(
             r.label("decided.resubmit_button"))]])
-    return Card(r.render("report_decided", report=report, task=task, payload=payload,
+    # The total and ranks of now, when the notice is rendered for sending: not of the moment
+    # it was queued, which may be hours earlier (Telegram down, a backlog).
+    standing = None
+    if task is not None and report.state == APPROVED:
+        standing = session.exec(select(Standing).where(
+            Standing.period_id == task.period_id, Standing.cadre_id == report.reporter_id)
+        ).first()
+    return Card(r.render("report_decided", report=report, task=task, standing=standing,
                          reviewer=_name(session, report.reviewer_id)), markup)
 
 

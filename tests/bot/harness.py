@@ -1,8 +1,10 @@
 """Drive the real Application through the offline Bot API simulator, as users would.
 
 Synchronous on purpose: each call feeds one update to `Application.process_update` on the
-harness's own event loop and returns when the bot (and its outbox) is done, so tests read like
-a conversation: say, tap, press, look.
+harness's own event loop, then lets the sender deliver what is due (as its own loop would,
+beside the update loop) and returns, so tests read like a conversation: say, tap, press, look.
+With `background_sender=True` the sender runs as the real asyncio task instead, concurrently
+with the updates, and nothing is delivered on the harness's account.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app_context import AppContext
-from bot.application import build_application, register_commands
+from bot.application import (
+    build_application,
+    register_commands,
+    sender,
+    start_sender,
+    stop_sender,
+)
 from bot.config import Settings, load_settings
 from bot.sender import Pacing
 from handlers.excel import IMPORT_TASK
@@ -28,7 +36,8 @@ T = TypeVar("T")
 
 
 class BotHarness:
-    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+    def __init__(self, store: Store, settings: Settings | None = None, *,
+                 background_sender: bool = False) -> None:
         self.store = store
         self.settings = settings or load_settings()
         self.loop = asyncio.new_event_loop()
@@ -39,6 +48,7 @@ class BotHarness:
                                      wall_clock=lambda: clock().timestamp())
         self.context = AppContext(settings=self.settings, engine=store.engine,
                                   rules=store.rules, store=store)
+        self.background_sender = background_sender
         self.app = self._start()
 
     def _start(self) -> Application:  # type: ignore[type-arg]
@@ -49,23 +59,47 @@ class BotHarness:
         )
         self.run(application.initialize())
         self.run(register_commands(application))
+        if self.background_sender:
+            self.sender_task = self.loop.run_until_complete(self._start_sender(application))
         return application
 
+    @staticmethod
+    async def _start_sender(application: Application) -> asyncio.Task[None]:  # type: ignore[type-arg]
+        return start_sender(application)
+
     async def _wait(self, seconds: float) -> None:
-        """The sender's pause between sends, on the simulator's clock: no real sleeping."""
+        """The sender's pause between sends, on the simulator's clock: no real sleeping (but a
+        turn for the update loop, as a real pause would give)."""
         self.human_time += seconds
+        await asyncio.sleep(0)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
 
     def close(self) -> None:
+        self._stop_sender()
         self.run(self.app.shutdown())
         self.loop.close()
 
     def restart(self) -> None:
         """Stop the Application as a deploy would and start a fresh one on the same database."""
+        self._stop_sender()
         self.run(self.app.shutdown())
         self.app = self._start()
+
+    def crash(self) -> None:
+        """The process dies (kill -9): nothing is flushed or shut down; a fresh Application
+        starts on the same database."""
+        self._stop_sender()
+        self.app = self._start()
+
+    def _stop_sender(self) -> None:
+        if self.background_sender:
+            self.run(stop_sender(self.app, self.sender_task))
+
+    def deliver(self) -> int:
+        """What the sender's loop would send now: everything due."""
+        return self.run(sender(self.app).drain())
 
     # -- people ---------------------------------------------------------------------------
 
@@ -90,6 +124,8 @@ class BotHarness:
     def feed(self, update: dict[str, Any]) -> None:
         self.human_time += 3
         self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
+        if not self.background_sender:
+            self.deliver()
 
     def settle(self) -> None:
         """Wait for the work the bot runs beside the update loop (an Excel import) to end."""
