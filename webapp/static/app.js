@@ -90,7 +90,7 @@
       ctx.setLineDash([4, 4]);
       ctx.lineWidth = 1;
       ctx.font = "11px sans-serif";
-      [["excellent", "#2e9e4f"], ["competent", "#e0a800"], ["basic", "#d9433a"]].forEach(function (pair) {
+      [["excellent", "#2e9e4f"], ["competent", "#e0a800"], ["basic", "#d9433a"]].forEach(function (pair, i) {
         var value = Number(lines[pair[0]]);
         var at = scale.getPixelForValue(value);
         ctx.strokeStyle = pair[1];
@@ -99,7 +99,7 @@
         if (vertical) {
           if (at < area.left || at > area.right) return;
           ctx.moveTo(at, area.top); ctx.lineTo(at, area.bottom); ctx.stroke();
-          ctx.fillText(S["line_" + pair[0]] + " " + value, at + 3, area.top + 10);
+          ctx.fillText(S["line_" + pair[0]] + " " + value, at + 3, area.top + 12 + 14 * i);  // staggered: 60 and 70 sit close
         } else {
           if (at < area.top || at > area.bottom) return;
           ctx.moveTo(area.left, at); ctx.lineTo(area.right, at); ctx.stroke();
@@ -113,8 +113,10 @@
   function histogram(canvas, totals, lines) {
     var values = totals.map(Number);
     var low = Math.min(Number(lines.basic) - 5, Math.floor(Math.min.apply(null, values.concat([100])) / 2) * 2);
+    // Totals may pass 100 (growth profile, innovation, co-operation): the axis follows them.
+    var high = Math.max(100, Math.ceil(Math.max.apply(null, values) / 2) * 2 + 2);
     var bins = [];
-    for (var x = low; x < 100; x += 2) bins.push({ x: x + 1, y: 0 });
+    for (var x = low; x < high; x += 2) bins.push({ x: x + 1, y: 0 });
     values.forEach(function (v) {
       var i = Math.min(bins.length - 1, Math.max(0, Math.floor((v - low) / 2)));
       bins[i].y += 1;
@@ -125,7 +127,7 @@
         barPercentage: 1, categoryPercentage: 1 }] },
       options: { animation: false, responsive: true, maintainAspectRatio: false,
         plugins: { legend: { display: false } },
-        scales: { x: { type: "linear", min: low, max: 100, ticks: { color: cssVar("--hint") } },
+        scales: { x: { type: "linear", min: low, max: high, ticks: { color: cssVar("--hint") } },
                   y: { beginAtZero: true, ticks: { precision: 0, color: cssVar("--hint") } } } },
       plugins: [guidePlugin(lines, true)]
     }));
