@@ -139,7 +139,7 @@ class RatingSettings(_Section):
 class WebAppSettings(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(default=8088, ge=1, le=65535)
+    port: int = Field(default=8088, ge=0, le=65535)  # 0: any free port (tests)
     public_url: str = ""
     max_init_data_age: int = Field(default=86400, ge=60, le=7 * 86400)
 
