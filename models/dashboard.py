@@ -92,6 +92,63 @@ def ensure_may_see_cadre(ctx: Ctx, who: Cadre, cadre: Cadre) -> None:
     raise Forbidden(who.id, "webapp.person", "cadre", cadre.id)
 
 
+# -- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A ranked cadre's standing as the pages show it (plain columns: a city-level overview
+    reads thousands, and Standing rows would bring their per-task breakdowns along)."""
+
+    cadre_id: int
+    code: str
+    name: str
+    unit_id: int  # the unit they rank in
+    rank: int
+    total: Decimal
+    base: Decimal
+    key_points: Decimal
+    innovation: Decimal
+    collaboration: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UnitScore:
+    """An assessed unit's own standing."""
+
+    total: Decimal
+    rank: int
+    difficulty: Decimal
+
+
+_MEMBER_ROW = tuple(col(c) for c in (
+    Cadre.id, Cadre.code, Cadre.name, Standing.group_unit_id, Standing.rank_in_unit,
+    Standing.total, Standing.base, Standing.key_points, Standing.innovation,
+    Standing.collaboration))
+
+
+def _members(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, list[MemberRow]]:
+    """Each unit's ranked cadres, in rank order (one query)."""
+    found: dict[int, list[MemberRow]] = {unit_id: [] for unit_id in unit_ids}
+    for row in ctx.session.execute(
+        select(*_MEMBER_ROW).join(Standing, col(Standing.cadre_id) == Cadre.id)
+        .where(Standing.period_id == period.id, col(Standing.group_unit_id).in_(unit_ids))
+        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
+    ).all():
+        member = MemberRow(*row)
+        found[member.unit_id].append(member)
+    return found
+
+
+def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, UnitScore]:
+    return {unit_id: UnitScore(total, rank, difficulty) for unit_id, total, rank, difficulty
+            in ctx.session.execute(
+                select(col(Standing.unit_id), col(Standing.total), col(Standing.rank_in_unit),
+                       col(Standing.difficulty))
+                .where(Standing.period_id == period.id, col(Standing.unit_id).in_(unit_ids))
+            ).all()}
+
+
 # -- the rating quota -------------------------------------------------------------------------
 
 
@@ -105,18 +162,18 @@ class Quota:
     excellent_min: Decimal  # the threshold no quota lowers
 
 
-def unit_quota(ctx: Ctx, unit: Unit, members: list[tuple[Cadre, Standing]],
-               unit_standing: Standing | None) -> Quota:
+def unit_quota(ctx: Ctx, unit: Unit, members: list[MemberRow],
+               own: UnitScore | None) -> Quota:
     """The one place the dashboard takes a unit's rating quota from (D, ratio, slots and the
     current 优秀 line). It rates the stored 2-decimal standings with the scoring core's
     `rate_unit`, under the unit's post category and D from the unit's own standing (1 when it
     has none), as models/rating_preview.py does from exact facts; cheap enough for a page.
     When rating pools land (branch `numbers`), this function is what changes."""
     policy = ctx.rules.policy(unit.post_category).rating
-    difficulty = unit_standing.difficulty if unit_standing is not None else Decimal(1)
+    difficulty = own.difficulty if own is not None else Decimal(1)
     rating = rate_unit(
-        [MemberStanding(cadre.code, exact(s.total, "total"), exact(s.base, "base"),
-                        exact(s.key_points, "key")) for cadre, s in members],
+        [MemberStanding(m.code, exact(m.total, "total"), exact(m.base, "base"),
+                        exact(m.key_points, "key")) for m in members],
         exact(difficulty, "difficulty"), policy)
     inside = [m.total for m in rating.members if m.grade == EXCELLENT]
     return Quota(
@@ -160,25 +217,6 @@ class Overview:
     units: list[UnitSummary] = field(default_factory=list)
 
 
-def _members(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, list[tuple[Cadre,
-                                                                                  Standing]]]:
-    """Each unit's ranked cadres with their standings, in rank order (one query)."""
-    found: dict[int, list[tuple[Cadre, Standing]]] = {unit_id: [] for unit_id in unit_ids}
-    for standing, cadre in ctx.session.exec(
-        select(Standing, Cadre).join(Cadre, col(Cadre.id) == Standing.cadre_id)
-        .where(Standing.period_id == period.id, col(Standing.group_unit_id).in_(unit_ids))
-        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
-    ).all():
-        found[standing.group_unit_id or 0].append((cadre, standing))
-    return found
-
-
-def _unit_standings(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, Standing]:
-    return {s.unit_id or 0: s for s in ctx.session.exec(
-        select(Standing).where(Standing.period_id == period.id,
-                               col(Standing.unit_id).in_(unit_ids))).all()}
-
-
 def overview(ctx: Ctx, who: Cadre) -> Overview:
     """The units the viewer oversees, best first: by the unit's own score, then by its
     members' mean total (units nobody assesses and with nobody ranked come last)."""
@@ -186,19 +224,18 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     units = overseen_units(ctx.session, who, ctx.today)
     ids = [u.id or 0 for u in units]
     members = _members(ctx, period, ids)
-    own = _unit_standings(ctx, period, ids)
+    scores = _unit_scores(ctx, period, ids)
     result = Overview(period)
     for unit in units:
         people = members[unit.id or 0]
-        standing = own.get(unit.id or 0)
+        own = scores.get(unit.id or 0)
         mean = None
         if people:
-            mean = (sum((s.total for _, s in people), Decimal(0)) / len(people)).quantize(
+            mean = (sum((m.total for m in people), Decimal(0)) / len(people)).quantize(
                 Decimal("0.01"))
         result.units.append(UnitSummary(
-            unit, len(unit_chain(unit)) - 1, standing.total if standing else None,
-            standing.rank_in_unit if standing else None, mean,
-            unit_quota(ctx, unit, people, standing)))
+            unit, len(unit_chain(unit)) - 1, own.total if own else None,
+            own.rank if own else None, mean, unit_quota(ctx, unit, people, own)))
     low = Decimal(-1)
     result.units.sort(key=lambda s: (s.score is None, -(s.score or low), -(s.mean or low),
                                      s.unit.path))
@@ -230,8 +267,7 @@ def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
 
 @dataclass
 class MemberLine:
-    cadre: Cadre
-    standing: Standing
+    member: MemberRow
     week_ago: Decimal | None
 
     @property
@@ -239,7 +275,7 @@ class MemberLine:
         """up, down or flat against the total a week ago (None: no history yet)."""
         if self.week_ago is None:
             return None
-        change = self.standing.total - self.week_ago
+        change = self.member.total - self.week_ago
         return "up" if change > 0 else "down" if change < 0 else "flat"
 
 
@@ -259,14 +295,14 @@ def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
     ensure_may_see_unit(ctx, who, unit)
     period = _period(ctx)
     people = _members(ctx, period, [unit_id])[unit_id]
-    own = _unit_standings(ctx, period, [unit_id]).get(unit_id)
-    week_ago = totals_a_week_ago(ctx.session, period, [c.id or 0 for c, _ in people], ctx.today)
+    own = _unit_scores(ctx, period, [unit_id]).get(unit_id)
+    week_ago = totals_a_week_ago(ctx.session, period, [m.cadre_id for m in people], ctx.today)
     overseen = {u.id for u in overseen_units(ctx.session, who, ctx.today)}
     children = list(ctx.session.exec(
         select(Unit).where(Unit.parent_id == unit_id).order_by(col(Unit.path))).all())
     return UnitPage(
         period, unit, own.total if own else None,
-        [MemberLine(c, s, week_ago.get(c.id or 0)) for c, s in people],
+        [MemberLine(m, week_ago.get(m.cadre_id)) for m in people],
         unit_quota(ctx, unit, people, own), guard_lines(ctx, unit),
         [child for child in children if child.id in overseen])
 

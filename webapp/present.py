@@ -61,12 +61,13 @@ def unit_page(page: UnitPage) -> dict[str, Any]:
         "quota": quota(page.quota), "lines": {k: _d(v) for k, v in page.lines.items()},
         "children": [unit_ref(child) for child in page.children],
         "members": [{
-            "cadre_id": m.cadre.id, "name": m.cadre.name, "rank": m.standing.rank_in_unit,
-            "total": _d(m.standing.total), "base": _d(m.standing.base),
-            "key": _d(m.standing.key_points), "innovation": _d(m.standing.innovation),
-            "collaboration": _d(m.standing.collaboration), "trend": m.trend,
+            "cadre_id": line.member.cadre_id, "name": line.member.name,
+            "rank": line.member.rank, "total": _d(line.member.total),
+            "base": _d(line.member.base), "key": _d(line.member.key_points),
+            "innovation": _d(line.member.innovation),
+            "collaboration": _d(line.member.collaboration), "trend": line.trend,
             "light": None,  # 红黄绿 per person: issue 15 fills this hook
-        } for m in page.members],
+        } for line in page.members],
     }
 
 
