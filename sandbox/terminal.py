@@ -262,6 +262,7 @@ class Terminal:
         self.out(__doc__.split("\n\n", 2)[2] if __doc__ else "")
         self.who()
         served = await self._serve_dashboard()
+        self._web_link()
         async with application:
             await register_commands(application)
             await application.start()
