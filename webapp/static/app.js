@@ -172,7 +172,9 @@
           h("div", { class: "row" },
             h("span", { class: "rank", text: String(i + 1) }),
             h("span", { class: "grow", "data-testid": "unit-name", text: u.name }),
-            h("span", { class: "total", text: u.score || u.mean || "—" })),
+            // The unit's own score when it is assessed, else its members' mean, marked so.
+            u.score ? h("span", { class: "total", "data-testid": "unit-score", text: u.score })
+              : h("span", { class: "parts", text: u.mean ? S.mean + " " + u.mean : "—" })),
           h("div", { class: "parts" }, S.members + " " + u.members + " · " + S.not_reported + " ", late,
             " · " + quotaText(u.quota))));
       });
