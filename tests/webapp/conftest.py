@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -40,8 +41,11 @@ class Dashboard:
         return self.store.clock()
 
     def get(self, path: str, telegram_id: int | None = None, *, raw: str | None = None,
-            **sign: object) -> tuple[int, dict[str, object]]:
-        data = raw if raw is not None else self.init_data(telegram_id or 0, **sign)  # type: ignore[arg-type]
+            token: str = TOKEN, age: timedelta = timedelta(0),
+            language: str = "zh-hans") -> tuple[int, Any]:
+        """The status and the JSON body (Any: tests read it as the page does)."""
+        data = raw if raw is not None else self.init_data(
+            telegram_id or 0, token=token, age=age, language=language)
         response = self.client.get(path, headers={"Authorization": f"tma {data}"})
         return response.status_code, response.json()
 
@@ -61,11 +65,11 @@ def bind(store: Store, world: World, people: dict[int, Cadre]) -> None:
             invites.redeem_invite(ctx, code, telegram_id)
 
 
-def decide(store: Store, reporter: Cadre, task_id: int, reviewer: Cadre, grade: str | None,
-           **amount: Decimal) -> None:
+def decide(store: Store, reporter: Cadre, task_id: int, reviewer: Cadre, grade: str | None, *,
+           progress: Decimal | None = None, actual: Decimal | None = None) -> None:
     """Submit a report, and approve it with `grade` unless None (then it waits)."""
     with store.transaction() as ctx:
-        report = submit_report(ctx, reporter.id or 0, task_id, **amount)
+        report = submit_report(ctx, reporter.id or 0, task_id, progress=progress, actual=actual)
         ctx.session.flush()
         report_id = report.id or 0
     if grade is not None:

@@ -32,13 +32,13 @@ def test_a_supervisor_sees_their_units_ranked_with_quota(dash: Dashboard) -> Non
     status, me = dash.get("/api/me", BOSS)
     assert status == 200
     assert (me["name"], me["role"], me["locale"]) == ("镇领导", "supervisor", "zh_CN")
-    assert me["strings"]["overview"] == "总览"  # type: ignore[index]
+    assert me["strings"]["overview"] == "总览"
 
     status, body = dash.get("/api/overview", BOSS)
     assert status == 200
     # The township and its office: never the bureau, which the boss does not oversee.
     assert sorted(_names(body["units"])) == ["党政办", "榆树沟镇"]
-    office = next(u for u in body["units"] if u["name"] == "党政办")  # type: ignore[attr-defined]
+    office = next(u for u in body["units"] if u["name"] == "党政办")
     assert office["members"] == 2
     alice, bob = dash.standing(dash.world.alice), dash.standing(dash.world.bob)
     assert Decimal(office["mean"]) == ((alice.total + bob.total) / 2).quantize(Decimal("0.01"))
@@ -72,9 +72,9 @@ def test_a_persons_breakdown_adds_up_as_my_score_shows_it(dash: Dashboard) -> No
     status, body = dash.get(f"/api/person/{dash.world.alice.id}", BOSS)
     assert status == 200
     score = body["score"]
-    assert score["total"] == str(standing.total)  # type: ignore[index]
-    assert score["base"] == str(standing.base)  # type: ignore[index]
-    tasks = {t["title"]: t for t in body["tasks"]}  # type: ignore[attr-defined]
+    assert score["total"] == str(standing.total)
+    assert score["base"] == str(standing.base)
+    tasks = {t["title"]: t for t in body["tasks"]}
     assert set(tasks) == {"压缩业务办理时限", "举办招聘会", "网格化巡查"}
     for task_id, part in standing.breakdown.items():
         shown = next(t for t in tasks.values() if str(t["id"]) == task_id)
@@ -82,24 +82,24 @@ def test_a_persons_breakdown_adds_up_as_my_score_shows_it(dash: Dashboard) -> No
             part["weight"], part["points"], part["grade"], part["difficulty"])
     assert tasks["压缩业务办理时限"]["grade"] == "A"
     # Today's total closes the weekly series (history is kept nightly by the bot).
-    assert body["weekly"][-1] == {"day": "2026-06-15", "total": str(standing.total)}  # type: ignore[index]
+    assert body["weekly"][-1] == {"day": "2026-06-15", "total": str(standing.total)}
 
     # A cadre sees their own page, in English when Telegram says so.
     status, mine = dash.get(f"/api/person/{dash.world.alice.id}", ALICE, language="en")
     assert status == 200 and mine["score"] == score
     status, me = dash.get("/api/me", ALICE, language="en")
-    assert (me["role"], me["strings"]["my_score"]) == ("cadre", "My score")  # type: ignore[index]
+    assert (me["role"], me["strings"]["my_score"]) == ("cadre", "My score")
 
 
 def test_pending_and_not_reported_for_the_viewers_units(dash: Dashboard) -> None:
     status, body = dash.get("/api/pending", BOSS)
     assert status == 200
-    assert [(i["reporter"], i["task"]) for i in body["items"]] == [  # type: ignore[attr-defined]
+    assert [(i["reporter"], i["task"]) for i in body["items"]] == [
         ("艾丽", "网格化巡查")]
     status, body = dash.get("/api/late", BOSS)
     assert status == 200
-    assert [(u["unit"]["name"], [p["name"] for p in u["people"]])  # type: ignore[attr-defined]
-            for u in body["units"]] == [("党政办", ["艾丽"])]  # type: ignore[attr-defined]
+    assert [(u["unit"]["name"], [p["name"] for p in u["people"]])
+            for u in body["units"]] == [("党政办", ["艾丽"])]
     # The mayor oversees the city, so the bureau's own queue is theirs to see too.
     status, body = dash.get("/api/overview", MAYOR)
     assert "退役军人事务局" in _names(body["units"])

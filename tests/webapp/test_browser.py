@@ -58,13 +58,14 @@ def served(store: Store, clock: FakeClock) -> Iterator[tuple[str, Store]]:
     clock.advance(days=-21)
     world = build_world(store)
     bind(store, world, {BOSS: world.boss})
-    steps = [
-        (world.alice, world.alice_plain.id, "B", {"progress": Decimal(60)}),
-        (world.bob, world.bob_task.id, "A", {"progress": Decimal(100)}),
-        (world.alice, world.alice_key.id, "A", {"actual": Decimal(9)}),
+    steps = [  # who, which task, grade, progress, actual (of a numeric target)
+        (world.alice, world.alice_plain.id, "B", Decimal(60), None),
+        (world.bob, world.bob_task.id, "A", Decimal(100), None),
+        (world.alice, world.alice_key.id, "A", None, Decimal(9)),
     ]
-    for reporter, task_id, grade, amount in steps:
-        decide(store, reporter, task_id or 0, world.boss, grade, **amount)
+    for reporter, task_id, grade, progress, actual in steps:
+        decide(store, reporter, task_id or 0, world.boss, grade, progress=progress,
+               actual=actual)
         with store.transaction() as ctx:
             period = active_period(ctx.session)
             assert period is not None
@@ -91,7 +92,8 @@ def _standings(store: Store, unit_name: str) -> list[tuple[str, str]]:
     with store.session() as session:
         unit = session.exec(select(Unit).where(Unit.name == unit_name)).one()
         found = session.exec(
-            select(Cadre.name, Standing.total).join(Standing, col(Standing.cadre_id) == Cadre.id)
+            select(col(Cadre.name), col(Standing.total))
+            .join(Standing, col(Standing.cadre_id) == Cadre.id)
             .where(Standing.group_unit_id == unit.id)
             .order_by(col(Standing.rank_in_unit), col(Cadre.code))).all()
     return [(name, str(total)) for name, total in found]
