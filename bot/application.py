@@ -14,6 +14,7 @@ import warnings
 from datetime import time as clock_time
 from typing import Any
 
+from starlette.applications import Starlette
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -61,6 +62,8 @@ from models.tables import ProcessedUpdate
 from models.views import active_period
 from ui.i18n import LOCALES, Translator
 from ui.render import Renderer
+from webapp.api import WebAppConfig, create_app
+from webapp.server import web_server
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
@@ -137,6 +140,7 @@ def services(kaohe: AppContext) -> Services:
         invite_ttl_days=kaohe.settings.invites.ttl_days,
         publicity_days=kaohe.settings.rating.publicity_days,
         max_delegation_days=kaohe.settings.review.max_delegation_days,
+        webapp_url=kaohe.settings.webapp.public_url if kaohe.settings.webapp.enabled else "",
         queue_digests_now=lambda: digests_now(kaohe.store, kaohe.settings.schedule),
     )
 
@@ -285,12 +289,45 @@ def webhook_options(settings: TelegramSettings) -> dict[str, Any]:
     }
 
 
+def dashboard(kaohe: AppContext, token: str) -> Starlette:
+    """The Mini App (webapp/) for the bot with this token."""
+    return create_app(kaohe.store, WebAppConfig(
+        bot_token=token, max_init_data_age=kaohe.settings.webapp.max_init_data_age,
+        default_locale=kaohe.settings.i18n.default_locale))
+
+
 def run_bot(kaohe: AppContext) -> None:
     """Run against Telegram (or a self-hosted Bot API server) until stopped: long polling, or
-    a webhook with a secret token, as config.toml's [telegram] says."""
+    a webhook with a secret token, as config.toml's [telegram] says; with the Mini App
+    dashboard beside it in the same event loop when [webapp] is enabled."""
     settings = kaohe.settings.telegram
-    if settings.mode == "webhook":
-        options = webhook_options(settings)  # refused before anything starts
-        build_application(kaohe).run_webhook(**options)
+    options = webhook_options(settings) if settings.mode == "webhook" else None  # refused first
+    application = build_application(kaohe)
+    if kaohe.settings.webapp.enabled:
+        asyncio.run(_run_with_dashboard(kaohe, application, options))
+    elif options is not None:
+        application.run_webhook(**options)
     else:
-        build_application(kaohe).run_polling(allowed_updates=Update.ALL_TYPES)
+        application.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+async def _run_with_dashboard(kaohe: AppContext, application: KaoheApp,
+                              webhook: dict[str, Any] | None) -> None:
+    """python-telegram-bot's custom-webhook pattern: the Application runs in this loop, uvicorn
+    serves the dashboard in the foreground until Ctrl-C (or SIGTERM), then the bot stops."""
+    settings, web = kaohe.settings.telegram, kaohe.settings.webapp
+    server = web_server(dashboard(kaohe, settings.token.get_secret_value()), web.host, web.port)
+    updater = application.updater
+    assert updater is not None
+    async with application:
+        await _post_init(application)
+        await application.start()
+        if webhook is not None:
+            await updater.start_webhook(**webhook)
+        else:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            await server.serve()
+        finally:
+            await updater.stop()
+            await application.stop()

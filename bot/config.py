@@ -165,6 +165,21 @@ class LoggingSettings(_Section):
     file: str = ""  # empty: standard error
 
 
+class WebAppSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8088, ge=0, le=65535)  # 0: any free port (tests)
+    public_url: str = ""
+    max_init_data_age: int = Field(default=86400, ge=60, le=7 * 86400)
+
+    @field_validator("public_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("Telegram opens Mini Apps over HTTPS only: https://…")
+        return value.rstrip("/")
+
+
 class ScoringSettings(BaseModel):
     """The scoring tables as written in the file; `rules()` turns them into checked policies."""
 
@@ -191,6 +206,9 @@ class Settings(BaseSettings):
     warnings: WarningSettings = WarningSettings()
     review: ReviewSettings = ReviewSettings()
     logging: LoggingSettings = LoggingSettings()
+
+
+    webapp: WebAppSettings = WebAppSettings()
     scoring: ScoringSettings = ScoringSettings()
 
     # Where the file was; relative SQLite paths are resolved against its folder.

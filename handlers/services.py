@@ -21,5 +21,7 @@ class Services:
     invite_ttl_days: int = 14
     publicity_days: int = 5
     max_delegation_days: int = 90  # config.toml [review]
+    # The Mini App dashboard's HTTPS address ([webapp] public_url; empty: no 📊 看板 button).
+    webapp_url: str = ""
     # 管理 → 立即发送本周简报: queue this week's digests now; returns how many were queued.
     queue_digests_now: Callable[[], int] = field(default=lambda: 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, MenuButtonWebApp, Update, WebAppInfo
 from telegram.ext import (
     CommandHandler,
     MessageHandler,
@@ -15,6 +15,7 @@ from handlers.common import (
     KaoheApp,
     Person,
     answer,
+    app,
     locale_of,
     menu,
     menu_labels,
@@ -50,6 +51,11 @@ async def start(update: Update, context: Context) -> None:
         return
     await answer(update, p.r.render("welcome", name=p.cadre.name, admin=p.admin,
                                     supervisor=p.supervisor), menu(p))
+    url = app(context).webapp_url
+    if url and update.effective_chat is not None and update.effective_chat.type == "private":
+        # 📊 看板 beside the message field: supervisors see their units, cadres their score.
+        await context.bot.set_chat_menu_button(update.effective_chat.id, MenuButtonWebApp(
+            p.r.label("webapp.button"), WebAppInfo(url)))
 
 
 async def help_command(update: Update, context: Context) -> None:

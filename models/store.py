@@ -124,6 +124,23 @@ class Store:
         finally:
             session.close()
 
+    @contextmanager
+    def reading(self) -> Iterator[Ctx]:
+        """A look that changes nothing (the dashboard's reads): nothing is committed, but a
+        `Refused` that asks to be audited is recorded, as `transaction()` does."""
+        session = self._sessions()
+        ctx = Ctx(session=session, rules=self.rules, now=self.clock(), tz=self.tz)
+        try:
+            yield ctx
+        except Refused as refusal:
+            session.rollback()
+            if refusal.audit:
+                self._audit_refusal(ctx.now, refusal)
+            raise
+        finally:
+            session.rollback()
+            session.close()
+
     def _audit_refusal(self, now: datetime, refusal: Refused) -> None:
         with self._sessions() as session:
             session.add_all(refusal.keep)

@@ -10,6 +10,7 @@ messages show with their buttons numbered. The real Application runs on the simu
     !photo      send a photo (evidence)      !doc   send a document
     @2          become person 2              !who   list the people
     !chat       show this chat again         !quit  leave
+    !web        a link to the 📊 看板 dashboard as this person (opens in a desktop browser)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from sqlmodel import col, select
 from telegram import Update
@@ -26,6 +28,7 @@ from telegram import Update
 from bot.app_context import AppContext
 from bot.application import (
     build_application,
+    dashboard,
     register_commands,
     sender,
     start_sender,
@@ -36,6 +39,8 @@ from models import invites
 from models.tables import Cadre, Supervision, Unit
 from sandbox.simulator import SimMessage, TelegramSimulator
 from ui.i18n import Translator
+from webapp.auth import sign_init_data
+from webapp.server import web_server
 
 TELEGRAM_ID_BASE = 880_000_000
 
@@ -99,6 +104,7 @@ class Terminal:
         self.current = self.people[0] if self.people else None
         self.updates: list[dict[str, Any]] = []
         self.sim.on_bot_message(self._shown)
+        self.dashboard_url: str | None = None  # where the sandbox serves the Mini App
 
     # -- showing --------------------------------------------------------------------------
 
@@ -158,6 +164,8 @@ class Terminal:
                 self.who()
             elif line.startswith("@") and line[1:].isdigit():
                 self._switch(int(line[1:]))
+            elif line == "!web":
+                self._web_link()
             elif line == "!chat":
                 for message in self.sim.messages(me)[-12:]:
                     self.out(self._render(message))
@@ -190,6 +198,7 @@ class Terminal:
                 self.updates.append(self.sim.send_text(self.current.telegram_id, "/start"))
             for message in history[-5:]:
                 self.out(self._render(message))
+            self._web_link()
         else:
             self.out("  ? 没有这个人 / no such person")
 
@@ -206,6 +215,47 @@ class Terminal:
                 return
         self.out("  ? 没有可点的按钮 / nothing to tap")
 
+    def link_for(self, persona: Persona) -> str | None:
+        """The dashboard as this person would open it from Telegram: initData signed with the
+        sandbox bot's token, in the URL hash as Telegram passes it (webapp/static/tg-shim.js)."""
+        if self.dashboard_url is None:
+            return None
+        data = sign_init_data(self.sim.token, persona.telegram_id, self.kaohe.store.clock(),
+                              first_name=persona.name)
+        return f"{self.dashboard_url}#tgWebAppData={quote(data, safe='')}"
+
+    def _web_link(self) -> None:
+        link = self.link_for(self.current) if self.current is not None else None
+        if link is not None:
+            self.out(f"  📊 看板 / dashboard: {link}")
+
+    async def _serve_dashboard(self) -> tuple[Any, asyncio.Task[None]] | None:
+        """The Mini App on [webapp] host and port, in this event loop; None if it cannot."""
+        web = self.kaohe.settings.webapp
+        if not web.enabled:
+            return None
+        server = web_server(dashboard(self.kaohe, self.sim.token), web.host, web.port,
+                            own_signals=False)
+
+        async def serve() -> None:
+            try:
+                await server.serve()
+            except SystemExit:  # uvicorn's answer to a port in use
+                self.out(f"  (看板无法在 {web.host}:{web.port} 启动 / the dashboard could not "
+                         f"start on {web.host}:{web.port})")
+
+        task = asyncio.create_task(serve())
+        for _ in range(100):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.05)
+        if not server.started:
+            return None
+        port = server.servers[0].sockets[0].getsockname()[1]  # the real one, when port = 0
+        host = "127.0.0.1" if web.host in ("0.0.0.0", "") else web.host
+        self.dashboard_url = f"http://{host}:{port}/"
+        return server, task
+
     # -- running --------------------------------------------------------------------------
 
     async def run(self, read_line: Callable[[str], str] = input) -> None:
@@ -219,6 +269,8 @@ class Terminal:
         self.out(self.t("sandbox.banner"))
         self.out(__doc__.split("\n\n", 2)[2] if __doc__ else "")
         self.who()
+        served = await self._serve_dashboard()
+        self._web_link()
         async with application:
             await register_commands(application)
             await application.start()
@@ -246,6 +298,10 @@ class Terminal:
                     break
             await stop_sender(application, delivery)
             await application.stop()
+        if served is not None:
+            server, task = served
+            server.should_exit = True
+            await task
 
 
 def run_sandbox(kaohe: AppContext) -> None:

@@ -55,6 +55,8 @@ def test_environment_overrides_any_key(monkeypatch: pytest.MonkeyPatch) -> None:
     ("invites", "ttl_days = 'soon'", "invites.ttl_days"),
     ("telegram", "mode = 'carrier-pigeon'", "telegram.mode"),
     ("database", "urll = 'x'", "database.urll"),
+    ("webapp", "public_url = 'http://kaohe.example'", "webapp.public_url"),  # HTTPS only
+    ("webapp", "max_init_data_age = 5", "webapp.max_init_data_age"),
 ])
 def test_a_bad_value_names_the_key(tmp_path: Path, section: str, line: str, named: str) -> None:
     text = (ROOT / "config.toml").read_text(encoding="utf-8")

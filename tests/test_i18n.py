@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from ui.i18n import LOCALES, Translator, normalize_locale, po_path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "handlers", "ui", "sandbox", "models")
+PACKAGES = ("bot", "handlers", "ui", "webapp", "sandbox", "models")
 SOURCES = [p for d in PACKAGES for p in (ROOT / d).rglob("*.py")]
 
 

@@ -4,6 +4,10 @@ supervisor approves, the cadre sees the new score and rank."""
 from __future__ import annotations
 
 import asyncio
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 from bot.app_context import AppContext
 from bot.config import load_settings
@@ -14,7 +18,7 @@ from tests.support.world import World
 
 
 def test_terminal_chat_report_approve_score(store: Store, world: World) -> None:
-    settings = load_settings()
+    settings = load_settings(webapp={"port": 0})  # any free port: tests run side by side
     kaohe = AppContext(settings=settings, engine=store.engine, rules=store.rules, store=store)
     printed: list[str] = []
     # Typed faster than anyone could: Telegram's flood limits would only make the test wait.
@@ -49,3 +53,33 @@ def test_terminal_chat_report_approve_score(store: Store, world: World) -> None:
     assert "已审批通过（A 优）" in text and "单位内第 1 名" in text
     assert "总分：" in text.split("艾丽> *3")[-1]
 
+
+
+def test_terminal_prints_a_signed_dashboard_link_that_opens(store: Store, world: World) -> None:
+    """A newcomer opens 📊 看板 in a desktop browser from the link the sandbox prints."""
+    kaohe = AppContext(settings=load_settings(webapp={"port": 0}), engine=store.engine,
+                       rules=store.rules, store=store)
+    printed: list[str] = []
+    terminal = Terminal(kaohe, out=printed.append,
+                        simulator=TelegramSimulator(rate_limits=False))
+    number = {p.name: i for i, p in enumerate(terminal.people, start=1)}
+    script = [f"@{number['镇领导']}", "!web", "!quit"]
+    answers: list[httpx.Response] = []
+
+    def read_line(prompt: str) -> str:
+        links = re.findall(r"📊 看板 / dashboard: (\S+)", "\n".join(printed))
+        # The server runs in the terminal's event loop while it waits for a line.
+        if prompt.startswith("镇领导") and links and not answers:
+            link = urlsplit(links[-1])
+            init_data = parse_qs(link.fragment)["tgWebAppData"][0]
+            base = f"{link.scheme}://{link.netloc}"
+            answers.append(httpx.get(base + "/"))
+            answers.append(httpx.get(base + "/api/me",
+                                     headers={"Authorization": f"tma {init_data}"}))
+        return script.pop(0) if script else "!quit"
+
+    asyncio.run(terminal.run(read_line))
+    page, me = answers
+    assert page.status_code == 200 and "tg-shim.js" in page.text
+    assert me.status_code == 200
+    assert (me.json()["name"], me.json()["role"]) == ("镇领导", "supervisor")

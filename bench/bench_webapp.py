@@ -1,0 +1,102 @@
+"""`python -m bench.bench_webapp`: how fast the Mini App dashboard loads its data.
+
+    .venv/bin/python -m bench.bench_webapp [--sizes 2000] [--databases sqlite,postgresql]
+
+The viewer is the data set's city-level administrator (bench/bulk.py: cadre 0, who oversees
+every unit). Each API call goes through the real Starlette application in process (initData
+check, access rules, the reads, JSON), as the page makes it; the network is left out. "page"
+is what the first screen waits for: /api/me then /api/overview. The not-reported counts
+(/api/late-counts) follow the list on the page, so they are timed on their own. Data sets are
+those of `python -m bench` (built on first use, kept in var/bench/ and kaohe_bench_<N>).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlmodel import col, func, select
+from starlette.testclient import TestClient
+
+from bench.__main__ import ROOT, _store, percentile, postgres_dataset, sqlite_dataset
+from bench.bulk import TELEGRAM_BASE
+from models.store import Store
+from models.tables import Cadre, Standing, Unit
+from webapp.api import WebAppConfig, create_app
+from webapp.auth import sign_init_data
+
+TOKEN = "123456:bench-dashboard"
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # bench/bulk.py's "today", 10:00 in Shanghai
+
+
+def _timed(call: Callable[[], int], runs: int) -> list[float]:
+    call()  # warm: caches, the planner, Python's imports
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        status = call()
+        timings.append((time.perf_counter() - started) * 1000)
+        if status != 200:
+            raise RuntimeError(f"the dashboard answered {status}")
+    return timings
+
+
+def measure(url: str, runs: int) -> dict[str, list[float]]:
+    base = _store(url)
+    store = Store(base.engine, base.rules, clock=lambda: NOW)
+    client = TestClient(create_app(store, WebAppConfig(TOKEN, 86400)))
+    auth = {"Authorization": "tma " + sign_init_data(TOKEN, TELEGRAM_BASE, NOW)}
+    with store.session() as session:
+        # The biggest unit, and a cadre in the middle of the standings.
+        unit_id = session.exec(select(Cadre.unit_id).group_by(col(Cadre.unit_id))
+                               .order_by(func.count().desc())).first()
+        person = session.exec(select(Standing.cadre_id).where(col(Standing.cadre_id).is_not(
+            None)).order_by(col(Standing.total)).offset(100)).first()
+        units = len(session.exec(select(Unit.id)).all())
+    print(f"    {units} units; unit {unit_id}, cadre {person}", flush=True)
+
+    def get(path: str) -> Callable[[], int]:
+        return lambda: client.get(path, headers=auth).status_code
+
+    def page() -> int:
+        return max(client.get(p, headers=auth).status_code for p in ("/api/me", "/api/overview"))
+
+    figures = {
+        "page (me + overview)": _timed(page, runs),
+        "/api/overview": _timed(get("/api/overview"), runs),
+        f"/api/unit/{unit_id}": _timed(get(f"/api/unit/{unit_id}"), runs),
+        f"/api/person/{person}": _timed(get(f"/api/person/{person}"), runs),
+        "/api/pending": _timed(get("/api/pending"), runs),
+        "/api/late-counts": _timed(get("/api/late-counts"), max(3, runs // 10)),
+    }
+    store.engine.dispose()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="2000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    server = os.environ.get("KAOHE_BENCH_POSTGRES_URL",
+                            "postgresql+psycopg://postgres@127.0.0.1:5432/")
+    folder = ROOT / "var" / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    for size in (int(s) for s in args.sizes.split(",")):
+        for database in args.databases.split(","):
+            print(f"{database}, {size} cadres, city-level viewer, {args.runs} runs:", flush=True)
+            url = (f"sqlite:///{sqlite_dataset(size, folder)}" if database == "sqlite"
+                   else postgres_dataset(size, server))
+            for name, timings in measure(url, args.runs).items():
+                print(f"  {name:<28} median {statistics.median(timings):7.1f} ms   "
+                      f"p95 {percentile(timings, 0.95):7.1f} ms   "
+                      f"max {max(timings):7.1f} ms   (n={len(timings)})", flush=True)
+
+
+if __name__ == "__main__":
+    main()

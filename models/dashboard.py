@@ -1,0 +1,419 @@
+"""What the Mini App dashboard shows, and who may see it (the web layer decides nothing).
+
+Every function is a read in the caller's `store.reading()`: it loads the viewer, checks their
+right with the same rules as the bot (models/views.py `overseen_units`: admins see every unit,
+supervisors and today's delegates the units they supervise and every unit below; everyone sees
+their own unit's board and their own score), and returns plain data. A refusal is a `Refused`
+with audit=True, so the attempt is on record although nothing changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlmodel import col, select
+
+from models.access import unit_chain
+from models.errors import Forbidden, NotFound, Refused
+from models.reports import pending_for
+from models.store import Ctx
+from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
+from models.views import (
+    Missing,
+    active_period,
+    cadre_by_telegram,
+    is_supervisor,
+    not_reported,
+    overseen_units,
+    reportable_tasks,
+    standing_of,
+    total_a_week_ago,
+    totals_a_week_ago,
+)
+from scoring import Rational, exact, rate_unit, round_half_up
+from scoring.ranking import EXCELLENT, MemberStanding
+
+ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
+
+
+# -- who is looking ---------------------------------------------------------------------------
+
+
+def bad_init_data(reason: str) -> Refused:
+    """The Mini App's signed data did not check out (forged, stale, another bot's): audited."""
+    return Refused("webapp_bad_init_data", audit=True, entity="webapp", reason=reason)
+
+
+def viewer(ctx: Ctx, telegram_user_id: int) -> Cadre:
+    """The active cadre bound to this Telegram account, or an audited refusal."""
+    cadre = cadre_by_telegram(ctx.session, telegram_user_id)
+    if cadre is None:
+        # Telegram ids exceed the audit row's integer entity_id: they go in the parameters.
+        raise Refused("webapp_unbound", audit=True, entity="webapp",
+                      telegram_user=telegram_user_id)
+    return cadre
+
+
+def role_of(ctx: Ctx, who: Cadre) -> str:
+    if who.is_admin:
+        return ADMIN
+    return SUPERVISOR if is_supervisor(ctx.session, who, ctx.today) else CADRE
+
+
+def _period(ctx: Ctx) -> Period:
+    period = active_period(ctx.session)
+    if period is None:
+        raise Refused("no_active_period")
+    return period
+
+
+def _unit(ctx: Ctx, unit_id: int) -> Unit:
+    unit = ctx.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("unit", unit_id)
+    return unit
+
+
+def ensure_may_see_unit(ctx: Ctx, who: Cadre, unit: Unit) -> None:
+    """A unit's board: the viewer's own unit (as 排行榜 shows it), or one they oversee."""
+    if unit.id == who.unit_id or unit.id in {u.id for u in overseen_units(
+            ctx.session, who, ctx.today)}:
+        return
+    raise Forbidden(who.id, "webapp.unit", "unit", unit.id)
+
+
+def ensure_may_see_cadre(ctx: Ctx, who: Cadre, cadre: Cadre) -> None:
+    """A person's breakdown: their own, or anyone's in a unit the viewer oversees."""
+    if cadre.id == who.id or cadre.unit_id in {u.id for u in overseen_units(
+            ctx.session, who, ctx.today)}:
+        return
+    raise Forbidden(who.id, "webapp.person", "cadre", cadre.id)
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A ranked cadre's standing as the pages show it (plain columns: a city-level overview
+    reads thousands, and Standing rows would bring their per-task breakdowns along)."""
+
+    cadre_id: int
+    code: str
+    name: str
+    unit_id: int  # the unit they rank in
+    rank: int
+    total: Decimal
+    base: Decimal
+    key_points: Decimal
+    innovation: Decimal
+    collaboration: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UnitScore:
+    """An assessed unit's own standing."""
+
+    total: Decimal
+    rank: int
+    difficulty: Decimal
+
+
+_MEMBER_ROW = tuple(col(c) for c in (
+    Cadre.id, Cadre.code, Cadre.name, Standing.group_unit_id, Standing.rank_in_unit,
+    Standing.total, Standing.base, Standing.key_points, Standing.innovation,
+    Standing.collaboration))
+
+
+def _members(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, list[MemberRow]]:
+    """Each unit's ranked cadres, in rank order (one query)."""
+    found: dict[int, list[MemberRow]] = {unit_id: [] for unit_id in unit_ids}
+    for row in ctx.session.execute(
+        select(*_MEMBER_ROW).join(Standing, col(Standing.cadre_id) == Cadre.id)
+        .where(Standing.period_id == period.id, col(Standing.group_unit_id).in_(unit_ids))
+        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
+    ).all():
+        member = MemberRow(*row)
+        found[member.unit_id].append(member)
+    return found
+
+
+def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, UnitScore]:
+    return {unit_id: UnitScore(total, rank, difficulty) for unit_id, total, rank, difficulty
+            in ctx.session.execute(
+                select(col(Standing.unit_id), col(Standing.total), col(Standing.rank_in_unit),
+                       col(Standing.difficulty))
+                .where(Standing.period_id == period.id, col(Standing.unit_id).in_(unit_ids))
+            ).all()}
+
+
+# -- the rating quota -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    difficulty: Decimal  # the unit's D
+    ratio: Decimal  # its excellence ratio, 4 places
+    slots: int  # how many may be rated 优秀
+    members: int
+    excellent_line: Decimal | None  # the lowest total now inside the 优秀 quota (None: nobody)
+    excellent_min: Decimal  # the threshold no quota lowers
+
+
+def unit_quota(ctx: Ctx, unit: Unit, members: list[MemberRow],
+               own: UnitScore | None) -> Quota:
+    """The one place the dashboard takes a unit's rating quota from (D, ratio, slots and the
+    current 优秀 line). It rates the stored 2-decimal standings with the scoring core's
+    `rate_unit`, under the unit's post category and D from the unit's own standing (1 when it
+    has none), as models/rating_preview.py does from exact facts; cheap enough for a page.
+    When rating pools land (branch `numbers`), this function is what changes."""
+    policy = ctx.rules.policy(unit.post_category).rating
+    difficulty = own.difficulty if own is not None else Decimal(1)
+    rating = rate_unit(
+        [MemberStanding(m.code, _rational(m.total), _rational(m.base), _rational(m.key_points))
+         for m in members], _rational(difficulty), policy)
+    inside = [m.total for m in rating.members if m.grade == EXCELLENT]
+    return Quota(
+        difficulty=difficulty,
+        ratio=_decimal(rating.ratio, 4),
+        slots=rating.slots,
+        members=len(members),
+        excellent_line=_decimal(min(inside), 2) if inside else None,
+        excellent_min=_decimal(policy.excellent_min, 2),
+    )
+
+
+def _rational(value: Decimal) -> Rational:
+    """Exactly; a few times faster than scoring.exact, which a city's overview calls 60,000
+    times at 20,000 cadres."""
+    return Rational(*value.as_integer_ratio())
+
+
+def _decimal(value: object, places: int) -> Decimal:
+    return round_half_up(exact(value, "value"), places)
+
+
+def guard_lines(ctx: Ctx, unit: Unit) -> dict[str, Decimal]:
+    """The 90/70/60 lines of the unit's post category (优秀, 称职, 基本称职)."""
+    policy = ctx.rules.policy(unit.post_category).rating
+    return {"excellent": _decimal(policy.excellent_min, 2),
+            "competent": _decimal(policy.competent_min, 2),
+            "basic": _decimal(policy.basic_min, 2)}
+
+
+# -- 总览 -------------------------------------------------------------------------------------
+
+
+@dataclass
+class UnitSummary:
+    unit: Unit
+    depth: int
+    score: Decimal | None  # the unit's own standing, when it is assessed
+    rank: int | None  # among its parent's units
+    mean: Decimal | None  # of its members' totals
+    quota: Quota
+
+
+@dataclass
+class Overview:
+    period: Period
+    units: list[UnitSummary] = field(default_factory=list)
+
+
+def overview(ctx: Ctx, who: Cadre) -> Overview:
+    """The units the viewer oversees, best first: by the unit's own score, then by its
+    members' mean total (units nobody assesses and with nobody ranked come last)."""
+    period = _period(ctx)
+    units = overseen_units(ctx.session, who, ctx.today)
+    ids = [u.id or 0 for u in units]
+    members = _members(ctx, period, ids)
+    scores = _unit_scores(ctx, period, ids)
+    result = Overview(period)
+    for unit in units:
+        people = members[unit.id or 0]
+        own = scores.get(unit.id or 0)
+        mean = None
+        if people:
+            mean = (sum((m.total for m in people), Decimal(0)) / len(people)).quantize(
+                Decimal("0.01"))
+        result.units.append(UnitSummary(
+            unit, len(unit_chain(unit)) - 1, own.total if own else None,
+            own.rank if own else None, mean, unit_quota(ctx, unit, people, own)))
+    low = Decimal(-1)
+    result.units.sort(key=lambda s: (s.score is None, -(s.score or low), -(s.mean or low),
+                                     s.unit.path))
+    return result
+
+
+def _late_by_unit(ctx: Ctx, who: Cadre) -> list[tuple[Unit, list[Missing]]]:
+    """models/views.py `not_reported` for each unit the viewer oversees, in tree order. Unit by
+    unit, not once per subtree: a city's tasks at once would pass PostgreSQL's limit of 65,535
+    parameters in one query (and a unit's are a few hundred)."""
+    period = _period(ctx)
+    found = []
+    for unit in overseen_units(ctx.session, who, ctx.today):
+        missing = not_reported(ctx.session, period, unit, ctx.today)
+        if missing:
+            found.append((unit, missing))
+    return found
+
+
+def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
+    """Per overseen unit: how many of its members have a task due and unreported."""
+    return {unit.id or 0: len(missing) for unit, missing in _late_by_unit(ctx, who)}
+
+
+# -- a unit -----------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberLine:
+    member: MemberRow
+    week_ago: Decimal | None
+
+    @property
+    def trend(self) -> str | None:
+        """up, down or flat against the total a week ago (None: no history yet)."""
+        if self.week_ago is None:
+            return None
+        change = self.member.total - self.week_ago
+        return "up" if change > 0 else "down" if change < 0 else "flat"
+
+
+@dataclass
+class UnitPage:
+    period: Period
+    unit: Unit
+    score: Decimal | None
+    members: list[MemberLine]
+    quota: Quota
+    lines: dict[str, Decimal]
+    children: list[Unit]  # units directly below that the viewer may open
+
+
+def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
+    unit = _unit(ctx, unit_id)
+    ensure_may_see_unit(ctx, who, unit)
+    period = _period(ctx)
+    people = _members(ctx, period, [unit_id])[unit_id]
+    own = _unit_scores(ctx, period, [unit_id]).get(unit_id)
+    week_ago = totals_a_week_ago(ctx.session, period, [m.cadre_id for m in people], ctx.today)
+    overseen = {u.id for u in overseen_units(ctx.session, who, ctx.today)}
+    children = list(ctx.session.exec(
+        select(Unit).where(Unit.parent_id == unit_id).order_by(col(Unit.path))).all())
+    return UnitPage(
+        period, unit, own.total if own else None,
+        [MemberLine(m, week_ago.get(m.cadre_id)) for m in people],
+        unit_quota(ctx, unit, people, own), guard_lines(ctx, unit),
+        [child for child in children if child.id in overseen])
+
+
+# -- a person ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TaskPart:
+    task_id: int
+    title: str
+    dimension: str
+    weight: Decimal
+    progress: Decimal
+    grade: str | None
+    quality: Decimal
+    difficulty: Decimal
+    boost: Decimal | None
+    points: Decimal
+
+
+@dataclass
+class PersonPage:
+    period: Period
+    cadre: Cadre
+    unit: Unit
+    standing: Standing | None
+    week_ago: Decimal | None
+    tasks: list[TaskPart]
+    weekly: list[tuple[date, Decimal]]  # the total at the end of each week with history
+    lines: dict[str, Decimal]
+
+
+def person_page(ctx: Ctx, who: Cadre, cadre_id: int) -> PersonPage:
+    """A person's score as 我的得分 shows it (the same models/views reads), with the trend."""
+    cadre = ctx.session.get(Cadre, cadre_id)
+    if cadre is None:
+        raise NotFound("cadre", cadre_id)
+    ensure_may_see_cadre(ctx, who, cadre)
+    period = _period(ctx)
+    unit = _unit(ctx, cadre.unit_id)
+    standing = standing_of(ctx.session, period, cadre_id=cadre_id)
+    tasks: list[TaskPart] = []
+    if standing is not None:
+        known = {str(line.task.id): line.task for line in reportable_tasks(
+            ctx.session, cadre, period, ctx.today)}
+        missing = [int(key) for key in standing.breakdown if key not in known]
+        others = {str(t.id): t for t in ctx.session.exec(
+            select(Task).where(col(Task.id).in_(missing))).all()} if missing else {}
+        for key, part in standing.breakdown.items():
+            task = known.get(key) or others.get(key)
+            tasks.append(TaskPart(
+                int(key), task.title if task else f"#{key}",
+                task.dimension if task else "", Decimal(part["weight"]),
+                Decimal(part["progress"]), part["grade"], Decimal(part["quality"]),
+                Decimal(part["difficulty"]),
+                None if part["boost"] is None else Decimal(part["boost"]),
+                Decimal(part["points"])))
+    return PersonPage(period, cadre, unit, standing,
+                      total_a_week_ago(ctx.session, period, cadre_id, ctx.today), tasks,
+                      weekly_totals(ctx, period, cadre_id, standing), guard_lines(ctx, unit))
+
+
+def weekly_totals(ctx: Ctx, period: Period, cadre_id: int,
+                  standing: Standing | None) -> list[tuple[date, Decimal]]:
+    """The total at the last recorded day of each ISO week, then today's."""
+    by_week: dict[tuple[int, int], tuple[date, Decimal]] = {}
+    for day, total in ctx.session.exec(
+        select(col(StandingHistory.taken_on), col(StandingHistory.total)).where(
+            StandingHistory.period_id == period.id, StandingHistory.cadre_id == cadre_id)
+        .order_by(col(StandingHistory.taken_on))
+    ).all():
+        by_week[day.isocalendar()[:2]] = (day, total)
+    if standing is not None:
+        by_week[ctx.today.isocalendar()[:2]] = (ctx.today, standing.total)
+    return [by_week[week] for week in sorted(by_week)]
+
+
+# -- 待审批 and 未按期汇报 ----------------------------------------------------------------------
+
+
+@dataclass
+class Waiting:
+    reporter: str
+    task: str
+    occurrence: str
+    submitted_on: date | None
+
+
+def pending(ctx: Ctx, who: Cadre, limit: int = 100) -> list[Waiting]:
+    """Submissions waiting for this viewer's decision (models/reports.py `pending_for`)."""
+    reports = pending_for(ctx, who.id or 0, limit=limit)
+    tasks = {t.id: t for t in ctx.session.exec(
+        select(Task).where(col(Task.id).in_({r.task_id for r in reports}))).all()}
+    people = {c.id: c for c in ctx.session.exec(
+        select(Cadre).where(col(Cadre.id).in_({r.reporter_id for r in reports}))).all()}
+    return [Waiting(people[r.reporter_id].name, tasks[r.task_id].title, r.occurrence,
+                    r.submitted_at.astimezone(ctx.tz).date() if r.submitted_at else None)
+            for r in reports]
+
+
+@dataclass
+class LateUnit:
+    unit: Unit
+    people: list[tuple[Cadre, list[str]]]  # who, and the titles of their overdue tasks
+
+
+def late(ctx: Ctx, who: Cadre) -> list[LateUnit]:
+    """未按期汇报 in the viewer's units, unit by unit in tree order."""
+    return [LateUnit(unit, [(m.cadre, [t.title for t in m.tasks]) for m in missing])
+            for unit, missing in _late_by_unit(ctx, who)]

@@ -1,0 +1,192 @@
+"""The dashboard's API on both databases: what a viewer sees, and every refusal audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode
+
+import pytest
+
+from models.tables import Cadre
+from tests.webapp.conftest import (
+    ADMIN,
+    ALICE,
+    BOSS,
+    MAX_AGE,
+    MAYOR,
+    OTHER_BOT,
+    STRANGER,
+    Dashboard,
+)
+
+pytestmark = pytest.mark.db
+
+
+def _names(rows: object) -> list[str]:
+    assert isinstance(rows, list)
+    return [row["name"] for row in rows]
+
+
+def test_a_supervisor_sees_their_units_ranked_with_quota(dash: Dashboard) -> None:
+    status, me = dash.get("/api/me", BOSS)
+    assert status == 200
+    assert (me["name"], me["role"], me["locale"]) == ("镇领导", "supervisor", "zh_CN")
+    assert me["strings"]["overview"] == "总览"
+
+    status, body = dash.get("/api/overview", BOSS)
+    assert status == 200
+    # The township and its office: never the bureau, which the boss does not oversee.
+    assert sorted(_names(body["units"])) == ["党政办", "榆树沟镇"]
+    office = next(u for u in body["units"] if u["name"] == "党政办")
+    assert office["members"] == 2
+    alice, bob = dash.standing(dash.world.alice), dash.standing(dash.world.bob)
+    assert Decimal(office["mean"]) == ((alice.total + bob.total) / 2).quantize(Decimal("0.01"))
+    quota = office["quota"]
+    # Core posts, no unit task: D = 1, ratio 20 %, floor(0.2 × 2) = 0 slots, nobody 优秀 yet.
+    assert (quota["difficulty"], quota["ratio"], quota["slots"]) == ("1", "0.2000", 0)
+    assert quota["excellent_line"] is None and quota["excellent_min"] == "90.00"
+
+    status, late = dash.get("/api/late-counts", BOSS)
+    assert status == 200
+    # Alice's monthly patrol is overdue for past months; Bob's one task has no deadline.
+    assert late["counts"] == {str(dash.world.office.id): 1}
+
+
+def test_a_unit_shows_members_as_the_database_ranks_them(dash: Dashboard) -> None:
+    status, body = dash.get(f"/api/unit/{dash.world.office.id}", BOSS)
+    assert status == 200
+    members = body["members"]
+    assert isinstance(members, list)
+    alice, bob = dash.standing(dash.world.alice), dash.standing(dash.world.bob)
+    expected = sorted([(alice.rank_in_unit, "艾丽", str(alice.total)),
+                       (bob.rank_in_unit, "鲍勃", str(bob.total))])
+    assert [(m["rank"], m["name"], m["total"]) for m in members] == expected
+    first = members[0]
+    assert first["light"] is None  # the hook issue 15 fills
+    assert body["lines"] == {"excellent": "90.00", "competent": "70.00", "basic": "60.00"}
+
+
+def test_a_persons_breakdown_adds_up_as_my_score_shows_it(dash: Dashboard) -> None:
+    standing = dash.standing(dash.world.alice)
+    status, body = dash.get(f"/api/person/{dash.world.alice.id}", BOSS)
+    assert status == 200
+    score = body["score"]
+    assert score["total"] == str(standing.total)
+    assert score["base"] == str(standing.base)
+    tasks = {t["title"]: t for t in body["tasks"]}
+    assert set(tasks) == {"压缩业务办理时限", "举办招聘会", "网格化巡查"}
+    for task_id, part in standing.breakdown.items():
+        shown = next(t for t in tasks.values() if str(t["id"]) == task_id)
+        assert (shown["weight"], shown["points"], shown["grade"], shown["difficulty"]) == (
+            part["weight"], part["points"], part["grade"], part["difficulty"])
+    assert tasks["压缩业务办理时限"]["grade"] == "A"
+    # Today's total closes the weekly series (history is kept nightly by the bot).
+    assert body["weekly"][-1] == {"day": "2026-06-15", "total": str(standing.total)}
+
+    # A cadre sees their own page, in English when Telegram says so.
+    status, mine = dash.get(f"/api/person/{dash.world.alice.id}", ALICE, language="en")
+    assert status == 200 and mine["score"] == score
+    status, me = dash.get("/api/me", ALICE, language="en")
+    assert (me["role"], me["strings"]["my_score"]) == ("cadre", "My score")
+
+
+def test_pending_and_not_reported_for_the_viewers_units(dash: Dashboard) -> None:
+    status, body = dash.get("/api/pending", BOSS)
+    assert status == 200
+    assert [(i["reporter"], i["task"]) for i in body["items"]] == [
+        ("艾丽", "网格化巡查")]
+    status, body = dash.get("/api/late", BOSS)
+    assert status == 200
+    assert [(u["unit"]["name"], [p["name"] for p in u["people"]])
+            for u in body["units"]] == [("党政办", ["艾丽"])]
+    # The mayor oversees the city, so the bureau's own queue is theirs to see too.
+    status, body = dash.get("/api/overview", MAYOR)
+    assert "退役军人事务局" in _names(body["units"])
+
+
+def test_the_admin_sees_every_unit(dash: Dashboard) -> None:
+    status, body = dash.get("/api/overview", ADMIN)
+    assert status == 200
+    assert len(_names(body["units"])) == 5
+
+
+def _tampered(data: str) -> str:
+    fields = dict(parse_qsl(data))
+    fields["user"] = fields["user"].replace(str(ALICE), str(BOSS))  # pretend to be the boss
+    return urlencode(fields)
+
+
+@pytest.mark.parametrize(("case", "status", "action", "reason"), [
+    ("tampered", 401, "refused.webapp_bad_init_data", "bad signature"),
+    ("stale", 401, "refused.webapp_bad_init_data", "stale"),
+    ("other_bot", 401, "refused.webapp_bad_init_data", "bad signature"),
+    ("no_header", 401, "refused.webapp_bad_init_data", "no tma authorization"),
+    ("unbound", 403, "refused.webapp_unbound", None),
+    ("outside_subtree", 403, "refused.forbidden", None),
+    ("cadre_peeks", 403, "refused.forbidden", None),
+])
+def test_refusals_are_audited(dash: Dashboard, case: str, status: int, action: str,
+                              reason: str | None) -> None:
+    before = len(dash.audit())
+    world = dash.world
+    path = f"/api/unit/{world.office.id}"
+    if case == "tampered":
+        got = dash.get(path, raw=_tampered(dash.init_data(ALICE)))
+    elif case == "stale":
+        got = dash.get(path, BOSS, age=timedelta(seconds=MAX_AGE + 1))
+    elif case == "other_bot":
+        got = dash.get(path, BOSS, token=OTHER_BOT)
+    elif case == "no_header":
+        response = dash.client.get(path)
+        got = (response.status_code, response.json())
+    elif case == "unbound":
+        got = dash.get("/api/overview", STRANGER)
+    elif case == "outside_subtree":
+        path = f"/api/unit/{world.bureau.id}"  # the boss supervises the township only
+        got = dash.get(path, BOSS)
+    else:
+        path = f"/api/person/{world.bob.id}"
+        got = dash.get(path, ALICE)
+    code, body = got
+    assert code == status
+    assert body["error"] == action.removeprefix("refused.")
+    assert isinstance(body["message"], str) and body["message"]
+    entries = dash.audit()
+    assert len(entries) == before + 1
+    entry = entries[-1]
+    assert entry.action == action
+    if reason is not None:
+        assert entry.after == {"reason": reason}
+    if case == "unbound":
+        assert entry.after == {"telegram_user": str(STRANGER)}
+    if case == "outside_subtree":
+        assert (entry.actor_id, entry.entity, entry.entity_id) == (
+            world.boss.id, "unit", world.bureau.id)
+    if case == "cadre_peeks":
+        assert (entry.actor_id, entry.entity, entry.entity_id) == (
+            world.alice.id, "cadre", world.bob.id)
+
+
+def test_a_fresh_signature_within_the_age_passes(dash: Dashboard) -> None:
+    status, _ = dash.get("/api/me", BOSS, age=timedelta(seconds=MAX_AGE - 5))
+    assert status == 200
+
+
+def test_a_deactivated_cadre_is_refused(dash: Dashboard) -> None:
+    with dash.store.transaction() as ctx:
+        cadre = ctx.session.get(Cadre, dash.world.bob.id)
+        assert cadre is not None
+        cadre.active = False
+    status, body = dash.get("/api/me", 1002)
+    assert (status, body["error"]) == (403, "webapp_unbound")
+
+
+def test_the_page_and_its_script_are_served_from_here(dash: Dashboard) -> None:
+    page = dash.client.get("/")
+    assert page.status_code == 200 and "tg-shim.js" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    for name in ("app.js", "tg-shim.js", "chart.umd.min.js", "style.css"):
+        assert dash.client.get(f"/static/{name}").status_code == 200
+    # Nothing on the page is fetched from elsewhere.
+    assert "http" not in page.text.replace('http-equiv', '')

@@ -1,0 +1,159 @@
+"""The Mini App: its page and its JSON API, as one Starlette application.
+
+Every API call carries `Authorization: tma <initData>`. The signature and age are checked here
+(webapp/auth.py); who the Telegram user is, and what they may see, models/dashboard.py decides.
+A refusal becomes 401 (untrusted data), 403 (unbound, or not theirs to see) or 404, and
+models/ has written its audit row by then. Database work runs in a worker thread, so the bot's
+event loop, which this application shares, never waits on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from models import dashboard
+from models.errors import Refused
+from models.store import Ctx, Store
+from models.tables import Cadre
+from ui.i18n import LOCALES, Translator, normalize_locale
+from webapp import present
+from webapp.auth import InitDataError, WebAppUser, check_init_data
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+
+STATUS = {"webapp_bad_init_data": 401, "webapp_unbound": 403, "forbidden": 403,
+          "not_found": 404, "no_active_period": 409}
+
+
+@dataclass(frozen=True)
+class WebAppConfig:
+    bot_token: str
+    max_init_data_age: int  # seconds
+    default_locale: str = "zh_CN"
+
+
+@dataclass
+class Viewer:
+    cadre: Cadre
+    t: Translator
+
+
+Reader = Callable[[Ctx, Viewer, Request], dict[str, Any]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def create_app(store: Store, config: WebAppConfig) -> Starlette:
+    """The dashboard for one bot: its page, its static files and /api/*."""
+
+    def authenticate(request: Request) -> WebAppUser | InitDataError:
+        scheme, _, raw = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "tma":
+            return InitDataError("no tma authorization")
+        try:
+            return check_init_data(raw.strip(), config.bot_token, store.clock(),
+                                   config.max_init_data_age)
+        except InitDataError as error:
+            return error
+
+    def answer(request: Request, reader: Reader) -> Callable[[], tuple[int, dict[str, Any]]]:
+        """The work for a worker thread: check, load the viewer, read, or refuse."""
+        user = authenticate(request)
+
+        def work() -> tuple[int, dict[str, Any]]:
+            locale = config.default_locale
+            if isinstance(user, WebAppUser):
+                locale = normalize_locale(user.language_code, config.default_locale)
+            try:
+                with store.reading() as ctx:
+                    if isinstance(user, InitDataError):
+                        raise dashboard.bad_init_data(user.reason)
+                    cadre = dashboard.viewer(ctx, user.id)
+                    if cadre.locale in LOCALES:
+                        locale = cadre.locale or locale
+                    return 200, reader(ctx, Viewer(cadre, Translator(locale)), request)
+            except Refused as refusal:
+                t = Translator(locale)
+                key = f"refused.{refusal.code}"
+                text = t(key, **{k: str(v) for k, v in refusal.params.items()}) \
+                    if t.has(key) else t("refused.generic", code=refusal.code)
+                return STATUS.get(refusal.code, 400), {"error": refusal.code, "message": text}
+
+        return work
+
+    def endpoint(reader: Reader) -> Endpoint:
+        async def handle(request: Request) -> Response:
+            status, body = await asyncio.to_thread(answer(request, reader))
+            return JSONResponse(body, status_code=status,
+                                headers={"Cache-Control": "no-store"})
+        return handle
+
+    def me(ctx: Ctx, v: Viewer, _request: Request) -> dict[str, Any]:
+        return {"cadre_id": v.cadre.id, "name": v.cadre.name, "unit_id": v.cadre.unit_id,
+                "role": dashboard.role_of(ctx, v.cadre), "locale": v.t.locale,
+                "strings": present.strings(v.t)}
+
+    def unit(ctx: Ctx, v: Viewer, request: Request) -> dict[str, Any]:
+        return present.unit_page(dashboard.unit_page(ctx, v.cadre,
+                                                     int(request.path_params["unit_id"])))
+
+    def person(ctx: Ctx, v: Viewer, request: Request) -> dict[str, Any]:
+        return present.person_page(dashboard.person_page(ctx, v.cadre,
+                                                         int(request.path_params["cadre_id"])))
+
+    async def index(_request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    routes = [
+        Route("/", index),
+        Route("/api/me", endpoint(me)),
+        Route("/api/overview", endpoint(
+            lambda ctx, v, _: present.overview(dashboard.overview(ctx, v.cadre)))),
+        Route("/api/late-counts", endpoint(
+            lambda ctx, v, _: {"counts": {str(k): n for k, n in dashboard.late_counts(
+                ctx, v.cadre).items()}})),
+        Route("/api/unit/{unit_id:int}", endpoint(unit)),
+        Route("/api/person/{cadre_id:int}", endpoint(person)),
+        Route("/api/pending", endpoint(
+            lambda ctx, v, _: present.pending(dashboard.pending(ctx, v.cadre)))),
+        Route("/api/late", endpoint(
+            lambda ctx, v, _: present.late(dashboard.late(ctx, v.cadre)))),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+
+
+class SecurityHeaders:
+    """Everything the page needs is served from here (Chart.js is vendored): say so."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = (
+                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
