@@ -35,7 +35,9 @@ def issue_invite(ctx: Ctx, actor_id: int, cadre_id: int, ttl_days: int = 14) -> 
 def redeem_invite(ctx: Ctx, code: str, telegram_user_id: int) -> Cadre:
     """Bind the Telegram account to the invite's cadre; unknown, used, expired codes are refused."""
     normalized = clean_text(code).strip().upper()
-    invite = ctx.session.exec(select(InviteCode).where(InviteCode.code == normalized)).first()
+    # Locked: of two people redeeming one code at once, the second waits and finds it used.
+    invite = ctx.session.exec(
+        select(InviteCode).where(InviteCode.code == normalized).with_for_update()).first()
     if invite is None:
         raise Refused("invite_unknown")
     if invite.used_at is not None:
