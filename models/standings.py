@@ -122,6 +122,7 @@ def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
     change committed just before the lock was granted.
     """
     session = ctx.session
+    session.connection()  # the transaction has begun: its locks are what `held` remembers
     transaction = session.get_transaction()
     held: tuple[object, set[int]] | None = session.info.get("standings_locks")
     if held is None or held[0] is not transaction:

@@ -127,6 +127,16 @@ class Store:
     def session(self) -> Session:
         return self._sessions()
 
+    def snapshot(self) -> Session:
+        """A read-only session whose queries all see one moment, however many there are and
+        whatever commits meanwhile (PostgreSQL: REPEATABLE READ, READ ONLY). `kaohe check`
+        reads facts and standings this way, so writers at work never look like differences.
+        SQLite's sessions see one moment already: each holds the database's write lock."""
+        if self.dialect != "postgresql":
+            return self._sessions()
+        return self._sessions(bind=self.engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True))
+
     @contextmanager
     def transaction(self) -> Iterator[Ctx]:
         session = self._sessions()
