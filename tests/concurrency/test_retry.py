@@ -80,7 +80,7 @@ def test_check_reads_one_moment_while_writers_commit(database: Database) -> None
         refresh_all(ctx, world.year)
         report = submit_report(ctx, world.alice.id or 0, world.alice_plain.id or 0,
                                progress=Decimal(80)).id or 0
-    approved = []
+    approved: list[int] = []
 
     def approve_before_standings_are_read(state: ORMExecuteState) -> None:
         reads_standings = any(getattr(d.get("entity"), "__name__", None) == Standing.__name__
