@@ -1,6 +1,6 @@
 """One submission per task occurrence waits for review, and an invite code binds one account:
 under writers at once on both databases, in the database itself (a partial unique index), and
-after migration 0007, which returns the duplicates made before the index existed."""
+after migration 0008, which returns the duplicates made before the index existed."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_the_database_refuses_a_second_waiting_submission(store: Store) -> None:
             session.commit()
 
 
-def test_migration_0007_returns_all_but_the_first_waiting_duplicate(
+def test_migration_0008_returns_all_but_the_first_waiting_duplicate(
         engine: Engine, store: Store) -> None:
     world = build_world(store)
     task, alice = world.alice_monthly.id or 0, world.alice.id or 0
@@ -53,7 +53,7 @@ def test_migration_0007_returns_all_but_the_first_waiting_duplicate(
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "0006")
+            command.downgrade(config, "0007")
         with Session(engine) as session:  # what two submissions at once could leave behind
             rows = [_report(task, alice, SUBMITTED, "2026-05") for _ in range(3)]
             rows.append(_report(task, alice, SUBMITTED, "2026-06"))
