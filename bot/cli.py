@@ -142,7 +142,7 @@ def check(state: CliState, period_code: str | None) -> None:
     """Rebuild every score from stored facts and list each standing that differs."""
     context = state.context
     period = _period(state, period_code)
-    with context.store.session() as session:
+    with context.store.snapshot() as session:  # one moment, even with writers at work
         differences = check_standings(session, context.rules, period)
         count = len(session.exec(select(Standing.id).where(Standing.period_id == period.id)).all())
     if not differences:

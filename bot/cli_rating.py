@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from bot.cli import CliState, _fail, _guarded, _period, console, main
 from models import rating
 from models.rating_preview import RatingPreview, preview
+from models.store import Ctx
 from models.tables import Cadre, Period
 from ui.rating_cards import difficulty_text, pool_rows, ratio_text, status_text
 
@@ -62,24 +63,24 @@ def _act(state: CliState, period: Period, action: str, admin_code: str | None, *
         _fail(t("cli.rate.need_reason"))
     if action == "answer" and uphold is None:
         _fail(t("cli.rate.one_action"))
-    with store.transaction() as ctx:
+    def act(ctx: Ctx) -> str:
         if action == "publish":
             chosen = days or state.context.settings.rating.publicity_days
             run = rating.publish(ctx, admin_id, period_id, chosen)
-            done = t("cli.rate.published", period=period.name,
+            return t("cli.rate.published", period=period.name,
                      until=run.publicity_ends_on.isoformat(), days=chosen)
-        elif action == "answer":
+        if action == "answer":
             objection = rating.answer_objection(ctx, admin_id, objection_id or 0, bool(uphold),
                                                 reason or "")
-            done = t("cli.rate.answered", id=objection.id,
+            return t("cli.rate.answered", id=objection.id,
                      state=t(f"objection.state.{objection.state}"))
-        elif action == "finalise":
+        if action == "finalise":
             rating.finalise(ctx, admin_id, period_id)
-            done = t("cli.rate.finalised", period=period.name)
-        else:
-            rating.unlock(ctx, admin_id, period_id, reason or "")
-            done = t("cli.rate.unlocked", period=period.name)
-    console.print(done)
+            return t("cli.rate.finalised", period=period.name)
+        rating.unlock(ctx, admin_id, period_id, reason or "")
+        return t("cli.rate.unlocked", period=period.name)
+
+    console.print(store.run(act))
 
 
 def _admin_id(state: CliState, code: str | None) -> int:

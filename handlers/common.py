@@ -98,14 +98,9 @@ def app(context: Context) -> Services:
 
 
 async def run(context: Context, operation: Callable[[Ctx], T]) -> T:
-    """Run one models operation in its own transaction, in a worker thread."""
-    store = context.kaohe.store
-
-    def in_transaction() -> T:
-        with store.transaction() as ctx:
-            return operation(ctx)
-
-    return await asyncio.to_thread(in_transaction)
+    """Run one models operation in its own transaction (retried after a deadlock), in a worker
+    thread."""
+    return await asyncio.to_thread(context.kaohe.store.run, operation)
 
 
 async def read(context: Context, query: Callable[[Session], T]) -> T:

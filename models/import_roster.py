@@ -27,7 +27,7 @@ from models.importing import (
     cycle,
     parents_first,
 )
-from models.standings import refresh_all
+from models.standings import lock_standings, refresh_all
 from models.store import Ctx
 from models.tables import Cadre, Period, Supervision, Task, Unit
 
@@ -233,6 +233,9 @@ def _read_periods(book: Book, periods: dict[str, Period]) -> list[_PeriodRow]:
 def _refresh_open_periods(ctx: Ctx) -> None:
     """Recompute every standing of each unlocked period that has duty items."""
     with_tasks = set(ctx.session.exec(select(Task.period_id).distinct()).all())
-    for period in ctx.session.exec(select(Period).where(col(Period.locked).is_(False))).all():
-        if period.id in with_tasks:
-            refresh_all(ctx, period)
+    periods = [period for period in ctx.session.exec(
+        select(Period).where(col(Period.locked).is_(False)).order_by(col(Period.id))).all()
+        if period.id in with_tasks]
+    lock_standings(ctx, periods)  # all at once, in one order
+    for period in periods:
+        refresh_all(ctx, period)

@@ -29,7 +29,7 @@ from models.importing import (
     parents_first,
     plain_number,
 )
-from models.standings import refresh_all
+from models.standings import lock_standings, refresh_all
 from models.store import Ctx
 from models.tables import Cadre, Cooperation, Period, Task, Unit
 from scoring import plain
@@ -138,6 +138,7 @@ def import_tasks(ctx: Ctx, actor_id: int | None, sheets: dict[str, SheetData],
         if existing is None or changed:
             touched.add(coop.period)
         step(1)
+    lock_standings(ctx, [known.periods[code] for code in touched])  # all at once, in one order
     for code in sorted(touched):
         refresh_all(ctx, known.periods[code])
     return ImportResult(TASKS, counts)

@@ -101,6 +101,7 @@ def redeem_invite(ctx: Ctx, code: str, telegram_user_id: int) -> Cadre:
     """Bind the Telegram account to the invite's cadre; unknown, used, expired codes are refused,
     and an account that failed too often recently is refused before its code is looked at."""
     _check_attempts(ctx, telegram_user_id)
+    # Locked: of two people redeeming one code at once, the second waits and finds it used.
     invite = ctx.session.exec(
         select(InviteCode).where(InviteCode.code_hash == code_hash(code)).with_for_update()
     ).first()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 
 from models import audit, outbox
@@ -29,7 +30,7 @@ from models.limits import MAX_COUNT, NOTE, REASON, checked_text, clean_evidence
 from models.occurrences import current_occurrence, occurrences
 from models.standings import refresh
 from models.store import Ctx
-from models.tables import Cadre, Period, Report, Standing, Task
+from models.tables import ONE_WAITING, Cadre, Period, Report, Standing, Task
 from models.vocab import APPROVED, DRAFT, GRADES, REJECTED, RETURNED, SUBMITTED
 
 HUNDRED = Decimal(100)
@@ -176,6 +177,10 @@ def submit_report(
     the reporter's draft for the occurrence, if any, becomes the submission."""
     task, period, occurrence = _reportable(ctx, actor_id, task_id, occurrence, "report.submit")
     _check_amount(task, progress, actual)
+    # The task's row owns "one waiting submission per occurrence": two members of a unit
+    # submitting its task at once take turns here, and the second sees the first's submission.
+    # (FOR NO KEY UPDATE: drafts, which only refer to the task, are not held up.)
+    ctx.session.exec(select(Task.id).where(Task.id == task.id).with_for_update(key_share=True))
     waiting = ctx.session.exec(
         select(Report.id).where(
             Report.task_id == task.id, Report.occurrence == occurrence, Report.state == SUBMITTED
@@ -196,7 +201,12 @@ def submit_report(
     _fill(report, task, progress, actual, note, evidence)
     report.state = SUBMITTED
     report.submitted_at = ctx.now
-    ctx.session.flush()
+    try:
+        ctx.session.flush()
+    except IntegrityError as error:  # the database's own guard (ONE_WAITING) caught a race
+        if ONE_WAITING not in str(error.orig):
+            raise
+        raise Refused("already_waiting", report=None) from error
     unit = task_unit(ctx, task)
     audit.record(ctx, actor_id, "report.submit", report, before=before, period_id=period.id,
                  unit_id=unit.id, cadre_id=task.cadre_id, task_id=task.id)

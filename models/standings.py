@@ -3,6 +3,10 @@
 `refresh` is what every operation that changes a score's inputs calls before it commits, so
 when the transaction commits the standing and the ranks it touches are already current.
 `check` recomputes every standing from stored facts and lists what differs from what is stored.
+
+Writers in several processes: a period's standings change one transaction at a time. `refresh`
+and `refresh_all` first lock the period's row (`lock_standings`), then read the facts, so each
+one starts from the facts and ranks the previous one committed (docs/architecture.md).
 """
 
 from collections.abc import Iterable
@@ -13,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, update
 from sqlmodel import Session, col, select
 
+from models.errors import Refused
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rules import Rules
 from models.store import Ctx
@@ -105,6 +110,39 @@ def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts,
     return standing, before
 
 
+def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
+    """Serialise the writers of these periods' standings until this transaction ends.
+
+    On PostgreSQL each period's row is locked FOR NO KEY UPDATE (in id order, so that two
+    transactions locking several periods never wait on each other in a circle); it does not
+    block inserting rows that refer to the period. On SQLite the transaction already holds the
+    database's one write lock (BEGIN IMMEDIATE). Whatever of the standings this session read
+    before the lock may be stale, so it is read again; a period locked meanwhile is refused.
+    Must come before the facts are read: a recompute from facts read earlier could miss a
+    change committed just before the lock was granted.
+    """
+    session = ctx.session
+    session.connection()  # the transaction has begun: its locks are what `held` remembers
+    transaction = session.get_transaction()
+    held: tuple[object, set[int]] | None = session.info.get("standings_locks")
+    if held is None or held[0] is not transaction:
+        held = session.info["standings_locks"] = (transaction, set())
+    wanted = sorted({p.id for p in periods if p.id is not None} - held[1])
+    if not wanted:
+        return
+    for period_id in wanted:
+        # populate_existing: the row as committed now (autoflush writes our own changes first).
+        period = session.exec(
+            select(Period).where(Period.id == period_id).with_for_update(key_share=True)
+            .execution_options(populate_existing=True)).one()
+        held[1].add(period_id)
+        if period.locked:
+            raise Refused("period_locked", period=period.code)
+    for row in list(session.identity_map.values()):
+        if isinstance(row, (Standing, StandingBreakdown)):
+            session.expire(row)
+
+
 def _rank_group(session: Session, period_id: int, kind: str, where: ColumnElement[bool],
                 attribute: str) -> None:
     rows = session.exec(
@@ -156,6 +194,7 @@ def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Stand
     wanted = sorted(set(refs))
     if not wanted:
         return []
+    lock_standings(ctx, [period])
     loaded = FactsLoader(ctx.session, ctx.rules, period).load(wanted)
     standings = []
     for ref in wanted:  # one at a time: each move starts from ranks that are all correct
@@ -238,6 +277,7 @@ def drop(ctx: Ctx, period: Period, cadre_id: int) -> None:
 def refresh_all(ctx: Ctx, period: Period) -> int:
     """Recompute every standing of a period (after an import or a policy change)."""
     assert period.id is not None
+    lock_standings(ctx, [period])
     loaded = FactsLoader(ctx.session, ctx.rules, period).load(None)
     stored = {_ref_of(row): row for row in ctx.session.exec(
         select(Standing).where(Standing.period_id == period.id)).all()}

@@ -3,18 +3,26 @@
 `with store.transaction() as ctx:` opens one session and one transaction; an operation called
 with that `ctx` commits with it or not at all. A `Refused` raised inside rolls everything back
 and, when it asks to be audited, the refusal itself is written in a transaction of its own.
+
+`store.run(operation)` is the same transaction for a callable, retried from the start when
+PostgreSQL aborts it as a deadlock victim or for a serialisation failure (a few times, with a
+short random pause): the operation reads everything again, so a retry is as good as a first
+try. Writers from several processes (the bot, the command line, workers) go through `run`.
 """
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
@@ -23,6 +31,19 @@ from models.rules import Rules
 from models.tables import AuditEntry
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+# PostgreSQL's SQLSTATEs for "this transaction lost a race; run it again": serialization_failure
+# and deadlock_detected. Anything else (a broken constraint, a lost connection) is not retried.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+ATTEMPTS = 5
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Did the database abort the transaction only because a concurrent one won a race?"""
+    if not isinstance(error, DBAPIError):
+        return False
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def system_clock() -> datetime:
@@ -106,6 +127,16 @@ class Store:
     def session(self) -> Session:
         return self._sessions()
 
+    def snapshot(self) -> Session:
+        """A read-only session whose queries all see one moment, however many there are and
+        whatever commits meanwhile (PostgreSQL: REPEATABLE READ, READ ONLY). `kaohe check`
+        reads facts and standings this way, so writers at work never look like differences.
+        SQLite's sessions see one moment already: each holds the database's write lock."""
+        if self.dialect != "postgresql":
+            return self._sessions()
+        return self._sessions(bind=self.engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True))
+
     @contextmanager
     def transaction(self) -> Iterator[Ctx]:
         session = self._sessions()
@@ -140,6 +171,22 @@ class Store:
         finally:
             session.rollback()
             session.close()
+
+    def run(self, operation: Callable[[Ctx], T], *, attempts: int = ATTEMPTS) -> T:
+        """`operation(ctx)` in one transaction, committed; run again from the start (at most
+        `attempts` times in all) when the database aborts it for a deadlock or a serialisation
+        failure. Refusals and every other error pass through at once."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as ctx:
+                    return operation(ctx)
+            except DBAPIError as error:
+                if attempt == attempts or not is_retryable(error):
+                    raise
+            # Both sides of a deadlock may be retried: a random pause keeps them from meeting
+            # again in step.
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+        raise AssertionError("unreachable")
 
     def _audit_refusal(self, now: datetime, refusal: Refused) -> None:
         with self._sessions() as session:

@@ -25,6 +25,7 @@ from sqlmodel import Field, Relationship, SQLModel
 from models.types import Scaled, UTCDateTime
 
 ONE_ASSESSEE = "(cadre_id IS NULL) <> (unit_id IS NULL)"
+ONE_WAITING = "report_one_waiting"  # the partial unique index: one submission waits per occurrence
 
 
 class Unit(SQLModel, table=True):
@@ -166,6 +167,11 @@ class Report(SQLModel, table=True):
     __tablename__ = "report"
     __table_args__ = (
         Index("report_task_occurrence", "task_id", "occurrence"),
+        # One submission per task occurrence waits for review at a time (models/reports.py
+        # takes turns on the task's row; this is the database's own guard).
+        Index(ONE_WAITING, "task_id", "occurrence", unique=True,
+              sqlite_where=text("state = 'submitted'"),
+              postgresql_where=text("state = 'submitted'")),
         Index("report_state", "state"),
         # A cadre's decisions of the week, for the digests.
         Index("report_reporter_decided", "reporter_id", "decided_at"),

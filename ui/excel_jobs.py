@@ -38,8 +38,7 @@ def read(content: bytes, kind: str | None = None) -> tuple[str, dict[str, SheetD
 def import_sheets(store: Store, kind: str, sheets: dict[str, SheetData], *,
                   actor_id: int | None = None, progress: Progress | None = None) -> ImportResult:
     """Check and import in one transaction: all of it, or (InvalidWorkbook) nothing."""
-    with store.transaction() as ctx:
-        return IMPORTERS[kind](ctx, actor_id, sheets, progress)
+    return store.run(lambda ctx: IMPORTERS[kind](ctx, actor_id, sheets, progress))
 
 
 def import_file(store: Store, content: bytes, *, kind: str | None = None,
