@@ -34,6 +34,11 @@ class CliState:
         self._context: AppContext | None = None
 
     @property
+    def lang(self) -> str | None:
+        """The language chosen with --lang, if any."""
+        return self._lang
+
+    @property
     def context(self) -> AppContext:
         if self._context is None:
             self._context = build_context()
@@ -242,7 +247,7 @@ def run(state: CliState) -> None:
             _build_demo(state)
         from sandbox.terminal import run_sandbox  # imported on use: the simulator is big
 
-        run_sandbox(context)
+        run_sandbox(context, state.t.locale)
         return
     from bot.application import run_bot
 
