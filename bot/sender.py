@@ -266,11 +266,11 @@ class OutboxSender:
                 await self._slot()
                 await self.bot.send_photo(item.chat_id, InputFile(item.card.photo,
                                                                   filename="chart.png"))
-            await self._send_evidence(item.chat_id, item.card.evidence)
+            card = await self._with_evidence(item.chat_id, item.card)
             await self._slot()
             message = await self.bot.send_message(
-                item.chat_id, item.card.text, parse_mode=ParseMode.HTML,
-                reply_markup=item.card.markup, disable_web_page_preview=True,
+                item.chat_id, card.text, parse_mode=ParseMode.HTML,
+                reply_markup=card.markup, disable_web_page_preview=True,
             )
         except RetryAfter as exc:
             delay = exc.retry_after
@@ -291,6 +291,16 @@ class OutboxSender:
             return 0
         await asyncio.to_thread(self._finish, item.row_id, SENT, message.message_id, None)
         return 1
+
+    async def _with_evidence(self, chat_id: int, card: cards.Card) -> cards.Card:
+        """Send the card's evidence first. Telegram refusing it (a file id it does not know)
+        must not lose the card: it goes without the evidence and says so."""
+        try:
+            await self._send_evidence(chat_id, card.evidence)
+        except BadRequest as exc:
+            log.warning("evidence for chat %s could not be sent: %s", chat_id, exc)
+            return card.without_evidence()
+        return card
 
     async def _send_evidence(self, chat_id: int, evidence: list[dict[str, Any]]) -> None:
         photos = [e["file_id"] for e in evidence if e.get("type") == "photo"]
