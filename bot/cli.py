@@ -256,7 +256,7 @@ def run(state: CliState) -> None:
 
 
 # Commands kept in their own modules register themselves on `main` when imported.
-from bot import cli_audit, cli_excel, cli_rating  # noqa: E402, F401
+from bot import cli_admin, cli_audit, cli_excel, cli_rating  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()
