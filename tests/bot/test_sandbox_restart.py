@@ -5,6 +5,7 @@ user nobody invited yet can redeem a code; toasts show, and what the bot sends i
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -163,3 +164,15 @@ def test_a_card_whose_evidence_telegram_does_not_know_arrives_and_says_so(
             OutboxMessage.kind == "review_request")).one()
     assert row.state == "sent"
     other.close()
+
+
+def test_the_sandbox_in_english(store: Store, world: World, tmp_path: Path) -> None:
+    sandbox = Terminal(_kaohe(store), out=lambda line: None,
+                       simulator=TelegramSimulator(rate_limits=False),
+                       folder=tmp_path / "sandbox", locale="en")
+    shown = _run(sandbox, _number(sandbox, "艾丽"), "*9", "!quit")
+    assert "Kaohe · offline sandbox" in shown and "become a new Telegram user" in shown
+    assert "— You are now 艾丽 (cadre) —" in shown
+    assert "Hello, 艾丽!" in shown  # the people's Telegram speaks English, so the bot does
+    assert "? No such menu button." in shown
+    assert not re.search(r"[现您没有这个]", shown.replace("艾丽", "").replace("考核办管理员", ""))
