@@ -29,7 +29,7 @@ from bot.app_context import AppContext
 from bot.application import build_application, register_commands, start_timers
 from models import invites
 from models.tables import Cadre, ProcessedUpdate, Supervision, Unit
-from sandbox.simulator import SimMessage, TelegramSimulator
+from sandbox.simulator import SimMessage, SimulatorError, TelegramSimulator
 from ui.i18n import Translator
 
 TELEGRAM_ID_BASE = 880_000_000  # + the cadre's id: the demo people's Telegram accounts
@@ -164,7 +164,10 @@ class Terminal:
         """Save a file the bot sent under received/ and say where; nothing without a folder."""
         if self.folder is None or not message.from_bot:
             return ""
-        content = self.sim.file_bytes(file_id)
+        try:
+            content = self.sim.file_bytes(file_id)
+        except SimulatorError:  # its content was deleted from the folder: show the message
+            return ""
         if name is None:
             name = "photo.png" if content.startswith(b"\x89PNG") else "photo.jpg"
         path = self.folder / RECEIVED / f"{message.chat_id}-{message.message_id}-{name}"

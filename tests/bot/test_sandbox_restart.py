@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,6 +113,12 @@ def test_a_card_queued_before_a_restart_arrives_with_its_photo(
     saved = sorted((folder / "received").iterdir())
     assert saved and saved[0].read_bytes().startswith(b"\x89PNG")
     assert str(saved[0]) in shown
+
+    # Someone cleans out the stored files: the chat still shows, the photo just has no file.
+    shutil.rmtree(folder / "files")
+    third = _sandbox(store, folder)
+    shown = _run(third, boss, "!chat", "!quit")
+    assert "［照片］" in shown and "已由 镇领导 审批通过（A 优）" in shown
 
 
 def test_a_new_telegram_user_redeems_an_invite_code_after_a_restart(
