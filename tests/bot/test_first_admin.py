@@ -46,8 +46,8 @@ def test_the_first_admin_is_made_and_bound_by_a_documented_command(no_admin: Sto
     bot = BotHarness(no_admin)
     try:
         bot.sim.add_user(ALICE_TG, "艾丽")
-        welcome = bot.say(ALICE_TG, f"/start {_code(result.output)}")[-1]
-        assert "艾丽，您好" in welcome.text and "您是考核办管理员" in welcome.text
+        welcome = bot.say(ALICE_TG, f"/start {_code(result.output)}")[-1].text or ""
+        assert "艾丽，您好" in welcome and "您是考核办管理员" in welcome
         assert "管理" in (bot.sim.reply_keyboard(ALICE_TG) or [])
     finally:
         bot.close()

@@ -162,8 +162,9 @@ def test_a_card_whose_evidence_telegram_does_not_know_arrives_and_says_so(
     clock.advance(minutes=5)
     other.run(sender(other.app).drain())
     card = other.last(BOSS)
-    assert "待审批汇报" in card.text and "压缩业务办理时限" in card.text
-    assert "⚠️ 佐证材料未能随本卡片发送" in card.text
+    text = card.text or ""
+    assert "待审批汇报" in text and "压缩业务办理时限" in text
+    assert "⚠️ 佐证材料未能随本卡片发送" in text
     assert card.button_texts()[:4] == ["A 优", "B 良", "C 合格", "D 不合格"]
     assert not any(m.photo for m in other.sim.bot_messages(BOSS))
     with store.session() as session:
