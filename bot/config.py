@@ -184,7 +184,6 @@ class Settings(BaseSettings):
     invites: InviteSettings = InviteSettings()
     rating: RatingSettings = RatingSettings()
     warnings: WarningSettings = WarningSettings()
-
     sandbox: SandboxSettings = SandboxSettings()
     scoring: ScoringSettings = ScoringSettings()
 
