@@ -16,6 +16,7 @@ from rich.table import Table
 from sqlmodel import col, select
 
 from bot.app_context import AppContext, build_context
+from bot.cli_i18n import LocalisedGroup
 from bot.config import ConfigError
 from bot.logs import configure as configure_logging
 from models.errors import Refused
@@ -33,6 +34,11 @@ class CliState:
     def __init__(self, lang: str | None) -> None:
         self._lang = lang
         self._context: AppContext | None = None
+
+    @property
+    def lang(self) -> str | None:
+        """The language chosen with --lang, if any."""
+        return self._lang
 
     @property
     def context(self) -> AppContext:
@@ -79,7 +85,7 @@ def describe_refusal(t: Translator, refusal: Refused) -> str:
     return t(key, **{k: str(v) for k, v in refusal.params.items()})
 
 
-@click.group()
+@click.group("kaohe", cls=LocalisedGroup)
 @click.option("--lang", type=click.Choice(LOCALES), help="Language of messages (zh_CN or en).")
 @click.pass_context
 def main(ctx: click.Context, lang: str | None) -> None:
@@ -123,6 +129,8 @@ def _build_demo(state: CliState) -> None:
 
 
 def _period(state: CliState, code: str | None) -> Period:
+    if pending(state.context.engine):  # an empty or older database: say what to run
+        _fail(state.t("cli.db.not_ready"))
     with state.context.store.session() as session:
         query = select(Period).where(Period.code == code) if code else select(Period).where(
             col(Period.is_active)
@@ -157,8 +165,18 @@ def check(state: CliState, period_code: str | None) -> None:
     sys.exit(1)
 
 
+def places(totals: list[Any]) -> list[int]:
+    """Competition places of totals already sorted high to low: equal totals share a place."""
+    found: list[int] = []
+    for position, total in enumerate(totals, start=1):
+        found.append(found[-1] if found and totals[position - 2] == total else position)
+    return found
+
+
 def print_standings(state: CliState, period: Period, limit: int | None = None) -> None:
-    """The period's standings: cadres by total, then the assessed units."""
+    """The period's standings: cadres by total, then the assessed units. The first column is
+    the place in the list as sorted; the stored ranks (within the post category, within the
+    unit, among sibling units) follow under their own names."""
     t = state.t
     with state.context.store.session() as session:
         units = {u.id: u for u in session.exec(select(Unit)).all()}
@@ -170,7 +188,7 @@ def print_standings(state: CliState, period: Period, limit: int | None = None) -
         unit_rows = session.exec(
             select(Standing).where(Standing.period_id == period.id,
                                    col(Standing.unit_id).is_not(None))
-            .order_by(col(Standing.total).desc())
+            .order_by(col(Standing.total).desc(), col(Standing.base).desc())
         ).all()
     rules = state.context.rules
 
@@ -179,34 +197,40 @@ def print_standings(state: CliState, period: Period, limit: int | None = None) -
         return post.label_zh if t.locale == "zh_CN" else post.label_en
 
     table = Table(title=t("cli.standings.cadres", period=period.name))
-    for key in ("cli.col.rank_post", "cli.col.name", "cli.col.unit", "cli.col.post",
-                "cli.col.rank_unit", "cli.col.base", "cli.col.key", "cli.col.innovation",
-                "cli.col.collaboration", "cli.col.total"):
-        numeric = key.endswith(("rank_post", "rank_unit"))
+    for key in ("cli.col.place", "cli.col.name", "cli.col.unit", "cli.col.post",
+                "cli.col.rank_post", "cli.col.rank_unit", "cli.col.base", "cli.col.key",
+                "cli.col.innovation", "cli.col.collaboration", "cli.col.total"):
+        numeric = key.endswith(("place", "rank_post", "rank_unit"))
         table.add_column(t(key), justify="right" if numeric else "left")
-    for standing, cadre in rows[:limit] if limit else rows:
+    shown = list(zip(places([s.total for s, _ in rows]), rows, strict=True))
+    for place, (standing, cadre) in shown[:limit] if limit else shown:
         unit = units[cadre.unit_id]
-        table.add_row(str(standing.rank_in_post), cadre.name, unit.name,
-                      label(standing.post_category), str(standing.rank_in_unit),
+        table.add_row(str(place), cadre.name, unit.name, label(standing.post_category),
+                      str(standing.rank_in_post), str(standing.rank_in_unit),
                       str(standing.base), str(standing.key_points), str(standing.innovation),
                       str(standing.collaboration), f"[bold]{standing.total}[/bold]")
     console.print(table)
     if unit_rows:
         utable = Table(title=t("cli.standings.units", period=period.name))
-        for key in ("cli.col.rank_unit", "cli.col.unit", "cli.col.base", "cli.col.innovation",
-                    "cli.col.collaboration", "cli.col.total", "cli.col.difficulty"):
-            utable.add_column(t(key))
-        for standing in unit_rows:
+        for key in ("cli.col.place", "cli.col.unit", "cli.col.rank_siblings", "cli.col.base",
+                    "cli.col.innovation", "cli.col.collaboration", "cli.col.total",
+                    "cli.col.difficulty"):
+            numeric = key.endswith(("place", "rank_siblings"))
+            utable.add_column(t(key), justify="right" if numeric else "left")
+        for place, standing in zip(places([s.total for s in unit_rows]), unit_rows,
+                                   strict=True):
             unit = units[standing.unit_id]
-            utable.add_row(str(standing.rank_in_unit), unit.name, str(standing.base),
-                           str(standing.innovation), str(standing.collaboration),
-                           f"[bold]{standing.total}[/bold]", str(standing.difficulty))
+            utable.add_row(str(place), unit.name, str(standing.rank_in_unit),
+                           str(standing.base), str(standing.innovation),
+                           str(standing.collaboration), f"[bold]{standing.total}[/bold]",
+                           str(standing.difficulty))
         console.print(utable)
 
 
 @main.command("standings")
 @click.option("--period", "period_code", help="Period code (default: the active period).")
-@click.option("--limit", type=int, default=None, help="Show only the first N cadres.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Show only the first N cadres.")
 @click.pass_obj
 @_guarded
 def standings(state: CliState, period_code: str | None, limit: int | None) -> None:
@@ -246,7 +270,7 @@ def run(state: CliState) -> None:
             _build_demo(state)
         from sandbox.terminal import run_sandbox  # imported on use: the simulator is big
 
-        run_sandbox(context)
+        run_sandbox(context, state.t.locale)
         return
     from bot.application import run_bot
 
@@ -255,7 +279,7 @@ def run(state: CliState) -> None:
 
 
 # Commands kept in their own modules register themselves on `main` when imported.
-from bot import cli_audit, cli_excel, cli_privileges, cli_rating  # noqa: E402, F401
+from bot import cli_admin, cli_audit, cli_excel, cli_privileges, cli_rating  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

@@ -36,8 +36,8 @@ WRITABLE = click.Path(dir_okay=False, writable=True, path_type=Path)
 @_guarded
 def template(state: CliState, kind: str, file: Path) -> None:
     """Write an empty roster or duty-list workbook to fill in."""
-    file.write_bytes(excel_jobs.template(kind, state.context.store, state.t))
-    console.print(state.t("excel.written", file=str(file)))
+    _check_folder(state, file)
+    _save(state, file, excel_jobs.template(kind, state.context.store, state.t))
 
 
 @main.command("import")
@@ -108,6 +108,7 @@ PERIOD = click.option("--period", "period_code", help="Period code (default: the
 @_guarded
 def export_results(state: CliState, period_code: str | None, file: Path) -> None:
     """A period's results: a summary sheet and one sheet per unit, ready to print."""
+    _check_folder(state, file)
     period = _period(state, period_code)
     _write(state, file, lambda: excel_jobs.export_results(state.context.store, period,
                                                           state.t))
@@ -119,6 +120,7 @@ def export_results(state: CliState, period_code: str | None, file: Path) -> None
 @_guarded
 def export_roster(state: CliState, file: Path) -> None:
     """The units, cadres, supervisors and periods, as `kaohe import roster` reads them."""
+    _check_folder(state, file)
     _write(state, file, lambda: excel_jobs.export_roster(state.context.store, state.t))
 
 
@@ -129,6 +131,7 @@ def export_roster(state: CliState, file: Path) -> None:
 @_guarded
 def export_tasks(state: CliState, period_code: str | None, file: Path) -> None:
     """A period's duty lists, as `kaohe import tasks` reads them."""
+    _check_folder(state, file)
     period = _period(state, period_code)
     _write(state, file, lambda: excel_jobs.export_tasks(state.context.store, period, state.t))
 
@@ -136,5 +139,18 @@ def export_tasks(state: CliState, period_code: str | None, file: Path) -> None:
 def _write(state: CliState, file: Path, build: Any) -> None:
     with console.status(state.t("excel.writing", file=file.name)):
         content: bytes = build()
-    file.write_bytes(content)
+    _save(state, file, content)
+
+
+def _check_folder(state: CliState, file: Path) -> None:
+    """Before any work: the folder the workbook goes to must exist."""
+    if not file.parent.is_dir():
+        _fail(state.t("cli.no_folder", folder=str(file.parent), file=file.name))
+
+
+def _save(state: CliState, file: Path, content: bytes) -> None:
+    try:
+        file.write_bytes(content)
+    except OSError as exc:  # no permission, disk full, a folder by that name…
+        _fail(state.t("cli.cannot_write", file=str(file), error=exc.strerror or str(exc)))
     console.print(state.t("excel.written", file=str(file)))

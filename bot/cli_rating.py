@@ -24,7 +24,7 @@ from ui.rating_cards import difficulty_text, pool_rows, ratio_text, status_text
 @click.option("--period", "period_code", help="Period code (default: the active period).")
 @click.option("--members", is_flag=True, help="Also list every member's grade, unit by unit.")
 @click.option("--publish", is_flag=True, help="Publish the grades for 公示.")
-@click.option("--days", type=int, default=None,
+@click.option("--days", type=click.IntRange(1, 30), default=None,
               help="Days of 公示, counting today (default: [rating] publicity_days).")
 @click.option("--objections", is_flag=True, help="List the period's objections.")
 @click.option("--answer", "objection_id", type=int, help="Answer this objection (its number).")
@@ -65,7 +65,7 @@ def _act(state: CliState, period: Period, action: str, admin_code: str | None, *
         _fail(t("cli.rate.one_action"))
     def act(ctx: Ctx) -> str:
         if action == "publish":
-            chosen = days or state.context.settings.rating.publicity_days
+            chosen = days if days is not None else state.context.settings.rating.publicity_days
             run = rating.publish(ctx, admin_id, period_id, chosen)
             return t("cli.rate.published", period=period.name,
                      until=run.publicity_ends_on.isoformat(), days=chosen)

@@ -141,6 +141,10 @@ class InviteSettings(_Section):
     ttl_days: int = Field(default=14, ge=1, le=365)
 
 
+class SandboxSettings(_Section):
+    folder: str = "var/sandbox"
+
+
 class RatingSettings(_Section):
     publicity_days: int = Field(default=5, ge=1, le=30)
 
@@ -206,9 +210,8 @@ class Settings(BaseSettings):
     warnings: WarningSettings = WarningSettings()
     review: ReviewSettings = ReviewSettings()
     logging: LoggingSettings = LoggingSettings()
-
-
     webapp: WebAppSettings = WebAppSettings()
+    sandbox: SandboxSettings = SandboxSettings()
     scoring: ScoringSettings = ScoringSettings()
 
     # Where the file was; relative SQLite paths are resolved against its folder.
@@ -234,6 +237,11 @@ class Settings(BaseSettings):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.config_dir / url[len(prefix):])
         return url
+
+    @property
+    def sandbox_folder(self) -> Path:
+        """Where the sandbox keeps its Telegram, relative paths against the config folder."""
+        return self.config_dir / self.sandbox.folder
 
     def rules(self) -> Rules:
         """The scoring policy per post category, profiles and point tables, checked."""

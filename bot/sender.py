@@ -78,10 +78,10 @@ def parts_of(card: cards.Card) -> list[dict[str, Any]]:
         parts.append({"type": "chart", "png": base64.b64encode(card.photo).decode()})
     photos = [e["file_id"] for e in card.evidence if e.get("type") == "photo"]
     if len(photos) > 1:
-        parts.append({"type": "album", "file_ids": photos[:10]})
+        parts.append({"type": "album", "file_ids": photos[:10], "lost": card.evidence_lost})
     elif photos:
-        parts.append({"type": "photo", "file_id": photos[0]})
-    parts.extend({"type": "document", "file_id": e["file_id"]}
+        parts.append({"type": "photo", "file_id": photos[0], "lost": card.evidence_lost})
+    parts.extend({"type": "document", "file_id": e["file_id"], "lost": card.evidence_lost}
                  for e in card.evidence if e.get("type") == "document")
     pieces = split_message(card.text)
     markup = card.markup.to_dict() if card.markup is not None else None
@@ -303,7 +303,20 @@ class OutboxSender:
         return 1
 
     async def _send(self, chat_id: int, part: dict[str, Any], silent: bool) -> int | None:
-        """One part; the id of the message it became (an album: its first)."""
+        """One part; the id of the message it became (an album: its first). Evidence Telegram
+        refuses (a file id it no longer knows) must not lose the card: a line says it is
+        missing, and the card's text follows as the next part."""
+        try:
+            return await self._send_part(chat_id, part, silent)
+        except BadRequest as exc:
+            if part["type"] not in ("album", "photo", "document") or not part.get("lost"):
+                raise
+            log.warning("evidence for a card could not be sent: %s", exc)
+            said = await self.bot.send_message(chat_id, part["lost"], parse_mode=ParseMode.HTML,
+                                               disable_notification=silent)
+            return said.message_id
+
+    async def _send_part(self, chat_id: int, part: dict[str, Any], silent: bool) -> int | None:
         kind = part["type"]
         sent: Message | tuple[Message, ...]
         if kind == "chart":

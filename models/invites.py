@@ -126,3 +126,34 @@ def redeem_invite(ctx: Ctx, code: str, telegram_user_id: int) -> Cadre:
     audit.record(ctx, cadre.id, "invite.redeem", cadre, before=before, cadre_id=cadre.id,
                  unit_id=cadre.unit_id)
     return cadre
+
+
+def issue_office_invite(ctx: Ctx, cadre_id: int, ttl_days: int = 14, *,
+                        make_admin: bool = False) -> tuple[IssuedInvite, bool]:
+    """An invite for an administrator, issued by the assessment office at the command line
+    (`kaohe admin invite`), with no admin acting: the way into a fresh install. While the
+    install has no active admin, the named cadre becomes its first; after that only an admin
+    can be named, unless the office says `make_admin`. Returns the invite and whether the
+    cadre was made an admin."""
+    cadre = load(ctx, Cadre, cadre_id, for_update=True)
+    if not cadre.active:
+        raise Refused("cadre_inactive", name=cadre.name)
+    made = False
+    if not cadre.is_admin:
+        admins = ctx.session.exec(select(Cadre.id).where(col(Cadre.is_admin),
+                                                         col(Cadre.active))).first()
+        if admins is not None and not make_admin:
+            raise Refused("office_invite_not_admin", name=cadre.name)
+        before = audit.snapshot(cadre)
+        cadre.is_admin = True
+        audit.record(ctx, None, "cadre.make_admin", cadre, before=before, cadre_id=cadre.id,
+                     unit_id=cadre.unit_id)
+        made = True
+    code = new_code()  # stored as its hash only, like every invite (issue_invite)
+    invite = InviteCode(code_hash=code_hash(code), cadre_id=cadre.id or 0, created_by=None,
+                        created_at=ctx.now, expires_at=ctx.now + timedelta(days=ttl_days))
+    ctx.session.add(invite)
+    ctx.session.flush()
+    audit.record(ctx, None, "invite.issue", invite, after=_public(invite), cadre_id=cadre.id,
+                 unit_id=cadre.unit_id)
+    return IssuedInvite(code, invite), made

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -38,8 +37,10 @@ class SimWorld:
         self.webhook: dict[str, Any] | None = None
         self.listeners: list[Listener] = []
         self._by_id: dict[tuple[int, int], SimMessage] = {}
-        self._serial = itertools.count(1)
-        self._next_update_id = 1
+        # Both only grow, across restarts too when the world is saved (sandbox/sim_saved.py):
+        # the bot drops an update id it has handled before.
+        self.next_serial = 1
+        self.next_update_id = 1
         self._notes: list[tuple[SimMessage, str]] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
@@ -47,7 +48,8 @@ class SimWorld:
         return int(self.wall_clock())
 
     def serial(self) -> int:
-        return next(self._serial)
+        self.next_serial += 1
+        return self.next_serial - 1
 
     # chats and messages
 
@@ -105,11 +107,16 @@ class SimWorld:
     def file_by_path(self, path: str) -> StoredFile | None:
         return next((f for f in self.files.values() if f.file_path == path), None)
 
+    def index_messages(self) -> None:
+        """Rebuild the lookup by (chat, message id) after the history was loaded."""
+        self._by_id = {(m.chat_id, m.message_id): m for messages in self.history.values()
+                       for m in messages}
+
     # updates for the bot
 
     def queue_update(self, payload: dict[str, Any]) -> dict[str, Any]:
-        update = {"update_id": self._next_update_id, **copy.deepcopy(payload)}
-        self._next_update_id += 1
+        update = {"update_id": self.next_update_id, **copy.deepcopy(payload)}
+        self.next_update_id += 1
         self.requeue(update)
         return copy.deepcopy(update)
 

@@ -27,6 +27,7 @@ from sandbox.html_check import utf16_len
 from sandbox.sim_errors import ApiError, SimulatorError, bad_request
 from sandbox.sim_limits import FaultKind, FaultPlan, RateLimiter
 from sandbox.sim_methods import BotApi, Call, commands_key
+from sandbox.sim_saved import load_world, save_world
 from sandbox.sim_state import SimChat, SimMessage, SimUser, tiny_png
 from sandbox.sim_world import Listener, SimWorld
 from sandbox.spec import ApiSpec, Upload
@@ -179,11 +180,20 @@ class TelegramSimulator:
 
     def add_user(self, user_id: int, first_name: str, *, language_code: str | None = "zh-hans",
                  username: str | None = None) -> None:
+        """A Telegram user and their private chat with the bot; for a user who exists already
+        (a saved world) the name and language are updated and the chat is kept as it is."""
         if user_id <= 0:
             raise ValueError("user ids are positive")
         with self._world.lock:
-            self._world.users[user_id] = SimUser(user_id, first_name, language_code, username)
-            self._world.add_chat(SimChat(user_id, "private", first_name, username))
+            known = self._world.users.get(user_id)
+            self._world.users[user_id] = SimUser(user_id, first_name, language_code, username,
+                                                 blocked=known is not None and known.blocked)
+            if user_id not in self._world.chats:
+                self._world.add_chat(SimChat(user_id, "private", first_name, username))
+
+    def user_ids(self) -> list[int]:
+        with self._world.lock:
+            return sorted(self._world.users)
 
     def add_group(self, chat_id: int, title: str) -> None:
         if chat_id >= 0:
@@ -354,6 +364,24 @@ class TelegramSimulator:
         """Updates queued for the bot and not yet confirmed by a getUpdates offset."""
         with self._world.lock:
             return copy.deepcopy(self._world.updates)
+
+    # a Telegram that outlives the bot (the sandbox)
+
+    def save(self, folder: Path) -> None:
+        """Keep people, chats, messages, files and counters in `folder` (sandbox/sim_saved.py)."""
+        with self._world.lock:
+            save_world(self._world, folder)
+
+    def load(self, folder: Path) -> bool:
+        """Become the Telegram saved in `folder`; False when there is none yet."""
+        with self._world.lock:
+            return load_world(self._world, folder)
+
+    def continue_update_ids(self, last_handled: int) -> None:
+        """Number the next update after `last_handled`, as Telegram's ids only grow: a bot
+        that remembers handling an id drops an update that comes with it again."""
+        with self._world.lock:
+            self._world.next_update_id = max(self._world.next_update_id, last_handled + 1)
 
     # faults
 

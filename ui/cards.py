@@ -3,7 +3,7 @@ notices people get when theirs is decided. Used by the handlers and by the outbo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlmodel import Session, col, select
@@ -21,6 +21,12 @@ class Card:
     markup: InlineKeyboardMarkup | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
     photo: bytes | None = None  # a picture sent before the text (a digest's chart)
+    evidence_lost: str = ""  # what the text adds when the evidence cannot be sent
+
+    def without_evidence(self) -> Card:
+        """The card when Telegram refused its evidence (a file id it no longer knows): the
+        text still goes, and says the evidence is missing."""
+        return replace(self, text=f"{self.text}\n\n{self.evidence_lost}".rstrip(), evidence=[])
 
 
 GRADES: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B", "C", "D")
@@ -54,7 +60,8 @@ def review_card(session: Session, report_id: int, r: Renderer) -> Card | None:
             [ReviewReason(report_id, "ret").button(r.label("review.return")),
              ReviewReason(report_id, "rej").button(r.label("review.reject"))],
         ])
-    return Card(text, markup, list(report.evidence or []))
+    return Card(text, markup, list(report.evidence or []),
+                evidence_lost=r.text("card.evidence_lost"))
 
 
 def report_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
@@ -89,7 +96,8 @@ def claim_card(session: Session, claim_id: int, r: Renderer) -> Card | None:
             ClaimDecision(claim_id, "ok").button(r.label("claim.approve")),
             ClaimDecision(claim_id, "no").button(r.label("claim.reject")),
         ]])
-    return Card(text, markup, list(claim.evidence or []))
+    return Card(text, markup, list(claim.evidence or []),
+                evidence_lost=r.text("card.evidence_lost"))
 
 
 def claim_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:

@@ -22,17 +22,22 @@ DEFAULT_LOCALE = "zh_CN"
 DOMAIN = "kaohe"
 
 
-def po_path(locale: str) -> Path:
-    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(locale: str, domain: str = DOMAIN) -> Path:
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
 @cache
-def translations(locale: str) -> gettext.GNUTranslations:
-    """The catalog for a locale (an unknown locale gets the default one)."""
+def translations(locale: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """The catalog for a locale (an unknown locale gets the default one). Another domain holds
+    a library's own messages under their English text (click.po: the command line's usage and
+    errors); where a locale has no such file, the English text stands."""
     if locale not in LOCALES:
         locale = DEFAULT_LOCALE
-    with po_path(locale).open("rb") as handle:
-        catalog = read_po(handle, locale=locale, domain=DOMAIN)
+    path = po_path(locale, domain)
+    if domain != DOMAIN and not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale, domain=domain)
     buffer = BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)

@@ -67,7 +67,7 @@ def test_terminal_prints_a_signed_dashboard_link_that_opens(store: Store, world:
     answers: list[httpx.Response] = []
 
     def read_line(prompt: str) -> str:
-        links = re.findall(r"📊 看板 / dashboard: (\S+)", "\n".join(printed))
+        links = re.findall(r"📊 看板：(\S+)", "\n".join(printed))
         # The server runs in the terminal's event loop while it waits for a line.
         if prompt.startswith("镇领导") and links and not answers:
             link = urlsplit(links[-1])
