@@ -29,7 +29,9 @@ from sqlmodel import col, select
 from bench.__main__ import ROOT, percentile, postgres_dataset, sqlite_dataset
 from bench.bulk import TODAY
 from bot.config import load_settings
+from models.facts import AssesseeRef
 from models.insight import score_insight
+from models.shown import shown_score
 from models.store import Store, make_engine
 from models.tables import Cadre, Unit
 from models.views import active_period, reportable_tasks, standing_of, total_a_week_ago
@@ -44,14 +46,15 @@ def my_score(store: Store, cadre_id: int, today: date, r: Renderer) -> int:
         assert period is not None and cadre is not None
         standing = standing_of(session, period, cadre_id=cadre_id)
         lines = reportable_tasks(session, cadre, period, today)
-        titles = {str(line.task.id): line.task.title for line in lines}
         week_ago = total_a_week_ago(session, period, cadre_id, today)
+        shown = None if standing is None else shown_score(
+            session, store.rules, period, AssesseeRef.cadre(cadre_id))
         insight = score_insight(session, store.rules, period, cadre, today, standing, lines)
         view = {"period": period, "standing": standing, "week_ago": week_ago,
-                "unit": session.get(Unit, cadre.unit_id), "titles": titles, "insight": insight}
+                "unit": session.get(Unit, cadre.unit_id), "shown": shown, "insight": insight}
         change = None if standing is None or week_ago is None else standing.total - week_ago
-        r.render("score", cadre=cadre, view=_View(**view), s=standing, change=change,
-                 post_label="")
+        r.render("score", cadre=cadre, view=_View(**view), s=standing, shown=shown,
+                 change=change, post_label="")
         return len(insight.suggestions)
 
 
