@@ -47,8 +47,8 @@ from models.reports import discard_draft, save_draft, submit_report
 from models.tables import Report, Task
 from models.views import TaskLine, active_period, latest_report, reportable_tasks
 from models.vocab import RETURNED, SUBMITTED
+from ui import render
 from ui.callbacks import ReportEdit, ReportPage, ReportStep, ReportTask
-from ui.render import percent
 
 PICK, AMOUNT, EVIDENCE, NOTE, CONFIRM = "pick", "amount", "evidence", "note", "confirm"
 KEY = "report"  # user_data[KEY]: what has been entered so far (JSON-safe)
@@ -149,12 +149,7 @@ def _pick_label(p: Person, line: TaskLine) -> str:
     if line.progress is None:
         return p.r.label("report.task_button", title=title, due=due)
     return p.r.label("report.task_button_approved", title=title, due=due,
-                     approved=_amount_text(p, line.task.target, line.progress))
-
-
-def _amount_text(p: Person, target: Decimal | None, value: Decimal) -> str:
-    """An approved or entered amount as people read it: "30/30" or "60%"."""
-    return f"{_plain(value)}/{_plain(target)}" if target is not None else percent(value)
+                     approved=render.amount(line.progress, line.task.target))
 
 
 def _short(title: str, limit: int = 24) -> str:
@@ -255,8 +250,8 @@ def _doubt(p: Person, task: Task, entered: dict[str, Any], value: Decimal) -> st
     """Why this amount needs a yes first: it lowers the approved one, or passes the target."""
     approved = _dec(entered.get("approved"))
     if approved is not None and value < approved:
-        return p.r.text("report.confirm_lower", value=_amount_text(p, task.target, value),
-                        approved=_amount_text(p, task.target, approved))
+        return p.r.text("report.confirm_lower", value=render.amount(value, task.target),
+                        approved=render.amount(approved, task.target))
     if task.target is not None and value > task.target:
         return p.r.text("report.confirm_above_target", value=_plain(value),
                         target=_plain(task.target), measure=task.measure or "")

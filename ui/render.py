@@ -52,6 +52,13 @@ def plain_number(value: Decimal | int | str | None) -> str:
     return format(number.normalize(), "f")
 
 
+def amount(value: Decimal | str | None, target: Decimal | str | None) -> str:
+    """An amount reported on a task: "6/12" toward a numeric target, else a percentage."""
+    if value is None:
+        return "—"
+    return f"{plain_number(value)}/{plain_number(target)}" if target is not None else percent(value)
+
+
 def local_time(moment: datetime | None, zone: tzinfo) -> str:
     """A moment as the reader's clock shows it: month-day hour:minute in their unit's zone."""
     if moment is None:
@@ -70,7 +77,7 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(points=points, signed=signed, percent=percent, num=plain_number,
-                       local=local_time)
+                       local=local_time, amount=amount)
     return env
 
 
