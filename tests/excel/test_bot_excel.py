@@ -3,8 +3,10 @@ import file and gets the same answer as the command line; nobody else may send o
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from io import BytesIO
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -19,6 +21,7 @@ from tests.bot.harness import BotHarness
 from tests.excel.support import workbook
 from tests.excel.test_broken_files import COOP_HEADERS, TASK_HEADERS
 from tests.support.world import World, build_world
+from ui import excel_jobs
 
 
 @pytest.fixture
@@ -99,15 +102,26 @@ def test_anyone_else_sending_a_file_is_refused(bot: BotHarness, store: Store) ->
 
 
 def test_an_import_runs_beside_the_update_loop_and_others_are_answered_meanwhile(
-    bot: BotHarness,
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The import is held at a gate until Alice has had her answer, so the test does not
+    # depend on how fast this machine checks 4,000 rows.
+    gate = threading.Event()
+    real_import = excel_jobs.import_file
+
+    def held_import(*args: Any, **kwargs: Any) -> Any:
+        assert gate.wait(timeout=60), "the test never opened the gate"
+        return real_import(*args, **kwargs)
+
+    monkeypatch.setattr(excel_jobs, "import_file", held_import)
     rows = [("2026", f"X{i:04d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
              "市政府工作报告") for i in range(4000)]
     content = workbook({"履职事项": [TASK_HEADERS, *rows]})
     bot.feed(bot.sim.send_document(ADMIN, "big.xlsx", content))
     assert bot.last(ADMIN).body == "正在检查 big.xlsx…"
-    assert "可用命令" in bot.say(ALICE, "/help")[-1].body
+    assert "可用命令" in bot.say(ALICE, "/help")[-1].body  # answered while the import waits
     assert bot.last(ADMIN).body == "正在检查 big.xlsx…"  # still checking: Alice did not wait
+    gate.set()
     bot.settle()
     assert bot.last(ADMIN).body.startswith("文件有 4000 处错误，未导入任何内容：")
 
