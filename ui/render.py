@@ -8,6 +8,7 @@ recipient's catalog. Numbers are formatted here, never in handlers.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -81,16 +82,36 @@ def _environment() -> Environment:
     return env
 
 
+@dataclass(frozen=True)
+class Punctuation:
+    """The marks a template puts between its pieces, in the reader's language: full-width in
+    Chinese (总分：98.90、（较上周 +1.20）), ASCII in English. Templates hold no punctuation of
+    their own (tests/test_punctuation.py checks), so no language gets the other's."""
+
+    colon: str
+    comma: str
+    open: str
+    close: str
+    list: str  # between the items of a list on one line
+    lquote: str
+    rquote: str
+
+    @classmethod
+    def of(cls, t: Translator) -> Punctuation:
+        return cls(**{name: t(f"punct.{name}") for name in cls.__dataclass_fields__})
+
+
 class Renderer:
     """Renders for one locale: `render(kind, **data)` a template, `text(key, ...)` one sentence."""
 
     def __init__(self, locale: str) -> None:
         self.t = Translator(locale)
         self.locale = self.t.locale
+        self.p = Punctuation.of(self.t)
 
     def render(self, kind: str, **data: Any) -> str:
         template = _environment().get_template(f"{kind}.html.j2")
-        return template.render(t=self.t, locale=self.locale, **data).strip()
+        return template.render(t=self.t, p=self.p, locale=self.locale, **data).strip()
 
     def text(self, key: str, **params: Any) -> str:
         """One catalog sentence, its parameters escaped for HTML."""
