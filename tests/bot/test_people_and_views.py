@@ -103,7 +103,7 @@ def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world
     assert "艾丽" in bot.last(BOSS).body
     bot.tap(BOSS, "未按期汇报")
     late = bot.last(BOSS).body
-    assert "未按期汇报" in late and "艾丽: 网格化巡查" in late  # the monthly task is overdue
+    assert "未按期汇报" in late and "• 艾丽\n  网格化巡查" in late  # the monthly task is overdue
     # A forged callback for a unit the boss does not oversee is refused.
     bot.feed(bot.sim.forge_callback(BOSS, board.message_id, f"rank:u:{world.id.bureau}"))
     assert "没有权限" in bot.alert()

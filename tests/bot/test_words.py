@@ -1,0 +1,60 @@
+"""Lists, times and words (issue 13 §4): a long 未按期汇报 split between people, a delegate greeted
+as a delegate, through the real bot on both databases."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from models import org
+from models.store import Store
+from tests.bot.conftest import BOSS
+from tests.bot.harness import BotHarness
+from tests.support.world import World
+
+LATE_PEOPLE = 30  # the most 未按期汇报 lists at once
+TASKS_EACH = 6
+
+
+def _many_late_people(store: Store, world: World) -> dict[str, list[str]]:
+    """30 more people in 党政办, each with six overdue tasks of long titles: far over 4,096."""
+    late: dict[str, list[str]] = {}
+    with store.transaction() as ctx:
+        year = ctx.session.merge(world.year)
+        office = ctx.session.merge(world.office)
+        for n in range(LATE_PEOPLE):
+            name = f"干部{n:02d}号"
+            cadre = org.add_cadre(ctx, None, code=f"L{n:03d}", name=name, unit=office)
+            ctx.session.flush()
+            late[name] = []
+            for k in range(TASKS_EACH):
+                title = f"{name}第{k}项：深入开展基层治理能力提升专项行动并按月报送进展情况"
+                org.add_task(ctx, None, period=year, code=f"L{n:03d}-{k}", title=title,
+                             dimension="basic", category="general", weight=Decimal(5),
+                             cadre=cadre, source="unit_points", deadline=date(2026, 3, 31))
+                late[name].append(title)
+    return late
+
+
+def test_a_long_not_reported_list_is_split_between_people(
+        bot: BotHarness, store: Store, world: World) -> None:
+    late = _many_late_people(store, world)
+    bot.say(BOSS, "/rank")
+    bot.tap(BOSS, "查看其他单位")
+    bot.tap(BOSS, "党政办")
+    pieces = bot.tap(BOSS, "未按期汇报")
+    bodies = [piece.body or "" for piece in pieces]
+    assert len(bodies) >= 2 and sum(len(body) for body in bodies) > 4096
+    assert bodies[0].startswith("党政办 · 截至 2026-06-15 未按期汇报")
+    shown = 0
+    for name, titles in late.items():
+        holding = [body for body in bodies if f"• {name}\n" in body]
+        if not holding:
+            continue  # past the 30 listed ("另有 … 人未列出")
+        shown += 1
+        assert len(holding) == 1, name
+        # All of a person's tasks come in the message that names them, one a line under it.
+        assert f"• {name}\n" + "".join(f"  {title}\n" for title in titles) in holding[0] + "\n"
+    assert shown >= LATE_PEOPLE - 1  # Alice is late too, and the list stops at 30
+    for body in bodies[1:]:
+        assert body.startswith("• "), body[:40]  # each further message begins with a person
