@@ -89,6 +89,35 @@ def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
     return bool(delegator_ids(session, cadre.id or 0, today))
 
 
+@dataclass(frozen=True)
+class ReviewFor:
+    """A delegation in force: the supervisor this cadre reviews for, and until when."""
+
+    supervisor: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a cadre is besides an assessee, to greet them as what they are: the supervisor of
+    some units, a delegate reviewing for a supervisor for a time, or both."""
+
+    supervises: tuple[str, ...]  # the names of the units they supervise
+    reviews_for: tuple[ReviewFor, ...]
+
+
+def role_of(session: Session, cadre: Cadre, today: date) -> Role:
+    units = session.exec(
+        select(Unit.name).join(Supervision, col(Supervision.unit_id) == Unit.id)
+        .where(Supervision.cadre_id == cadre.id).order_by(col(Unit.path))).all()
+    delegations = session.exec(
+        select(Cadre.name, func.max(Delegation.ends_on))
+        .join(Cadre, col(Cadre.id) == Delegation.supervisor_id)
+        .where(Delegation.delegate_id == cadre.id, delegation_in_force(today))
+        .group_by(col(Cadre.id), col(Cadre.name)).order_by(col(Cadre.name))).all()
+    return Role(tuple(units), tuple(ReviewFor(name, ends_on) for name, ends_on in delegations))
+
+
 @dataclass(frozen=True, slots=True)
 class TaskRow:
     """The columns of a task its people are shown (plain values: a digest run reads the task

@@ -3,12 +3,13 @@ as a delegate, through the real bot on both databases."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from models import org
+from models.admin import delegate_review
 from models.store import Store
-from tests.bot.conftest import BOSS
+from tests.bot.conftest import ALICE, BOSS, DEPUTY
 from tests.bot.harness import BotHarness
 from tests.support.world import World
 
@@ -58,3 +59,25 @@ def test_a_long_not_reported_list_is_split_between_people(
     assert shown >= LATE_PEOPLE - 1  # Alice is late too, and the list stops at 30
     for body in bodies[1:]:
         assert body.startswith("• "), body[:40]  # each further message begins with a person
+
+
+def test_a_delegate_is_greeted_as_a_delegate_and_a_supervisor_as_a_supervisor(
+        bot: BotHarness, store: Store, world: World) -> None:
+    today = store.today()
+    with store.transaction() as ctx:
+        delegate_review(ctx, world.id.boss, world.id.deputy, today, today + timedelta(days=6))
+    bot.join(world.deputy, DEPUTY)  # binding says /start's welcome
+    welcome = bot.last(DEPUTY).body
+    delegate = "您受镇领导委托代为审批（至 2026-06-21）：镇领导分管单位的汇报会发送给您。"
+    assert delegate in welcome and "分管领导" not in welcome
+    help_text = bot.say(DEPUTY, "/help")[-1].body
+    assert help_text.startswith(delegate + "\n可用命令") and "/pending" in help_text
+    assert "您是榆树沟镇的分管领导：" in bot.say(BOSS, "/start")[-1].body
+    assert "您是榆树沟镇的分管领导：" in bot.say(BOSS, "/help")[-1].body
+    for words in ("分管领导", "委托"):  # a cadre who is neither is greeted as neither
+        assert words not in bot.say(ALICE, "/start")[-1].body
+        assert words not in bot.say(ALICE, "/help")[-1].body
+    bot.say(DEPUTY, "/lang")
+    bot.tap(DEPUTY, "English")
+    assert ("You review on behalf of 镇领导 until 2026-06-21: submissions from the units "
+            "镇领导 supervises come to you.") in bot.say(DEPUTY, "/help")[-1].body
