@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from models import org
 from models.admin import delegate_review
+from models.reports import approve_report, submit_report
 from models.store import Store
-from tests.bot.conftest import ALICE, BOSS, DEPUTY
+from tests.bot.conftest import ADMIN, ALICE, BOSS, DEPUTY
 from tests.bot.harness import BotHarness
 from tests.support.world import World
 
@@ -81,3 +82,23 @@ def test_a_delegate_is_greeted_as_a_delegate_and_a_supervisor_as_a_supervisor(
     bot.tap(DEPUTY, "English")
     assert ("You review on behalf of 镇领导 until 2026-06-21: submissions from the units "
             "镇领导 supervises come to you.") in bot.say(DEPUTY, "/help")[-1].body
+
+
+def test_the_audit_log_in_the_bot_is_in_words_and_local_time(
+        bot: BotHarness, store: Store, world: World) -> None:
+    with store.transaction() as ctx:
+        report = submit_report(ctx, world.id.alice, world.id.alice_plain, progress=Decimal(80))
+        approve_report(ctx, world.id.boss, report.id or 0, "A")
+    text = bot.say(ADMIN, "/audit")[-1].body
+    assert text.startswith("审计日志：最近 15 条，最新在前\n")
+    # The clock says 2026-06-15 02:00 UTC: 10:00 in Beijing, the admin's zone.
+    assert ("• 2026-06-15 10:00 · 镇领导 · 通过汇报 · 汇报\n"
+            "  状态：待审批 → 已通过、审批人：— → 镇领导、评价等次：— → A 优、"
+            "审批时间：— → 2026-06-15 10:00\n") in text
+    assert "• 2026-06-15 10:00 · 艾丽 · 提交汇报 · 汇报\n  履职事项：压缩业务办理时限、" in text
+    assert "report." not in text and "02:00" not in text and "_id" not in text
+    assert "没有权限" in bot.say(ALICE, "/audit")[-1].body  # the office's alone
+    bot.say(ADMIN, "/lang")
+    bot.tap(ADMIN, "English")
+    english = bot.say(ADMIN, "/audit")[-1].body
+    assert "• 2026-06-15 10:00 · 镇领导 · Approved a report · Report\n" in english
