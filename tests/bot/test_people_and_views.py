@@ -94,7 +94,11 @@ def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world
     text = bot.say(ALICE, "/rank")[-1].body
     assert "党政办" in text and "艾丽" in text and "◀" in text
     assert not bot.last(ALICE).button_texts()  # a cadre sees only their own unit
-    board = bot.say(BOSS, "/rank")[-1]
+    ranking = bot.say(BOSS, "/rank")[-1]  # a leader sees the units below first
+    assert ranking.button_texts() == ["党政办", "本单位人员排名", "查看其他单位"]
+    bot.tap(BOSS, "本单位人员排名", ranking)
+    board = bot.last(BOSS)
+    assert "榆树沟镇 · 2026年度 排行榜" in board.body
     assert board.button_texts() == ["查看其他单位", "未按期汇报"]
     bot.tap(BOSS, "查看其他单位", board)
     units = bot.last(BOSS).button_texts()
