@@ -1,5 +1,6 @@
-"""Leaders see units, not only people (issue 13 §6): the weekly chart marks the reader's own bar
-and draws the 90/70/60 lines, through the real bot on both databases."""
+"""Leaders see units, not only people (issue 13 §6): 排行榜 ranks the units they oversee by the
+units' own scores, and the weekly chart marks the reader's own bar and draws the 90/70/60 lines,
+through the real bot on both databases."""
 
 from __future__ import annotations
 
