@@ -82,3 +82,15 @@ def test_a_label_and_its_value_read_right_in_each_language() -> None:
 
     assert "邀请码：<code>ABCD1234</code>\n绑定链接：https://t.me/" in invite("zh_CN")
     assert "Code: <code>ABCD1234</code>\nLink: https://t.me/" in invite("en")
+
+
+def test_no_space_is_put_before_a_chinese_sentence_that_opens_with_a_mark() -> None:
+    """`总分 {{ t(…) }}` with a sentence "（…）" would read "分 （"; such a sentence carries its own
+    spacing (" (…)" in English), or the template uses p.open and p.close."""
+    chinese = _strings("zh_CN")
+    offenders = []
+    for path in sorted(Path(TEMPLATES_DIR).glob("*.j2")):
+        for key in re.findall(r' {{ t\("([a-z_.]+)"', path.read_text(encoding="utf-8")):
+            if chinese.get(key, "")[:1] in ("（", "，", "：", "、"):
+                offenders.append(f"{path.name}: {key}")
+    assert offenders == []

@@ -13,11 +13,13 @@ from typing import Any
 from models.audit_log import Names, changes, referred
 from models.tables import AuditEntry
 from ui.i18n import Translator
-from ui.render import Punctuation
+from ui.render import Punctuation, boost, difficulty
 
 REFUSED = "refused."
 SHOWN_CHANGES = 6  # a row added by an import lists every field: the first few tell what it is
 LONGEST_VALUE = 40
+# Numbers shown as everywhere else: a boost "+15%", a difficulty "1.05".
+NUMBER_FORMATS = {"boost": boost, "difficulty": difficulty}
 # Coded values the catalog has words for: (entity, field) -> key prefix ("" = any entity).
 VOCABULARIES = {
     ("", "state"): "state", ("", "grade"): "grade", ("", "dimension"): "dimension",
@@ -100,6 +102,8 @@ class AuditWords:
         vocabulary = VOCABULARIES.get((entry.entity, field)) or VOCABULARIES.get(("", field))
         if vocabulary and self.t.has(f"{vocabulary}.{value}"):
             return self.t(f"{vocabulary}.{value}")
+        if field in NUMBER_FORMATS:
+            return NUMBER_FORMATS[field](value)
         if field == "evidence" and isinstance(value, list):
             return str(len(value))  # how many files
         text = self._moment(value) if isinstance(value, str) else str(value)

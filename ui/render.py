@@ -53,6 +53,20 @@ def plain_number(value: Decimal | int | str | None) -> str:
     return format(number.normalize(), "f")
 
 
+def boost(value: Decimal | str | None) -> str:
+    """A task's dynamic boost, stored as a fraction (0.15), shown one way everywhere: "+15%"."""
+    if value is None:
+        return "—"
+    return "+" + percent(Decimal(value) * 100)
+
+
+def difficulty(value: Decimal | str | None) -> str:
+    """A difficulty coefficient, shown one way everywhere: two decimals, "1.05", "1.20"."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value):.2f}"
+
+
 def amount(value: Decimal | str | None, target: Decimal | str | None) -> str:
     """An amount reported on a task: "6/12" toward a numeric target, else a percentage."""
     if value is None:
@@ -78,7 +92,8 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(points=points, signed=signed, percent=percent, num=plain_number,
-                       local=local_time, amount=amount)
+                       local=local_time, amount=amount, boost=boost,
+                       difficulty=difficulty)
     return env
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from models import org
-from models.admin import delegate_review
+from models.admin import delegate_review, set_boost
 from models.reports import approve_report, submit_report
 from models.store import Store
 from tests.bot.conftest import ADMIN, ALICE, BOSS, DEPUTY
@@ -102,3 +102,21 @@ def test_the_audit_log_in_the_bot_is_in_words_and_local_time(
     bot.tap(ADMIN, "English")
     english = bot.say(ADMIN, "/audit")[-1].body
     assert "• 2026-06-15 10:00 · 镇领导 · Approved a report · Report\n" in english
+
+
+def test_a_boost_and_a_difficulty_read_the_same_everywhere(
+        bot: BotHarness, store: Store, world: World) -> None:
+    """One format per kind of number: a boost "+15%", a difficulty two decimals."""
+    with store.transaction() as ctx:
+        set_boost(ctx, world.id.admin, world.id.alice_key, Decimal("0.15"))
+        report = submit_report(ctx, world.id.alice, world.id.alice_key, actual=Decimal(6))
+        approve_report(ctx, world.id.boss, report.id or 0, "A")
+    bot.say(ALICE, "/help")  # the decision's notice arrives first
+    shown = bot.say(ALICE, "/score")[-1].body
+    assert "• 举办招聘会\n  权重 " in shown
+    line = shown.split("• 举办招聘会\n  ", 1)[1].split("\n", 1)[0]
+    assert " · 难易系数 1.20 → " in line and line.endswith(" 分（动态上调 +15%）"), line
+    assert "0.15" not in shown
+    text = bot.say(ADMIN, "/audit")[-1].body
+    assert ("• 2026-06-15 10:00 · 考核办管理员 · 动态上调 · 履职事项：举办招聘会\n"
+            "  动态上调：— → +15%") in text
