@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, update
+from sqlalchemy.orm import lazyload
 from sqlmodel import Session, col, select
 
 from models import recompute
@@ -161,8 +162,9 @@ def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
 
 def _rank_group(session: Session, period_id: int, kind: str, where: ColumnElement[bool],
                 attribute: str) -> None:
-    rows = session.exec(
+    rows = session.exec(  # ranks need no breakdowns: a post category holds thousands
         select(Standing).where(Standing.period_id == period_id, _kind_filter(kind), where)
+        .options(lazyload(Standing.detail))  # type: ignore[arg-type]
     ).all()
     members = [
         MemberStanding(
@@ -187,14 +189,19 @@ def refresh_ranks(ctx: Ctx, period_id: int, standings: Iterable[Standing]) -> No
         kind = "cadre" if standing.cadre_id is not None else "unit"
         unit_groups.add((kind, standing.group_unit_id))
         post_groups.add((kind, standing.post_category))
+    _rank_groups(ctx.session, period_id, unit_groups, post_groups)
+
+
+def _rank_groups(session: Session, period_id: int, unit_groups: set[tuple[str, int | None]],
+                 post_groups: set[tuple[str, str]]) -> None:
     for kind, group in sorted(unit_groups, key=str):
         where = (
             col(Standing.group_unit_id).is_(None) if group is None
             else col(Standing.group_unit_id) == group
         )
-        _rank_group(ctx.session, period_id, kind, where, "rank_in_unit")
+        _rank_group(session, period_id, kind, where, "rank_in_unit")
     for kind, category in sorted(post_groups):
-        _rank_group(ctx.session, period_id, kind, col(Standing.post_category) == category,
+        _rank_group(session, period_id, kind, col(Standing.post_category) == category,
                     "rank_in_post")
 
 
@@ -291,16 +298,38 @@ def drop(ctx: Ctx, period: Period, cadre_id: int) -> None:
 
 
 def refresh_all(ctx: Ctx, period: Period) -> int:
-    """Recompute every standing of a period (after an import or a policy change)."""
+    """Recompute every standing of a period (after an import or a policy change).
+
+    A chunk of assessees at a time (models/recompute.py): each chunk's rows are written and let
+    go of before the next is read, so memory holds one chunk, not the period."""
     assert period.id is not None
     lock_standings(ctx, [period])
-    loaded = FactsLoader(ctx.session, ctx.rules, period).load(None)
-    stored = {_ref_of(row): row for row in ctx.session.exec(
-        select(Standing).where(Standing.period_id == period.id)).all()}
-    standings = [_store(ctx, period.id, facts, stored.get(ref))[0]
-                 for ref, facts in loaded.items()]
-    refresh_ranks(ctx, period.id, standings)
-    return len(standings)
+    unit_groups: set[tuple[str, int | None]] = set()
+    post_groups: set[tuple[str, str]] = set()
+    count = 0
+    for chunk in recompute.chunks(ctx.session, period):
+        loaded = recompute.ChunkLoader(ctx.session, ctx.rules, period, chunk).load(None)
+        stored = {_ref_of(row): row for row in ctx.session.exec(
+            select(Standing).where(Standing.period_id == period.id, _in_chunk(chunk))).all()}
+        written = [_store(ctx, period.id, facts, stored.get(ref))[0]
+                   for ref, facts in loaded.items()]
+        ctx.session.flush()
+        for standing in written:
+            kind = "cadre" if standing.cadre_id is not None else "unit"
+            unit_groups.add((kind, standing.group_unit_id))
+            post_groups.add((kind, standing.post_category))
+        for row in [*written, *stored.values()]:
+            if row in ctx.session:
+                ctx.session.expunge(row)
+        count += len(written)
+    _rank_groups(ctx.session, period.id, unit_groups, post_groups)
+    return count
+
+
+def _in_chunk(chunk: recompute.Chunk) -> ColumnElement[bool]:
+    if chunk is None:
+        return col(Standing.unit_id).is_not(None)
+    return and_(col(Standing.cadre_id) >= chunk[0], col(Standing.cadre_id) < chunk[1])
 
 
 # -- check -----------------------------------------------------------------------------------
