@@ -123,10 +123,14 @@ def write(results: dict[tuple[str, int], Any], rates: list[float], memory: str,
                     if size == large else "")
             lines.append(f"| {database} | {size:,} | {figures.digests:,} in "
                          f"{figures.digests_s:.1f} s | {goal} |")
-    if memory:
+    bot, _, recompute = memory.partition(" | ")
+    if bot:
         lines += ["", f"Bot process, {large:,} cadres on SQLite, queueing and rendering the "
-                  f"week's digests for everyone (`python -m bench.memory`): {memory} "
+                  f"week's digests for everyone (`python -m bench.memory`): {bot} "
                   "(goal ≤ 150 MB)."]
+    if recompute:
+        lines += ["", f"Full recompute, {large:,} cadres on SQLite (`python -m "
+                  f"bench.recompute_memory`): {recompute} (goal ≤ 300 MB)."]
     lines += ["", "## 5. The scoring core alone", "",
               f"Assessees of 40 tasks scored per second, one process: median "
               f"{statistics.median(rates):,.0f} (range {min(rates):,.0f}–{max(rates):,.0f}).",

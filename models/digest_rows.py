@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from models.occurrences import Occurrence
 from models.tables import Cadre, Period, Report, Standing, Task, Unit
 from models.views import _occurrences, _open_occurrence
 from models.vocab import APPROVED, DRAFT, RETURNED, SUBMITTED
@@ -109,22 +111,35 @@ def next_deadlines(session: Session, cadres: Sequence[Cadre], period: Period, to
 
 def _open(task: Any, reports: list[Any], period: Period, today: date) -> _Open | None:
     """The task's line as models/views.py `_line` makes it, if it is due on or after today."""
-    found = list(_occurrences(task.recurrence, task.deadline, period.starts_on, period.ends_on))
-    done = {r.occurrence for r in reports if r.state == APPROVED}
-    current = _open_occurrence(found, done, today)
-    due = current.due if task.recurrence != "once" else task.deadline
+    if task.recurrence == "once":  # one occurrence, due on the deadline
+        key, due = "", task.deadline
+    else:
+        done = {r.occurrence for r in reports if r.state == APPROVED}
+        current = _open_occurrence(
+            _started(task.recurrence, task.deadline, period.starts_on, period.ends_on, today),
+            done, today)
+        key, due = current.key, current.due
     if due is None or due < today:
         return None
     done_after = None
     drafts: dict[int, int] = {}
     for report in reports:  # in id order: the last one wins
-        if report.occurrence != current.key:
+        if report.occurrence != key:
             continue
         if report.state == DRAFT:
             drafts[report.reporter_id] = report.id
         else:
             done_after = report.id if report.state in (SUBMITTED, APPROVED) else None
     return _Open(task.id, due, task.title, done_after, drafts)
+
+
+@lru_cache(maxsize=4096)
+def _started(recurrence: str, deadline: date | None, starts: date, ends: date,
+             today: date) -> list[Occurrence]:
+    """The occurrences that have started by today (the first, if none has): all that
+    `_open_occurrence` picks from, so it picks the same from these as from all of them."""
+    found = _occurrences(recurrence, deadline, starts, ends)
+    return [o for o in found if o.starts <= today] or list(found[:1])
 
 
 def decided_since(session: Session, cadre_ids: Sequence[int],
