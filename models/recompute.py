@@ -257,7 +257,10 @@ def over_chunks(session: Session, rules: Rules, period: Period, job: Any,
     snapshot = None
     if engine.dialect.name == "postgresql":
         snapshot = session.connection().execute(text("SELECT pg_export_snapshot()")).scalar_one()
-    worker = _Worker(engine.url.render_as_string(hide_password=False), snapshot, rules, period)
+    # A copy the session does not know: a worker must never load through the parent's
+    # connection, which it inherits but does not own.
+    detached = Period(**period.model_dump())
+    worker = _Worker(engine.url.render_as_string(hide_password=False), snapshot, rules, detached)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_start_worker, initargs=(worker,)) as pool:
         yield from pool.map(_in_worker, [job] * len(every), every)
