@@ -73,9 +73,16 @@ the fixes, in the order they were found:
   (week of 23 November), 9.9 s → 3.0 s (2 March), 6.6 s → 2.0 s (6 July). At 20,000: 10 s of CPU
   in the rendering process on SQLite and on PostgreSQL (55–60 s wall on the loaded machine); the
   5 s goal is **missed** by about 2×: half is still the per-task deadline search, a quarter
-  Jinja. The sender's own batches also add the 优秀 line and a trend chart per cadre
-  (ui/insight_digest.py); drawing 20,000 charts with matplotlib costs more than all of the above
-  and belongs in the worker.
+  Jinja. The sender's own batches cost far more than that: they add each cadre's 优秀 line and
+  trend (ui/insight_digest.py), and the 优秀 line rates the cadre's whole rating pool by loading
+  and scoring every member from facts (models/rating_pools.py `pools_of`), once per batch of 50
+  for each pool the batch touches. Pools of about 40 cadres in batches of 50 are rated 1.6 times
+  each over a run (3,280 assessees scored for 2,000 digests), so the Monday run re-scores the
+  organisation 1.6 times: 15 of the 18 s of CPU that the sender's path takes for 2,000 digests
+  (cProfile, CPU clock), and about 80 s of CPU at 20,000 (`python -m bench.memory`). The next
+  step there is to rate each pool once per run (or from stored standings, if exact base and key
+  points were stored for the tie-break), which belongs with the worker's digest job; not done
+  here.
 - **Memory.** Queueing 20,000 digests loaded a Cadre and checked a dedupe key per message; it is
   now a few IN queries and batched INSERTs (163 → 137 MB peak). The digests no longer hold ORM
   reports and tasks per batch. The full recompute holds one chunk (see above) and `python -m
