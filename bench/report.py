@@ -51,14 +51,16 @@ the fixes, in the order they were found:
   average 8–12, so wall times are 2–3× what an idle machine gives; CPU seconds compare better):
   peak memory 2.0 GB → 148 MB in the parent and 180 MB in the larger worker; CPU 42 s → 35 s
   (2,000 cadres side by side: 4.0 s → 3.0 s); wall time with two workers 90 s against 175 s for
-  one process in the same run. On an idle machine that is about half the CPU time, 18 s, not the
-  5 s goal: **missed**. What remains is per-task Python at about 1.5 ms of CPU per 40-task cadre
-  (cProfile with a CPU clock): FactsLoader's assembly and effective progress about 45 %, the
-  scoring core about 20 %, the stored breakdown's 160 figures per cadre about 20 %, fetching
-  rows about 10 %. Rounding in plain integers was tried and was no faster than GMP's rationals:
-  the cost is the interpreter's per-task work, not the arithmetic, so exact fixed-point over a
-  common denominator in Python would not close the gap either. The goal needs that per-task loop
-  compiled (loader, scorer and breakdown in one pass over the integer columns).
+  one process in the same run. On PostgreSQL: 29 s of CPU in the command and its workers (the
+  server's own not counted), peaks 157 MB and 186 MB. On an idle machine that is about half the
+  CPU time, 18 s, not the 5 s goal: **missed**. What remains is per-task Python at about 1.5 ms
+  of CPU per 40-task cadre (cProfile with a CPU clock): FactsLoader's assembly and effective
+  progress about 45 %, the scoring core about 20 %, the stored breakdown's 160 figures per cadre
+  about 20 %, fetching rows about 10 %. Rounding in plain integers was tried and was no faster
+  than GMP's rationals: the cost is the interpreter's per-task work, not the arithmetic, so
+  exact fixed-point over a common denominator in Python would not close the gap either. The goal
+  needs that per-task loop compiled (loader, scorer and breakdown in one pass over the integer
+  columns).
 - **Digests.** One at a time a digest cost 12 ms (a dozen queries); the sender renders a batch's
   digests with a handful of queries. What remained was listing each cadre's 40 tasks with all
   their occurrences to find the next five deadlines (models/views.py `reportable_tasks_of`,
