@@ -6,7 +6,6 @@ reported meanwhile is dropped (None), and a digest shows the standings of the mo
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,18 +15,17 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 from telegram import InlineKeyboardMarkup
 
+from models import digest_rows
 from models.rules import Rules, WarningMargins
-from models.tables import Cadre, Period, Report, Standing, StandingHistory, Task, Unit
+from models.tables import Cadre, Period, Report, StandingHistory, Task, Unit
 from models.views import (
-    TaskLine,
     UnitBoard,
     boards_below,
     not_reported,
-    reportable_tasks_of,
     totals_a_week_ago,
     units_below,
 )
-from models.vocab import APPROVED, RETURNED, SUBMITTED
+from models.vocab import APPROVED, SUBMITTED
 from scoring.numbers import round2
 from ui import insight_digest
 from ui.callbacks import ReportTask, ReviewPage
@@ -116,34 +114,19 @@ def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequenc
         return {}
     start, end = _week(payload)
     ids = [c.id or 0 for c in recipients]
-    standings = {s.cadre_id: s for s in session.exec(select(Standing).where(
-        Standing.period_id == period.id, col(Standing.cadre_id).in_(ids))).all()}
+    places = digest_rows.places(session, period, ids)
     before = totals_a_week_ago(session, period, ids, end)
-    decided: dict[int, list[tuple[Report, Task]]] = defaultdict(list)
-    for report, task in session.exec(
-        select(Report, Task).join(Task, col(Task.id) == Report.task_id).where(
-            col(Report.reporter_id).in_(ids), col(Report.state).in_((APPROVED, RETURNED)),
-            col(Report.decided_at) >= datetime.combine(start, time(0), tzinfo=UTC),
-        ).order_by(col(Report.decided_at))
-    ).all():
-        decided[report.reporter_id].append((report, task))
-    tasks = reportable_tasks_of(session, recipients, period, end)
+    decided = digest_rows.decided_since(session, ids, datetime.combine(start, time(0), tzinfo=UTC))
+    upcoming = digest_rows.next_deadlines(session, recipients, period, end)
     cards = {}
     for cadre in recipients:
         key = cadre.id or 0
-        standing = standings.get(key)
-        upcoming: list[TaskLine] = [
-            line for line in tasks[key]
-            if line.next_due is not None and line.next_due >= end
-            and line.state not in (SUBMITTED, APPROVED)
-        ][:5]
-        change = (None if standing is None or key not in before
-                  else standing.total - before[key])
-        ranked_in = None if standing is None else session.get(Unit, standing.group_unit_id)
+        place = places.get(key)
+        change = None if place is None or key not in before else place.total - before[key]
         cards[key] = Card(renderer(cadre).render(
-            "digest_cadre", cadre=cadre, period=period, s=standing, change=change,
-            ranked_in=ranked_in.name if ranked_in else "", decided=decided[key],
-            upcoming=upcoming, week=end))
+            "digest_cadre", cadre=cadre, period=period, s=place, change=change,
+            ranked_in=place.unit_name if place else "", decided=decided.get(key, []),
+            upcoming=upcoming[key], week=end))
     if rules is not None:
         for key, extra in insight_digest.cadre_extras(session, rules, period, recipients, end,
                                                       renderer).items():

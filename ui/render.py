@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from ui.i18n import Translator
 
@@ -116,6 +116,13 @@ class Punctuation:
         return cls(**{name: t(f"punct.{name}") for name in cls.__dataclass_fields__})
 
 
+@cache
+def _template(kind: str) -> Template:
+    """Compiled once per process: the environment would check the file's time on every use,
+    and a digest run renders 20,000 of them."""
+    return _environment().get_template(f"{kind}.html.j2")
+
+
 class Renderer:
     """Renders for one locale: `render(kind, **data)` a template, `text(key, ...)` one sentence."""
 
@@ -125,8 +132,7 @@ class Renderer:
         self.p = Punctuation.of(self.t)
 
     def render(self, kind: str, **data: Any) -> str:
-        template = _environment().get_template(f"{kind}.html.j2")
-        return template.render(t=self.t, p=self.p, locale=self.locale, **data).strip()
+        return _template(kind).render(t=self.t, p=self.p, locale=self.locale, **data).strip()
 
     def text(self, key: str, **params: Any) -> str:
         """One catalog sentence, its parameters escaped for HTML."""
