@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bench.why import Counted, Profile, counting, in_update, profiled
 from bot.app_context import AppContext
 from bot.application import build_application, start_sender, stop_sender
 from bot.config import load_settings
@@ -65,7 +66,8 @@ class _Driver:
 
     async def feed(self, update: dict[str, Any]) -> None:
         self.updates += 1
-        await self.application.process_update(Update.de_json(update, self.application.bot))
+        parsed = Update.de_json(update, self.application.bot)
+        await in_update(lambda: self.application.process_update(parsed))
 
     def last(self, chat_id: int) -> SimMessage:
         return self.sim.last_bot_message(chat_id)
@@ -149,8 +151,33 @@ async def _echo(updates: int) -> Throughput:
     return Throughput(driver.updates, seconds)
 
 
-def measure(store: Store, conversations: int = 100) -> tuple[Throughput, Throughput]:
-    """(Kaohe, echo bot): Kaohe's report-and-approve conversations, then as many echo updates."""
+@dataclass(frozen=True)
+class Comparison:
+    ours: Throughput
+    echo: Throughput
+    counted: Counted  # statements and commits per update, in a run of their own
+    profile: Profile | None  # where the time goes, when the ratio is below PROFILE_BELOW
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.per_second / self.echo.per_second
+
+
+GOAL = 0.5  # of the echo bot's updates per second (issue 14)
+PROFILE_BELOW = 0.3
+
+
+def measure(store: Store, conversations: int = 100, *, counted: int = 10) -> Comparison:
+    """Kaohe's report-and-approve conversations, then as many echo updates; then `counted`
+    more conversations (untimed) counting statements per update, profiled if Kaohe reached
+    less than PROFILE_BELOW of the echo bot."""
     ours = asyncio.run(_kaohe(store, conversations))
     echo = asyncio.run(_echo(ours.updates))
-    return ours, echo
+    explain = ours.per_second / echo.per_second < PROFILE_BELOW
+    with counting(store) as counts:
+        if explain:
+            again, profile = profiled(lambda: asyncio.run(_kaohe(store, counted)),
+                                      lambda run: run.updates)
+        else:
+            again, profile = asyncio.run(_kaohe(store, counted)), None
+    return Comparison(ours, echo, Counted(again.updates, counts[0], counts[1]), profile)
