@@ -24,9 +24,31 @@ the fixes, in the order they were found:
   got partial indexes per kind of assessee, which the COUNT reads without the table: the two
   statements now take about 3 ms together. An index that held only NULLs (task.parent_id) made
   SQLite scan 800,000 tasks on every recompute once statistics existed; it is partial now.
-  What an approval still costs is fixed work: about 28 SQL statements through the ORM (access
-  checks, the report, the audit row, the facts of the cadre's 40 tasks, scoring, the standing,
-  the outbox row) and the commit.
+- **The fixed work of an approval** was 31 SQL statements through the ORM. Two causes of
+  reading what was already known: `models/access.load` passed `with_for_update=False`, which
+  makes SQLAlchemy skip the session's identity map (it looks there only when the argument is
+  None), and the map holds rows weakly, so the cadre, the unit and the period an operation
+  loads, drops and loads again were read two or three times per approval; rows loaded are now
+  held for the transaction. And the standing was loaded as an ORM object with its 5 KB
+  breakdown to be compared and flushed; an approval that leaves the standing in its groups now
+  reads the few columns the rank move needs as a plain row and writes score, ranks and
+  breakdown with three plain statements (`_rescore_in_place`). 24 statements now, counted:
+  the access checks, the report and its audit row, the period's lock, the cadre's facts (tasks,
+  parts of decomposed tasks, approved reports, the cadre, innovation claims: five plain
+  queries, re-scoring 40 tasks takes 0.3 ms), the standing, the two rank moves, the outbox row.
+- **What still grows with the organisation on SQLite is the rank move itself.** At 20,000
+  cadres a post category holds 13,320 cadres, about eight per 0.01 point, so an approval
+  worth two points moves the cadre past some 1,900 others, and stored competition ranks mean
+  rewriting each of those rows. They lie on pages all over the table, so nearly every page of
+  the standing table goes to the write-ahead log and the commit triggers a checkpoint. Timed
+  alone on the 20,000-cadre data: the UPDATE 2.2 ms and the COMMIT 14 ms for 1,907 rows,
+  against 0.45 ms and 0.5 ms for 189 rows (the 2,000-cadre case). No cut in statements
+  reaches the 1.2 ratio on SQLite while `rank_in_post` is a stored column of `standing`;
+  PostgreSQL rewrites the rows in place (the rank columns are in no index) and measured × 1.09.
+  What would: ranks in a narrow table clustered by (period, group, total) — SQLite WITHOUT
+  ROWID — so that a move dirties a few contiguous pages, or `rank_in_post` counted when read
+  from the partial index (one COUNT, under 1 ms). Either changes the two dozen places that
+  read the column (views, digests, exports, the dashboard, `check`); not done.
 - **Scoring** moved from `fractions.Fraction` to GMP rationals (gmpy2): a 40-task assessee
   2.9 ms → 0.27 ms, the same exact numbers (every case of cases.json and the property tests).
 - **Full recompute (`kaohe check`).** ORM objects for every task, `Fraction` arithmetic and
@@ -43,13 +65,33 @@ the fixes, in the order they were found:
   is now a few IN queries and batched INSERTs (163 → 137 MB peak).
 - **A supervisor's queue** loaded every waiting submission of the organisation and checked
   each in Python; it is one filtered query now.
-- **Updates per second.** The echo bot does nothing but reply. A Kaohe update runs the
-  duplicate-update guard, reads who the user is, runs the operation (an approval recomputes and
-  re-ranks), writes the conversation state through and drains the outbox: about 27 statements
-  and 5 commits per update, measured. That is the price of "nothing is lost" (dedupe,
-  persisted conversations, the outbox) and of standings current when an approval commits. The
-  ratio to the echo bot is far below 0.7; folding the dedupe insert and the persistence write
-  into the handler's transaction would cut the commits to one — not done.
+- **Updates per second.** The echo bot does nothing but reply. Counted with SQLAlchemy's
+  engine events on the bench's report-and-approve conversation (seven updates, the sender's
+  own work left out), an update cost 25.9 statements in 4.4 transactions, 2.3 of them commits:
+  the duplicate-update guard, who is writing, each operation and the persisted conversation
+  state were transactions of their own, and on SQLite every read-only session began with
+  BEGIN IMMEDIATE too (the approval: 54 statements, 6 transactions). Now each update is one
+  transaction (bot/updates.py wraps python-telegram-bot's `process_update` in a unit of work,
+  models/store.py `Store.unit`): the guard, the person, the operations (each a savepoint, so a
+  refusal undoes only its own operation and is audited in the update), the conversation
+  states and the row saying it was handled commit once, all or nothing. The person is read
+  once per update (the operations find the cadre in the session), and the persistence knows
+  what its rows hold, so an unchanged state is not written and a changed one is one statement
+  without reading the row first. 20.4 statements and 1 commit per update now (savepoints
+  included); a duplicate, a crash before the commit and a restart mid-conversation behave as
+  before (the tests that check them pass on both databases). The price: on SQLite the update
+  holds the write lock from its first statement to its commit, Telegram calls included, so the
+  sender waits meanwhile; work that opens transactions of its own from inside an update (an
+  export, queueing everyone's digests) commits the update's work first (`on_its_own`).
+  The ratio is still far below 0.5. `python -m bench` now profiles the conversations whenever
+  it is below 0.3 (bench/why.py, rendered above): SQLAlchemy building and running some twenty
+  ORM statements is more than half of an update's time, python-telegram-bot and SQLite itself
+  under a tenth each. The echo bot's whole update costs less than two ORM statements; half of
+  its rate leaves about 1 ms per update, which needs the per-update reads (the duplicate
+  guard, the person and their roles, the conversation's task) as prepared plain statements or
+  cached across updates, not more folding. The throughput bench had also stopped measuring
+  anything when delivery moved to the sender's own loop (the supervisor's card never arrived);
+  it now runs the sender as the bot does and waits for the card and the decision.
 """
 
 
