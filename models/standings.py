@@ -306,21 +306,25 @@ def _move(session: Session, period_id: int, kind: str, row: _Row,
     """
     low, high = sorted((row.total, new_total))
     step = 1 if new_total > row.total else -1
+    # The row still holds its old total: counted among the higher ones if that is above the
+    # new one. (Counted, not filtered out by id: the count then reads the group's index only.)
+    itself = 1 if row.total > new_total else 0
     ranks = {}
     for attribute, where in _groups(kind, row.group_unit_id, row.post_category):
         rank = getattr(Standing, attribute)
-        others = and_(col(Standing.period_id) == period_id, where, col(Standing.id) != row.id)
+        in_group = and_(col(Standing.period_id) == period_id, where)
         session.execute(
             update(Standing)
-            .where(others, col(Standing.total) >= low, col(Standing.total) < high)
+            .where(in_group, col(Standing.id) != row.id,
+                   col(Standing.total) >= low, col(Standing.total) < high)
             .values({attribute: rank + step})
             .execution_options(synchronize_session=False)
         )
         higher = session.execute(
             sa_select(func.count()).select_from(Standing)
-            .where(others, col(Standing.total) > new_total)
+            .where(in_group, col(Standing.total) > new_total)
         ).scalar_one()
-        ranks[attribute] = 1 + higher
+        ranks[attribute] = 1 + higher - itself
     return ranks
 
 
