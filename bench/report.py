@@ -43,9 +43,12 @@ the fixes, in the order they were found:
   the standing table goes to the write-ahead log and the commit triggers a checkpoint. Timed
   alone on the 20,000-cadre data: the UPDATE 2.2 ms and the COMMIT 14 ms for 1,907 rows,
   against 0.45 ms and 0.5 ms for 189 rows (the 2,000-cadre case). No cut in statements
-  reaches the 1.2 ratio on SQLite while `rank_in_post` is a stored column of `standing`;
-  PostgreSQL rewrites the rows in place (the rank columns are in no index) and measured × 1.09.
-  What would: ranks in a narrow table clustered by (period, group, total) — SQLite WITHOUT
+  reaches the 1.2 ratio on SQLite while `rank_in_post` is a stored column of `standing`.
+  PostgreSQL pays for the same rows differently: the 1,900-row UPDATE took 43 ms on this
+  (heavily loaded) machine, and each approval leaves some 1,900 dead row versions; when
+  autovacuum falls behind, the cadre's own rank (a COUNT over the group's index, 2.8 ms
+  index-only after a VACUUM) becomes a scan of the bloated table (19 ms measured on the bench
+  copy after a few hundred approvals). What would help on both: ranks in a narrow table clustered by (period, group, total) — SQLite WITHOUT
   ROWID — so that a move dirties a few contiguous pages, or `rank_in_post` counted when read
   from the partial index (one COUNT, under 1 ms). Either changes the two dozen places that
   read the column (views, digests, exports, the dashboard, `check`); not done.
