@@ -48,10 +48,10 @@ the fixes, in the order they were found:
   (heavily loaded) machine, and each approval leaves some 1,900 dead row versions; when
   autovacuum falls behind, the cadre's own rank (a COUNT over the group's index, 2.8 ms
   index-only after a VACUUM) becomes a scan of the bloated table (19 ms measured on the bench
-  copy after a few hundred approvals). What would help on both: ranks in a narrow table clustered by (period, group, total) — SQLite WITHOUT
-  ROWID — so that a move dirties a few contiguous pages, or `rank_in_post` counted when read
-  from the partial index (one COUNT, under 1 ms). Either changes the two dozen places that
-  read the column (views, digests, exports, the dashboard, `check`); not done.
+  copy after a few hundred approvals). What would help on both: the ranks in a narrow table
+  clustered by (period, group, total) — on SQLite WITHOUT ROWID — so that a move rewrites a
+  few contiguous pages instead of rows all over the table. It changes the two dozen places
+  that read `rank_in_post` (views, digests, exports, the dashboard, `check`); not done.
 - **Scoring** moved from `fractions.Fraction` to GMP rationals (gmpy2): a 40-task assessee
   2.9 ms → 0.27 ms, the same exact numbers (every case of cases.json and the property tests).
 - **Full recompute (`kaohe check`).** ORM objects for every task, `Fraction` arithmetic and
