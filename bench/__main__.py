@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
 from bench.bulk import build
-from bench.throughput import measure
+from bench.throughput import Comparison, measure
 from bot.config import load_settings
 from models.migrate import refresh_statistics, upgrade
 from models.reports import approve_report, submit_report
@@ -299,15 +299,17 @@ def main() -> None:
         store = _store(f"sqlite:///{fresh}")
         throughput = measure(store, args.conversations)
         store.engine.dispose()
-        print(f"  updates/s: {throughput[0].per_second:.1f} vs echo "
-              f"{throughput[1].per_second:.1f}", flush=True)
+        print(f"  updates/s: {throughput.ours.per_second:.1f} vs echo "
+              f"{throughput.echo.per_second:.1f}; per update "
+              f"{throughput.counted.statements_per_update:.1f} statements, "
+              f"{throughput.counted.commits_per_update:.1f} commits", flush=True)
     report = render(results, rates, memory, throughput, sizes, databases)
     Path(args.output).write_text(report, encoding="utf-8")
     print(f"wrote {args.output}")
 
 
 def render(results: dict[tuple[str, int], Figures], rates: list[float], memory: str,
-           throughput: object, sizes: list[int], databases: list[str]) -> str:
+           throughput: Comparison | None, sizes: list[int], databases: list[str]) -> str:
     from bench.report import write  # the prose lives beside the numbers it explains
 
     return write(results, rates, memory, throughput, sizes, databases, machine(),

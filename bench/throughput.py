@@ -7,7 +7,9 @@ full checks (the Bot API spec, HTML parsing, lengths). Kaohe's side is whole rep
 conversations on a bench organisation: /report, pick a task, type the progress, skip evidence,
 skip the note, submit (the task chosen as a reminder's 立即汇报 button does, since it may be
 on a later page of a 40-task list), and the supervisor taps "A 优" on the card that arrives:
-seven updates, each a database transaction or two, conversation state persisted after each.
+seven updates, conversation state persisted after each. The outbox sender runs beside the
+updates as in the bot (its own asyncio task), delivering the card and the decision; the clock
+stops when the reporter has been told of the approval.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bench.why import Counted, Profile, counting, in_update, profiled
 from bot.app_context import AppContext
-from bot.application import build_application
+from bot.application import build_application, start_sender, stop_sender
 from bot.config import load_settings
 from bot.sender import Pacing
 from models.store import Store
@@ -31,6 +34,7 @@ from models.tables import BotState, Cadre, ProcessedUpdate, Report, Supervision,
 from sandbox.simulator import SimMessage, TelegramSimulator
 
 NO_WAITING = Pacing(chat_interval=0, group_interval=0, overall_rate=0)
+DELIVERY_TIMEOUT = 30.0  # seconds; a card that never arrives is a broken bot, not a slow one
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,22 @@ class _Driver:
         self.sim = sim
         self.application = application
         self.updates = 0
+        self._arrived: dict[int, asyncio.Event] = {}
+        sim.on_bot_message(self._seen)
+
+    def _seen(self, message: SimMessage, change: str) -> None:
+        if change == "new" and message.chat_id in self._arrived:
+            self._arrived[message.chat_id].set()
+
+    def expect(self, chat_id: int) -> asyncio.Event:
+        """Set when the bot's next new message in the chat arrives (the sender's loop)."""
+        event = self._arrived[chat_id] = asyncio.Event()
+        return event
 
     async def feed(self, update: dict[str, Any]) -> None:
         self.updates += 1
-        await self.application.process_update(Update.de_json(update, self.application.bot))
+        parsed = Update.de_json(update, self.application.bot)
+        await in_update(lambda: self.application.process_update(parsed))
 
     def last(self, chat_id: int) -> SimMessage:
         return self.sim.last_bot_message(chat_id)
@@ -87,6 +103,7 @@ async def _kaohe(store: Store, conversations: int) -> Throughput:
                 ~reported).order_by(col(Task.id).desc())).all()}
     driver = _Driver(sim, application)
     async with application:
+        delivery = start_sender(application)
         started = time.perf_counter()
         for cadre in reporters:
             me, boss = telegram[cadre.id], telegram[bosses[cadre.unit_id]]
@@ -96,13 +113,18 @@ async def _kaohe(store: Store, conversations: int) -> Throughput:
             await driver.feed(sim.forge_callback(me, tasks.message_id,
                                                  f"rep:t:{open_task[cadre.id]}"))
             await driver.feed(sim.send_text(me, "80"))
-            for label in ("跳过", "跳过", "✅ 提交"):
+            for label in ("跳过", "跳过"):
                 await driver.feed(sim.tap(me, driver.last(me).message_id, label))
-            card = driver.last(boss)
-            await driver.feed(sim.tap(boss, card.message_id, "A 优"))
+            card_sent = driver.expect(boss)
+            await driver.feed(sim.tap(me, driver.last(me).message_id, "✅ 提交"))
+            await asyncio.wait_for(card_sent.wait(), DELIVERY_TIMEOUT)
+            told = driver.expect(me)
+            await driver.feed(sim.tap(boss, driver.last(boss).message_id, "A 优"))
+            await asyncio.wait_for(told.wait(), DELIVERY_TIMEOUT)
             if "审批通过" not in (driver.last(me).text or ""):
                 raise RuntimeError(f"conversation of {cadre.code} did not end approved")
         seconds = time.perf_counter() - started
+        await stop_sender(application, delivery)
     return Throughput(driver.updates, seconds)
 
 
@@ -129,8 +151,33 @@ async def _echo(updates: int) -> Throughput:
     return Throughput(driver.updates, seconds)
 
 
-def measure(store: Store, conversations: int = 100) -> tuple[Throughput, Throughput]:
-    """(Kaohe, echo bot): Kaohe's report-and-approve conversations, then as many echo updates."""
+@dataclass(frozen=True)
+class Comparison:
+    ours: Throughput
+    echo: Throughput
+    counted: Counted  # statements and commits per update, in a run of their own
+    profile: Profile | None  # where the time goes, when the ratio is below PROFILE_BELOW
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.per_second / self.echo.per_second
+
+
+GOAL = 0.5  # of the echo bot's updates per second (issue 14)
+PROFILE_BELOW = 0.3
+
+
+def measure(store: Store, conversations: int = 100, *, counted: int = 10) -> Comparison:
+    """Kaohe's report-and-approve conversations, then as many echo updates; then `counted`
+    more conversations (untimed) counting statements per update, profiled if Kaohe reached
+    less than PROFILE_BELOW of the echo bot."""
     ours = asyncio.run(_kaohe(store, conversations))
     echo = asyncio.run(_echo(ours.updates))
-    return ours, echo
+    explain = ours.per_second / echo.per_second < PROFILE_BELOW
+    with counting(store) as counts:
+        if explain:
+            again, profile = profiled(lambda: asyncio.run(_kaohe(store, counted)),
+                                      lambda run: run.updates)
+        else:
+            again, profile = asyncio.run(_kaohe(store, counted)), None
+    return Comparison(ours, echo, Counted(again.updates, counts[0], counts[1]), profile)

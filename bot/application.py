@@ -1,4 +1,5 @@
-"""Building the Telegram Application: handlers, persistence, dedupe, errors, delivery, commands.
+"""Building the Telegram Application: handlers, persistence, errors, delivery, commands (each
+update in one transaction, duplicates dropped: bot/updates.py).
 
 The same Application runs against Telegram (a token in the environment) and against the
 offline simulator (tests and the sandbox pass their own request objects).
@@ -26,10 +27,8 @@ from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     ContextTypes,
     Defaults,
-    TypeHandler,
 )
 from telegram.request import BaseRequest, HTTPXRequest
 from telegram.warnings import PTBUserWarning
@@ -41,6 +40,7 @@ from bot.persistence import DatabasePersistence
 from bot.scheduler import digests_now, tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
 from bot.telegram_bot import KaoheBot
+from bot.updates import UpdateApplication
 from handlers import (
     admin,
     audit,
@@ -59,7 +59,6 @@ from handlers.common import APP_KEY, Context, KaoheApp, app, locale_of
 from handlers.services import Services
 from models.history import record_day
 from models.migrate import refresh_statistics
-from models.tables import ProcessedUpdate
 from models.views import active_period
 from ui.i18n import LOCALES, Translator
 from ui.render import Renderer
@@ -99,6 +98,7 @@ def build_application(
     )
     application = (
         ApplicationBuilder()
+        .application_class(UpdateApplication)  # each update in one transaction
         .bot(bot)
         .persistence(DatabasePersistence(kaohe.store))
         .context_types(ContextTypes(context=Context))
@@ -115,7 +115,6 @@ def build_application(
                          clock_time.fromisoformat(schedule.quiet_end)),
         pacing=pacing,
     )
-    application.add_handler(TypeHandler(Update, _once), group=-1)
     # Conversations first, so their steps win over the plain commands; fallbacks last.
     with warnings.catch_warnings():
         # Our conversations take button taps in their steps on purpose and track them per user,
@@ -127,7 +126,9 @@ def build_application(
                         start, mine):
             feature.register(application)
     start.register_fallbacks(application)
-    application.add_handler(TypeHandler(Update, _after_update), group=1)
+    assert isinstance(application, UpdateApplication)
+    # Delivery runs beside the update loop: wake it for what an update queued, once committed.
+    application.committed.append(sender(application).wake)
     application.add_error_handler(_on_error)
     return application
 
@@ -154,30 +155,6 @@ def root(application: KaoheApp) -> AppContext:
 def sender(application: KaoheApp) -> OutboxSender:
     found: OutboxSender = application.bot_data[SENDER_KEY]
     return found
-
-
-async def _once(update: Update, context: Context) -> None:
-    """Telegram may deliver an update again (after a crash, before it saw our offset); one
-    already handled is dropped here. Handled means: `_after_update` recorded it, together with
-    the conversation states it left, after every handler ran."""
-    store = app(context).store
-
-    def handled() -> bool:
-        with store.session() as session:
-            return session.get(ProcessedUpdate, update.update_id) is not None
-
-    if await asyncio.to_thread(handled):
-        log.info("update %s delivered again; ignored", update.update_id)
-        raise ApplicationHandlerStop
-
-
-async def _after_update(update: Update, context: Context) -> None:
-    """Record the update as handled with the conversation states it left (one transaction),
-    then wake the sender for what it queued: delivery runs beside the update loop."""
-    persistence = context.application.persistence
-    assert isinstance(persistence, DatabasePersistence)
-    await persistence.commit_update(context.application, update.update_id)
-    sender(context.application).wake()
 
 
 async def _on_error(update: object, context: Context) -> None:

@@ -1,10 +1,11 @@
 """python-telegram-bot persistence in Kaohe's own database (table bot_state).
 
 Conversation states and user data are written when PTB hands them over; after every update the
-application hands them over through `commit_update`, which writes them in one transaction with
-the row saying the update was handled (bot/application.py). So a restart, even an abrupt one,
-resumes each conversation at the step it had reached, and an update whose handling was cut
-short is neither half-remembered nor lost: Telegram delivers it again and it is handled again.
+application hands them over through `commit_update`, which writes them, with the row saying the
+update was handled, in the transaction the whole update ran in (bot/updates.py). So a restart,
+even an abrupt one, resumes each conversation at the step it had reached, and an update whose
+handling was cut short is neither half-remembered nor lost: Telegram delivers it again and it
+is handled again.
 What a half-written report holds lives in its draft row (models.reports.save_draft), not here:
 this table only says where people are.
 """
@@ -13,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, insert, update
 from sqlmodel import Session, col, select
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
-from models.store import Store
+from models.store import Store, current_unit
 from models.tables import BotState, ProcessedUpdate
 
 USER_DATA = "user_data"
+_Write = tuple[str, str, Any]  # (kind, key, data); data None: the row goes
+_ABSENT = object()
 
 
 def _conversation_kind(name: str) -> str:
@@ -32,7 +35,11 @@ def _conversation_kind(name: str) -> str:
 
 
 class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):
-    """Keeps conversations and user data; chat, bot and callback data are not used by Kaohe."""
+    """Keeps conversations and user data; chat, bot and callback data are not used by Kaohe.
+
+    This process is the only writer of the table, so it knows what every row holds (read at
+    start, kept after each commit): a state handed over unchanged is not written again, and a
+    changed one is one INSERT, UPDATE or DELETE without reading the row first."""
 
     def __init__(self, store: Store) -> None:
         super().__init__(
@@ -41,11 +48,13 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             update_interval=60,
         )
         self.store = store
-        self._held: list[Callable[[Session], Any]] | None = None  # writes waiting for commit
+        self._held: list[_Write] | None = None  # writes waiting for the update's commit
+        self._stored: dict[tuple[str, str], Any] = {}  # (kind, key) -> data, as committed
 
     async def commit_update(self, application: Any, update_id: int) -> None:
-        """The states `application` hands over now, and "update `update_id` was handled", in
-        one transaction."""
+        """The states `application` hands over now, and "update `update_id` was handled",
+        written in the update's transaction (bot/updates.py), which this commits; in a
+        transaction of their own outside an update."""
         self._held = []
         try:
             await application.update_persistence()
@@ -53,20 +62,29 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         finally:
             self._held = None
 
-        def commit(session: Session) -> None:
-            for write in writes:
-                write(session)
-            session.merge(ProcessedUpdate(update_id=update_id, handled_at=self.store.clock()))
+        def record(session: Session) -> None:
+            self._apply(session, writes)
+            session.add(ProcessedUpdate(update_id=update_id, handled_at=self.store.clock()))
 
-        await self._run(commit)
+        unit = current_unit()
+        if unit is None or unit.store is not self.store:
+            await self._run(record)
+        else:
+            def in_unit() -> None:
+                record(unit.session)
+                unit.commit()
+
+            await asyncio.to_thread(in_unit)
+        self._remember(writes)
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    async def _write(self, work: Callable[[Session], Any]) -> None:
+    async def _write(self, write: _Write) -> None:
         if self._held is not None:
-            self._held.append(work)
-        else:
-            await self._run(work)
+            self._held.append(write)
+            return
+        await self._run(lambda session: self._apply(session, [write]))
+        self._remember([write])
 
     async def _run(self, work: Callable[[Session], Any]) -> Any:
         def in_transaction() -> Any:
@@ -77,17 +95,34 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
         return await asyncio.to_thread(in_transaction)
 
-    def _put(self, session: Session, kind: str, key: str, data: Any) -> None:
-        row = session.get(BotState, (kind, key))
-        if data is None:
-            if row is not None:
-                session.delete(row)
-            return
-        if row is None:
-            session.add(BotState(kind=kind, key=key, data=data, updated_at=self.store.clock()))
-        else:
-            row.data = data
-            row.updated_at = self.store.clock()
+    def _apply(self, session: Session, writes: list[_Write]) -> None:
+        """The statements that make the table say what `writes` say (the last write of a key
+        wins); nothing for a key that already says it."""
+        wanted = {(kind, key): data for kind, key, data in writes}
+        for (kind, key), data in wanted.items():
+            stored = self._stored.get((kind, key), _ABSENT)
+            row = and_(col(BotState.kind) == kind, col(BotState.key) == key)
+            if data is None:
+                if stored is not _ABSENT:
+                    session.execute(delete(BotState).where(row))
+            elif stored is _ABSENT:
+                session.execute(insert(BotState).values(kind=kind, key=key, data=data,
+                                                        updated_at=self.store.clock()))
+            elif stored != data:
+                session.execute(update(BotState).where(row).values(
+                    data=data, updated_at=self.store.clock()))
+
+    def _remember(self, writes: list[_Write]) -> None:
+        """After the commit: what the rows hold now."""
+        for kind, key, data in writes:
+            if data is None:
+                self._stored.pop((kind, key), None)
+            else:
+                self._stored[(kind, key)] = data
+
+    def _loaded(self, rows: Iterable[BotState]) -> None:
+        for row in rows:
+            self._stored[(row.kind, row.key)] = row.data
 
     # -- conversations ----------------------------------------------------------------------
 
@@ -96,6 +131,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
         def load(session: Session) -> ConversationDict:
             rows = session.exec(select(BotState).where(BotState.kind == kind)).all()
+            self._loaded(rows)
             return {tuple(json.loads(row.key)): row.data for row in rows}
 
         result: ConversationDict = await self._run(load)
@@ -104,28 +140,24 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        kind, text_key = _conversation_kind(name), json.dumps(list(key))
-        await self._write(lambda session: self._put(session, kind, text_key, new_state))
+        await self._write((_conversation_kind(name), json.dumps(list(key)), new_state))
 
     # -- user data ----------------------------------------------------------------------------
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         def load(session: Session) -> dict[int, dict[str, Any]]:
             rows = session.exec(select(BotState).where(BotState.kind == USER_DATA)).all()
+            self._loaded(rows)
             return {int(row.key): dict(row.data or {}) for row in rows}
 
         result: dict[int, dict[str, Any]] = await self._run(load)
         return result
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
-        await self._write(lambda session: self._put(session, USER_DATA, str(user_id),
-                                                    data or None))
+        await self._write((USER_DATA, str(user_id), data or None))
 
     async def drop_user_data(self, user_id: int) -> None:
-        await self._write(lambda session: session.execute(
-            delete(BotState).where(col(BotState.kind) == USER_DATA,
-                                   col(BotState.key) == str(user_id))
-        ))
+        await self._write((USER_DATA, str(user_id), None))
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         """Nothing to refresh: this process is the only writer of its users' data."""

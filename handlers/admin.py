@@ -4,7 +4,6 @@ models operation, which checks on the server that the actor is an admin."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -29,6 +28,7 @@ from handlers.common import (
     canceller,
     menu,
     menu_labels,
+    on_its_own,
     person,
     read,
     refusal_text,
@@ -99,7 +99,7 @@ async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) 
     elif action == "digest_preview":
         await _digest_preview(update, context, p)
     elif action == "digest_now":
-        count = await asyncio.to_thread(app(context).queue_digests_now)
+        count = await on_its_own(context, app(context).queue_digests_now)
         await answer(update, p.r.text("admin.digest_sent", count=count))
     elif action == "blocked":
         names = await read(context, blocked_people)

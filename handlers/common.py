@@ -26,7 +26,7 @@ from telegram.ext import Application, CallbackContext, ConversationHandler, ExtB
 from handlers.services import Services
 from models.doors import Door, Knock, admit
 from models.errors import Refused
-from models.store import Ctx
+from models.store import Ctx, Unit, current_unit
 from models.tables import Cadre
 from models.views import cadre_by_telegram, is_supervisor
 from ui.callbacks import Callback
@@ -97,14 +97,29 @@ def app(context: Context) -> Services:
     return context.kaohe
 
 
+def _unit(context: Context) -> Unit | None:
+    """The transaction of the update being handled (bot/updates.py), when this code runs as
+    part of handling it; not for work the update started beside itself (an Excel import)."""
+    unit = current_unit()
+    if unit is None or unit.store is not context.kaohe.store:
+        return None
+    return unit if unit.owner is asyncio.current_task() else None
+
+
 async def run(context: Context, operation: Callable[[Ctx], T]) -> T:
-    """Run one models operation in its own transaction (retried after a deadlock), in a worker
-    thread."""
+    """Run one models operation in a worker thread: inside the update's transaction (a
+    savepoint of it) when there is one, else in its own; retried after a deadlock."""
+    unit = _unit(context)
+    if unit is not None:
+        return await asyncio.to_thread(unit.run, operation)
     return await asyncio.to_thread(context.kaohe.store.run, operation)
 
 
 async def read(context: Context, query: Callable[[Session], T]) -> T:
-    """Run a read-only query in a worker thread."""
+    """Run a read-only query in a worker thread (in the update's transaction, if any)."""
+    unit = _unit(context)
+    if unit is not None:
+        return await asyncio.to_thread(unit.read, query)
     store = context.kaohe.store
 
     def in_session() -> T:
@@ -112,6 +127,16 @@ async def read(context: Context, query: Callable[[Session], T]) -> T:
             return query(session)
 
     return await asyncio.to_thread(in_session)
+
+
+async def on_its_own(context: Context, work: Callable[[], T]) -> T:
+    """Work that opens transactions of its own (queueing everyone's digests, an export), in a
+    worker thread. What the update did so far is committed first: on SQLite the update's
+    transaction holds the write lock, and the work would wait for it forever."""
+    unit = _unit(context)
+    if unit is not None:
+        await asyncio.to_thread(unit.commit)
+    return await asyncio.to_thread(work)
 
 
 def locale_of(update: Update, context: Context, cadre: Cadre | None = None) -> str:

@@ -18,6 +18,7 @@ from handlers.common import (
     app,
     escape,
     menu,
+    on_its_own,
     person,
     read,
     refusal_text,
@@ -52,8 +53,8 @@ async def export(update: Update, context: Context, p: Person, tap: AdminAction) 
     if period is None:
         await answer(update, p.r.text("bot.no_active_period"))
         return
-    content = await asyncio.to_thread(excel_jobs.export_results, app(context).store, period,
-                                      p.t)
+    store = app(context).store
+    content = await on_its_own(context, lambda: excel_jobs.export_results(store, period, p.t))
     await chat.send_document(InputFile(BytesIO(content), filename=f"kaohe-{period.code}.xlsx"),
                              caption=p.r.label("excel.bot.export_caption", period=period.name))
 

@@ -24,7 +24,14 @@ Row = TypeVar("Row", bound=SQLModel)
 
 def load(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = False) -> Row:
     """The row, or NotFound. `for_update` locks it until commit (PostgreSQL; SQLite locks all)."""
-    row = None if row_id is None else ctx.session.get(model, row_id, with_for_update=for_update)
+    # A row this transaction loaded is not read again unless it is to be locked: the session's
+    # identity map has it (with_for_update=False would bypass the map, SQLAlchemy looks there
+    # only when it is None), and `kept` holds it there (the map's references are weak, and an
+    # operation often drops a row it will load again a moment later: the actor, the period).
+    row = None if row_id is None else ctx.session.get(
+        model, row_id, with_for_update=True if for_update else None)
+    if row is not None:
+        ctx.session.info.setdefault("kept", {})[(model, row_id)] = row
     if row is None:
         raise NotFound(str(getattr(model, "__tablename__", model.__name__)), row_id)
     return row

@@ -28,9 +28,9 @@ from models.errors import Forbidden, Refused
 from models.facts import AssesseeRef
 from models.limits import MAX_COUNT, NOTE, REASON, checked_text, clean_evidence
 from models.occurrences import current_occurrence, occurrences
-from models.standings import refresh
+from models.standings import Placed, refresh
 from models.store import Ctx
-from models.tables import ONE_WAITING, Cadre, Period, Report, Standing, Task
+from models.tables import ONE_WAITING, Cadre, Period, Report, Task
 from models.vocab import APPROVED, DRAFT, GRADES, REJECTED, RETURNED, SUBMITTED
 
 HUNDRED = Decimal(100)
@@ -279,10 +279,11 @@ def reject_report(ctx: Ctx, actor_id: int, report_id: int, reason: str) -> Repor
     return report
 
 
-def _tell_reporter(ctx: Ctx, report: Report, standings: list[Standing]) -> None:
+def _tell_reporter(ctx: Ctx, report: Report, standings: list[Placed]) -> None:
     reporter = load(ctx, Cadre, report.reporter_id)
     payload: dict[str, Any] = {"report_id": report.id, "state": report.state}
-    mine = next((s for s in standings if s.cadre_id == reporter.id), None)
+    me = AssesseeRef.cadre(reporter.id or 0)
+    mine = next((s for s in standings if s.ref == me), None)
     if mine is not None:
         payload.update(total=str(mine.total), rank_in_unit=mine.rank_in_unit,
                        rank_in_post=mine.rank_in_post)

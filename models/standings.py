@@ -15,7 +15,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, update
+from sqlalchemy import ColumnElement, and_, func, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import lazyload
 from sqlmodel import Session, col, select
 
@@ -205,13 +206,24 @@ def _rank_groups(session: Session, period_id: int, unit_groups: set[tuple[str, i
                     "rank_in_post")
 
 
-def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Standing]:
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An assessee's standing after `refresh`: its total and both ranks."""
+
+    ref: AssesseeRef
+    total: Decimal
+    rank_in_unit: int
+    rank_in_post: int
+
+
+def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Placed]:
     """Recompute the given assessees' standings and the ranks they touch, in ctx's transaction.
 
     Ranks move incrementally: when one total goes from a to b, only the members of its groups
     whose totals lie between a and b change rank, by one, in one UPDATE on the group's total
     index. An approval therefore costs the same in a unit of 40 as in a post category of
-    7,000. A new standing, or one that changed groups, re-ranks its groups whole.
+    7,000, but for those rows. A new standing, or one that changed groups, re-ranks its groups
+    whole.
     """
     assert period.id is not None
     wanted = sorted(set(refs))
@@ -219,22 +231,76 @@ def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Stand
         return []
     lock_standings(ctx, [period])
     loaded = FactsLoader(ctx.session, ctx.rules, period).load(wanted)
-    standings = []
+    placed = []
     for ref in wanted:  # one at a time: each move starts from ranks that are all correct
         if ref not in loaded:
             continue
-        standing, before = _store(ctx, period.id, loaded[ref],
-                                  _stored(ctx.session, period.id, ref))
+        facts = loaded[ref]
+        place = _place_of(ctx.session, period.id, ref)
+        if place is not None and (place.group_unit_id, place.post_category) == (
+                facts.group_unit_id, facts.post_category):
+            placed.append(_rescore_in_place(ctx, period.id, facts, place))
+            continue
+        standing, before = _store(ctx, period.id, facts, _stored(ctx.session, period.id, ref))
         ctx.session.flush()
-        if before is None or (before.group_unit_id, before.post_category) != (
-                standing.group_unit_id, standing.post_category):
-            refresh_ranks(ctx, period.id, [standing])
-            if before is not None:
-                _rerank_groups(ctx.session, period.id, ref.kind, before)
-        elif before.total != standing.total:
-            _move(ctx.session, period.id, ref.kind, standing, before.total)
-        standings.append(standing)
-    return standings
+        refresh_ranks(ctx, period.id, [standing])
+        if before is not None:
+            _rerank_groups(ctx.session, period.id, ref.kind, before)
+        placed.append(Placed(ref, standing.total, standing.rank_in_unit, standing.rank_in_post))
+    return placed
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """The stored standing as the incremental path needs it (a plain row, not an ORM object)."""
+
+    id: int
+    group_unit_id: int | None
+    post_category: str
+    total: Decimal
+    rank_in_unit: int
+    rank_in_post: int
+
+
+def _place_of(session: Session, period_id: int, ref: AssesseeRef) -> _Row | None:
+    found = session.execute(
+        sa_select(col(Standing.id), col(Standing.group_unit_id), col(Standing.post_category),
+                  col(Standing.total), col(Standing.rank_in_unit), col(Standing.rank_in_post))
+        .where(col(Standing.period_id) == period_id, _standing_filter(ref))
+    ).first()
+    return None if found is None else _Row(*found)
+
+
+def _rescore_in_place(ctx: Ctx, period_id: int, facts: AssesseeFacts, row: _Row) -> Placed:
+    """The common case (an approval): the standing exists and stays in its groups. Its new
+    score, its breakdown and both ranks are written with a handful of plain statements; the
+    ranks of others move as `_move` says."""
+    score = score_assessee(facts.input)
+    values = _values(facts, score)
+    session = ctx.session
+    session.flush()  # the operation's own changes first: the statements below bypass the ORM
+    ranks = {"rank_in_unit": row.rank_in_unit, "rank_in_post": row.rank_in_post}
+    if values["total"] != row.total:
+        ranks = _move(session, period_id, facts.ref.kind, row, values["total"])
+    session.execute(update(Standing).where(col(Standing.id) == row.id)
+                    .values(**values, **ranks, computed_at=ctx.now)
+                    .execution_options(synchronize_session=False))
+    breakdown = breakdown_of(facts, score)
+    written = session.execute(
+        update(StandingBreakdown).where(col(StandingBreakdown.standing_id) == row.id)
+        .values(breakdown=breakdown).execution_options(synchronize_session=False))
+    if not written.rowcount:  # type: ignore[attr-defined]
+        session.execute(insert(StandingBreakdown).values(standing_id=row.id,
+                                                         breakdown=breakdown))
+    _forget_loaded(session)
+    return Placed(facts.ref, values["total"], ranks["rank_in_unit"], ranks["rank_in_post"])
+
+
+def _forget_loaded(session: Session) -> None:
+    """Standings and breakdowns this session loaded before were changed behind its back."""
+    for row in list(session.identity_map.values()):
+        if isinstance(row, (Standing, StandingBreakdown)):
+            session.expire(row)
 
 
 def _groups(kind: str, group_unit_id: int | None,
@@ -252,36 +318,37 @@ def _rerank_groups(session: Session, period_id: int, kind: str, place: _Place) -
         _rank_group(session, period_id, kind, where, attribute)
 
 
-def _move(session: Session, period_id: int, kind: str, standing: Standing,
-          old_total: Decimal) -> None:
-    """Competition ranks after one total moved from old_total to standing.total.
+def _move(session: Session, period_id: int, kind: str, row: _Row,
+          new_total: Decimal) -> dict[str, int]:
+    """Competition ranks after one total moved from row.total to new_total: the others'
+    ranks updated, the row's own returned (the caller writes them with its new total).
 
     A member ranks 1 + (how many others have a higher total). Moving up from a to b adds one
     to the rank of every other member with a <= total < b; moving down subtracts one from
     those with b <= total < a; nobody else's count changes.
     """
-    new_total = standing.total
-    low, high = sorted((old_total, new_total))
-    step = 1 if new_total > old_total else -1
-    for attribute, where in _groups(kind, standing.group_unit_id, standing.post_category):
+    low, high = sorted((row.total, new_total))
+    step = 1 if new_total > row.total else -1
+    # The row still holds its old total: counted among the higher ones if that is above the
+    # new one. (Counted, not filtered out by id: the count then reads the group's index only.)
+    itself = 1 if row.total > new_total else 0
+    ranks = {}
+    for attribute, where in _groups(kind, row.group_unit_id, row.post_category):
         rank = getattr(Standing, attribute)
         in_group = and_(col(Standing.period_id) == period_id, where)
         session.execute(
             update(Standing)
-            .where(in_group, col(Standing.id) != standing.id,
+            .where(in_group, col(Standing.id) != row.id,
                    col(Standing.total) >= low, col(Standing.total) < high)
             .values({attribute: rank + step})
             .execution_options(synchronize_session=False)
         )
         higher = session.execute(
-            select(func.count()).select_from(Standing)
+            sa_select(func.count()).select_from(Standing)
             .where(in_group, col(Standing.total) > new_total)
         ).scalar_one()
-        setattr(standing, attribute, 1 + higher)
-    # Rows of the group already loaded in this session hold their old ranks: reload them.
-    for row in list(session.identity_map.values()):
-        if isinstance(row, Standing) and row is not standing:
-            session.expire(row, ["rank_in_unit", "rank_in_post"])
+        ranks[attribute] = 1 + higher - itself
+    return ranks
 
 
 def drop(ctx: Ctx, period: Period, cadre_id: int) -> None:

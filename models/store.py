@@ -8,12 +8,18 @@ and, when it asks to be audited, the refusal itself is written in a transaction 
 PostgreSQL aborts it as a deadlock victim or for a serialisation failure (a few times, with a
 short random pause): the operation reads everything again, so a retry is as good as a first
 try. Writers from several processes (the bot, the command line, workers) go through `run`.
+
+`with store.unit(owner) as unit:` is one transaction for a piece of work made of several steps
+(a bot update: who is writing, the operation, the conversation state, "handled"), committed
+once by `unit.commit()`. Each `unit.run(operation)` is a savepoint, so a refusal or an error
+undoes that operation alone (and a refusal is audited in the unit), as `run` would.
 """
 
 import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -172,6 +178,19 @@ class Store:
             session.rollback()
             session.close()
 
+    @contextmanager
+    def unit(self, owner: object = None) -> Iterator["Unit"]:
+        """A unit of work, current (`current_unit`) until the block ends; what it did and did
+        not commit is rolled back then. `owner` says whose it is (the bot: the asyncio task
+        handling the update), so that work spawned meanwhile can tell it is not theirs."""
+        unit = Unit(self, owner)
+        token = _CURRENT.set(unit)
+        try:
+            yield unit
+        finally:
+            _CURRENT.reset(token)
+            unit.close()
+
     def run(self, operation: Callable[[Ctx], T], *, attempts: int = ATTEMPTS) -> T:
         """`operation(ctx)` in one transaction, committed; run again from the start (at most
         `attempts` times in all) when the database aborts it for a deadlock or a serialisation
@@ -190,18 +209,98 @@ class Store:
 
     def _audit_refusal(self, now: datetime, refusal: Refused) -> None:
         with self._sessions() as session:
-            session.add_all(refusal.keep)
-            if not refusal.audit:
-                session.commit()
-                return
-            session.add(
-                AuditEntry(
-                    at=now,
-                    actor_id=refusal.actor_id,
-                    action="refused." + refusal.code,
-                    entity=refusal.entity or "",
-                    entity_id=refusal.entity_id,
-                    after={k: str(v) for k, v in refusal.params.items()},
-                )
-            )
+            record_refusal(session, now, refusal)
             session.commit()
+
+
+def record_refusal(session: Session, now: datetime, refusal: Refused) -> None:
+    """What a refusal keeps (its `keep` rows, its audit row) into `session`."""
+    session.add_all(refusal.keep)
+    if refusal.audit:
+        session.add(AuditEntry(
+            at=now,
+            actor_id=refusal.actor_id,
+            action="refused." + refusal.code,
+            entity=refusal.entity or "",
+            entity_id=refusal.entity_id,
+            after={k: str(v) for k, v in refusal.params.items()},
+        ))
+
+
+class Unit:
+    """One transaction shared by the steps of a piece of work (see the module doc). Used from
+    one thread at a time: the bot's steps run one after another, each in a worker thread. The
+    session opens at the first step; `commit` ends the transaction, and a later step opens the
+    next one."""
+
+    def __init__(self, store: Store, owner: object = None) -> None:
+        self.store = store
+        self.owner = owner
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self.store.session()
+        return self._session
+
+    def read(self, query: Callable[[Session], T]) -> T:
+        return query(self.session)
+
+    def run(self, operation: Callable[[Ctx], T], *, attempts: int = ATTEMPTS) -> T:
+        """`operation(ctx)` in a savepoint of the unit's transaction: kept when it returns,
+        undone when it raises (a refusal's audit row is kept); retried like `Store.run` when
+        PostgreSQL aborts it for a deadlock or a serialisation failure."""
+        session = self.session
+        for attempt in range(1, attempts + 1):
+            savepoint = session.begin_nested()
+            ctx = Ctx(session=session, rules=self.store.rules, now=self.store.clock(),
+                      tz=self.store.tz)
+            try:
+                result = operation(ctx)
+                session.flush()
+                savepoint.commit()
+                return result
+            except Refused as refusal:
+                self._undo(savepoint)
+                record_refusal(session, ctx.now, refusal)
+                raise
+            except DBAPIError as error:
+                self._undo(savepoint)
+                if attempt == attempts or not is_retryable(error):
+                    raise
+            except BaseException:
+                self._undo(savepoint)
+                raise
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _undo(self, savepoint: Any) -> None:
+        if savepoint.is_active:
+            savepoint.rollback()
+        # Locks taken inside the savepoint went with it (PostgreSQL): take them again if needed.
+        self.session.info.pop("standings_locks", None)
+
+    def commit(self) -> None:
+        """Commit what the unit did so far; the next step starts a new transaction."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            session.commit()
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        """Roll back whatever was not committed."""
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+
+
+_CURRENT: ContextVar[Unit | None] = ContextVar("kaohe_unit", default=None)
+
+
+def current_unit() -> Unit | None:
+    """The unit of work of the block this code runs in (`Store.unit`), if any."""
+    return _CURRENT.get()

@@ -221,6 +221,47 @@ def test_an_update_cut_short_by_a_crash_is_handled_again_when_redelivered(
     assert len(_cards(bot)) == 1
 
 
+def test_an_approval_cut_short_before_its_commit_left_nothing_and_counts_once_redelivered(
+    bot: BotHarness, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One transaction per update: the decision, the standing, the notice and "handled" commit
+    together, so a process that dies after the handler ran left none of them behind."""
+    _report_up_to_submit(bot)
+    bot.tap(ALICE, "✅ 提交")
+    card = _cards_messages(bot)[-1]
+    tap = bot.sim.tap(BOSS, card.message_id, "A 优")
+    total_before = _total(store, "P001")
+
+    async def killed(self: DatabasePersistence, application: Any, update_id: int) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DatabasePersistence, "commit_update", killed)
+        with pytest.raises(Killed):
+            bot.feed(tap)
+    bot.crash()
+    with store.session() as session:
+        (report,) = session.exec(select(Report)).all()
+    assert (report.state, _total(store, "P001")) == ("submitted", total_before)
+    assert _rows(store, "report_decided") == []
+    bot.feed(tap)  # Telegram delivers it again
+    bot.feed(tap)  # and once more, after it was handled: dropped
+    with store.session() as session:
+        (report,) = session.exec(select(Report)).all()
+    assert (report.state, report.grade) == ("approved", "A")
+    assert len([t for t in bot.texts(ALICE) if "审批通过" in t]) == 1
+
+
+def _total(store: Store, code: str) -> Decimal | None:
+    with store.session() as session:
+        return session.exec(select(col(Standing.total)).where(
+            Standing.cadre_id == store_cadre_id(store, code))).first()
+
+
+def _cards_messages(bot: BotHarness) -> list[Any]:
+    return [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.text or "")]
+
+
 def test_an_update_cut_short_before_its_effect_has_its_effect_once_redelivered(
     bot: BotHarness, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
