@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
+from models.rating_pools import pool_lines
 from models.reports import pending_for
 from models.store import Ctx
 from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
@@ -32,8 +33,7 @@ from models.views import (
     total_a_week_ago,
     totals_a_week_ago,
 )
-from scoring import Rational, exact, rate_unit, round_half_up
-from scoring.ranking import EXCELLENT, MemberStanding
+from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
 
@@ -154,41 +154,25 @@ def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, Uni
 
 @dataclass(frozen=True, slots=True)
 class Quota:
-    difficulty: Decimal  # the unit's D
+    pool: str  # the rating pool the unit's cadres are rated in (models/rating_pools.py)
+    difficulty: Decimal  # the pool's D, 2 places
     ratio: Decimal  # its excellence ratio, 4 places
     slots: int  # how many may be rated 优秀
-    members: int
-    excellent_line: Decimal | None  # the lowest total now inside the 优秀 quota (None: nobody)
+    members: int  # rated in the pool
+    excellent_line: Decimal | None  # the total of the last one inside the quota (None: no slot)
     excellent_min: Decimal  # the threshold no quota lowers
 
 
-def unit_quota(ctx: Ctx, unit: Unit, members: list[MemberRow],
-               own: UnitScore | None) -> Quota:
-    """The one place the dashboard takes a unit's rating quota from (D, ratio, slots and the
-    current 优秀 line). It rates the stored 2-decimal standings with the scoring core's
-    `rate_unit`, under the unit's post category and D from the unit's own standing (1 when it
-    has none), as models/rating_preview.py does from exact facts; cheap enough for a page.
-    When rating pools land (branch `numbers`), this function is what changes."""
-    policy = ctx.rules.policy(unit.post_category).rating
-    difficulty = own.difficulty if own is not None else Decimal(1)
-    rating = rate_unit(
-        [MemberStanding(m.code, _rational(m.total), _rational(m.base), _rational(m.key_points))
-         for m in members], _rational(difficulty), policy)
-    inside = [m.total for m in rating.members if m.grade == EXCELLENT]
-    return Quota(
-        difficulty=difficulty,
-        ratio=_decimal(rating.ratio, 4),
-        slots=rating.slots,
-        members=len(members),
-        excellent_line=_decimal(min(inside), 2) if inside else None,
-        excellent_min=_decimal(policy.excellent_min, 2),
-    )
-
-
-def _rational(value: Decimal) -> Rational:
-    """Exactly; a few times faster than scoring.exact, which a city's overview calls 60,000
-    times at 20,000 cadres."""
-    return Rational(*value.as_integer_ratio())
+def unit_quotas(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, Quota]:
+    """The one place the dashboard takes a unit's rating quota from: its rating pool's D,
+    ratio, slots and 优秀 line, the same figures as the annual rating
+    (models/rating_pools.py `pool_lines`), each pool read once."""
+    pools = pool_lines(ctx.session, ctx.rules, period, unit_ids)
+    return {unit_id: Quota(
+        pool=pool.name, difficulty=_decimal(pool.difficulty, 2), ratio=_decimal(pool.ratio, 4),
+        slots=pool.slots, members=pool.members, excellent_line=pool.line,
+        excellent_min=_decimal(pool.excellent_min, 2),
+    ) for unit_id, pool in pools.items()}
 
 
 def _decimal(value: object, places: int) -> Decimal:
@@ -213,7 +197,8 @@ class UnitSummary:
     score: Decimal | None  # the unit's own standing, when it is assessed
     rank: int | None  # among its parent's units
     mean: Decimal | None  # of its members' totals
-    quota: Quota
+    quota: Quota  # its rating pool's
+    members: int  # ranked in the unit
 
 
 @dataclass
@@ -230,6 +215,7 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     ids = [u.id or 0 for u in units]
     members = _members(ctx, period, ids)
     scores = _unit_scores(ctx, period, ids)
+    quotas = unit_quotas(ctx, period, ids)
     result = Overview(period)
     for unit in units:
         people = members[unit.id or 0]
@@ -240,7 +226,7 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
                 Decimal("0.01"))
         result.units.append(UnitSummary(
             unit, len(unit_chain(unit)) - 1, own.total if own else None,
-            own.rank if own else None, mean, unit_quota(ctx, unit, people, own)))
+            own.rank if own else None, mean, quotas[unit.id or 0], len(people)))
     low = Decimal(-1)
     result.units.sort(key=lambda s: (s.score is None, -(s.score or low), -(s.mean or low),
                                      s.unit.path))
@@ -306,7 +292,7 @@ def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
     return UnitPage(
         period, unit, own.total if own else None,
         [MemberLine(m, week_ago.get(m.cadre_id)) for m in people],
-        unit_quota(ctx, unit, people, own), guard_lines(ctx, unit),
+        unit_quotas(ctx, period, [unit_id])[unit_id], guard_lines(ctx, unit),
         [child for child in children if child.id in overseen])
 
 

@@ -42,7 +42,7 @@ def unit_ref(unit: Unit) -> dict[str, Any]:
 
 
 def quota(q: Quota) -> dict[str, Any]:
-    return {"difficulty": _d(q.difficulty), "ratio": _d(q.ratio), "slots": q.slots,
+    return {"pool": q.pool, "difficulty": _d(q.difficulty), "ratio": _d(q.ratio), "slots": q.slots,
             "members": q.members, "excellent_line": _d(q.excellent_line),
             "excellent_min": _d(q.excellent_min)}
 
@@ -50,7 +50,7 @@ def quota(q: Quota) -> dict[str, Any]:
 def overview(view: Overview) -> dict[str, Any]:
     return {"period": period(view.period), "units": [{
         **unit_ref(s.unit), "depth": s.depth, "score": _d(s.score), "rank": s.rank,
-        "mean": _d(s.mean), "members": s.quota.members, "quota": quota(s.quota),
+        "mean": _d(s.mean), "members": s.members, "quota": quota(s.quota),
         "light": None,  # 红黄绿 per unit: issue 15 fills this hook
     } for s in view.units]}
 
