@@ -151,7 +151,7 @@
   // -- pages --------------------------------------------------------------------------------
 
   function quotaText(q) {
-    return fill(S.quota_line, { difficulty: q.difficulty, ratio: Math.round(Number(q.ratio) * 1000) / 10 + "%",
+    return fill(S.quota_line, { pool: q.pool, difficulty: q.difficulty, ratio: Math.round(Number(q.ratio) * 1000) / 10 + "%",
       slots: q.slots, members: q.members, line: q.excellent_line || S.no_excellent_yet });
   }
 
