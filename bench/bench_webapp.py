@@ -6,7 +6,8 @@ The viewer is the data set's city-level administrator (bench/bulk.py: cadre 0, w
 every unit). Each API call goes through the real Starlette application in process (initData
 check, access rules, the reads, JSON), as the page makes it; the network is left out. "page"
 is what the first screen waits for: /api/me then /api/overview. The not-reported counts
-(/api/late-counts) follow the list on the page, so they are timed on their own. Data sets are
+(/api/late-counts) and the 红黄绿 lights (/api/lights) follow the list on the page, so they are
+timed on their own, as is the 未按期汇报 list (/api/late). Data sets are
 those of `python -m bench` (built on first use, kept in var/bench/ and kaohe_bench_<N>).
 """
 
@@ -72,6 +73,8 @@ def measure(url: str, runs: int) -> dict[str, list[float]]:
         f"/api/person/{person}": _timed(get(f"/api/person/{person}"), runs),
         "/api/pending": _timed(get("/api/pending"), runs),
         "/api/late-counts": _timed(get("/api/late-counts"), max(3, runs // 10)),
+        "/api/lights": _timed(get("/api/lights"), max(3, runs // 10)),
+        "/api/late": _timed(get("/api/late"), max(3, runs // 10)),
     }
     store.engine.dispose()
     return figures
@@ -82,6 +85,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--postgres-url", default="",
+                        help="a copy of the PostgreSQL data set to read instead of "
+                             "kaohe_bench_<N> (one size only)")
     args = parser.parse_args()
     server = os.environ.get("KAOHE_BENCH_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/")
@@ -91,7 +97,7 @@ def main() -> None:
         for database in args.databases.split(","):
             print(f"{database}, {size} cadres, city-level viewer, {args.runs} runs:", flush=True)
             url = (f"sqlite:///{sqlite_dataset(size, folder)}" if database == "sqlite"
-                   else postgres_dataset(size, server))
+                   else args.postgres_url or postgres_dataset(size, server))
             for name, timings in measure(url, args.runs).items():
                 print(f"  {name:<28} median {statistics.median(timings):7.1f} ms   "
                       f"p95 {percentile(timings, 0.95):7.1f} ms   "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, func, true
 from sqlmodel import col, select
 
 from models.access import unit_chain
@@ -35,6 +35,7 @@ from models.views import (
     totals_a_week_ago,
 )
 from models.views import late_counts as views_late_counts
+from models.warnings import LightSummary, by_cadre, by_unit, lights_under
 from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
@@ -142,6 +143,18 @@ def _members(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, list[Me
     return found
 
 
+def _ranked(ctx: Ctx, period: Period, who: Cadre,
+            unit_ids: list[int]) -> dict[int, tuple[int, Decimal]]:
+    """Per unit: how many cadres rank in it and the sum of their totals (summed exactly by
+    the database: a city's 20,000 rows need not come over)."""
+    rows = ctx.session.execute(
+        select(col(Standing.group_unit_id), func.count(), func.sum(col(Standing.total)))
+        .where(Standing.period_id == period.id, col(Standing.cadre_id).is_not(None),
+               true() if who.is_admin else col(Standing.group_unit_id).in_(unit_ids))
+        .group_by(col(Standing.group_unit_id))).all()
+    return {unit_id: (count, total) for unit_id, count, total in rows if unit_id is not None}
+
+
 def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, UnitScore]:
     return {unit_id: UnitScore(total, rank, difficulty) for unit_id, total, rank, difficulty
             in ctx.session.execute(
@@ -215,20 +228,17 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     period = _period(ctx)
     units = overseen_units(ctx.session, who, ctx.today)
     ids = [u.id or 0 for u in units]
-    members = _members(ctx, period, ids)
+    ranked = _ranked(ctx, period, who, ids)
     scores = _unit_scores(ctx, period, ids)
     quotas = unit_quotas(ctx, period, ids)
     result = Overview(period)
     for unit in units:
-        people = members[unit.id or 0]
+        count, total = ranked.get(unit.id or 0, (0, Decimal(0)))
         own = scores.get(unit.id or 0)
-        mean = None
-        if people:
-            mean = (sum((m.total for m in people), Decimal(0)) / len(people)).quantize(
-                Decimal("0.01"))
+        mean = (total / count).quantize(Decimal("0.01")) if count else None
         result.units.append(UnitSummary(
             unit, len(unit_chain(unit)) - 1, own.total if own else None,
-            own.rank if own else None, mean, quotas[unit.id or 0], len(people)))
+            own.rank if own else None, mean, quotas[unit.id or 0], count))
     low = Decimal(-1)
     result.units.sort(key=lambda s: (s.score is None, -(s.score or low), -(s.mean or low),
                                      s.unit.path))
@@ -252,6 +262,16 @@ def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
     return views_late_counts(ctx.session, _period(ctx), ctx.today, _among(who, units))
 
 
+def unit_lights(ctx: Ctx, who: Cadre) -> dict[int, LightSummary]:
+    """Per overseen unit: its 红黄绿 light and counts (its own tasks' and its members'), from
+    models/warnings.py; the overview fills them in after the list, as the late counts."""
+    units = overseen_units(ctx.session, who, ctx.today)
+    lights = lights_under(ctx.session, _period(ctx), None if who.is_admin else
+                          [u.id or 0 for u in units], ctx.today, ctx.rules.warnings)
+    found = by_unit(lights)
+    return {unit.id or 0: found.get(unit.id or 0) or LightSummary() for unit in units}
+
+
 def _among(who: Cadre, units: list[Unit]) -> ColumnElement[bool]:
     """The cadres of these overseen units: an admin's are everyone, and need no list."""
     return true() if who.is_admin else col(Cadre.unit_id).in_([u.id for u in units])
@@ -264,6 +284,7 @@ def _among(who: Cadre, units: list[Unit]) -> ColumnElement[bool]:
 class MemberLine:
     member: MemberRow
     week_ago: Decimal | None
+    light: LightSummary  # 红黄绿 (models/warnings.py)
 
     @property
     def trend(self) -> str | None:
@@ -283,6 +304,7 @@ class UnitPage:
     quota: Quota
     lines: dict[str, Decimal]
     children: list[Unit]  # units directly below that the viewer may open
+    light: LightSummary  # the unit's: its own tasks' and its members'
 
 
 def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
@@ -295,11 +317,15 @@ def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
     overseen = {u.id for u in overseen_units(ctx.session, who, ctx.today)}
     children = list(ctx.session.exec(
         select(Unit).where(Unit.parent_id == unit_id).order_by(col(Unit.path))).all())
+    lights = lights_under(ctx.session, period, [unit_id], ctx.today, ctx.rules.warnings)
+    of_cadre = by_cadre(lights)
     return UnitPage(
         period, unit, own.total if own else None,
-        [MemberLine(m, week_ago.get(m.cadre_id)) for m in people],
+        [MemberLine(m, week_ago.get(m.cadre_id), of_cadre.get(m.cadre_id) or LightSummary())
+         for m in people],
         unit_quotas(ctx, period, [unit_id])[unit_id], guard_lines(ctx, unit),
-        [child for child in children if child.id in overseen])
+        [child for child in children if child.id in overseen],
+        by_unit(lights).get(unit_id) or LightSummary())
 
 
 # -- a person ---------------------------------------------------------------------------------

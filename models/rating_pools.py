@@ -266,25 +266,24 @@ def pool_lines(session: Session, rules: Rules, period: Period, unit_ids: Iterabl
     held = {u.id or 0: pools[u.id or 0] for u in all_units if pools[u.id or 0] in wanted}
     has_task = exists().where(col(Task.period_id) == period.id, col(Task.cadre_id) == Cadre.id)
     rows = session.execute(
-        sa_select(col(Cadre.id), col(Cadre.code), col(Cadre.unit_id), col(Standing.total))
+        sa_select(col(Cadre.id), col(Cadre.unit_id), col(Standing.total))
         .outerjoin(Standing, and_(col(Standing.cadre_id) == Cadre.id,
                                   col(Standing.period_id) == period.id))
         .where(col(Cadre.active), col(Cadre.unit_id).in_(held), has_task)
     ).all()
     # A cadre given tasks and not scored since has no standing yet: scored here.
-    unscored = _scored(session, rules, period, [row[0] for row in rows if row[3] is None])
-    members: dict[int, list[tuple[int, str, Decimal]]] = {pool_id: [] for pool_id in wanted}
-    for cadre_id, code, unit_id, total in rows:
-        members[held[unit_id]].append(
-            (cadre_id, code, unscored[cadre_id] if total is None else total))
+    unscored = _scored(session, rules, period, [row[0] for row in rows if row[2] is None])
+    members: dict[int, list[tuple[int, Decimal]]] = {pool_id: [] for pool_id in wanted}
+    for cadre_id, unit_id, total in rows:
+        members[held[unit_id]].append((cadre_id, unscored[cadre_id] if total is None else total))
     loader = FactsLoader(session, rules, period)
-    unit_scores = {ref.id: score_assessee(facts.input) for ref, facts in loader.load(
-        [AssesseeRef.unit(unit_id) for unit_id in held]).items()}
+    unit_scores: dict[int, list[AssesseeScore]] = {pool_id: [] for pool_id in wanted}
+    for ref, facts in loader.load([AssesseeRef.unit(unit_id) for unit_id in held]).items():
+        unit_scores[held[ref.id]].append(score_assessee(facts.input))
     by_id = {u.id: u for u in all_units}
     found = {}
     for pool_id in sorted(wanted):
-        difficulty = pooled_difficulty(score for unit_id, score in unit_scores.items()
-                                       if held[unit_id] == pool_id)
+        difficulty = pooled_difficulty(unit_scores[pool_id])
         found[pool_id] = _line_of(session, rules, period, by_id[pool_id], difficulty,
                                   members[pool_id])
     return {unit_id: found[pools[unit_id]] for unit_id in unit_ids}
@@ -310,39 +309,41 @@ class _UnitRow:
 
 
 def _line_of(session: Session, rules: Rules, period: Period, pool: _UnitRow,
-             difficulty: Fraction,
-             members: list[tuple[int, str, Decimal]]) -> PoolLine:
+             difficulty: Fraction, members: list[tuple[int, Decimal]]) -> PoolLine:
     policy = rules.policy(pool.post_category).rating
     ratio, slots = excellence_slots(policy, difficulty, len(members))
-    totals = sorted((total for _, _, total in members), reverse=True)
+    totals = sorted((total for _, total in members), reverse=True)
     line = totals[min(slots, len(totals)) - 1] if slots and totals else None
     # 优秀: the first `slots` of the order that reach the threshold (a prefix of the order).
-    given = min(slots, sum(1 for total in totals if Rational(total) >= policy.excellent_min))
+    given = 0
+    while given < min(slots, len(totals)) and Rational(totals[given]) >= policy.excellent_min:
+        given += 1
     excellent: set[int] = set()
     if given:
         last = totals[given - 1]
-        excellent = {cadre_id for cadre_id, _, total in members if total > last}
-        tied = [(cadre_id, code) for cadre_id, code, total in members if total == last]
+        excellent = {cadre_id for cadre_id, total in members if total > last}
+        tied = [cadre_id for cadre_id, total in members if total == last]
         excellent |= _first_of_tied(session, rules, period, tied, given - len(excellent))
     return PoolLine(pool.id, pool.name, difficulty, ratio, slots, policy.excellent_min,
-                    {cadre_id: total for cadre_id, _, total in members}, line,
-                    frozenset(excellent))
+                    dict(members), line, frozenset(excellent))
 
 
 def _first_of_tied(session: Session, rules: Rules, period: Period,
-                   tied: list[tuple[int, str]], places: int) -> set[int]:
-    """The `places` members first in SCORING.md's order among these, tied on the 2-decimal
-    total: their exact base and key points decide (then the staff code)."""
+                   tied: list[int], places: int) -> set[int]:
+    """The `places` members first in SCORING.md's order among these cadres, tied on the
+    2-decimal total: their exact base and key points decide (then the staff code)."""
     if places >= len(tied):
-        return {cadre_id for cadre_id, _ in tied}
+        return set(tied)
     loaded = FactsLoader(session, rules, period).load(
-        [AssesseeRef.cadre(cadre_id) for cadre_id, _ in tied])
+        [AssesseeRef.cadre(cadre_id) for cadre_id in tied])
+    codes = dict(session.execute(
+        sa_select(col(Cadre.id), col(Cadre.code)).where(col(Cadre.id).in_(tied))).all())
     standings = []
-    for cadre_id, code in tied:
+    for cadre_id in tied:
         score = score_assessee(loaded[AssesseeRef.cadre(cadre_id)].input)
-        standings.append(MemberStanding(code, score.total, score.base, score.key))
+        standings.append(MemberStanding(codes[cadre_id], score.total, score.base, score.key))
     first = {m.id for m in ordered(standings)[:places]}
-    return {cadre_id for cadre_id, code in tied if code in first}
+    return {cadre_id for cadre_id in tied if codes[cadre_id] in first}
 
 
 def _shown(cadre: Cadre, member: RatedMember) -> RatedCadre:

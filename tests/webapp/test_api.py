@@ -11,6 +11,7 @@ import pytest
 
 from models.rating_pools import excellence_line, pool_of
 from models.tables import Cadre
+from models.warnings import board_lights
 from tests.rating.support import build_rating_unit
 from tests.webapp.conftest import (
     ADMIN,
@@ -23,6 +24,7 @@ from tests.webapp.conftest import (
     Dashboard,
 )
 from ui.rating_cards import difficulty_text
+from webapp.present import light
 
 pytestmark = pytest.mark.db
 
@@ -88,8 +90,22 @@ def test_a_unit_shows_members_as_the_database_ranks_them(dash: Dashboard) -> Non
     expected = sorted([(alice.rank_in_unit, "艾丽", str(alice.total)),
                        (bob.rank_in_unit, "鲍勃", str(bob.total))])
     assert [(m["rank"], m["name"], m["total"]) for m in members] == expected
-    first = members[0]
-    assert first["light"] is None  # the hook issue 15 fills
+    # 红黄绿 as 排行榜 shows them (models/warnings.py): each member's and the unit's.
+    with dash.store.session() as session:
+        board = board_lights(session, dash.world.office.id or 0, dash.now().date(),
+                             dash.store.rules.warnings)
+    assert board is not None
+    assert {m["name"]: m["light"] for m in members} == {
+        "艾丽": light(board.of(dash.world.alice.id or 0)),
+        "鲍勃": light(board.of(dash.world.bob.id or 0))}
+    assert body["light"] == light(board.unit)
+    # Alice's monthly patrol is overdue (red) but not a key task; her key task is on track.
+    assert members[[m["name"] for m in members].index("艾丽")]["light"] == {
+        "colour": "green", "counts": {"red": 1, "yellow": 0, "green": 1}}
+    status, lights = dash.get("/api/lights", BOSS)
+    assert status == 200
+    assert lights["lights"][str(dash.world.office.id)] == body["light"]
+    assert set(lights["lights"]) == {str(dash.world.office.id), str(dash.world.township.id)}
     assert body["lines"] == {"excellent": "90.00", "competent": "70.00", "basic": "60.00"}
 
 
