@@ -46,7 +46,7 @@ def _timed(call: Callable[[], int], runs: int) -> list[float]:
     return timings
 
 
-def measure(url: str, runs: int) -> dict[str, list[float]]:
+def measure(url: str, runs: int, skip: frozenset[str] = frozenset()) -> dict[str, list[float]]:
     base = _store(url)
     store = Store(base.engine, base.rules, clock=lambda: NOW)
     client = TestClient(create_app(store, WebAppConfig(TOKEN, 86400)))
@@ -66,16 +66,18 @@ def measure(url: str, runs: int) -> dict[str, list[float]]:
     def page() -> int:
         return max(client.get(p, headers=auth).status_code for p in ("/api/me", "/api/overview"))
 
-    figures = {
-        "page (me + overview)": _timed(page, runs),
-        "/api/overview": _timed(get("/api/overview"), runs),
-        f"/api/unit/{unit_id}": _timed(get(f"/api/unit/{unit_id}"), runs),
-        f"/api/person/{person}": _timed(get(f"/api/person/{person}"), runs),
-        "/api/pending": _timed(get("/api/pending"), runs),
-        "/api/late-counts": _timed(get("/api/late-counts"), max(3, runs // 10)),
-        "/api/lights": _timed(get("/api/lights"), max(3, runs // 10)),
-        "/api/late": _timed(get("/api/late"), max(3, runs // 10)),
+    calls: dict[str, tuple[Callable[[], int], int]] = {
+        "page (me + overview)": (page, runs),
+        "/api/overview": (get("/api/overview"), runs),
+        f"/api/unit/{unit_id}": (get(f"/api/unit/{unit_id}"), runs),
+        f"/api/person/{person}": (get(f"/api/person/{person}"), runs),
+        "/api/pending": (get("/api/pending"), runs),
+        "/api/late-counts": (get("/api/late-counts"), max(3, runs // 10)),
+        "/api/lights": (get("/api/lights"), max(3, runs // 10)),
+        "/api/late": (get("/api/late"), max(3, runs // 10)),
     }
+    figures = {name: _timed(call, times) for name, (call, times) in calls.items()
+               if name.split("/")[-1] not in skip}
     store.engine.dispose()
     return figures
 
@@ -88,6 +90,8 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="",
                         help="a copy of the PostgreSQL data set to read instead of "
                              "kaohe_bench_<N> (one size only)")
+    parser.add_argument("--skip", default="",
+                        help="endpoints to leave out, by last path part: lights,late")
     args = parser.parse_args()
     server = os.environ.get("KAOHE_BENCH_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432/")
@@ -98,7 +102,8 @@ def main() -> None:
             print(f"{database}, {size} cadres, city-level viewer, {args.runs} runs:", flush=True)
             url = (f"sqlite:///{sqlite_dataset(size, folder)}" if database == "sqlite"
                    else args.postgres_url or postgres_dataset(size, server))
-            for name, timings in measure(url, args.runs).items():
+            for name, timings in measure(
+                    url, args.runs, frozenset(filter(None, args.skip.split(",")))).items():
                 print(f"  {name:<28} median {statistics.median(timings):7.1f} ms   "
                       f"p95 {percentile(timings, 0.95):7.1f} ms   "
                       f"max {max(timings):7.1f} ms   (n={len(timings)})", flush=True)

@@ -255,7 +255,7 @@ def excellence_lines(session: Session, rules: Rules, period: Period,
     for cadre in cadres:
         pool = pools[cadre.unit_id]
         threshold = round2(pool.excellent_min)
-        mine = pool.totals.get(cadre.id or 0, Decimal(0))
+        mine = pool.total_of(cadre.id or 0) or Decimal(0)
         result[cadre.id or 0] = ExcellenceLine(
             pool.name, pool.members, pool.slots, pool.line, threshold,
             cadre.id in pool.excellent,

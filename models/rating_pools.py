@@ -35,7 +35,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol
 
-from sqlalchemy import and_, exists
+from sqlalchemy import BigInteger, and_, exists, type_coerce
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -238,13 +238,26 @@ class PoolLine:
     ratio: Fraction
     slots: int
     excellent_min: Fraction
-    totals: Mapping[int, Decimal]  # rated member's cadre id -> 2-decimal total
+    hundredths: Mapping[int, int]  # rated member's cadre id -> total in hundredths, as stored
     line: Decimal | None  # as excellence_line
     excellent: frozenset[int]  # cadre ids inside the quota today
 
     @property
     def members(self) -> int:
-        return len(self.totals)
+        return len(self.hundredths)
+
+    def total_of(self, cadre_id: int) -> Decimal | None:
+        """The rated member's 2-decimal total (None: not rated in this pool)."""
+        found = self.hundredths.get(cadre_id)
+        return None if found is None else _total(found)
+
+    @property
+    def totals(self) -> dict[int, Decimal]:
+        return {cadre_id: _total(h) for cadre_id, h in self.hundredths.items()}
+
+
+def _total(hundredths: int) -> Decimal:
+    return Decimal(hundredths).scaleb(-2)  # as models/types.py Scaled(2) reads it back
 
 
 def pool_lines(session: Session, rules: Rules, period: Period, unit_ids: Iterable[int]
@@ -265,21 +278,25 @@ def pool_lines(session: Session, rules: Rules, period: Period, unit_ids: Iterabl
     wanted = {pools[unit_id] for unit_id in unit_ids}
     held = {u.id or 0: pools[u.id or 0] for u in all_units if pools[u.id or 0] in wanted}
     has_task = exists().where(col(Task.period_id) == period.id, col(Task.cadre_id) == Cadre.id)
+    # The totals as stored (hundredths): a city's 20,000 need no conversion to compare.
     rows = session.execute(
-        sa_select(col(Cadre.id), col(Cadre.unit_id), col(Standing.total))
+        sa_select(col(Cadre.id), col(Cadre.unit_id),
+                  type_coerce(col(Standing.total), BigInteger))
         .outerjoin(Standing, and_(col(Standing.cadre_id) == Cadre.id,
                                   col(Standing.period_id) == period.id))
         .where(col(Cadre.active), col(Cadre.unit_id).in_(held), has_task)
     ).all()
     # A cadre given tasks and not scored since has no standing yet: scored here.
     unscored = _scored(session, rules, period, [row[0] for row in rows if row[2] is None])
-    members: dict[int, list[tuple[int, Decimal]]] = {pool_id: [] for pool_id in wanted}
+    members: dict[int, list[tuple[int, int]]] = {pool_id: [] for pool_id in wanted}
     for cadre_id, unit_id, total in rows:
-        members[held[unit_id]].append((cadre_id, unscored[cadre_id] if total is None else total))
+        members[held[unit_id]].append(
+            (cadre_id, int(unscored[cadre_id].scaleb(2)) if total is None else total))
     loader = FactsLoader(session, rules, period)
     unit_scores: dict[int, list[AssesseeScore]] = {pool_id: [] for pool_id in wanted}
     for ref, facts in loader.load([AssesseeRef.unit(unit_id) for unit_id in held]).items():
-        unit_scores[held[ref.id]].append(score_assessee(facts.input))
+        if facts.input.tasks:  # a unit without tasks adds no share to D
+            unit_scores[held[ref.id]].append(score_assessee(facts.input))
     by_id = {u.id: u for u in all_units}
     found = {}
     for pool_id in sorted(wanted):
@@ -309,14 +326,15 @@ class _UnitRow:
 
 
 def _line_of(session: Session, rules: Rules, period: Period, pool: _UnitRow,
-             difficulty: Fraction, members: list[tuple[int, Decimal]]) -> PoolLine:
+             difficulty: Fraction, members: list[tuple[int, int]]) -> PoolLine:
     policy = rules.policy(pool.post_category).rating
     ratio, slots = excellence_slots(policy, difficulty, len(members))
     totals = sorted((total for _, total in members), reverse=True)
-    line = totals[min(slots, len(totals)) - 1] if slots and totals else None
+    line = _total(totals[min(slots, len(totals)) - 1]) if slots and totals else None
     # 优秀: the first `slots` of the order that reach the threshold (a prefix of the order).
     given = 0
-    while given < min(slots, len(totals)) and Rational(totals[given]) >= policy.excellent_min:
+    while given < min(slots, len(totals)) and (
+            Rational(totals[given], 100) >= policy.excellent_min):
         given += 1
     excellent: set[int] = set()
     if given:
