@@ -183,11 +183,12 @@ def unit_quotas(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, Quot
     ratio, slots and 优秀 line, the same figures as the annual rating
     (models/rating_pools.py `pool_lines`), each pool read once."""
     pools = pool_lines(ctx.session, ctx.rules, period, unit_ids)
-    return {unit_id: Quota(
-        pool=pool.name, difficulty=_decimal(pool.difficulty, 2), ratio=_decimal(pool.ratio, 4),
-        slots=pool.slots, members=pool.members, excellent_line=pool.line,
-        excellent_min=_decimal(pool.excellent_min, 2),
-    ) for unit_id, pool in pools.items()}
+    quotas = {pool.unit_id: Quota(
+        pool=pool.name, difficulty=round_half_up(pool.difficulty, 2),
+        ratio=round_half_up(pool.ratio, 4), slots=pool.slots, members=pool.members,
+        excellent_line=pool.line, excellent_min=round_half_up(pool.excellent_min, 2),
+    ) for pool in {pool.unit_id: pool for pool in pools.values()}.values()}
+    return {unit_id: quotas[pool.unit_id] for unit_id, pool in pools.items()}
 
 
 def _decimal(value: object, places: int) -> Decimal:
