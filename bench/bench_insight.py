@@ -86,13 +86,16 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000")
     parser.add_argument("--databases", default="sqlite")
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--postgres-url", default="",
+                        help="a copy of the PostgreSQL data set to read instead of "
+                             "kaohe_bench_<N> (one size only)")
     args = parser.parse_args()
     server = os.environ.get("KAOHE_BENCH_POSTGRES_URL",
                             "postgresql+psycopg://postgres@127.0.0.1:5432")
     for size in (int(s) for s in args.sizes.split(",")):
         for database in args.databases.split(","):
             url = (f"sqlite:///{sqlite_dataset(size, Path(ROOT / 'var' / 'bench'))}"
-                   if database == "sqlite" else postgres_dataset(size, server))
+                   if database == "sqlite" else args.postgres_url or postgres_dataset(size, server))
             times, cpu, suggested = run(url, args.samples)
             print(f"{database} {size} cadres x 40 tasks: 我的得分 with suggestions, "
                   f"{len(times)} cadres, {suggested / len(times):.1f} suggestions each: "

@@ -8,7 +8,7 @@ Nobody decides on their own facts (docs/architecture.md, "Who may do what over t
 """
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlmodel import SQLModel, col, select
 
@@ -63,7 +63,14 @@ def refuse_own_facts(who: Cadre, owners: Iterable[AssesseeRef], code: str, actio
                           action=action)
 
 
-def unit_chain(unit: Unit) -> list[int]:
+class Pathed(Protocol):
+    """A unit or a row of its columns: what `unit_chain` reads."""
+
+    @property
+    def path(self) -> str: ...
+
+
+def unit_chain(unit: Pathed) -> list[int]:
     """The unit's id and its ancestors' ids, from the root down."""
     return [int(part) for part in unit.path.strip("/").split("/") if part]
 

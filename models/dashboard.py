@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import ColumnElement, func, true
 from sqlmodel import col, select
 
 from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
+from models.rating_pools import pool_lines
 from models.reports import pending_for
 from models.store import Ctx
 from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
@@ -25,15 +27,16 @@ from models.views import (
     active_period,
     cadre_by_telegram,
     is_supervisor,
-    not_reported,
+    late_people,
     overseen_units,
     reportable_tasks,
     standing_of,
     total_a_week_ago,
     totals_a_week_ago,
 )
-from scoring import Rational, exact, rate_unit, round_half_up
-from scoring.ranking import EXCELLENT, MemberStanding
+from models.views import late_counts as views_late_counts
+from models.warnings import LightSummary, by_cadre, by_unit, lights_under
+from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
 
@@ -140,6 +143,18 @@ def _members(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, list[Me
     return found
 
 
+def _ranked(ctx: Ctx, period: Period, who: Cadre,
+            unit_ids: list[int]) -> dict[int, tuple[int, Decimal]]:
+    """Per unit: how many cadres rank in it and the sum of their totals (summed exactly by
+    the database: a city's 20,000 rows need not come over)."""
+    rows = ctx.session.execute(
+        select(col(Standing.group_unit_id), func.count(), func.sum(col(Standing.total)))
+        .where(Standing.period_id == period.id, col(Standing.cadre_id).is_not(None),
+               true() if who.is_admin else col(Standing.group_unit_id).in_(unit_ids))
+        .group_by(col(Standing.group_unit_id))).all()
+    return {unit_id: (count, total) for unit_id, count, total in rows if unit_id is not None}
+
+
 def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, UnitScore]:
     return {unit_id: UnitScore(total, rank, difficulty) for unit_id, total, rank, difficulty
             in ctx.session.execute(
@@ -154,41 +169,26 @@ def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, Uni
 
 @dataclass(frozen=True, slots=True)
 class Quota:
-    difficulty: Decimal  # the unit's D
+    pool: str  # the rating pool the unit's cadres are rated in (models/rating_pools.py)
+    difficulty: Decimal  # the pool's D, 2 places
     ratio: Decimal  # its excellence ratio, 4 places
     slots: int  # how many may be rated 优秀
-    members: int
-    excellent_line: Decimal | None  # the lowest total now inside the 优秀 quota (None: nobody)
+    members: int  # rated in the pool
+    excellent_line: Decimal | None  # the total of the last one inside the quota (None: no slot)
     excellent_min: Decimal  # the threshold no quota lowers
 
 
-def unit_quota(ctx: Ctx, unit: Unit, members: list[MemberRow],
-               own: UnitScore | None) -> Quota:
-    """The one place the dashboard takes a unit's rating quota from (D, ratio, slots and the
-    current 优秀 line). It rates the stored 2-decimal standings with the scoring core's
-    `rate_unit`, under the unit's post category and D from the unit's own standing (1 when it
-    has none), as models/rating_preview.py does from exact facts; cheap enough for a page.
-    When rating pools land (branch `numbers`), this function is what changes."""
-    policy = ctx.rules.policy(unit.post_category).rating
-    difficulty = own.difficulty if own is not None else Decimal(1)
-    rating = rate_unit(
-        [MemberStanding(m.code, _rational(m.total), _rational(m.base), _rational(m.key_points))
-         for m in members], _rational(difficulty), policy)
-    inside = [m.total for m in rating.members if m.grade == EXCELLENT]
-    return Quota(
-        difficulty=difficulty,
-        ratio=_decimal(rating.ratio, 4),
-        slots=rating.slots,
-        members=len(members),
-        excellent_line=_decimal(min(inside), 2) if inside else None,
-        excellent_min=_decimal(policy.excellent_min, 2),
-    )
-
-
-def _rational(value: Decimal) -> Rational:
-    """Exactly; a few times faster than scoring.exact, which a city's overview calls 60,000
-    times at 20,000 cadres."""
-    return Rational(*value.as_integer_ratio())
+def unit_quotas(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, Quota]:
+    """The one place the dashboard takes a unit's rating quota from: its rating pool's D,
+    ratio, slots and 优秀 line, the same figures as the annual rating
+    (models/rating_pools.py `pool_lines`), each pool read once."""
+    pools = pool_lines(ctx.session, ctx.rules, period, unit_ids)
+    quotas = {pool.unit_id: Quota(
+        pool=pool.name, difficulty=round_half_up(pool.difficulty, 2),
+        ratio=round_half_up(pool.ratio, 4), slots=pool.slots, members=pool.members,
+        excellent_line=pool.line, excellent_min=round_half_up(pool.excellent_min, 2),
+    ) for pool in {pool.unit_id: pool for pool in pools.values()}.values()}
+    return {unit_id: quotas[pool.unit_id] for unit_id, pool in pools.items()}
 
 
 def _decimal(value: object, places: int) -> Decimal:
@@ -213,7 +213,8 @@ class UnitSummary:
     score: Decimal | None  # the unit's own standing, when it is assessed
     rank: int | None  # among its parent's units
     mean: Decimal | None  # of its members' totals
-    quota: Quota
+    quota: Quota  # its rating pool's
+    members: int  # ranked in the unit
 
 
 @dataclass
@@ -228,19 +229,17 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     period = _period(ctx)
     units = overseen_units(ctx.session, who, ctx.today)
     ids = [u.id or 0 for u in units]
-    members = _members(ctx, period, ids)
+    ranked = _ranked(ctx, period, who, ids)
     scores = _unit_scores(ctx, period, ids)
+    quotas = unit_quotas(ctx, period, ids)
     result = Overview(period)
     for unit in units:
-        people = members[unit.id or 0]
+        count, total = ranked.get(unit.id or 0, (0, Decimal(0)))
         own = scores.get(unit.id or 0)
-        mean = None
-        if people:
-            mean = (sum((m.total for m in people), Decimal(0)) / len(people)).quantize(
-                Decimal("0.01"))
+        mean = (total / count).quantize(Decimal("0.01")) if count else None
         result.units.append(UnitSummary(
             unit, len(unit_chain(unit)) - 1, own.total if own else None,
-            own.rank if own else None, mean, unit_quota(ctx, unit, people, own)))
+            own.rank if own else None, mean, quotas[unit.id or 0], count))
     low = Decimal(-1)
     result.units.sort(key=lambda s: (s.score is None, -(s.score or low), -(s.mean or low),
                                      s.unit.path))
@@ -248,21 +247,35 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
 
 
 def _late_by_unit(ctx: Ctx, who: Cadre) -> list[tuple[Unit, list[Missing]]]:
-    """models/views.py `not_reported` for each unit the viewer oversees, in tree order. Unit by
-    unit, not once per subtree: a city's tasks at once would pass PostgreSQL's limit of 65,535
-    parameters in one query (and a unit's are a few hundred)."""
+    """未按期汇报 in each unit the viewer oversees, in tree order (models/views.py
+    `late_people`: one set-based query for all of them)."""
     period = _period(ctx)
-    found = []
-    for unit in overseen_units(ctx.session, who, ctx.today):
-        missing = not_reported(ctx.session, period, unit, ctx.today)
-        if missing:
-            found.append((unit, missing))
-    return found
+    units = overseen_units(ctx.session, who, ctx.today)
+    found: dict[int, list[Missing]] = {}
+    for missing in late_people(ctx.session, period, ctx.today, _among(who, units)):
+        found.setdefault(missing.cadre.unit_id, []).append(missing)
+    return [(unit, found[unit.id or 0]) for unit in units if unit.id in found]
 
 
 def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
     """Per overseen unit: how many of its members have a task due and unreported."""
-    return {unit.id or 0: len(missing) for unit, missing in _late_by_unit(ctx, who)}
+    units = overseen_units(ctx.session, who, ctx.today)
+    return views_late_counts(ctx.session, _period(ctx), ctx.today, _among(who, units))
+
+
+def unit_lights(ctx: Ctx, who: Cadre) -> dict[int, LightSummary]:
+    """Per overseen unit: its 红黄绿 light and counts (its own tasks' and its members'), from
+    models/warnings.py; the overview fills them in after the list, as the late counts."""
+    units = overseen_units(ctx.session, who, ctx.today)
+    lights = lights_under(ctx.session, _period(ctx), None if who.is_admin else
+                          [u.id or 0 for u in units], ctx.today, ctx.rules.warnings)
+    found = by_unit(lights)
+    return {unit.id or 0: found.get(unit.id or 0) or LightSummary() for unit in units}
+
+
+def _among(who: Cadre, units: list[Unit]) -> ColumnElement[bool]:
+    """The cadres of these overseen units: an admin's are everyone, and need no list."""
+    return true() if who.is_admin else col(Cadre.unit_id).in_([u.id for u in units])
 
 
 # -- a unit -----------------------------------------------------------------------------------
@@ -272,6 +285,7 @@ def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
 class MemberLine:
     member: MemberRow
     week_ago: Decimal | None
+    light: LightSummary  # 红黄绿 (models/warnings.py)
 
     @property
     def trend(self) -> str | None:
@@ -291,6 +305,7 @@ class UnitPage:
     quota: Quota
     lines: dict[str, Decimal]
     children: list[Unit]  # units directly below that the viewer may open
+    light: LightSummary  # the unit's: its own tasks' and its members'
 
 
 def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
@@ -303,11 +318,15 @@ def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
     overseen = {u.id for u in overseen_units(ctx.session, who, ctx.today)}
     children = list(ctx.session.exec(
         select(Unit).where(Unit.parent_id == unit_id).order_by(col(Unit.path))).all())
+    lights = lights_under(ctx.session, period, [unit_id], ctx.today, ctx.rules.warnings)
+    of_cadre = by_cadre(lights)
     return UnitPage(
         period, unit, own.total if own else None,
-        [MemberLine(m, week_ago.get(m.cadre_id)) for m in people],
-        unit_quota(ctx, unit, people, own), guard_lines(ctx, unit),
-        [child for child in children if child.id in overseen])
+        [MemberLine(m, week_ago.get(m.cadre_id), of_cadre.get(m.cadre_id) or LightSummary())
+         for m in people],
+        unit_quotas(ctx, period, [unit_id])[unit_id], guard_lines(ctx, unit),
+        [child for child in children if child.id in overseen],
+        by_unit(lights).get(unit_id) or LightSummary())
 
 
 # -- a person ---------------------------------------------------------------------------------

@@ -15,14 +15,14 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.errors import Refused
 from models.facts import AssesseeRef, FactsLoader, TaskFacts
 from models.occurrences import current_occurrence, occurrences
-from models.rating_pools import excellence_line as pool_excellence_line
-from models.rating_pools import pools_of
+from models.rating_pools import pool_lines
 from models.rules import Rules
 from models.tables import Cadre, Period, Standing, StandingHistory, Task
 from models.views import TaskLine, reportable_tasks
@@ -40,7 +40,6 @@ from scoring import (
     round2,
     score_assessee,
 )
-from scoring.ranking import EXCELLENT
 
 SUGGESTIONS_SHOWN = 5
 TREND_WEEKS = 4
@@ -120,21 +119,29 @@ class CadreProjector:
     def place(self, projections: Sequence[Projection]) -> list[Outcome]:
         """Projected totals placed in the cadre's unit and post category as they stand now.
         Only the other totals at or above the lowest projected one can rank above any of them,
-        so only those are read."""
+        so only those are read; in the post category (thousands of people) only those up to
+        the highest projected one, and the number above it is counted."""
         if not projections:
             return []
         floor = min(round2(p.total) for p in projections)
+        top = max(round2(p.total) for p in projections)
         others = (Standing.cadre_id != self.cadre.id, Standing.total >= floor)
         unit_totals = _totals(self.session, self.period, *others,
                               Standing.group_unit_id == self.facts.group_unit_id)
-        post_totals = _totals(self.session, self.period, *others,
-                              Standing.post_category == self.facts.post_category)
+        in_post = col(Standing.post_category) == self.facts.post_category
+        post_totals = _totals(self.session, self.period, *others, in_post,
+                              col(Standing.total) <= top)
+        post_beyond = self.session.execute(
+            sa_select(func.count()).select_from(Standing).where(
+                col(Standing.period_id) == self.period.id, col(Standing.cadre_id).is_not(None),
+                in_post, col(Standing.cadre_id) != self.cadre.id, col(Standing.total) > top)
+        ).scalar_one()
         outcomes = []
         for projection in projections:
             unit: Place = place_among(unit_totals, projection.total)
-            post = place_among(post_totals, projection.total)
-            outcomes.append(Outcome(projection.total, projection.gain, unit.rank, post.rank,
-                                    unit.gap_above))
+            post = place_among(post_totals, projection.total)  # those above `top` rank above
+            outcomes.append(Outcome(projection.total, projection.gain, unit.rank,
+                                    post.rank + post_beyond, unit.gap_above))
         return outcomes
 
     def outcome(self, change: Change) -> Outcome:
@@ -241,19 +248,18 @@ class ExcellenceLine:
 def excellence_lines(session: Session, rules: Rules, period: Period,
                      cadres: Sequence[Cadre]) -> dict[int, ExcellenceLine]:
     """The 优秀 line of each cadre's rating pool today (models/rating_pools.py: the pool holds
-    every cadre of its subtree, D is the pool's share-weighted difficulty), each pool rated once."""
-    quotas = pools_of(session, rules, period, {c.unit_id for c in cadres})
+    every cadre of its subtree, D is the pool's share-weighted difficulty), the same line the
+    rating draws, read from the stored standings (`pool_lines`), each pool once."""
+    pools = pool_lines(session, rules, period, {c.unit_id for c in cadres})
     result = {}
     for cadre in cadres:
-        quota = quotas[cadre.unit_id]
-        line = pool_excellence_line(quota)
-        threshold = round2(quota.excellent_min)
-        rated = next((m for m in quota.members if m.cadre_id == cadre.id), None)
-        mine = rated.total if rated is not None else Decimal(0)
+        pool = pools[cadre.unit_id]
+        threshold = round2(pool.excellent_min)
+        mine = pool.total_of(cadre.id or 0) or Decimal(0)
         result[cadre.id or 0] = ExcellenceLine(
-            quota.name, len(quota.members), quota.slots, line, threshold,
-            rated is not None and rated.grade == EXCELLENT,
-            None if line is None else line - mine, threshold - mine)
+            pool.name, pool.members, pool.slots, pool.line, threshold,
+            cadre.id in pool.excellent,
+            None if pool.line is None else pool.line - mine, threshold - mine)
     return result
 
 

@@ -33,25 +33,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Protocol
 
+from sqlalchemy import BigInteger, and_, exists, type_coerce
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from models.access import unit_chain
+from models.access import Pathed, unit_chain
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rules import Rules
-from models.tables import Cadre, Period, Unit
+from models.tables import Cadre, Period, Standing, Task, Unit
 from scoring import (
     AssesseeScore,
     MemberStanding,
     RatedMember,
     Rational,
     UnitRating,
+    excellence_slots,
     rate_unit,
     round2,
     round_half_up,
     score_assessee,
 )
-from scoring.ranking import EXCELLENT
+from scoring.ranking import EXCELLENT, ordered
 
 # What decided a tie on the 2-decimal total, in SCORING.md's order.
 BY_BASE, BY_KEY, BY_CODE = "base", "key", "code"
@@ -122,7 +126,17 @@ def excellence_line(pool: PoolQuota) -> Decimal | None:
 # -- who is in which pool ---------------------------------------------------------------------
 
 
-def is_pool(unit: Unit) -> bool:
+class Placed(Pathed, Protocol):
+    """A unit, or a row of the columns that place it in a pool."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def rating_pool(self) -> bool | None: ...
+
+
+def is_pool(unit: Placed) -> bool:
     """Marked in the roster, or by default a unit directly below a root; a root always is."""
     depth = len(unit_chain(unit))
     if depth <= 1:
@@ -130,7 +144,7 @@ def is_pool(unit: Unit) -> bool:
     return unit.rating_pool if unit.rating_pool is not None else depth == 2
 
 
-def pool_map(units: Iterable[Unit]) -> dict[int, int]:
+def pool_map(units: Iterable[Placed]) -> dict[int, int]:
     """Each unit's id -> the id of the pool it belongs to: itself or its nearest pool above."""
     by_id = {u.id: u for u in units}
     pools = {i for i, u in by_id.items() if is_pool(u)}
@@ -209,6 +223,145 @@ def pools_of(session: Session, rules: Rules, period: Period, unit_ids: Iterable[
         pool = next(u for u in all_units if u.id == pool_id)
         rated[pool_id] = rate_pool(pool, units, cadres, loaded, scores, rules)
     return {unit_id: rated[pools[unit_id]] for unit_id in unit_ids}
+
+
+# -- the line from the stored standings --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PoolLine:
+    """A pool's quota and 优秀 line today, as `rate_pool` would give them (see pool_lines)."""
+
+    unit_id: int
+    name: str
+    difficulty: Fraction  # D, exact
+    ratio: Fraction
+    slots: int
+    excellent_min: Fraction
+    hundredths: Mapping[int, int]  # rated member's cadre id -> total in hundredths, as stored
+    line: Decimal | None  # as excellence_line
+    excellent: frozenset[int]  # cadre ids inside the quota today
+
+    @property
+    def members(self) -> int:
+        return len(self.hundredths)
+
+    def total_of(self, cadre_id: int) -> Decimal | None:
+        """The rated member's 2-decimal total (None: not rated in this pool)."""
+        found = self.hundredths.get(cadre_id)
+        return None if found is None else _total(found)
+
+    @property
+    def totals(self) -> dict[int, Decimal]:
+        return {cadre_id: _total(h) for cadre_id, h in self.hundredths.items()}
+
+
+def _total(hundredths: int) -> Decimal:
+    return Decimal(hundredths).scaleb(-2)  # as models/types.py Scaled(2) reads it back
+
+
+def pool_lines(session: Session, rules: Rules, period: Period, unit_ids: Iterable[int]
+               ) -> dict[int, PoolLine]:
+    """The pool of each of these units, from stored standings (see the module doc).
+
+    Why it equals `rate_pool`: SCORING.md orders members by the 2-decimal total first, which is
+    what a standing stores, so the `slots`-th total of the order is the `slots`-th largest
+    stored total, and the members above it are inside. Only members tied on that total across
+    the boundary need the exact base and key points: those few are scored from their facts.
+    The rated members are the active cadres with a task this period (as the facts loader
+    sees them); D needs the pool units' task shares only. Only a cadre with no standing yet
+    (given tasks, not scored since) is scored from facts."""
+    all_units = [_UnitRow(*row) for row in session.execute(sa_select(
+        col(Unit.id), col(Unit.path), col(Unit.rating_pool), col(Unit.name),
+        col(Unit.post_category))).all()]  # plain rows: a city has hundreds of units
+    pools = pool_map(all_units)
+    wanted = {pools[unit_id] for unit_id in unit_ids}
+    held = {u.id or 0: pools[u.id or 0] for u in all_units if pools[u.id or 0] in wanted}
+    has_task = exists().where(col(Task.period_id) == period.id, col(Task.cadre_id) == Cadre.id)
+    # The totals as stored (hundredths): a city's 20,000 need no conversion to compare.
+    rows = session.execute(
+        sa_select(col(Cadre.id), col(Cadre.unit_id),
+                  type_coerce(col(Standing.total), BigInteger))
+        .outerjoin(Standing, and_(col(Standing.cadre_id) == Cadre.id,
+                                  col(Standing.period_id) == period.id))
+        .where(col(Cadre.active), col(Cadre.unit_id).in_(held), has_task)
+    ).all()
+    # A cadre given tasks and not scored since has no standing yet: scored here.
+    unscored = _scored(session, rules, period, [row[0] for row in rows if row[2] is None])
+    members: dict[int, list[tuple[int, int]]] = {pool_id: [] for pool_id in wanted}
+    for cadre_id, unit_id, total in rows:
+        members[held[unit_id]].append(
+            (cadre_id, int(unscored[cadre_id].scaleb(2)) if total is None else total))
+    loader = FactsLoader(session, rules, period)
+    unit_scores: dict[int, list[AssesseeScore]] = {pool_id: [] for pool_id in wanted}
+    for ref, facts in loader.load([AssesseeRef.unit(unit_id) for unit_id in held]).items():
+        if facts.input.tasks:  # a unit without tasks adds no share to D
+            unit_scores[held[ref.id]].append(score_assessee(facts.input))
+    by_id = {u.id: u for u in all_units}
+    found = {}
+    for pool_id in sorted(wanted):
+        difficulty = pooled_difficulty(unit_scores[pool_id])
+        found[pool_id] = _line_of(session, rules, period, by_id[pool_id], difficulty,
+                                  members[pool_id])
+    return {unit_id: found[pools[unit_id]] for unit_id in unit_ids}
+
+
+def _scored(session: Session, rules: Rules, period: Period,
+            cadre_ids: list[int]) -> dict[int, Decimal]:
+    """The 2-decimal totals of these cadres from their facts."""
+    if not cadre_ids:
+        return {}
+    loaded = FactsLoader(session, rules, period).load(
+        [AssesseeRef.cadre(cadre_id) for cadre_id in cadre_ids])
+    return {ref.id: round2(score_assessee(facts.input).total) for ref, facts in loaded.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class _UnitRow:
+    id: int
+    path: str
+    rating_pool: bool | None
+    name: str
+    post_category: str
+
+
+def _line_of(session: Session, rules: Rules, period: Period, pool: _UnitRow,
+             difficulty: Fraction, members: list[tuple[int, int]]) -> PoolLine:
+    policy = rules.policy(pool.post_category).rating
+    ratio, slots = excellence_slots(policy, difficulty, len(members))
+    totals = sorted((total for _, total in members), reverse=True)
+    line = _total(totals[min(slots, len(totals)) - 1]) if slots and totals else None
+    # 优秀: the first `slots` of the order that reach the threshold (a prefix of the order).
+    given = 0
+    while given < min(slots, len(totals)) and (
+            Rational(totals[given], 100) >= policy.excellent_min):
+        given += 1
+    excellent: set[int] = set()
+    if given:
+        last = totals[given - 1]
+        excellent = {cadre_id for cadre_id, total in members if total > last}
+        tied = [cadre_id for cadre_id, total in members if total == last]
+        excellent |= _first_of_tied(session, rules, period, tied, given - len(excellent))
+    return PoolLine(pool.id, pool.name, difficulty, ratio, slots, policy.excellent_min,
+                    dict(members), line, frozenset(excellent))
+
+
+def _first_of_tied(session: Session, rules: Rules, period: Period,
+                   tied: list[int], places: int) -> set[int]:
+    """The `places` members first in SCORING.md's order among these cadres, tied on the
+    2-decimal total: their exact base and key points decide (then the staff code)."""
+    if places >= len(tied):
+        return set(tied)
+    loaded = FactsLoader(session, rules, period).load(
+        [AssesseeRef.cadre(cadre_id) for cadre_id in tied])
+    codes = dict(session.execute(
+        sa_select(col(Cadre.id), col(Cadre.code)).where(col(Cadre.id).in_(tied))).all())
+    standings = []
+    for cadre_id in tied:
+        score = score_assessee(loaded[AssesseeRef.cadre(cadre_id)].input)
+        standings.append(MemberStanding(codes[cadre_id], score.total, score.base, score.key))
+    first = {m.id for m in ordered(standings)[:places]}
+    return {cadre_id for cadre_id in tied if codes[cadre_id] in first}
 
 
 def _shown(cadre: Cadre, member: RatedMember) -> RatedCadre:

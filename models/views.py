@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists
+from sqlalchemy import ColumnElement, Select, and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models.limits import clean_text
 from models.occurrences import Occurrence, occurrences
+from models.overdue import is_overdue
 from models.tables import (
     Cadre,
     Delegation,
@@ -437,23 +439,50 @@ class Missing:
 
 def not_reported(session: Session, period: Period, unit: Unit, today: date, *,
                  below: bool = False) -> list[Missing]:
-    """Members of the unit (and of the units below it, if `below`) with a task whose deadline
-    (or occurrence) is due, unreported."""
-    query = select(Cadre).where(col(Cadre.active))
-    if below:
-        query = query.join(Unit, col(Unit.id) == Cadre.unit_id).where(
-            col(Unit.path).startswith(unit.path))
-    else:
-        query = query.where(Cadre.unit_id == unit.id)
-    members = session.exec(query.order_by(col(Cadre.code))).all()
-    lines = reportable_tasks_of(session, members, period, today)
-    result = []
-    for cadre in members:
-        late = [line.task for line in lines[cadre.id or 0]
-                if line.task.cadre_id == cadre.id and line.overdue]
-        if late:
-            result.append(Missing(cadre, late))
-    return result
+    """Members of the unit (and of the units below it, if `below`) with a task of their own
+    whose deadline (or occurrence) is due, with nothing approved or waiting: by staff code,
+    each one's tasks by deadline and title."""
+    return late_people(session, period, today,
+                       col(Unit.path).startswith(unit.path) if below
+                       else col(Cadre.unit_id) == unit.id)
+
+
+def _late_tasks(period: Period, today: date, *where: ColumnElement[bool]) -> Select[Any]:
+    """The overdue own tasks of the active cadres matching `where` (on Cadre and their Unit).
+    The database picks them (models/overdue.py): no list of ids, whatever the number."""
+    return (select(*_TASK_ROW).join(Cadre, col(Cadre.id) == Task.cadre_id)
+            .join(Unit, col(Unit.id) == Cadre.unit_id)
+            .where(Task.period_id == period.id, col(Cadre.active), is_overdue(period, today),
+                   *where))
+
+
+def late_people(session: Session, period: Period, today: date,
+                *where: ColumnElement[bool]) -> list[Missing]:
+    """not_reported for the active cadres matching `where`, in two queries."""
+    late = _late_tasks(period, today, *where)
+    tasks: dict[int, list[TaskRow]] = {}
+    for row in session.execute(late).all():
+        task = TaskRow(*row)
+        tasks.setdefault(task.cadre_id or 0, []).append(task)
+    if not tasks:
+        return []
+    people = session.exec(select(Cadre).where(
+        col(Cadre.id).in_(late.with_only_columns(col(Task.cadre_id))))
+        .order_by(col(Cadre.code))).all()
+    return [Missing(cadre, sorted(tasks[cadre.id or 0],
+                                  key=lambda t: (t.deadline or date.max, t.title)))
+            for cadre in people]
+
+
+def late_counts(session: Session, period: Period, today: date,
+                *where: ColumnElement[bool]) -> dict[int, int]:
+    """Per unit, how many of its active cadres matching `where` have a task overdue (one
+    query; only units with someone late)."""
+    late = _late_tasks(period, today, *where)
+    rows = session.execute(late.with_only_columns(
+        col(Cadre.unit_id), func.count(func.distinct(col(Task.cadre_id))))
+        .group_by(col(Cadre.unit_id))).all()
+    return {unit_id: count for unit_id, count in rows}
 
 
 def waiting_claims(session: Session) -> list[InnovationClaim]:

@@ -184,17 +184,21 @@ def _tasks(session: Session, period: Period,
 def _reports(session: Session, period: Period,
              unit_ids: Collection[int] | None) -> dict[int, list[_Reported]]:
     """Approved and waiting reports of those tasks, oldest decision first."""
-    columns = (col(Report.task_id), col(Report.occurrence), col(Report.state),
+    columns = (col(Report.id), col(Report.task_id), col(Report.occurrence), col(Report.state),
                col(Report.progress), col(Report.actual))
     query = (sa_select(*columns).join(Task, col(Task.id) == Report.task_id)
-             .outerjoin(Cadre, col(Cadre.id) == Task.cadre_id)
              .where(col(Task.period_id) == period.id,
                     col(Report.state).in_((APPROVED, SUBMITTED))))
-    if unit_ids is not None:
-        query = query.where(col(Cadre.unit_id).in_(unit_ids) | col(Task.unit_id).in_(unit_ids))
+    if unit_ids is None:
+        queries = [query]
+    else:  # two queries, not one with OR: each then reads only its units' rows by index
+        queries = [query.join(Cadre, col(Cadre.id) == Task.cadre_id)
+                   .where(col(Cadre.unit_id).in_(unit_ids)),
+                   query.where(col(Task.unit_id).in_(unit_ids))]
+    rows = sorted((row for q in queries for row in session.execute(q).all()),
+                  key=lambda row: row[0])
     result: dict[int, list[_Reported]] = {}
-    for task_id, occurrence, state, progress, actual in session.execute(
-            query.order_by(col(Report.id))).all():
+    for _, task_id, occurrence, state, progress, actual in rows:
         result.setdefault(task_id, []).append(_Reported(occurrence, state, progress, actual))
     return result
 

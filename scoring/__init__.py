@@ -46,6 +46,7 @@ from scoring.ranking import (
     RatedMember,
     UnitRating,
     excellence_ratio,
+    excellence_slots,
     rank_members,
     rate_unit,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "combined_progress",
     "exact",
     "excellence_ratio",
+    "excellence_slots",
     "mean",
     "place_among",
     "plain",

@@ -66,12 +66,18 @@ def excellence_ratio(rating: RatingPolicy, difficulty: Rational) -> Rational:
     return rating.base_ratio + (rating.max_ratio - rating.base_ratio) * lift
 
 
+def excellence_slots(rating: RatingPolicy, difficulty: Rational,
+                     members: int) -> tuple[Rational, int]:
+    """The excellence ratio at D and how many of `members` rated members it lets be 优秀."""
+    ratio = excellence_ratio(rating, difficulty)
+    return ratio, int(floor(ratio * members))  # noqa: RUF046 -- gmpy2 floors to its mpz
+
+
 def rate_unit(
     members: Sequence[MemberStanding], difficulty: Rational, rating: RatingPolicy
 ) -> UnitRating:
     """Annual grades of a unit's members; `difficulty` is the unit's own difficulty D."""
-    ratio = excellence_ratio(rating, difficulty)
-    slots = int(floor(ratio * len(members)))  # noqa: RUF046 -- gmpy2 floors to its mpz
+    ratio, slots = excellence_slots(rating, difficulty, len(members))
     by_id = {m.id: m for m in members}
     remaining = slots
     rated: list[RatedMember] = []

@@ -126,6 +126,8 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
         Route("/api/late-counts", endpoint(
             lambda ctx, v, _: {"counts": {str(k): n for k, n in dashboard.late_counts(
                 ctx, v.cadre).items()}})),
+        Route("/api/lights", endpoint(
+            lambda ctx, v, _: present.lights(dashboard.unit_lights(ctx, v.cadre)))),
         Route("/api/unit/{unit_id:int}", endpoint(unit)),
         Route("/api/person/{cadre_id:int}", endpoint(person)),
         Route("/api/pending", endpoint(

@@ -7,6 +7,7 @@ from typing import Any
 
 from models.dashboard import LateUnit, Overview, PersonPage, Quota, UnitPage, Waiting
 from models.tables import Period, Unit
+from models.warnings import COLOURS, LightSummary
 from ui.i18n import Translator
 
 # The page's own words (locales/*: "webapp.*"), sent once with /api/me.
@@ -21,7 +22,8 @@ STRINGS = (
     "webapp.progress", "webapp.grade", "webapp.difficulty", "webapp.boost", "webapp.points",
     "webapp.change", "webapp.rank_unit", "webapp.rank_post", "webapp.no_score",
     "webapp.units_below", "webapp.reporter", "webapp.task", "webapp.submitted",
-    "webapp.error", "webapp.refused", "webapp.my_score",
+    "webapp.error", "webapp.refused", "webapp.my_score", "webapp.light_red",
+    "webapp.light_yellow", "webapp.light_green",
 )
 
 
@@ -42,16 +44,25 @@ def unit_ref(unit: Unit) -> dict[str, Any]:
 
 
 def quota(q: Quota) -> dict[str, Any]:
-    return {"difficulty": _d(q.difficulty), "ratio": _d(q.ratio), "slots": q.slots,
+    return {"pool": q.pool, "difficulty": _d(q.difficulty), "ratio": _d(q.ratio), "slots": q.slots,
             "members": q.members, "excellent_line": _d(q.excellent_line),
             "excellent_min": _d(q.excellent_min)}
+
+
+def light(summary: LightSummary) -> dict[str, Any]:
+    """红黄绿: the worst key-task light and the open tasks per colour."""
+    return {"colour": summary.colour,
+            "counts": {colour: summary.counts[colour] for colour in COLOURS}}
+
+
+def lights(by_unit: dict[int, LightSummary]) -> dict[str, Any]:
+    return {"lights": {str(unit_id): light(summary) for unit_id, summary in by_unit.items()}}
 
 
 def overview(view: Overview) -> dict[str, Any]:
     return {"period": period(view.period), "units": [{
         **unit_ref(s.unit), "depth": s.depth, "score": _d(s.score), "rank": s.rank,
-        "mean": _d(s.mean), "members": s.quota.members, "quota": quota(s.quota),
-        "light": None,  # 红黄绿 per unit: issue 15 fills this hook
+        "mean": _d(s.mean), "members": s.members, "quota": quota(s.quota),
     } for s in view.units]}
 
 
@@ -60,13 +71,14 @@ def unit_page(page: UnitPage) -> dict[str, Any]:
         "period": period(page.period), "unit": unit_ref(page.unit), "score": _d(page.score),
         "quota": quota(page.quota), "lines": {k: _d(v) for k, v in page.lines.items()},
         "children": [unit_ref(child) for child in page.children],
+        "light": light(page.light),
         "members": [{
             "cadre_id": line.member.cadre_id, "name": line.member.name,
             "rank": line.member.rank, "total": _d(line.member.total),
             "base": _d(line.member.base), "key": _d(line.member.key_points),
             "innovation": _d(line.member.innovation),
             "collaboration": _d(line.member.collaboration), "trend": line.trend,
-            "light": None,  # 红黄绿 per person: issue 15 fills this hook
+            "light": light(line.light),
         } for line in page.members],
     }
 

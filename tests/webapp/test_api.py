@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+from models.rating_pools import excellence_line, pool_of
 from models.tables import Cadre
+from models.warnings import board_lights
+from tests.rating.support import build_rating_unit
 from tests.webapp.conftest import (
     ADMIN,
     ALICE,
@@ -19,6 +23,8 @@ from tests.webapp.conftest import (
     STRANGER,
     Dashboard,
 )
+from ui.rating_cards import difficulty_text
+from webapp.present import light
 
 pytestmark = pytest.mark.db
 
@@ -42,15 +48,37 @@ def test_a_supervisor_sees_their_units_ranked_with_quota(dash: Dashboard) -> Non
     assert office["members"] == 2
     alice, bob = dash.standing(dash.world.alice), dash.standing(dash.world.bob)
     assert Decimal(office["mean"]) == ((alice.total + bob.total) / 2).quantize(Decimal("0.01"))
-    quota = office["quota"]
-    # Core posts, no unit task: D = 1, ratio 20 %, floor(0.2 × 2) = 0 slots, nobody 优秀 yet.
-    assert (quota["difficulty"], quota["ratio"], quota["slots"]) == ("1", "0.2000", 0)
-    assert quota["excellent_line"] is None and quota["excellent_min"] == "90.00"
+    # The office is rated in the township's pool: the quota shown is the pool's. No unit
+    # task: D = 1, ratio 20 %, floor(0.2 × 2) = 0 slots, no 优秀 line.
+    township = next(u for u in body["units"] if u["name"] == "榆树沟镇")
+    assert office["quota"] == township["quota"] == {
+        "pool": "榆树沟镇", "difficulty": "1.00", "ratio": "0.2000", "slots": 0, "members": 2,
+        "excellent_line": None, "excellent_min": "90.00"}
 
     status, late = dash.get("/api/late-counts", BOSS)
     assert status == 200
     # Alice's monthly patrol is overdue for past months; Bob's one task has no deadline.
     assert late["counts"] == {str(dash.world.office.id): 1}
+
+
+def test_the_quota_is_the_rating_pools_as_the_rating_gives_it(dash: Dashboard) -> None:
+    """评定办 (tests/rating/support.py) is a pool of five with two places: its quota on the
+    overview and on its page is what the annual rating computes from exact facts."""
+    rated = build_rating_unit(dash.store, dash.world)
+    with dash.store.session() as session:
+        pool = pool_of(session, dash.store.rules, dash.world.year, rated.people["R1"].id or 0)
+    assert pool is not None
+    expected = {"pool": "评定办", "difficulty": "1.20", "ratio": "0.4000", "slots": 2,
+                "members": 5, "excellent_line": "92.00", "excellent_min": "90.00"}
+    assert (pool.name, difficulty_text(pool.difficulty), pool.slots, len(pool.members),
+            str(excellence_line(pool))) == ("评定办", "1.20", 2, 5, "92.00")
+    assert pool.ratio == Fraction(2, 5)
+
+    status, body = dash.get("/api/overview", ADMIN)
+    assert status == 200
+    assert next(u for u in body["units"] if u["name"] == "评定办")["quota"] == expected
+    status, page = dash.get(f"/api/unit/{rated.unit.id}", ADMIN)
+    assert status == 200 and page["quota"] == expected
 
 
 def test_a_unit_shows_members_as_the_database_ranks_them(dash: Dashboard) -> None:
@@ -62,8 +90,22 @@ def test_a_unit_shows_members_as_the_database_ranks_them(dash: Dashboard) -> Non
     expected = sorted([(alice.rank_in_unit, "艾丽", str(alice.total)),
                        (bob.rank_in_unit, "鲍勃", str(bob.total))])
     assert [(m["rank"], m["name"], m["total"]) for m in members] == expected
-    first = members[0]
-    assert first["light"] is None  # the hook issue 15 fills
+    # 红黄绿 as 排行榜 shows them (models/warnings.py): each member's and the unit's.
+    with dash.store.session() as session:
+        board = board_lights(session, dash.world.office.id or 0, dash.now().date(),
+                             dash.store.rules.warnings)
+    assert board is not None
+    assert {m["name"]: m["light"] for m in members} == {
+        "艾丽": light(board.of(dash.world.alice.id or 0)),
+        "鲍勃": light(board.of(dash.world.bob.id or 0))}
+    assert body["light"] == light(board.unit)
+    # Alice's monthly patrol is overdue (red) but not a key task; her key task is on track.
+    assert members[[m["name"] for m in members].index("艾丽")]["light"] == {
+        "colour": "green", "counts": {"red": 1, "yellow": 0, "green": 1}}
+    status, lights = dash.get("/api/lights", BOSS)
+    assert status == 200
+    assert lights["lights"][str(dash.world.office.id)] == body["light"]
+    assert set(lights["lights"]) == {str(dash.world.office.id), str(dash.world.township.id)}
     assert body["lines"] == {"excellent": "90.00", "competent": "70.00", "basic": "60.00"}
 
 

@@ -27,6 +27,7 @@ from models.history import record_day
 from models.store import Store
 from models.tables import Cadre, Standing, Unit
 from models.views import active_period
+from models.warnings import by_cadre, by_unit, lights_under
 from tests.conftest import FakeClock
 from tests.support.world import build_world
 from tests.webapp.conftest import BOSS, TOKEN, bind, decide
@@ -99,6 +100,30 @@ def _standings(store: Store, unit_name: str) -> list[tuple[str, str]]:
     return [(name, str(total)) for name, total in found]
 
 
+# The dots' colours (style.css --red, --yellow, --green) as the browser computes them.
+PAINT = {"red": "rgb(224, 57, 62)", "yellow": "rgb(240, 180, 0)", "green": "rgb(52, 168, 83)"}
+
+
+def _lights(store: Store) -> dict[str, dict[str, str]]:
+    """The worst key-task light of the boss's units and of the office's people, by name."""
+    with store.session() as session:
+        period = active_period(session)
+        assert period is not None
+        units = {u.id: u.name for u in session.exec(select(Unit)).all()}
+        people = {c.id: c.name for c in session.exec(select(Cadre)).all()}
+        lights = lights_under(session, period, None, store.clock().date(),
+                              store.rules.warnings)
+    return {"units": {units[i]: s.colour for i, s in by_unit(lights).items()
+                      if units[i] in ("党政办", "榆树沟镇")},
+            "people": {people[i]: s.colour for i, s in by_cadre(lights).items()
+                       if people[i] in ("艾丽", "鲍勃")}}
+
+
+def _painted(dot: object) -> str:
+    return str(dot.evaluate(  # type: ignore[attr-defined]
+        "(el) => getComputedStyle(el).backgroundColor"))
+
+
 def _drawn(page: object, test_id: str) -> bool:
     """Chart.js drew on the canvas: a chart is attached and some pixels are painted."""
     return bool(page.evaluate(  # type: ignore[attr-defined]
@@ -146,6 +171,14 @@ def test_overview_unit_person_in_chromium(served: tuple[str, Store], tmp_path: P
             assert sorted(names) == ["党政办", "榆树沟镇"]
             page.wait_for_function("() => ![...document.querySelectorAll('span.late')]"
                                    ".some(e => e.textContent === '…')")
+            # 红黄绿: each unit's dot in its colour, as models/warnings.py gives it.
+            page.wait_for_selector("[data-testid=unit-light][data-light]")
+            expected = _lights(store)
+            for name, colour in expected["units"].items():
+                dot = page.locator("[data-testid=unit-row]", has_text=name).locator(
+                    "[data-testid=unit-light]")
+                assert dot.get_attribute("data-light") == colour
+                assert _painted(dot) == PAINT[colour]
             shots.append(_shot(page, tmp_path, "overview"))
 
             # A unit: its members ranked, totals as stored, the distribution drawn.
@@ -155,6 +188,12 @@ def test_overview_unit_person_in_chromium(served: tuple[str, Store], tmp_path: P
                              page.locator("[data-testid=member-total]").all_inner_texts(),
                              strict=True))
             assert shown == _standings(store, "党政办")
+            for name, colour in expected["people"].items():
+                dot = page.locator("[data-testid=member-row]", has_text=name).locator(
+                    "[data-testid=member-light]")
+                assert dot.get_attribute("data-light") == colour
+                assert _painted(dot) == PAINT[colour]
+            assert "红 1" in page.locator("[data-testid=unit-light-counts]").inner_text()
             assert page.locator("[data-testid=member-row]", has_text="艾丽").locator(
                 "[data-trend=up]").count() == 1  # she gained since last week
             page.wait_for_function("() => window.Chart !== undefined")

@@ -151,8 +151,27 @@
   // -- pages --------------------------------------------------------------------------------
 
   function quotaText(q) {
-    return fill(S.quota_line, { difficulty: q.difficulty, ratio: Math.round(Number(q.ratio) * 1000) / 10 + "%",
+    return fill(S.quota_line, { pool: q.pool, difficulty: q.difficulty, ratio: Math.round(Number(q.ratio) * 1000) / 10 + "%",
       slots: q.slots, members: q.members, line: q.excellent_line || S.no_excellent_yet });
+  }
+
+  // 红黄绿 (models/warnings.py): a dot in the worst key-task colour, and the open tasks per colour.
+  var COLOURS = ["red", "yellow", "green"];
+
+  function lightDot(light, attrs) {
+    var dot = h("span", Object.assign({ class: "light" }, attrs || {}));
+    if (light) paintLight(dot, light);
+    return dot;
+  }
+
+  function paintLight(dot, light) {
+    dot.className = "light light-" + light.colour;
+    dot.setAttribute("data-light", light.colour);
+    dot.title = S["light_" + light.colour];
+  }
+
+  function lightCounts(light) {
+    return COLOURS.map(function (c) { return S["light_" + c] + " " + light.counts[c]; }).join(" ");
   }
 
   function arrow(trendName) {
@@ -171,14 +190,27 @@
             onclick: function () { open("unit", u.id); } },
           h("div", { class: "row" },
             h("span", { class: "rank", text: String(i + 1) }),
+            lightDot(null, { "data-testid": "unit-light", "data-unit": String(u.id) }),
             h("span", { class: "grow", "data-testid": "unit-name", text: u.name }),
             // The unit's own score when it is assessed, else its members' mean, marked so.
             u.score ? h("span", { class: "total", "data-testid": "unit-score", text: u.score })
               : h("span", { class: "parts", text: u.mean ? S.mean + " " + u.mean : "—" })),
           h("div", { class: "parts" }, S.members + " " + u.members + " · " + S.not_reported + " ", late,
+            " · ", h("span", { class: "light-counts", "data-unit": String(u.id), text: "…" }),
             " · " + quotaText(u.quota))));
       });
       view.replaceChildren(list);
+      // The lights take a look at every open task: they follow the list too.
+      api("/api/lights").then(function (body) {
+        document.querySelectorAll("[data-testid=unit-light]").forEach(function (el) {
+          var light = body.lights[el.getAttribute("data-unit")];
+          if (light) paintLight(el, light);
+        });
+        document.querySelectorAll("span.light-counts").forEach(function (el) {
+          var light = body.lights[el.getAttribute("data-unit")];
+          el.textContent = light ? lightCounts(light) : "";
+        });
+      }).catch(function () { /* the list stays useful without them */ });
       // Who has not reported takes longer to work out: it follows the list.
       api("/api/late-counts").then(function (body) {
         document.querySelectorAll("span.late").forEach(function (el) {
@@ -192,8 +224,10 @@
     return api("/api/unit/" + id).then(function (data) {
       document.getElementById("title").textContent = data.unit.name;
       var head = h("div", { class: "card" },
-        h("div", { class: "row" }, h("span", { class: "grow", "data-testid": "unit-title", text: data.unit.name }),
+        h("div", { class: "row" }, lightDot(data.light, { "data-testid": "unit-light" }),
+          h("span", { class: "grow", "data-testid": "unit-title", text: data.unit.name }),
           data.score ? h("span", { class: "big", text: data.score }) : null),
+        h("div", { class: "parts", "data-testid": "unit-light-counts", text: lightCounts(data.light) }),
         h("div", { class: "parts", text: S.quota + ": " + quotaText(data.quota) }));
       var canvas = h("canvas", { "data-testid": "distribution" });
       var members = h("ul", { class: "list", "data-testid": "members" });
@@ -202,6 +236,7 @@
             onclick: function () { open("person", m.cadre_id); } },
           h("div", { class: "row" },
             h("span", { class: "rank", text: String(m.rank) }),
+            lightDot(m.light, { "data-testid": "member-light" }),
             h("span", { class: "grow", "data-testid": "member-name", text: m.name }),
             arrow(m.trend),
             h("span", { class: "total", "data-testid": "member-total", text: m.total })),
