@@ -32,6 +32,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from models import outbox
+from models.claims import EMBEDDED
 from models.outbox import Due, Kind, QuietHours
 from models.store import Store
 from models.tables import Cadre
@@ -117,8 +118,10 @@ class Pacing:
 class OutboxSender:
     def __init__(self, store: Store, bot: Bot, default_locale: str = DEFAULT_LOCALE, *,
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
-                 idle_seconds: float = 5.0) -> None:
+                 idle_seconds: float = 5.0, claimant: str = EMBEDDED) -> None:
         self.store = store
+        # Who this sender is to the other senders on the database (models/claims.py).
+        self.claimant = claimant
         self.bot = bot
         self.default_locale = default_locale
         # The digests with issue 15's parts need the configured rules (ui/insight_digest.py).
@@ -133,13 +136,19 @@ class OutboxSender:
         self._free_at: dict[int, float] = {}  # chat -> when (pacing clock) it may get the next
         self._held: dict[int, datetime] = {}  # chat -> when Telegram's 429 for it runs out
         # Spacing sends evenly keeps every rolling second below the overall limit.
-        rate = self.pacing.overall_rate
-        self._spacing = 1 / rate if rate > 0 else 0.0
+        self._spacing = 0.0
+        self.share_rate(1)
         self._next_slot = 0.0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopped = False
         self.flood_waits = 0  # 429s received, for the admin's view and the benchmark
+
+    def share_rate(self, senders: int) -> None:
+        """Telegram's overall limit is per bot: with `senders` workers at work, each keeps to
+        its share of it."""
+        rate = self.pacing.overall_rate / max(senders, 1)
+        self._spacing = 1 / rate if rate > 0 else 0.0
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -203,7 +212,8 @@ class OutboxSender:
         """The next batch, each row rendered and stored before anything is sent; and whether
         chats waiting for their pacing turn have due rows too."""
         with self.store.transaction() as ctx:
-            due = outbox.pick_due(ctx, self.quiet, limit=limit, busy_chats=paced | held)
+            due = outbox.pick_due(ctx, self.quiet, limit=limit, busy_chats=paced | held,
+                                  claimant=self.claimant)
             fresh = [item for item in due if item.row.rendered is None]
             premade = self._premade_digests(ctx.session, fresh)
             batch = []
@@ -222,7 +232,7 @@ class OutboxSender:
                         continue
                 batch.append(Outgoing(row.id or 0, row.chat_id or 0, list(row.rendered or []),
                                       row.parts_sent, item.silent, item.group))
-            waiting = bool(paced) and outbox.any_due(ctx, paced)
+            waiting = bool(paced) and outbox.any_due(ctx, paced, self.claimant)
         return batch, waiting
 
     def _premade_digests(self, session: Session, due: list[Due]
@@ -271,6 +281,9 @@ class OutboxSender:
 
     async def _deliver(self, item: Outgoing) -> int:
         interval = self.pacing.group_interval if item.group else self.pacing.chat_interval
+        if not await asyncio.to_thread(outbox.renew, self.store, item.row_id, self.claimant):
+            log.warning("outbox %s: another sender took it over; not sent here", item.row_id)
+            return 0
         message_id = None
         try:
             for index in range(item.parts_sent, len(item.parts)):
