@@ -19,28 +19,26 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeDefault,
-    LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     ApplicationHandlerStop,
     ContextTypes,
-    Defaults,
     TypeHandler,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
 from bot.config import TelegramSettings
+from bot.jobs import JobRunner
 from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
-from bot.scheduler import digests_now, tick_async
+from bot.scheduler import tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
-from bot.telegram_bot import KaoheBot
+from bot.telegram_bot import make_bot
 from handlers import (
     admin,
     claim,
@@ -68,6 +66,8 @@ from webapp.server import web_server
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
 SENDER_TASK_KEY = "sender-task"
+JOBS_KEY = "jobs"
+JOBS_TASK_KEY = "jobs-task"
 ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
 COMMANDS = ("report", "tasks", "score", "whatif", "rank", "warn", "pending", "claim", "delegate",
             "delegations",
@@ -85,17 +85,8 @@ def build_application(
     pacing: Pacing | None = None,
 ) -> KaoheApp:
     settings = kaohe.settings.telegram
-    bot = KaoheBot(
-        token or settings.token.get_secret_value(),
-        base_url=settings.base_url, base_file_url=settings.base_file_url,
-        # The sender's loop and the updates send at the same time: PTB's own default pool.
-        request=request or HTTPXRequest(connection_pool_size=256),
-        get_updates_request=updates_request or HTTPXRequest(),
-        rate_limiter=AIORateLimiter(max_retries=2) if rate_limiter else None,
-        # Every message is HTML (templates escape what people typed) and shows no link previews.
-        defaults=Defaults(parse_mode=ParseMode.HTML,
-                          link_preview_options=LinkPreviewOptions(is_disabled=True)),
-    )
+    bot = make_bot(settings, token, request=request, updates_request=updates_request,
+                   rate_limiter=rate_limiter)
     application = (
         ApplicationBuilder()
         .bot(bot)
@@ -114,6 +105,8 @@ def build_application(
                          clock_time.fromisoformat(schedule.quiet_end)),
         pacing=pacing,
     )
+    application.bot_data[JOBS_KEY] = JobRunner(kaohe.store, schedule,
+                                               on_done=application.bot_data[SENDER_KEY].wake)
     application.add_handler(TypeHandler(Update, _once), group=-1)
     # Conversations first, so their steps win over the plain commands; fallbacks last.
     with warnings.catch_warnings():
@@ -141,7 +134,6 @@ def services(kaohe: AppContext) -> Services:
         publicity_days=kaohe.settings.rating.publicity_days,
         max_delegation_days=kaohe.settings.review.max_delegation_days,
         webapp_url=kaohe.settings.webapp.public_url if kaohe.settings.webapp.enabled else "",
-        queue_digests_now=lambda: digests_now(kaohe.store, kaohe.settings.schedule),
     )
 
 
@@ -152,6 +144,11 @@ def root(application: KaoheApp) -> AppContext:
 
 def sender(application: KaoheApp) -> OutboxSender:
     found: OutboxSender = application.bot_data[SENDER_KEY]
+    return found
+
+
+def job_runner(application: KaoheApp) -> JobRunner:
+    found: JobRunner = application.bot_data[JOBS_KEY]
     return found
 
 
@@ -177,6 +174,7 @@ async def _after_update(update: Update, context: Context) -> None:
     assert isinstance(persistence, DatabasePersistence)
     await persistence.commit_update(context.application, update.update_id)
     sender(context.application).wake()
+    job_runner(context.application).wake()
 
 
 async def _on_error(update: object, context: Context) -> None:
@@ -202,10 +200,16 @@ async def _on_error(update: object, context: Context) -> None:
 
 
 async def _post_init(application: KaoheApp) -> None:
-    """Register the commands per language, start the timers and the sender's loop."""
+    """Register the commands per language; start the timers, the sender's and the jobs' loops
+    unless [workers] external leaves them to `kaohe worker` (bot/worker.py)."""
     await register_commands(application)
+    if root(application).settings.workers.external:
+        log.info("sending, scheduling and jobs are left to `kaohe worker` processes")
+        return
     start_timers(application)
     start_sender(application)
+    application.bot_data[JOBS_TASK_KEY] = asyncio.create_task(job_runner(application).run(),
+                                                              name="jobs")
 
 
 def start_sender(application: KaoheApp) -> asyncio.Task[None]:
@@ -221,6 +225,10 @@ async def _post_stop(application: KaoheApp) -> None:
     task: asyncio.Task[None] | None = application.bot_data.pop(SENDER_TASK_KEY, None)
     if task is not None:
         await stop_sender(application, task)
+    jobs_task: asyncio.Task[None] | None = application.bot_data.pop(JOBS_TASK_KEY, None)
+    if jobs_task is not None:
+        job_runner(application).stop()
+        await asyncio.wait([jobs_task])  # the job in hand commits or rolls back whole
 
 
 async def stop_sender(application: KaoheApp, task: asyncio.Task[None]) -> None:

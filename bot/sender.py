@@ -66,6 +66,7 @@ CARD_MAKERS: dict[Kind, CardMaker] = {
     Kind.OBJECTION_LODGED: lambda s, p, r, _: rating_cards.objection_card(
         s, int(p["objection_id"]), r),
     Kind.OBJECTION_ANSWERED: lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
+    Kind.JOB_DONE: lambda _, p, r, __: cards.job_done(p, r),
     # A supervisor's 提醒 from /warn (models/warnings.py).
     Kind.WARN_REMINDER: lambda s, p, r, _: insight_cards.warn_reminder(s, p, r),
 }

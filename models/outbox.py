@@ -47,6 +47,7 @@ class Kind(StrEnum):
     OBJECTION_LODGED = "objection_lodged"
     OBJECTION_ANSWERED = "objection_answered"
     RATING_FINALISED = "rating_finalised"  # the cadre's final grade, when the office finalises
+    JOB_DONE = "job_done"  # heavy work someone asked for is done (models/jobs.py)
     # What the bot sends unbidden: reminders, digests, the rating's publication to everyone.
     DEADLINE_REMINDER = "deadline_reminder"
     OVERDUE_REMINDER = "overdue_reminder"
@@ -288,7 +289,7 @@ def renew(store: Store, row_id: int, claimant: str, lease: timedelta = LEASE) ->
     with store.transaction() as ctx:
         renewed = ctx.session.execute(
             update(OutboxMessage).where(
-                col(OutboxMessage.id) == row_id, OutboxMessage.state == PENDING,
+                col(OutboxMessage.id) == row_id, col(OutboxMessage.state) == PENDING,
                 col(OutboxMessage.claimed_by) == claimant)
             .values(claimed_until=ctx.now + lease))
         return bool(renewed.rowcount)  # type: ignore[attr-defined]

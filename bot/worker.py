@@ -1,0 +1,131 @@
+"""`kaohe worker`: the outbox's sender, the scheduler's tick and the heavy jobs, in a process of
+their own beside the bot (on this machine or another), against the same PostgreSQL.
+
+Run any number of them with [workers] external = true in the bot's configuration: they share
+the work through claims with leases (models/claims.py) — an outbox row, a scheduler tick, a job
+is taken by one of them — and they share Telegram's overall rate (each keeps to its share of
+the live workers' heartbeats). SIGTERM or Ctrl-C ends a worker cleanly: the message and the job
+in hand are finished (or rolled back whole), then it signs off so the others take up its share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import date, time
+
+from telegram import Bot
+
+from bot.app_context import AppContext
+from bot.jobs import JobRunner
+from bot.scheduler import tick
+from bot.sender import OutboxSender, Pacing, QuietHours
+from bot.telegram_bot import make_bot
+from models import claims, jobs
+from models.claims import take_turns
+from models.history import record_day
+from models.migrate import refresh_statistics
+from models.views import active_period
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
+HEARTBEAT_SECONDS = 10.0
+
+
+class Worker:
+    def __init__(self, kaohe: AppContext, *, bot: Bot | None = None, name: str | None = None,
+                 pacing: Pacing | None = None) -> None:
+        self.kaohe = kaohe
+        self.store = kaohe.store
+        self.name = name or claims.worker_name()
+        settings = kaohe.settings
+        self.bot = bot or make_bot(settings.telegram)
+        poll = settings.workers.poll_seconds
+        schedule = settings.schedule
+        self.sender = OutboxSender(
+            self.store, self.bot, settings.i18n.default_locale,
+            quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
+                             time.fromisoformat(schedule.quiet_end)),
+            pacing=pacing, idle_seconds=poll, claimant=self.name)
+        self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
+                              on_done=self.sender.wake)
+        self._stop = asyncio.Event()
+        self._history_day: date | None = None
+
+    def stop(self) -> None:
+        """Finish what is in hand and end `run` (SIGTERM, Ctrl-C)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.store.run, jobs.recompute_if_policy_changed)
+        await self.bot.initialize()
+        log.info("worker %s started", self.name)
+        loops = [asyncio.create_task(self.sender.run(), name="outbox-sender"),
+                 asyncio.create_task(self.jobs.run(), name="jobs"),
+                 asyncio.create_task(self._beat(), name="heartbeat"),
+                 asyncio.create_task(self._ticks(), name="scheduler")]
+        try:
+            await self._stop.wait()
+        finally:
+            self.sender.stop()
+            self.jobs.stop()
+            _, pending = await asyncio.wait(loops, timeout=30)
+            for task in pending:  # stuck past 30 s (a hung request): give up on it
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending)
+            await asyncio.to_thread(claims.sign_off, self.store, self.name)
+            await self.bot.shutdown()
+            log.info("worker %s stopped", self.name)
+
+    async def _beat(self) -> None:
+        """Heartbeat: how many workers share Telegram's rate."""
+        while not self._stop.is_set():
+            try:
+                alive = await asyncio.to_thread(claims.heartbeat, self.store, self.name)
+                self.sender.share_rate(alive)
+            except Exception:
+                log.exception("heartbeat failed; trying again shortly")
+            await self._pause(HEARTBEAT_SECONDS)
+
+    async def _ticks(self) -> None:
+        """The scheduler's tick once a minute (workers take turns on it), and the day's
+        standings into the history once a day."""
+        while not self._stop.is_set():
+            try:
+                if await asyncio.to_thread(tick, self.store, self.kaohe.settings.schedule):
+                    self.sender.wake()
+                if self._history_day != self.store.today():
+                    await asyncio.to_thread(self._history)
+            except Exception:
+                log.exception("the scheduler's tick failed; trying again at the next")
+            await self._pause(TICK_SECONDS)
+
+    def _history(self) -> None:
+        with self.store.transaction() as ctx:
+            take_turns(ctx, "history")  # the first worker of the day records it
+            period = active_period(ctx.session)
+            if period is not None:
+                record_day(ctx, period)
+        refresh_statistics(self.store.engine)
+        self._history_day = self.store.today()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+
+
+def run_worker(kaohe: AppContext) -> None:
+    """Until SIGTERM or Ctrl-C."""
+
+    async def main() -> None:
+        worker = Worker(kaohe)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+
+    asyncio.run(main())
