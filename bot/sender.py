@@ -119,10 +119,14 @@ class Pacing:
 class OutboxSender:
     def __init__(self, store: Store, bot: Bot, default_locale: str = DEFAULT_LOCALE, *,
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
-                 idle_seconds: float = 5.0, claimant: str = EMBEDDED) -> None:
+                 idle_seconds: float = 5.0, claimant: str = EMBEDDED,
+                 batch: int = 50) -> None:
         self.store = store
         # Who this sender is to the other senders on the database (models/claims.py).
         self.claimant = claimant
+        # Rows picked and rendered together: a digest batch costs a fixed part (the rating
+        # pools, read once per batch) plus a little per person, so a worker takes more.
+        self.batch = batch
         self.bot = bot
         self.default_locale = default_locale
         # The digests with issue 15's parts need the configured rules (ui/insight_digest.py).
@@ -163,7 +167,7 @@ class OutboxSender:
         while not self._stopped:
             self._wake.clear()
             try:
-                await self.drain()
+                await self.drain(self.batch)
             except Exception:  # the loop must outlive a bad moment (the database restarting)
                 log.exception("delivering the outbox failed; trying again shortly")
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
@@ -180,20 +184,37 @@ class OutboxSender:
     async def drain(self, limit: int = 50, *, until_empty: bool = True) -> int:
         """Send what is due now, `limit` chats at a time; returns how many rows were sent.
         `until_empty` keeps going until nothing is due (waiting for a paced chat's turn);
-        otherwise one batch."""
+        otherwise one batch. Going until empty, the next batch is picked and rendered (in a
+        thread) while this one goes out: a digest run renders charts, and Telegram's pace
+        leaves the time for it."""
         async with self._lock:
             sent = 0
-            while True:
-                paced, held = self._busy_chats()
-                batch, waiting = await asyncio.to_thread(self._prepare, limit, paced, held)
-                for item in batch:
-                    sent += await self._deliver(item)
-                if not until_empty:
-                    return sent
-                if not batch:
-                    if not waiting:
+            ahead: asyncio.Task[tuple[list[Outgoing], bool]] | None = None
+            try:
+                while True:
+                    if ahead is None:
+                        batch, waiting = await self._next_batch(limit, set())
+                    else:
+                        batch, waiting = await ahead
+                        ahead = None
+                    if batch and until_empty:
+                        in_hand = {item.chat_id for item in batch}
+                        ahead = asyncio.create_task(self._next_batch(limit, in_hand))
+                    for item in batch:
+                        sent += await self._deliver(item)
+                    if not until_empty:
                         return sent
-                    await self._sleep_until_a_chat_is_free()
+                    if not batch:
+                        if not waiting:
+                            return sent
+                        await self._sleep_until_a_chat_is_free()
+            finally:
+                if ahead is not None:  # stopped or failed meanwhile: its rows stay claimed
+                    ahead.cancel()     # by this sender, which picks them again next time
+
+    async def _next_batch(self, limit: int, in_hand: set[int]) -> tuple[list[Outgoing], bool]:
+        paced, held = self._busy_chats()
+        return await asyncio.to_thread(self._prepare, limit, paced | in_hand, held)
 
     def _busy_chats(self) -> tuple[set[int], set[int]]:
         """Chats waiting for their pacing turn, and chats Telegram told us to leave alone

@@ -32,6 +32,7 @@ from models.views import active_period
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
 HEARTBEAT_SECONDS = 10.0
+BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
 
 
 class Worker:
@@ -48,7 +49,7 @@ class Worker:
             self.store, self.bot, settings.i18n.default_locale,
             quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
                              time.fromisoformat(schedule.quiet_end)),
-            pacing=pacing, idle_seconds=poll, claimant=self.name)
+            pacing=pacing, idle_seconds=poll, claimant=self.name, batch=BATCH)
         self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
