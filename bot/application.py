@@ -208,8 +208,6 @@ async def _post_init(application: KaoheApp) -> None:
         return
     start_timers(application)
     start_sender(application)
-    application.bot_data[JOBS_TASK_KEY] = asyncio.create_task(job_runner(application).run(),
-                                                              name="jobs")
 
 
 def start_sender(application: KaoheApp) -> asyncio.Task[None]:
@@ -218,6 +216,9 @@ def start_sender(application: KaoheApp) -> asyncio.Task[None]:
     ends; `_post_stop` cancels it.)"""
     task = asyncio.create_task(sender(application).run(), name="outbox-sender")
     application.bot_data[SENDER_TASK_KEY] = task
+    # The heavy jobs' loop (bot/jobs.py) runs beside it, started and stopped with it.
+    application.bot_data[JOBS_TASK_KEY] = asyncio.create_task(job_runner(application).run(),
+                                                              name="jobs")
     return task
 
 
@@ -225,14 +226,15 @@ async def _post_stop(application: KaoheApp) -> None:
     task: asyncio.Task[None] | None = application.bot_data.pop(SENDER_TASK_KEY, None)
     if task is not None:
         await stop_sender(application, task)
-    jobs_task: asyncio.Task[None] | None = application.bot_data.pop(JOBS_TASK_KEY, None)
-    if jobs_task is not None:
-        job_runner(application).stop()
-        await asyncio.wait([jobs_task])  # the job in hand commits or rolls back whole
 
 
 async def stop_sender(application: KaoheApp, task: asyncio.Task[None]) -> None:
-    """Let the loop finish the row in hand, then make sure it is gone."""
+    """Let the loop finish the row in hand, then make sure it is gone; the jobs' loop
+    finishes the job in hand (it commits or rolls back whole)."""
+    jobs_task: asyncio.Task[None] | None = application.bot_data.pop(JOBS_TASK_KEY, None)
+    if jobs_task is not None:
+        job_runner(application).stop()
+        await asyncio.wait([jobs_task])
     sender(application).stop()
     await asyncio.wait([task], timeout=10)
     task.cancel()
