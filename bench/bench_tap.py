@@ -209,7 +209,7 @@ def measure(server: str, size: int, window: float = 60.0) -> TapFigures:
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
-            process.wait(60)
+            process.wait(180)  # a clean stop: the batch in hand is rendered first
         duplicates = _duplicates(store, sim, probe_chats)
         store.engine.dispose()
     finally:

@@ -177,7 +177,8 @@ class OutboxSender:
                     await self._wake.wait()
 
     def stop(self) -> None:
-        """End `run` after the row in hand (cancelling the task works too)."""
+        """End `run` after the row in hand (cancelling the task works too); the batch's other
+        rows stay claimed by this sender (models/outbox.py `release`)."""
         self._stopped = True
         self._wake.set()
 
@@ -201,6 +202,8 @@ class OutboxSender:
                         in_hand = {item.chat_id for item in batch}
                         ahead = asyncio.create_task(self._next_batch(limit, in_hand))
                     for item in batch:
+                        if self._stopped:  # the rest stay claimed by this sender: a
+                            return sent    # restart or, after the lease, another takes them
                         sent += await self._deliver(item)
                     if not until_empty:
                         return sent
@@ -232,10 +235,16 @@ class OutboxSender:
     def _prepare(self, limit: int, paced: set[int], held: set[int]
                  ) -> tuple[list[Outgoing], bool]:
         """The next batch, each row rendered and stored before anything is sent; and whether
-        chats waiting for their pacing turn have due rows too."""
+        chats waiting for their pacing turn have due rows too. Claiming is brief (senders
+        take turns on it), rendering happens after, beside the other senders."""
         with self.store.transaction() as ctx:
-            due = outbox.pick_due(ctx, self.quiet, limit=limit, busy_chats=paced | held,
-                                  claimant=self.claimant)
+            picked = [(item.row.id or 0, item.silent) for item in outbox.pick_due(
+                ctx, self.quiet, limit=limit, busy_chats=paced | held, claimant=self.claimant)]
+            waiting = bool(paced) and outbox.any_due(ctx, paced, self.claimant)
+        if not picked:
+            return [], waiting
+        with self.store.transaction() as ctx:
+            due = outbox.claimed(ctx, picked)
             fresh = [item for item in due if item.row.rendered is None]
             premade = self._premade_digests(ctx.session, fresh)
             batch = []
@@ -254,7 +263,6 @@ class OutboxSender:
                         continue
                 batch.append(Outgoing(row.id or 0, row.chat_id or 0, list(row.rendered or []),
                                       row.parts_sent, item.silent, item.group))
-            waiting = bool(paced) and outbox.any_due(ctx, paced, self.claimant)
         return batch, waiting
 
     def _premade_digests(self, session: Session, due: list[Due]

@@ -23,7 +23,7 @@ from bot.jobs import JobRunner
 from bot.scheduler import tick
 from bot.sender import OutboxSender, Pacing, QuietHours
 from bot.telegram_bot import make_bot
-from models import claims, jobs
+from models import claims, jobs, outbox
 from models.claims import take_turns
 from models.history import record_day
 from models.migrate import refresh_statistics
@@ -77,9 +77,14 @@ class Worker:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending)
-            await asyncio.to_thread(claims.sign_off, self.store, self.name)
+            # A batch being rendered or a job being run in a thread ends (commits or rolls
+            # back whole) before the worker lets go of what it claimed.
+            await asyncio.get_running_loop().shutdown_default_executor()
+            released = outbox.release(self.store, self.name)
+            claims.sign_off(self.store, self.name)
             await self.bot.shutdown()
-            log.info("worker %s stopped", self.name)
+            log.info("worker %s stopped (%d unsent rows left to the others)", self.name,
+                     released)
 
     async def _beat(self) -> None:
         """Heartbeat: how many workers share Telegram's rate."""

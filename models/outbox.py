@@ -248,6 +248,19 @@ def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
     return due
 
 
+def claimed(ctx: Ctx, picked: Sequence[tuple[int, bool]]) -> list[Due]:
+    """The rows `pick_due` claimed (id, silent), read again in ctx's transaction, in order, to
+    be rendered there; a row no longer pending (or gone) is left out."""
+    ids = [row_id for row_id, _ in picked]
+    rows = {row.id: row for row in ctx.session.exec(select(OutboxMessage).where(
+        col(OutboxMessage.id).in_(ids), OutboxMessage.state == PENDING)).all()}
+    people = {row.recipient_id for row in rows.values() if row.recipient_id is not None}
+    recipients = {cadre.id: cadre for cadre in ctx.session.exec(select(Cadre).where(
+        col(Cadre.id).in_(sorted(people)))).all()} if people else {}
+    return [Due(rows[row_id], Kind(rows[row_id].kind), recipients.get(rows[row_id].recipient_id),
+                silent) for row_id, silent in picked if row_id in rows]
+
+
 def _zone(ctx: Ctx, recipient: Cadre | None, row: OutboxMessage) -> ZoneInfo:
     unit = None
     if recipient is not None:
@@ -281,6 +294,17 @@ def save_rendered(row: OutboxMessage, parts: list[dict[str, Any]] | None) -> Non
 
 
 # -- marking rows --------------------------------------------------------------------------
+
+
+def release(store: Store, claimant: str) -> int:
+    """A sender stopping cleanly lets go of the rows it claimed and did not send, so that
+    another takes them at once rather than after the lease."""
+    with store.transaction() as ctx:
+        released = ctx.session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.claimed_by) == claimant,
+                                        col(OutboxMessage.state) == PENDING)
+            .values(claimed_by=None, claimed_until=None))
+        return int(released.rowcount)  # type: ignore[attr-defined]
 
 
 def renew(store: Store, row_id: int, claimant: str, lease: timedelta = LEASE) -> bool:

@@ -112,3 +112,11 @@ def test_a_job_queued_twice_under_one_key_runs_once(store: Store) -> None:
         assert jobs.enqueue(ctx, JobKind.RECOMPUTE, {"period_id": 1}, dedupe_key="k") is None
     assert jobs.waiting(store) == 1
 
+
+
+def test_a_sender_stopping_cleanly_leaves_its_unsent_rows_to_the_others(store: Store) -> None:
+    _queue(store, range(5000, 5003))
+    held = _pick(store, "stopping")
+    outbox.mark_sent(store, held[0][0], 1, None)
+    assert outbox.release(store, "stopping") == 2
+    assert sorted(_pick(store, "other")) == sorted(held[1:])  # at once, not after the lease
