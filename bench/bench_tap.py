@@ -112,13 +112,17 @@ def _environment(url: str, telegram: SimulatorServer) -> dict[str, str]:
             "KAOHE_TELEGRAM__BASE_URL": telegram.base_url,
             "KAOHE_TELEGRAM__BASE_FILE_URL": telegram.base_file_url,
             "KAOHE_WORKERS__EXTERNAL": "true", "KAOHE_WEBAPP__ENABLED": "false",
-            "KAOHE_LOGGING__LEVEL": "WARNING",
+            "KAOHE_LOGGING__LEVEL": "INFO",
             "KAOHE_SCHEDULE__QUIET_START": "00:00", "KAOHE_SCHEDULE__QUIET_END": "00:00"}
 
 
 def _start(command: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", command], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """The process, its log in var/bench/tap-<command>.log (a pipe nobody reads would fill)."""
+    log = ROOT / "var" / "bench" / f"tap-{command}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as sink:
+        return subprocess.Popen([sys.executable, "-m", "bot.cli", command], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=sink)
 
 
 def _tap(sim: TelegramSimulator, seen: Seen, user: int) -> float | None:

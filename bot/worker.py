@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from datetime import date, time
 
@@ -32,6 +33,7 @@ from models.views import active_period
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
 HEARTBEAT_SECONDS = 10.0
+SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
 
 
@@ -54,6 +56,7 @@ class Worker:
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
         self._history_day: date | None = None
+        self.abandoned = False  # stopped with work still running in a thread
 
     def stop(self) -> None:
         """Finish what is in hand and end `run` (SIGTERM, Ctrl-C)."""
@@ -77,14 +80,20 @@ class Worker:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending)
-            # A batch being rendered or a job being run in a thread ends (commits or rolls
-            # back whole) before the worker lets go of what it claimed.
-            await asyncio.get_running_loop().shutdown_default_executor()
+            # A batch being rendered, a tick or a job in a thread ends (commits or rolls back
+            # whole) before the worker lets go of what it claimed; one that takes longer is
+            # abandoned: the process ends, and the database rolls its transaction back.
+            try:
+                async with asyncio.timeout(SHUTDOWN_SECONDS):
+                    await asyncio.get_running_loop().shutdown_default_executor()
+                self.abandoned = False
+            except TimeoutError:
+                self.abandoned = True
             released = outbox.release(self.store, self.name)
             claims.sign_off(self.store, self.name)
             await self.bot.shutdown()
-            log.info("worker %s stopped (%d unsent rows left to the others)", self.name,
-                     released)
+            log.info("worker %s stopped (%d unsent rows left to the others%s)", self.name,
+                     released, "; work in progress abandoned" if self.abandoned else "")
 
     async def _beat(self) -> None:
         """Heartbeat: how many workers share Telegram's rate."""
@@ -133,5 +142,8 @@ def run_worker(kaohe: AppContext) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
         await worker.run()
+        if worker.abandoned:  # threads still at work would hold the interpreter's exit
+            logging.shutdown()
+            os._exit(0)
 
     asyncio.run(main())
