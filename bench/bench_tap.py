@@ -213,7 +213,12 @@ def measure(server: str, size: int, window: float = 60.0) -> TapFigures:
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
-            process.wait(180)  # a clean stop: the batch in hand is rendered first
+            try:
+                process.wait(120)  # a clean stop: the work in hand is finished first
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGUSR1)  # its threads' stacks, into its log
+                time.sleep(2)
+                raise
         duplicates = _duplicates(store, sim, probe_chats)
         store.engine.dispose()
     finally:

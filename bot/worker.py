@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import os
 import signal
@@ -75,20 +76,16 @@ class Worker:
         finally:
             self.sender.stop()
             self.jobs.stop()
-            _, pending = await asyncio.wait(loops, timeout=30)
-            for task in pending:  # stuck past 30 s (a hung request): give up on it
+            # The row, batch, tick or job in hand ends (commits or rolls back whole) before
+            # the worker lets go of what it claimed. What runs longer (a tick planning for
+            # 20,000 people) is abandoned: the process ends without waiting for its thread,
+            # and the database rolls that transaction back.
+            _, pending = await asyncio.wait(loops, timeout=SHUTDOWN_SECONDS)
+            self.abandoned = bool(pending)
+            for task in pending:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending)
-            # A batch being rendered, a tick or a job in a thread ends (commits or rolls back
-            # whole) before the worker lets go of what it claimed; one that takes longer is
-            # abandoned: the process ends, and the database rolls its transaction back.
-            try:
-                async with asyncio.timeout(SHUTDOWN_SECONDS):
-                    await asyncio.get_running_loop().shutdown_default_executor()
-                self.abandoned = False
-            except TimeoutError:
-                self.abandoned = True
             released = outbox.release(self.store, self.name)
             claims.sign_off(self.store, self.name)
             await self.bot.shutdown()
@@ -136,13 +133,16 @@ class Worker:
 def run_worker(kaohe: AppContext) -> None:
     """Until SIGTERM or Ctrl-C."""
 
+    # `kill -USR1` prints every thread's stack to the log's stream: what a slow worker does.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
     async def main() -> None:
         worker = Worker(kaohe)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
         await worker.run()
-        if worker.abandoned:  # threads still at work would hold the interpreter's exit
+        if worker.abandoned:  # its thread would hold asyncio.run's and the interpreter's exit
             logging.shutdown()
             os._exit(0)
 
