@@ -289,10 +289,10 @@ def worker(state: CliState) -> None:
     context = state.context
     if not context.settings.telegram.token.get_secret_value():
         _fail(state.t("cli.worker.no_token"))
-    configure_logging(context.settings.logging, context.settings.config_dir,
-                      terminal_chat=False)
     if pending(context.engine):  # the bot (or `kaohe db upgrade`) migrates, never a worker
         _fail(state.t("cli.db.not_ready"))
+    configure_logging(context.settings.logging, context.settings.config_dir,
+                      terminal_chat=False)
     from bot.worker import run_worker
 
     console.print(state.t("cli.worker.started", url=context.safe_database_url))
