@@ -152,7 +152,8 @@ def check(state: CliState, period_code: str | None) -> None:
     context = state.context
     period = _period(state, period_code)
     with context.store.snapshot() as session:  # one moment, even with writers at work
-        differences = check_standings(session, context.rules, period)
+        differences = check_standings(session, context.rules, period,
+                                      workers=os.cpu_count() or 1)  # both cores
         count = len(session.exec(select(Standing.id).where(Standing.period_id == period.id)).all())
     if not differences:
         console.print(state.t("cli.check.clean", period=period.code, count=count))

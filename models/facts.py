@@ -165,7 +165,7 @@ class FactsLoader:
             for task in tasks:
                 if task.parent_id is not None:
                     children[task.parent_id].append(task)
-            approved = _latest_approved_in_period(self.session, period_id)
+            approved = self._approved_in_period()
         else:
             for child in self._children({t.id for t in tasks}):
                 assert child.parent_id is not None
@@ -226,6 +226,10 @@ class FactsLoader:
         return facts
 
     # -- pieces -------------------------------------------------------------------------
+
+    def _approved_in_period(self) -> dict[tuple[int, str], _Approved]:
+        assert self.period.id is not None
+        return _latest_approved_in_period(self.session, self.period.id)
 
     def _empty(
         self, ref: AssesseeRef, post_category: str, group: int | None, profile: str

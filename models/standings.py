@@ -12,17 +12,28 @@ one starts from the facts and ranks the previous one committed (docs/architectur
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, update
+from sqlalchemy.orm import lazyload
 from sqlmodel import Session, col, select
 
+from models import recompute
 from models.errors import Refused
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rules import Rules
 from models.store import Ctx
 from models.tables import Period, Standing, StandingBreakdown
-from scoring import AssesseeScore, MemberStanding, Rational, rank_members, round2, score_assessee
+from scoring import (
+    AssesseeScore,
+    MemberStanding,
+    Rational,
+    rank_members,
+    round2,
+    round2_text,
+    score_assessee,
+)
 
 
 def _kind_filter(kind: str) -> ColumnElement[bool]:
@@ -42,15 +53,21 @@ def breakdown_of(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
         key = str(task.id)
         part = score.tasks[key]
         result[key] = {
-            "weight": str(round2(part.share)),
-            "points": str(round2(part.points)),
-            "progress": str(round2(facts.progress.get(task.id or 0, Rational(0)))),
+            "weight": round2_text(part.share),
+            "points": round2_text(part.points),
+            "progress": round2_text(facts.progress.get(task.id or 0, Rational(0))),
             "grade": facts.grades.get(task.id or 0),
-            "quality": str(round2(part.quality)),
-            "difficulty": str(task.difficulty.normalize()),
-            "boost": None if task.boost is None else str(task.boost.normalize()),
+            "quality": round2_text(part.quality),
+            "difficulty": _normal(task.difficulty),
+            "boost": None if task.boost is None else _normal(task.boost),
         }
     return result
+
+
+@lru_cache(maxsize=1024)
+def _normal(value: Decimal) -> str:
+    """A coefficient as the breakdown shows it (1.1, not 1.100); few distinct values."""
+    return str(value.normalize())
 
 
 def _values(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
@@ -145,8 +162,9 @@ def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
 
 def _rank_group(session: Session, period_id: int, kind: str, where: ColumnElement[bool],
                 attribute: str) -> None:
-    rows = session.exec(
+    rows = session.exec(  # ranks need no breakdowns: a post category holds thousands
         select(Standing).where(Standing.period_id == period_id, _kind_filter(kind), where)
+        .options(lazyload(Standing.detail))  # type: ignore[arg-type]
     ).all()
     members = [
         MemberStanding(
@@ -171,14 +189,19 @@ def refresh_ranks(ctx: Ctx, period_id: int, standings: Iterable[Standing]) -> No
         kind = "cadre" if standing.cadre_id is not None else "unit"
         unit_groups.add((kind, standing.group_unit_id))
         post_groups.add((kind, standing.post_category))
+    _rank_groups(ctx.session, period_id, unit_groups, post_groups)
+
+
+def _rank_groups(session: Session, period_id: int, unit_groups: set[tuple[str, int | None]],
+                 post_groups: set[tuple[str, str]]) -> None:
     for kind, group in sorted(unit_groups, key=str):
         where = (
             col(Standing.group_unit_id).is_(None) if group is None
             else col(Standing.group_unit_id) == group
         )
-        _rank_group(ctx.session, period_id, kind, where, "rank_in_unit")
+        _rank_group(session, period_id, kind, where, "rank_in_unit")
     for kind, category in sorted(post_groups):
-        _rank_group(ctx.session, period_id, kind, col(Standing.post_category) == category,
+        _rank_group(session, period_id, kind, col(Standing.post_category) == category,
                     "rank_in_post")
 
 
@@ -275,16 +298,38 @@ def drop(ctx: Ctx, period: Period, cadre_id: int) -> None:
 
 
 def refresh_all(ctx: Ctx, period: Period) -> int:
-    """Recompute every standing of a period (after an import or a policy change)."""
+    """Recompute every standing of a period (after an import or a policy change).
+
+    A chunk of assessees at a time (models/recompute.py): each chunk's rows are written and let
+    go of before the next is read, so memory holds one chunk, not the period."""
     assert period.id is not None
     lock_standings(ctx, [period])
-    loaded = FactsLoader(ctx.session, ctx.rules, period).load(None)
-    stored = {_ref_of(row): row for row in ctx.session.exec(
-        select(Standing).where(Standing.period_id == period.id)).all()}
-    standings = [_store(ctx, period.id, facts, stored.get(ref))[0]
-                 for ref, facts in loaded.items()]
-    refresh_ranks(ctx, period.id, standings)
-    return len(standings)
+    unit_groups: set[tuple[str, int | None]] = set()
+    post_groups: set[tuple[str, str]] = set()
+    count = 0
+    for chunk in recompute.chunks(ctx.session, period):
+        loaded = recompute.ChunkLoader(ctx.session, ctx.rules, period, chunk).load(None)
+        stored = {_ref_of(row): row for row in ctx.session.exec(
+            select(Standing).where(Standing.period_id == period.id, _in_chunk(chunk))).all()}
+        written = [_store(ctx, period.id, facts, stored.get(ref))[0]
+                   for ref, facts in loaded.items()]
+        ctx.session.flush()
+        for standing in written:
+            kind = "cadre" if standing.cadre_id is not None else "unit"
+            unit_groups.add((kind, standing.group_unit_id))
+            post_groups.add((kind, standing.post_category))
+        for row in [*written, *stored.values()]:
+            if row in ctx.session:
+                ctx.session.expunge(row)
+        count += len(written)
+    _rank_groups(ctx.session, period.id, unit_groups, post_groups)
+    return count
+
+
+def _in_chunk(chunk: recompute.Chunk) -> ColumnElement[bool]:
+    if chunk is None:
+        return col(Standing.unit_id).is_not(None)
+    return and_(col(Standing.cadre_id) >= chunk[0], col(Standing.cadre_id) < chunk[1])
 
 
 # -- check -----------------------------------------------------------------------------------
@@ -310,56 +355,89 @@ def _ref_of(standing: Standing) -> AssesseeRef:
     return AssesseeRef.unit(standing.unit_id)
 
 
-def check(session: Session, rules: Rules, period: Period) -> list[Difference]:
-    """Rebuild every score of the period from stored facts and compare with what is stored."""
+def check(session: Session, rules: Rules, period: Period, *,
+          workers: int = 1) -> list[Difference]:
+    """Rebuild every score of the period from stored facts and compare with what is stored.
+
+    Streamed a chunk of assessees at a time (models/recompute.py), on `workers` processes
+    reading the moment `session` sees (SQLite: a session that holds the write lock, as every
+    session does once it has read; PostgreSQL: its snapshot), so the result is the same with any
+    number of workers. Give more than one only with a session that has nothing uncommitted.
+    """
     assert period.id is not None
-    loaded = FactsLoader(session, rules, period).load(None)
-    stored = {
-        _ref_of(s): s
-        for s in session.exec(select(Standing).where(Standing.period_id == period.id)).all()
-    }
     differences: list[Difference] = []
-    computed_totals: dict[AssesseeRef, AssesseeScore] = {}
-    for ref, facts in sorted(loaded.items()):
-        score = score_assessee(facts.input)
-        computed_totals[ref] = score
-        values = _values(facts, score) | {"breakdown": breakdown_of(facts, score)}
-        row = stored.get(ref)
+    unexpected: list[Difference] = []
+    members: list[_Member] = []
+    for part in recompute.over_chunks(session, rules, period, _check_chunk, workers):
+        differences += part.differences
+        unexpected += part.unexpected
+        members += part.members
+    return differences + unexpected + _check_ranks(members)
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    """What the rank check needs of one assessee: its groups, exact figures, stored ranks."""
+
+    ref: AssesseeRef
+    group_unit_id: int | None
+    post_category: str
+    total: Rational
+    base: Rational
+    key: Rational
+    stored: tuple[int, int] | None  # rank_in_unit, rank_in_post
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    differences: list[Difference]
+    unexpected: list[Difference]  # stored standings of no assessee
+    members: list[_Member]
+
+
+def _check_chunk(session: Session, rules: Rules, period: Period,
+                 chunk: recompute.Chunk) -> _Checked:
+    stored = recompute.stored_rows(session, period, chunk)
+    differences: list[Difference] = []
+    members: list[_Member] = []
+    for facts, score in recompute.scored(session, rules, period, chunk):
+        ref = facts.ref
+        row = stored.pop(ref, None)
+        members.append(_Member(ref, facts.group_unit_id, facts.post_category, score.total,
+                               score.base, score.key,
+                               None if row is None else (row.rank_in_unit, row.rank_in_post)))
+        values = _values(facts, score)
         if row is None:
             differences.append(Difference(str(ref), "standing", "missing", str(values["total"])))
             continue
+        values["breakdown"] = breakdown_of(facts, score)
+        have: dict[str, Any] = {name: recompute.scaled2(row.figures[column])
+                                for name, column in zip(_CHECKED, recompute.FIGURES, strict=True)}
+        have |= {"breakdown": {} if row.breakdown is None else row.breakdown,
+                 "post_category": row.post_category, "group_unit_id": row.group_unit_id}
         for name in (*_CHECKED, "breakdown", "post_category", "group_unit_id"):
-            have, want = getattr(row, name), values[name]
-            if have != want:
-                differences.append(Difference(str(ref), name, str(have), str(want)))
-    for ref in sorted(set(stored) - set(loaded)):
-        differences.append(Difference(str(ref), "standing", str(stored[ref].total), "none"))
-    differences.extend(_check_ranks(loaded, computed_totals, stored))
-    return differences
+            if have[name] != values[name]:
+                differences.append(Difference(str(ref), name, str(have[name]), str(values[name])))
+    unexpected = [Difference(str(ref), "standing", str(recompute.scaled2(row.figures["total"])),
+                             "none") for ref, row in sorted(stored.items())]
+    return _Checked(differences, unexpected, members)
 
 
-def _check_ranks(
-    loaded: dict[AssesseeRef, AssesseeFacts],
-    scores: dict[AssesseeRef, AssesseeScore],
-    stored: dict[AssesseeRef, Standing],
-) -> list[Difference]:
-    groups: dict[tuple[str, str, object], list[AssesseeRef]] = {}
-    for ref, facts in loaded.items():
-        groups.setdefault(("rank_in_unit", ref.kind, facts.group_unit_id), []).append(ref)
-        groups.setdefault(("rank_in_post", ref.kind, facts.post_category), []).append(ref)
+def _check_ranks(members: list[_Member]) -> list[Difference]:
+    groups: dict[tuple[str, str, object], list[_Member]] = {}
+    for member in members:
+        kind = member.ref.kind
+        groups.setdefault(("rank_in_unit", kind, member.group_unit_id), []).append(member)
+        groups.setdefault(("rank_in_post", kind, member.post_category), []).append(member)
     differences = []
-    for (attribute, _kind, _group), refs in sorted(groups.items(), key=str):
-        ranked = rank_members([
-            MemberStanding(id=str(ref), total=scores[ref].total, base=scores[ref].base,
-                           key=scores[ref].key)
-            for ref in refs
-        ])
-        by_name = {str(ref): ref for ref in refs}
-        for member in ranked:
-            row = stored.get(by_name[member.id])
-            if row is not None and getattr(row, attribute) != member.rank:
-                differences.append(
-                    Difference(member.id, attribute, str(getattr(row, attribute)), str(member.rank))
-                )
+    for (attribute, _kind, _group), group in sorted(groups.items(), key=lambda item: str(item[0])):
+        ranked = rank_members([MemberStanding(id=str(m.ref), total=m.total, base=m.base,
+                                              key=m.key) for m in group])
+        by_name = {str(m.ref): m for m in group}
+        index = 0 if attribute == "rank_in_unit" else 1
+        for ranked_member in ranked:
+            stored = by_name[ranked_member.id].stored
+            if stored is not None and stored[index] != ranked_member.rank:
+                differences.append(Difference(ranked_member.id, attribute, str(stored[index]),
+                                              str(ranked_member.rank)))
     return differences
-

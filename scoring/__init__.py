@@ -16,7 +16,7 @@ from scoring.assessee import (
 )
 from scoring.display import apportion
 from scoring.errors import ScoringError
-from scoring.numbers import Rational, exact, plain, round2, round_half_up
+from scoring.numbers import Rational, exact, plain, round2, round2_text, round_half_up
 from scoring.policy import (
     DEFAULT_POLICY,
     DEFAULT_PROFILES,
@@ -90,6 +90,7 @@ __all__ = [
     "rank_members",
     "rate_unit",
     "round2",
+    "round2_text",
     "round_half_up",
     "score_assessee",
     "suggestions",

@@ -61,6 +61,15 @@ def round2(value: Fraction) -> Decimal:
     return round_half_up(value, 2)
 
 
+def round2_text(value: Fraction) -> str:
+    """str(round2(value)) without making a Decimal: a full recompute writes millions."""
+    numerator, denominator = value.numerator, value.denominator
+    magnitude = int((200 * abs(numerator) + denominator) // (2 * denominator))
+    whole, cents = divmod(magnitude, 100)
+    sign = "-" if numerator < 0 and magnitude else ""
+    return f"{sign}{whole}.{cents:02d}"
+
+
 def plain(value: Fraction) -> str:
     """A short exact text for messages: 120, 0.3, 1.25 (repeating fractions to 6 places)."""
     if value.denominator == 1:

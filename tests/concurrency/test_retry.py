@@ -10,14 +10,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import select
 
 from models import org
 from models.reports import approve_report, submit_report
 from models.standings import check, refresh_all
 from models.store import Ctx
-from models.tables import Standing, Unit
+from models.tables import Unit
 from tests.concurrency.conftest import Database
 from tests.support.world import build_world
 
@@ -72,8 +71,9 @@ def test_other_errors_are_not_retried(database: Database) -> None:
 
 
 def test_check_reads_one_moment_while_writers_commit(database: Database) -> None:
-    """`kaohe check` reads the facts, then the standings; an approval committed between the
-    two must not show as a difference (it did with a plain READ COMMITTED session)."""
+    """`kaohe check` reads a chunk's stored standings, then its facts; an approval committed
+    between the two must not show as a difference (it did with a plain READ COMMITTED
+    session)."""
     store = database.store
     world = build_world(store)
     with store.transaction() as ctx:
@@ -82,16 +82,17 @@ def test_check_reads_one_moment_while_writers_commit(database: Database) -> None
                                progress=Decimal(80)).id or 0
     approved: list[int] = []
 
-    def approve_before_standings_are_read(state: ORMExecuteState) -> None:
-        reads_standings = any(getattr(d.get("entity"), "__name__", None) == Standing.__name__
-                              for d in getattr(state.statement, "column_descriptions", []))
-        if reads_standings and not approved:  # the facts are read; another writer approves
+    def approve_once_standings_are_read(_conn: object, _cursor: object, statement: str,
+                                        *_rest: object) -> None:
+        if "FROM standing " in statement and not approved:  # the facts are read next
             with store.transaction() as ctx:
                 approve_report(ctx, world.boss.id or 0, report, "A")
             approved.append(report)
 
     with store.snapshot() as session:
-        event.listen(session, "do_orm_execute", approve_before_standings_are_read)
+        # check reads raw rows (models/recompute.py): the hook is on its own connection.
+        event.listen(session.connection(), "after_cursor_execute",
+                     approve_once_standings_are_read)
         assert check(session, store.rules, world.year) == []
     assert approved
     with store.session() as session:
