@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from models import jobs, outbox
+from models import claims, jobs, outbox
 from models.jobs import JobKind
 from models.outbox import Kind, QuietHours
 from models.store import Store
@@ -120,3 +120,13 @@ def test_a_sender_stopping_cleanly_leaves_its_unsent_rows_to_the_others(store: S
     outbox.mark_sent(store, held[0][0], 1, None)
     assert outbox.release(store, "stopping") == 2
     assert sorted(_pick(store, "other")) == sorted(held[1:])  # at once, not after the lease
+
+
+def test_workers_share_the_rate_among_the_live_ones(store: Store, clock: FakeClock) -> None:
+    assert claims.heartbeat(store, "w1") == 1
+    assert claims.heartbeat(store, "w2") == 2  # each now sends at half the overall rate
+    claims.sign_off(store, "w2")  # a clean stop: its share goes back at once
+    assert claims.heartbeat(store, "w1") == 1
+    claims.heartbeat(store, "w3")
+    clock.advance(seconds=claims.HEARTBEAT_ALIVE.total_seconds() + 1)  # w3 was killed
+    assert claims.heartbeat(store, "w1") == 1
