@@ -34,6 +34,9 @@ from models.views import active_period
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
 HEARTBEAT_SECONDS = 10.0
+# Telegram's ~30 messages a second are per bot: the workers together keep 3 a second free for
+# the bot's own answers to people (at 29 and at 28.5, taps during a digest run met 429s).
+WORKERS_RATE = 27.0
 SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
 
@@ -52,7 +55,8 @@ class Worker:
             self.store, self.bot, settings.i18n.default_locale,
             quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
                              time.fromisoformat(schedule.quiet_end)),
-            pacing=pacing, idle_seconds=poll, claimant=self.name, batch=BATCH)
+            pacing=pacing or Pacing(overall_rate=WORKERS_RATE), idle_seconds=poll,
+            claimant=self.name, batch=BATCH)
         self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
