@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlmodel import col, select
 
+from bench import bench_tap
 from bench.bulk import build
 from bench.throughput import Comparison, measure
 from bot.config import load_settings
@@ -304,6 +305,9 @@ def main() -> None:
               f"{throughput.counted.statements_per_update:.1f} statements, "
               f"{throughput.counted.commits_per_update:.1f} commits", flush=True)
     report = render(results, rates, memory, throughput, sizes, databases)
+    if "postgresql" in databases:  # the bot and a worker as processes (bench/bench_tap.py)
+        print("a tap during the digest run", flush=True)
+        report += "\n" + bench_tap.run(server, largest)
     Path(args.output).write_text(report, encoding="utf-8")
     print(f"wrote {args.output}")
 

@@ -20,26 +20,24 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeDefault,
-    LinkPreviewOptions,
     Update,
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     ContextTypes,
-    Defaults,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
 from bot.config import TelegramSettings
+from bot.jobs import JobRunner
 from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
-from bot.scheduler import digests_now, tick_async
+from bot.scheduler import tick_async
 from bot.sender import OutboxSender, Pacing, QuietHours
-from bot.telegram_bot import KaoheBot
+from bot.telegram_bot import make_bot
 from bot.updates import UpdateApplication
 from handlers import (
     admin,
@@ -68,6 +66,8 @@ from webapp.server import web_server
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
 SENDER_TASK_KEY = "sender-task"
+JOBS_KEY = "jobs"
+JOBS_TASK_KEY = "jobs-task"
 ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
 COMMANDS = ("report", "tasks", "score", "whatif", "rank", "warn", "pending", "claim", "delegate",
             "delegations",
@@ -85,17 +85,8 @@ def build_application(
     pacing: Pacing | None = None,
 ) -> KaoheApp:
     settings = kaohe.settings.telegram
-    bot = KaoheBot(
-        token or settings.token.get_secret_value(),
-        base_url=settings.base_url, base_file_url=settings.base_file_url,
-        # The sender's loop and the updates send at the same time: PTB's own default pool.
-        request=request or HTTPXRequest(connection_pool_size=256),
-        get_updates_request=updates_request or HTTPXRequest(),
-        rate_limiter=AIORateLimiter(max_retries=2) if rate_limiter else None,
-        # Every message is HTML (templates escape what people typed) and shows no link previews.
-        defaults=Defaults(parse_mode=ParseMode.HTML,
-                          link_preview_options=LinkPreviewOptions(is_disabled=True)),
-    )
+    bot = make_bot(settings, token, request=request, updates_request=updates_request,
+                   rate_limiter=rate_limiter)
     application = (
         ApplicationBuilder()
         .application_class(UpdateApplication)  # each update in one transaction
@@ -115,6 +106,8 @@ def build_application(
                          clock_time.fromisoformat(schedule.quiet_end)),
         pacing=pacing,
     )
+    application.bot_data[JOBS_KEY] = JobRunner(kaohe.store, schedule,
+                                               on_done=application.bot_data[SENDER_KEY].wake)
     # Conversations first, so their steps win over the plain commands; fallbacks last.
     with warnings.catch_warnings():
         # Our conversations take button taps in their steps on purpose and track them per user,
@@ -129,6 +122,7 @@ def build_application(
     assert isinstance(application, UpdateApplication)
     # Delivery runs beside the update loop: wake it for what an update queued, once committed.
     application.committed.append(sender(application).wake)
+    application.committed.append(job_runner(application).wake)
     application.add_error_handler(_on_error)
     return application
 
@@ -143,7 +137,6 @@ def services(kaohe: AppContext) -> Services:
         publicity_days=kaohe.settings.rating.publicity_days,
         max_delegation_days=kaohe.settings.review.max_delegation_days,
         webapp_url=kaohe.settings.webapp.public_url if kaohe.settings.webapp.enabled else "",
-        queue_digests_now=lambda: digests_now(kaohe.store, kaohe.settings.schedule),
     )
 
 
@@ -154,6 +147,11 @@ def root(application: KaoheApp) -> AppContext:
 
 def sender(application: KaoheApp) -> OutboxSender:
     found: OutboxSender = application.bot_data[SENDER_KEY]
+    return found
+
+
+def job_runner(application: KaoheApp) -> JobRunner:
+    found: JobRunner = application.bot_data[JOBS_KEY]
     return found
 
 
@@ -180,8 +178,12 @@ async def _on_error(update: object, context: Context) -> None:
 
 
 async def _post_init(application: KaoheApp) -> None:
-    """Register the commands per language, start the timers and the sender's loop."""
+    """Register the commands per language; start the timers, the sender's and the jobs' loops
+    unless [workers] external leaves them to `kaohe worker` (bot/worker.py)."""
     await register_commands(application)
+    if root(application).settings.workers.external:
+        log.info("sending, scheduling and jobs are left to `kaohe worker` processes")
+        return
     start_timers(application)
     start_sender(application)
 
@@ -192,6 +194,9 @@ def start_sender(application: KaoheApp) -> asyncio.Task[None]:
     ends; `_post_stop` cancels it.)"""
     task = asyncio.create_task(sender(application).run(), name="outbox-sender")
     application.bot_data[SENDER_TASK_KEY] = task
+    # The heavy jobs' loop (bot/jobs.py) runs beside it, started and stopped with it.
+    application.bot_data[JOBS_TASK_KEY] = asyncio.create_task(job_runner(application).run(),
+                                                              name="jobs")
     return task
 
 
@@ -202,7 +207,12 @@ async def _post_stop(application: KaoheApp) -> None:
 
 
 async def stop_sender(application: KaoheApp, task: asyncio.Task[None]) -> None:
-    """Let the loop finish the row in hand, then make sure it is gone."""
+    """Let the loop finish the row in hand, then make sure it is gone; the jobs' loop
+    finishes the job in hand (it commits or rolls back whole)."""
+    jobs_task: asyncio.Task[None] | None = application.bot_data.pop(JOBS_TASK_KEY, None)
+    if jobs_task is not None:
+        job_runner(application).stop()
+        await asyncio.wait([jobs_task])
     sender(application).stop()
     await asyncio.wait([task], timeout=10)
     task.cancel()

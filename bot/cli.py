@@ -20,6 +20,7 @@ from bot.cli_i18n import LocalisedGroup
 from bot.config import ConfigError
 from bot.logs import configure as configure_logging
 from models.errors import Refused
+from models.jobs import recompute_if_policy_changed
 from models.migrate import pending, upgrade
 from models.standings import check as check_standings
 from models.tables import Cadre, Period, Standing, Unit
@@ -264,6 +265,8 @@ def run(state: CliState) -> None:
     configure_logging(context.settings.logging, context.settings.config_dir,
                       terminal_chat=not token)
     upgrade(context.engine)
+    # A changed [scoring] policy: its recompute is a job (bot/jobs.py), run beside the bot.
+    context.store.run(recompute_if_policy_changed)
     if not token:
         with context.store.session() as session:
             empty = session.exec(select(Unit.id)).first() is None
@@ -277,6 +280,24 @@ def run(state: CliState) -> None:
 
     console.print(state.t("cli.run.telegram", mode=context.settings.telegram.mode))
     run_bot(context)
+
+
+@main.command("worker")
+@click.pass_obj
+@_guarded
+def worker(state: CliState) -> None:
+    """Send the outbox, tick the scheduler and run heavy jobs beside the bot ([workers])."""
+    context = state.context
+    if not context.settings.telegram.token.get_secret_value():
+        _fail(state.t("cli.worker.no_token"))
+    if pending(context.engine):  # the bot (or `kaohe db upgrade`) migrates, never a worker
+        _fail(state.t("cli.db.not_ready"))
+    configure_logging(context.settings.logging, context.settings.config_dir,
+                      terminal_chat=False)
+    from bot.worker import run_worker
+
+    console.print(state.t("cli.worker.started", url=context.safe_database_url))
+    run_worker(context)
 
 
 # Commands kept in their own modules register themselves on `main` when imported.

@@ -160,6 +160,11 @@ class WarningSettings(_Section):
         return self
 
 
+class WorkerSettings(_Section):
+    external: bool = False  # True: the bot leaves sending, scheduling and jobs to `kaohe worker`
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
 class ReviewSettings(_Section):
     max_delegation_days: int = Field(default=90, ge=1, le=366)
 
@@ -211,6 +216,7 @@ class Settings(BaseSettings):
     review: ReviewSettings = ReviewSettings()
     logging: LoggingSettings = LoggingSettings()
     webapp: WebAppSettings = WebAppSettings()
+    workers: WorkerSettings = WorkerSettings()
     sandbox: SandboxSettings = SandboxSettings()
     scoring: ScoringSettings = ScoringSettings()
 

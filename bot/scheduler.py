@@ -1,10 +1,12 @@
 """The scheduler's tick: plan what fell due since the last tick, queue it, deliver.
 
-The truth is in the database: the last tick's time is kept in bot_state, every planned message
-becomes an outbox row with a dedupe key (models/outbox.py `enqueue_planned`), and a tick
-replans its whole window. So a restart catches up what fell due while the bot was down (within
-[schedule] catch_up_hours) and nothing is queued twice. PTB's JobQueue only provides the
-ticking; the sender's own loop delivers (bot/sender.py).
+The truth is in the database: the last tick's time is kept in bot_state (read under a row
+lock, so two workers tick one after the other, the second from where the first stopped),
+every planned message becomes an outbox row with a dedupe key (models/outbox.py
+`enqueue_planned`), and a tick replans its whole window. So a restart catches up what fell due
+while the bot was down (within [schedule] catch_up_hours) and nothing is queued twice. PTB's
+JobQueue (or, with workers, bot/worker.py) only provides the ticking; the sender's own loop
+delivers (bot/sender.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session
 
 from bot.config import ScheduleSettings
+from models.claims import take_turns
 from models.outbox import enqueue_planned
 from models.schedule import Planner, ScheduleRules
 from models.store import Ctx, Store
@@ -55,6 +58,7 @@ def tick(store: Store, settings: ScheduleSettings) -> int:
     """Plan (last tick, now] — no further back than catch_up_hours — and queue it."""
     rules = schedule_rules(settings)
     with store.transaction() as ctx:
+        take_turns(ctx, "scheduler")  # workers tick one after another, each from the last
         now = ctx.now
         earliest = now - timedelta(hours=settings.catch_up_hours)
         last = _watermark(ctx.session)
@@ -65,17 +69,17 @@ def tick(store: Store, settings: ScheduleSettings) -> int:
         return added
 
 
-def digests_now(store: Store, settings: ScheduleSettings) -> int:
-    """Queue this week's digests now ("send now"); the regular run then finds them sent."""
+def queue_digests(ctx: Ctx, settings: ScheduleSettings) -> int:
+    """Queue this week's digests now ("send now", a job: bot/jobs.py); the regular run then
+    finds them sent."""
     rules = schedule_rules(settings)
-    with store.transaction() as ctx:
-        period = active_period(ctx.session)
-        if period is None:
-            return 0
-        today = ctx.today
-        digest_day = today - timedelta(days=(today.isoweekday() - rules.digest_weekday) % 7)
-        planner = Planner(ctx.session, rules, store.tz)
-        return enqueue_planned(ctx, planner.digests_for_week(period, digest_day, at=ctx.now))
+    period = active_period(ctx.session)
+    if period is None:
+        return 0
+    today = ctx.today
+    digest_day = today - timedelta(days=(today.isoweekday() - rules.digest_weekday) % 7)
+    planner = Planner(ctx.session, rules, ctx.tz)
+    return enqueue_planned(ctx, planner.digests_for_week(period, digest_day, at=ctx.now))
 
 
 async def tick_async(store: Store, settings: ScheduleSettings) -> int:

@@ -32,6 +32,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from models import outbox
+from models.claims import EMBEDDED
 from models.outbox import Due, Kind, QuietHours
 from models.store import Store
 from models.tables import Cadre
@@ -65,6 +66,7 @@ CARD_MAKERS: dict[Kind, CardMaker] = {
     Kind.OBJECTION_LODGED: lambda s, p, r, _: rating_cards.objection_card(
         s, int(p["objection_id"]), r),
     Kind.OBJECTION_ANSWERED: lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
+    Kind.JOB_DONE: lambda _, p, r, __: cards.job_done(p, r),
     # A supervisor's 提醒 from /warn (models/warnings.py).
     Kind.WARN_REMINDER: lambda s, p, r, _: insight_cards.warn_reminder(s, p, r),
 }
@@ -117,8 +119,14 @@ class Pacing:
 class OutboxSender:
     def __init__(self, store: Store, bot: Bot, default_locale: str = DEFAULT_LOCALE, *,
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
-                 idle_seconds: float = 5.0) -> None:
+                 idle_seconds: float = 5.0, claimant: str = EMBEDDED,
+                 batch: int = 50) -> None:
         self.store = store
+        # Who this sender is to the other senders on the database (models/claims.py).
+        self.claimant = claimant
+        # Rows picked and rendered together: a digest batch costs a fixed part (the rating
+        # pools, read once per batch) plus a little per person, so a worker takes more.
+        self.batch = batch
         self.bot = bot
         self.default_locale = default_locale
         # The digests with issue 15's parts need the configured rules (ui/insight_digest.py).
@@ -133,13 +141,19 @@ class OutboxSender:
         self._free_at: dict[int, float] = {}  # chat -> when (pacing clock) it may get the next
         self._held: dict[int, datetime] = {}  # chat -> when Telegram's 429 for it runs out
         # Spacing sends evenly keeps every rolling second below the overall limit.
-        rate = self.pacing.overall_rate
-        self._spacing = 1 / rate if rate > 0 else 0.0
+        self._spacing = 0.0
+        self.share_rate(1)
         self._next_slot = 0.0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopped = False
         self.flood_waits = 0  # 429s received, for the admin's view and the benchmark
+
+    def share_rate(self, senders: int) -> None:
+        """Telegram's overall limit is per bot: with `senders` workers at work, each keeps to
+        its share of it."""
+        rate = self.pacing.overall_rate / max(senders, 1)
+        self._spacing = 1 / rate if rate > 0 else 0.0
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -153,7 +167,7 @@ class OutboxSender:
         while not self._stopped:
             self._wake.clear()
             try:
-                await self.drain()
+                await self.drain(self.batch)
             except Exception:  # the loop must outlive a bad moment (the database restarting)
                 log.exception("delivering the outbox failed; trying again shortly")
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
@@ -163,27 +177,47 @@ class OutboxSender:
                     await self._wake.wait()
 
     def stop(self) -> None:
-        """End `run` after the row in hand (cancelling the task works too)."""
+        """End `run` after the row in hand (cancelling the task works too); the batch's other
+        rows stay claimed by this sender (models/outbox.py `release`)."""
         self._stopped = True
         self._wake.set()
 
     async def drain(self, limit: int = 50, *, until_empty: bool = True) -> int:
         """Send what is due now, `limit` chats at a time; returns how many rows were sent.
         `until_empty` keeps going until nothing is due (waiting for a paced chat's turn);
-        otherwise one batch."""
+        otherwise one batch. Going until empty, the next batch is picked and rendered (in a
+        thread) while this one goes out: a digest run renders charts, and Telegram's pace
+        leaves the time for it."""
         async with self._lock:
             sent = 0
-            while True:
-                paced, held = self._busy_chats()
-                batch, waiting = await asyncio.to_thread(self._prepare, limit, paced, held)
-                for item in batch:
-                    sent += await self._deliver(item)
-                if not until_empty:
-                    return sent
-                if not batch:
-                    if not waiting:
+            ahead: asyncio.Task[tuple[list[Outgoing], bool]] | None = None
+            try:
+                while True:
+                    if ahead is None:
+                        batch, waiting = await self._next_batch(limit, set())
+                    else:
+                        batch, waiting = await ahead
+                        ahead = None
+                    if batch and until_empty:
+                        in_hand = {item.chat_id for item in batch}
+                        ahead = asyncio.create_task(self._next_batch(limit, in_hand))
+                    for item in batch:
+                        if self._stopped:  # the rest stay claimed by this sender: a
+                            return sent    # restart or, after the lease, another takes them
+                        sent += await self._deliver(item)
+                    if not until_empty:
                         return sent
-                    await self._sleep_until_a_chat_is_free()
+                    if not batch:
+                        if not waiting:
+                            return sent
+                        await self._sleep_until_a_chat_is_free()
+            finally:
+                if ahead is not None:  # stopped or failed meanwhile: its rows stay claimed
+                    ahead.cancel()     # by this sender, which picks them again next time
+
+    async def _next_batch(self, limit: int, in_hand: set[int]) -> tuple[list[Outgoing], bool]:
+        paced, held = self._busy_chats()
+        return await asyncio.to_thread(self._prepare, limit, paced | in_hand, held)
 
     def _busy_chats(self) -> tuple[set[int], set[int]]:
         """Chats waiting for their pacing turn, and chats Telegram told us to leave alone
@@ -201,9 +235,16 @@ class OutboxSender:
     def _prepare(self, limit: int, paced: set[int], held: set[int]
                  ) -> tuple[list[Outgoing], bool]:
         """The next batch, each row rendered and stored before anything is sent; and whether
-        chats waiting for their pacing turn have due rows too."""
+        chats waiting for their pacing turn have due rows too. Claiming is brief (senders
+        take turns on it), rendering happens after, beside the other senders."""
         with self.store.transaction() as ctx:
-            due = outbox.pick_due(ctx, self.quiet, limit=limit, busy_chats=paced | held)
+            picked = [(item.row.id or 0, item.silent) for item in outbox.pick_due(
+                ctx, self.quiet, limit=limit, busy_chats=paced | held, claimant=self.claimant)]
+            waiting = bool(paced) and outbox.any_due(ctx, paced, self.claimant)
+        if not picked:
+            return [], waiting
+        with self.store.transaction() as ctx:
+            due = outbox.claimed(ctx, picked)
             fresh = [item for item in due if item.row.rendered is None]
             premade = self._premade_digests(ctx.session, fresh)
             batch = []
@@ -222,7 +263,6 @@ class OutboxSender:
                         continue
                 batch.append(Outgoing(row.id or 0, row.chat_id or 0, list(row.rendered or []),
                                       row.parts_sent, item.silent, item.group))
-            waiting = bool(paced) and outbox.any_due(ctx, paced)
         return batch, waiting
 
     def _premade_digests(self, session: Session, due: list[Due]
@@ -271,6 +311,9 @@ class OutboxSender:
 
     async def _deliver(self, item: Outgoing) -> int:
         interval = self.pacing.group_interval if item.group else self.pacing.chat_interval
+        if not await asyncio.to_thread(outbox.renew, self.store, item.row_id, self.claimant):
+            log.warning("outbox %s: another sender took it over; not sent here", item.row_id)
+            return 0
         message_id = None
         try:
             for index in range(item.parts_sent, len(item.parts)):

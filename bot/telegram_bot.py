@@ -13,9 +13,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Message
+from telegram import LinkPreviewOptions, Message
+from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ExtBot
+from telegram.ext import AIORateLimiter, Defaults, ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot.config import TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +49,20 @@ class KaoheBot(ExtBot[Any]):
             if "message is not modified" not in str(exc).lower():
                 raise
             return True
+
+
+def make_bot(settings: TelegramSettings, token: str | None = None, *,
+             request: BaseRequest | None = None, updates_request: BaseRequest | None = None,
+             rate_limiter: bool = True) -> KaoheBot:
+    """The bot as the Application and `kaohe worker` both talk to Telegram with."""
+    return KaoheBot(
+        token or settings.token.get_secret_value(),
+        base_url=settings.base_url, base_file_url=settings.base_file_url,
+        # The sender's loop and the updates send at the same time: PTB's own default pool.
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=updates_request or HTTPXRequest(),
+        rate_limiter=AIORateLimiter(max_retries=2) if rate_limiter else None,
+        # Every message is HTML (templates escape what people typed) and shows no link previews.
+        defaults=Defaults(parse_mode=ParseMode.HTML,
+                          link_preview_options=LinkPreviewOptions(is_disabled=True)),
+    )

@@ -28,7 +28,6 @@ from handlers.common import (
     canceller,
     menu,
     menu_labels,
-    on_its_own,
     person,
     read,
     refusal_text,
@@ -36,10 +35,12 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on
+from models import jobs
 from models.admin import activate_period, set_boost, set_difficulty
 from models.doors import Door
 from models.errors import Refused
 from models.invites import issue_invite
+from models.jobs import JobKind
 from models.outbox import failed_deliveries
 from models.tables import Period, Supervision
 from models.views import (
@@ -99,8 +100,10 @@ async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) 
     elif action == "digest_preview":
         await _digest_preview(update, context, p)
     elif action == "digest_now":
-        count = await on_its_own(context, app(context).queue_digests_now)
-        await answer(update, p.r.text("admin.digest_sent", count=count))
+        # The run for thousands is a job beside the bot (bot/jobs.py); the admin is told when
+        # it is queued, through the outbox.
+        await run(context, lambda ctx: jobs.enqueue(ctx, JobKind.DIGESTS, requested_by=p.id))
+        await answer(update, p.r.text("admin.digest_queued"))
     elif action == "blocked":
         names = await read(context, blocked_people)
         failed = await read(context, failed_deliveries)

@@ -6,8 +6,7 @@ the typed context (handlers/common.py `Context.kaohe`), so that handlers depend 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from models.rules import Rules
 from models.store import Store
@@ -23,5 +22,3 @@ class Services:
     max_delegation_days: int = 90  # config.toml [review]
     # The Mini App dashboard's HTTPS address ([webapp] public_url; empty: no 📊 看板 button).
     webapp_url: str = ""
-    # 管理 → 立即发送本周简报: queue this week's digests now; returns how many were queued.
-    queue_digests_now: Callable[[], int] = field(default=lambda: 0)

@@ -21,15 +21,19 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert
+from sqlalchemy import case, func, insert, update
 from sqlmodel import Session, col, select
 
+from models.claims import EMBEDDED, free_for, take_turns
 from models.store import Ctx, Store
 from models.tables import Cadre, OutboxMessage, Unit
 from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
 
 CHUNK = 1000  # ids per IN list and rows per INSERT
 MAX_ATTEMPTS = 8  # 5xx, timeouts and network errors before a row fails for good
+# How long a sender holds the rows it picked: far longer than a batch takes to send (seconds),
+# renewed before each row goes out; a killed sender's rows wait this long for another.
+LEASE = timedelta(minutes=2)
 
 
 class Kind(StrEnum):
@@ -43,6 +47,7 @@ class Kind(StrEnum):
     OBJECTION_LODGED = "objection_lodged"
     OBJECTION_ANSWERED = "objection_answered"
     RATING_FINALISED = "rating_finalised"  # the cadre's final grade, when the office finalises
+    JOB_DONE = "job_done"  # heavy work someone asked for is done (models/jobs.py)
     # What the bot sends unbidden: reminders, digests, the rating's publication to everyone.
     DEADLINE_REMINDER = "deadline_reminder"
     OVERDUE_REMINDER = "overdue_reminder"
@@ -199,17 +204,26 @@ _BULK_LAST = case((col(OutboxMessage.kind).in_(sorted(k.value for k in _UNBIDDEN
 
 
 def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
-             busy_chats: Iterable[int] = ()) -> list[Due]:
-    """Rows to send now, at most one per chat (a chat's messages go out one after another),
-    none for a chat in `busy_chats` (paced or held by a 429).
+             busy_chats: Iterable[int] = (), claimant: str = EMBEDDED,
+             lease: timedelta = LEASE) -> list[Due]:
+    """Rows to send now, claimed for `claimant` for `lease`: at most one per chat (a chat's
+    messages go out one after another), none for a chat in `busy_chats` (paced or held by a
+    429) or with a row another sender holds, none another sender holds.
 
-    Unbidden rows that fall in their recipient's quiet hours are moved to when those end; a
-    row of a kind this version does not know is marked failed, so it shows in the admins'
-    list instead of vanishing. Commits nothing itself: the caller's transaction does.
+    Senders pick one at a time (models/claims.py `take_turns`), so two never claim the same row
+    or the same chat. Unbidden rows that fall in their recipient's quiet hours are moved to when
+    those end; a row of a kind this version does not know is marked failed, so it shows in the
+    admins' list instead of vanishing. Commits nothing itself: the caller's transaction does.
     """
+    take_turns(ctx, "outbox")
     busy = set(busy_chats)
+    held_elsewhere = select(OutboxMessage.chat_id).where(
+        OutboxMessage.state == PENDING, col(OutboxMessage.claimed_until) > ctx.now,
+        col(OutboxMessage.claimed_by) != claimant, col(OutboxMessage.chat_id).is_not(None))
     query = select(OutboxMessage).where(
-        OutboxMessage.state == PENDING, col(OutboxMessage.not_before) <= ctx.now)
+        OutboxMessage.state == PENDING, col(OutboxMessage.not_before) <= ctx.now,
+        free_for(claimant, OutboxMessage.claimed_by, OutboxMessage.claimed_until, ctx.now),
+        col(OutboxMessage.chat_id).not_in(held_elsewhere))
     if busy:
         query = query.where(col(OutboxMessage.chat_id).not_in(sorted(busy)))
     rows = ctx.session.exec(
@@ -229,8 +243,22 @@ def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
             row.not_before = resume
             continue
         busy.add(row.chat_id or 0)
+        row.claimed_by, row.claimed_until = claimant, ctx.now + lease
         due.append(Due(row, kind, recipient, silent=resume is not None))
     return due
+
+
+def claimed(ctx: Ctx, picked: Sequence[tuple[int, bool]]) -> list[Due]:
+    """The rows `pick_due` claimed (id, silent), read again in ctx's transaction, in order, to
+    be rendered there; a row no longer pending (or gone) is left out."""
+    ids = [row_id for row_id, _ in picked]
+    rows = {row.id: row for row in ctx.session.exec(select(OutboxMessage).where(
+        col(OutboxMessage.id).in_(ids), OutboxMessage.state == PENDING)).all()}
+    people = {row.recipient_id for row in rows.values() if row.recipient_id is not None}
+    recipients = {cadre.id: cadre for cadre in ctx.session.exec(select(Cadre).where(
+        col(Cadre.id).in_(sorted(people)))).all()} if people else {}
+    return [Due(rows[row_id], Kind(rows[row_id].kind), recipients.get(rows[row_id].recipient_id),
+                silent) for row_id, silent in picked if row_id in rows]
 
 
 def _zone(ctx: Ctx, recipient: Cadre | None, row: OutboxMessage) -> ZoneInfo:
@@ -242,10 +270,12 @@ def _zone(ctx: Ctx, recipient: Cadre | None, row: OutboxMessage) -> ZoneInfo:
     return ZoneInfo(unit.timezone) if unit is not None and unit.timezone else ctx.tz
 
 
-def any_due(ctx: Ctx, chats: Iterable[int]) -> bool:
-    """Whether any of these chats has a row due now (they wait for their turn)."""
+def any_due(ctx: Ctx, chats: Iterable[int], claimant: str = EMBEDDED) -> bool:
+    """Whether any of these chats has a row due now that `claimant` may take (they wait for
+    their turn)."""
     return ctx.session.exec(select(OutboxMessage.id).where(
         OutboxMessage.state == PENDING, col(OutboxMessage.not_before) <= ctx.now,
+        free_for(claimant, OutboxMessage.claimed_by, OutboxMessage.claimed_until, ctx.now),
         col(OutboxMessage.chat_id).in_(sorted(chats))).limit(1)).first() is not None
 
 
@@ -264,6 +294,29 @@ def save_rendered(row: OutboxMessage, parts: list[dict[str, Any]] | None) -> Non
 
 
 # -- marking rows --------------------------------------------------------------------------
+
+
+def release(store: Store, claimant: str) -> int:
+    """A sender stopping cleanly lets go of the rows it claimed and did not send, so that
+    another takes them at once rather than after the lease."""
+    with store.transaction() as ctx:
+        released = ctx.session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.claimed_by) == claimant,
+                                        col(OutboxMessage.state) == PENDING)
+            .values(claimed_by=None, claimed_until=None))
+        return int(released.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(store: Store, row_id: int, claimant: str, lease: timedelta = LEASE) -> bool:
+    """Just before a row goes out: still ours? Then the lease starts again. False: its lease
+    ran out and another sender took it (or it is no longer pending): leave it alone."""
+    with store.transaction() as ctx:
+        renewed = ctx.session.execute(
+            update(OutboxMessage).where(
+                col(OutboxMessage.id) == row_id, col(OutboxMessage.state) == PENDING,
+                col(OutboxMessage.claimed_by) == claimant)
+            .values(claimed_until=ctx.now + lease))
+        return bool(renewed.rowcount)  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -319,6 +372,7 @@ def hold(store: Store, row_id: int, until: datetime, error: str | None = None) -
     with _update(store, row_id) as (_, row):
         if row is not None:
             row.not_before = until
+            row.claimed_by = row.claimed_until = None  # any sender may take it then
             if error is not None:
                 row.last_error = error
 
@@ -335,6 +389,7 @@ def retry(store: Store, row_id: int, error: str) -> None:
             row.state = FAILED
         else:
             row.not_before = ctx.now + timedelta(seconds=2 ** row.attempts)
+            row.claimed_by = row.claimed_until = None  # any sender may take it then
 
 
 # -- what admins see -------------------------------------------------------------------------

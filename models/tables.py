@@ -344,7 +344,8 @@ class OutboxMessage(SQLModel, table=True):
     """A notification to send: written in the same transaction as the change it tells of."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("outbox_due", "state", "not_before"),)
+    __table_args__ = (Index("outbox_due", "state", "not_before"),
+                      Index("outbox_claimed", "claimed_until"))
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -365,6 +366,42 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
     # The Telegram message it became, so a later change can edit it (a decided review card).
     message_id: int | None = Field(default=None, sa_type=BigInteger)
+    # Which sender holds the row and until when (a lease: models/claims.py). Another sender
+    # takes it only after the lease ran out, so two workers never send it both.
+    claimed_by: str | None = Field(default=None, sa_type=String(64))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Job(SQLModel, table=True):
+    """Heavy work the bot hands to a worker (models/jobs.py): the digest run, a recompute."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("job_waiting", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(32))  # models.jobs.JobKind
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    dedupe_key: str | None = Field(default=None, sa_type=String(160), unique=True)
+    requested_by: int | None = Field(default=None, foreign_key="cadre.id")  # told when done
+    state: str = Field(default="pending", sa_type=String(16))  # pending, done, failed
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, sa_type=String(64))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class Worker(SQLModel, table=True):
+    """A running sender (a `kaohe worker`, or the bot itself): its heartbeat. The live ones
+    share Telegram's overall rate."""
+
+    __tablename__ = "worker"
+
+    name: str = Field(sa_type=String(64), primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class StandingHistory(SQLModel, table=True):

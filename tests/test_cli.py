@@ -54,3 +54,20 @@ def test_unknown_period_is_a_clear_message(database: str) -> None:
     result = runner.invoke(main, ["--lang", "en", "check", "--period", "1999"])
     assert result.exit_code == 2
     assert "1999" in result.output
+
+
+def test_a_worker_without_a_token_says_to_run_the_bot_embedded(
+        database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAOHE_TELEGRAM__TOKEN", "")
+    result = CliRunner().invoke(main, ["--lang", "en", "worker"])
+    assert result.exit_code == 2
+    assert "kaohe worker needs the Telegram token" in result.output
+    assert "use kaohe run" in result.output
+
+
+def test_a_worker_on_a_database_not_yet_migrated_is_refused(
+        database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAOHE_TELEGRAM__TOKEN", "1:TEST")
+    result = CliRunner().invoke(main, ["--lang", "en", "worker"])
+    assert result.exit_code == 2
+    assert "kaohe db upgrade" in result.output

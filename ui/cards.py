@@ -64,6 +64,11 @@ def review_card(session: Session, report_id: int, r: Renderer) -> Card | None:
                 evidence_lost=r.text("card.evidence_lost"))
 
 
+def job_done(payload: dict[str, Any], r: Renderer) -> Card:
+    """Heavy work someone asked for is done (models/jobs.py): what it did, in their words."""
+    return Card(r.text(f"job.done.{payload.get('job')}", count=payload.get("count", 0)))
+
+
 def report_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Card | None:
     report = session.get(Report, payload.get("report_id"))
     if report is None:

@@ -19,6 +19,7 @@ from telegram.ext import Application
 from bot.app_context import AppContext
 from bot.application import (
     build_application,
+    job_runner,
     register_commands,
     sender,
     start_sender,
@@ -98,7 +99,9 @@ class BotHarness:
             self.run(stop_sender(self.app, self.sender_task))
 
     def deliver(self) -> int:
-        """What the sender's loop would send now: everything due."""
+        """What the jobs' and the sender's loops would do now: the waiting jobs, then send
+        everything due."""
+        self.run(job_runner(self.app).drain())
         return self.run(sender(self.app).drain())
 
     # -- people ---------------------------------------------------------------------------

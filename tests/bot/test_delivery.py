@@ -349,7 +349,8 @@ def test_a_tap_is_answered_while_a_large_digest_run_goes_out(
     at(clock, "2026-06-24 15:00")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "立即发送本周简报")
-    assert "已排入发送队列" in bot.last(ADMIN).body  # answered at once, not after the run
+    # Answered at once: the run is a job beside the update loop (bot/jobs.py).
+    assert bot.last(ADMIN).body == "已安排发送本周简报，排好后会通知您。"
 
     async def sent_at_least(count: int) -> None:
         while _digests_sent(bot) < count:
@@ -368,4 +369,6 @@ def test_a_tap_is_answered_while_a_large_digest_run_goes_out(
 
     bot.run(asyncio.wait_for(settle(), timeout=300))
     assert _digests_sent(bot) == 300
+    assert any(m.text and m.text.startswith("已排入发送队列：")
+               for m in bot.sim.bot_messages(ADMIN))  # told when the run was queued
     assert {r.state for r in _rows(store, "digest_cadre")} == {"sent"}

@@ -1,0 +1,153 @@
+"""`kaohe worker`: the outbox's sender, the scheduler's tick and the heavy jobs, in a process of
+their own beside the bot (on this machine or another), against the same PostgreSQL.
+
+Run any number of them with [workers] external = true in the bot's configuration: they share
+the work through claims with leases (models/claims.py) — an outbox row, a scheduler tick, a job
+is taken by one of them — and they share Telegram's overall rate (each keeps to its share of
+the live workers' heartbeats). SIGTERM or Ctrl-C ends a worker cleanly: the message and the job
+in hand are finished (or rolled back whole), then it signs off so the others take up its share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import faulthandler
+import logging
+import os
+import signal
+from datetime import date, time
+
+from telegram import Bot
+
+from bot.app_context import AppContext
+from bot.jobs import JobRunner
+from bot.scheduler import tick
+from bot.sender import OutboxSender, Pacing, QuietHours
+from bot.telegram_bot import make_bot
+from models import claims, jobs, outbox
+from models.claims import take_turns
+from models.history import record_day
+from models.migrate import refresh_statistics
+from models.views import active_period
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
+HEARTBEAT_SECONDS = 10.0
+# Telegram's ~30 messages a second are per bot: the workers together keep 3 a second free for
+# the bot's own answers to people (at 29 and at 28.5, taps during a digest run met 429s).
+WORKERS_RATE = 27.0
+SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
+BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
+
+
+class Worker:
+    def __init__(self, kaohe: AppContext, *, bot: Bot | None = None, name: str | None = None,
+                 pacing: Pacing | None = None) -> None:
+        self.kaohe = kaohe
+        self.store = kaohe.store
+        self.name = name or claims.worker_name()
+        settings = kaohe.settings
+        self.bot = bot or make_bot(settings.telegram)
+        poll = settings.workers.poll_seconds
+        schedule = settings.schedule
+        self.sender = OutboxSender(
+            self.store, self.bot, settings.i18n.default_locale,
+            quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
+                             time.fromisoformat(schedule.quiet_end)),
+            pacing=pacing or Pacing(overall_rate=WORKERS_RATE), idle_seconds=poll,
+            claimant=self.name, batch=BATCH)
+        self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
+                              on_done=self.sender.wake)
+        self._stop = asyncio.Event()
+        self._history_day: date | None = None
+        self.abandoned = False  # stopped with work still running in a thread
+
+    def stop(self) -> None:
+        """Finish what is in hand and end `run` (SIGTERM, Ctrl-C)."""
+        self._stop.set()
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.store.run, jobs.recompute_if_policy_changed)
+        await self.bot.initialize()
+        log.info("worker %s started", self.name)
+        loops = [asyncio.create_task(self.sender.run(), name="outbox-sender"),
+                 asyncio.create_task(self.jobs.run(), name="jobs"),
+                 asyncio.create_task(self._beat(), name="heartbeat"),
+                 asyncio.create_task(self._ticks(), name="scheduler")]
+        try:
+            await self._stop.wait()
+        finally:
+            self.sender.stop()
+            self.jobs.stop()
+            # The row, batch, tick or job in hand ends (commits or rolls back whole) before
+            # the worker lets go of what it claimed. What runs longer (a tick planning for
+            # 20,000 people) is abandoned: the process ends without waiting for its thread,
+            # and the database rolls that transaction back.
+            _, pending = await asyncio.wait(loops, timeout=SHUTDOWN_SECONDS)
+            self.abandoned = bool(pending)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending)
+            released = outbox.release(self.store, self.name)
+            claims.sign_off(self.store, self.name)
+            await self.bot.shutdown()
+            log.info("worker %s stopped (%d unsent rows left to the others%s)", self.name,
+                     released, "; work in progress abandoned" if self.abandoned else "")
+
+    async def _beat(self) -> None:
+        """Heartbeat: how many workers share Telegram's rate."""
+        while not self._stop.is_set():
+            try:
+                alive = await asyncio.to_thread(claims.heartbeat, self.store, self.name)
+                self.sender.share_rate(alive)
+            except Exception:
+                log.exception("heartbeat failed; trying again shortly")
+            await self._pause(HEARTBEAT_SECONDS)
+
+    async def _ticks(self) -> None:
+        """The scheduler's tick once a minute (workers take turns on it), and the day's
+        standings into the history once a day."""
+        while not self._stop.is_set():
+            try:
+                if await asyncio.to_thread(tick, self.store, self.kaohe.settings.schedule):
+                    self.sender.wake()
+                if self._history_day != self.store.today():
+                    await asyncio.to_thread(self._history)
+            except Exception:
+                log.exception("the scheduler's tick failed; trying again at the next")
+            await self._pause(TICK_SECONDS)
+
+    def _history(self) -> None:
+        with self.store.transaction() as ctx:
+            take_turns(ctx, "history")  # the first worker of the day records it
+            period = active_period(ctx.session)
+            if period is not None:
+                record_day(ctx, period)
+        refresh_statistics(self.store.engine)
+        self._history_day = self.store.today()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+
+
+def run_worker(kaohe: AppContext) -> None:
+    """Until SIGTERM or Ctrl-C."""
+
+    # `kill -USR1` prints every thread's stack to the log's stream: what a slow worker does.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+    async def main() -> None:
+        worker = Worker(kaohe)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+        if worker.abandoned:  # its thread would hold asyncio.run's and the interpreter's exit
+            logging.shutdown()
+            os._exit(0)
+
+    asyncio.run(main())

@@ -1,0 +1,130 @@
+"""Heavy work, queued durably and run beside the bot: the `job` table.
+
+The bot enqueues a job in the transaction of the tap that asks for it and answers at once; a
+worker (`kaohe worker`, bot/worker.py) or, in the embedded default, the bot process's own job
+loop claims it with a lease (models/claims.py), runs it in one transaction that also marks it
+done and queues the outbox row telling whoever asked. A killed worker's job is taken over when
+its lease runs out; every job kind is safe to run again (its work is replanned or recomputed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import col, select
+
+from models.claims import free_for, take_turns
+from models.store import Ctx, Store
+from models.tables import BotState, Job, Period
+from models.views import active_period
+from models.vocab import FAILED, PENDING
+
+DONE = "done"
+LEASE = timedelta(minutes=15)  # longer than any job runs (a full recompute: about a minute)
+MAX_ATTEMPTS = 3  # a job that failed this often is left failed, for the admins to see
+POLICY = ("policy", "fingerprint")  # bot_state: the scoring policy the standings were made with
+
+
+class JobKind(StrEnum):
+    DIGESTS = "digests"  # 管理 → 立即发送本周简报: queue this week's digests for everyone
+    RECOMPUTE = "recompute"  # every standing of a period, after the scoring policy changed
+
+
+def enqueue(ctx: Ctx, kind: JobKind, payload: dict[str, Any] | None = None, *,
+            requested_by: int | None = None, dedupe_key: str | None = None) -> Job | None:
+    """Queue a job in ctx's transaction; None when one with this dedupe_key exists already."""
+    if dedupe_key is not None and ctx.session.exec(
+            select(Job.id).where(Job.dedupe_key == dedupe_key)).first() is not None:
+        return None
+    job = Job(kind=kind.value, payload=payload or {}, dedupe_key=dedupe_key,
+              requested_by=requested_by, state=PENDING, created_at=ctx.now)
+    ctx.session.add(job)
+    return job
+
+
+def claim(store: Store, claimant: str, lease: timedelta = LEASE) -> Job | None:
+    """The oldest waiting job nobody holds, now held by `claimant`; None when there is none."""
+    with store.transaction() as ctx:
+        take_turns(ctx, "jobs")
+        job = ctx.session.exec(select(Job).where(
+            Job.state == PENDING, free_for(claimant, Job.claimed_by, Job.claimed_until, ctx.now)
+        ).order_by(col(Job.id)).limit(1)).first()
+        if job is None:
+            return None
+        job.claimed_by, job.claimed_until = claimant, ctx.now + lease
+        job.attempts += 1
+        return job
+
+
+def waiting(store: Store) -> int:
+    """Jobs not done yet (held or not)."""
+    with store.session() as session:
+        return len(session.exec(select(Job.id).where(Job.state == PENDING)).all())
+
+
+def finish(ctx: Ctx, job_id: int, claimant: str, result: dict[str, Any]) -> Job | None:
+    """Mark the job done in the transaction of its work; None (and the caller rolls back) when
+    it is no longer ours: its lease ran out and another worker took it."""
+    job = ctx.session.exec(select(Job).where(Job.id == job_id).with_for_update()).first()
+    if job is None or job.state != PENDING or job.claimed_by != claimant:
+        return None
+    job.state, job.finished_at, job.result, job.last_error = DONE, ctx.now, result, None
+    job.claimed_by = job.claimed_until = None
+    return job
+
+
+def give_back(store: Store, job_id: int, claimant: str, error: str) -> None:
+    """The job raised: another try later (by any worker), or failed for good."""
+    with store.transaction() as ctx:
+        job = ctx.session.get(Job, job_id)
+        if job is None or job.claimed_by != claimant:
+            return
+        job.last_error = error[:500]
+        job.claimed_by = job.claimed_until = None
+        if job.attempts >= MAX_ATTEMPTS:
+            job.state, job.finished_at = FAILED, ctx.now
+
+
+# -- a changed scoring policy ----------------------------------------------------------------
+
+
+def fingerprint(ctx: Ctx) -> str:
+    """Names the scoring policy in force (config.toml [scoring]): a change of a category's
+    weight, a grade factor, … gives another."""
+    return hashlib.sha256(repr(ctx.rules).encode()).hexdigest()[:16]
+
+
+def recompute_if_policy_changed(ctx: Ctx) -> Job | None:
+    """At start: when the standings were made under another policy, queue their recompute
+    (once, however many processes start with the new policy). The first start only notes it."""
+    now_in_force = fingerprint(ctx)
+    row = ctx.session.get(BotState, POLICY)
+    if row is not None and row.data == now_in_force:
+        return None
+    if row is None:
+        ctx.session.add(BotState(kind=POLICY[0], key=POLICY[1], data=now_in_force,
+                                 updated_at=ctx.now))
+        return None
+    period = active_period(ctx.session)
+    row.data, row.updated_at = now_in_force, ctx.now
+    if period is None:
+        return None
+    return enqueue(ctx, JobKind.RECOMPUTE, {"period_id": period.id},
+                   dedupe_key=f"recompute:{period.id}:{now_in_force}")
+
+
+def recompute(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    """The RECOMPUTE job: every standing of the period, under the policy in force."""
+    from models.standings import refresh_all  # the heavy part, imported where it is used
+
+    period = ctx.session.get(Period, int(payload["period_id"]))
+    if period is None or period.locked:
+        return {"count": 0}
+    return {"count": refresh_all(ctx, period)}
+
+
+Runner = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
