@@ -1,6 +1,11 @@
 """/admin for the assessment office: boost a key task, set a difficulty, issue an invite code,
 switch the active period, review innovation claims. Every change goes through an audited
-models operation, which checks on the server that the actor is an admin."""
+models operation, which checks on the server that the actor is an admin.
+
+A task or a person is named with handlers/picker.py (a unit, then its tasks or people; or a
+name typed), and what would be refused whatever comes next is said as soon as it is named
+(a boost on a basic task); an invite for a cadre already bound, and a period switch, ask
+first, saying what would change."""
 
 from __future__ import annotations
 
@@ -11,7 +16,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.ext import (
     CommandHandler,
     ConversationHandler,
@@ -244,11 +248,11 @@ async def invite_bound(update: Update, context: Context, p: Person,
                        tap: InviteBound) -> str | int:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     entered: dict[str, Any] = context.memory.get(KEY) or {}
     if entered.get("cadre") != tap.cadre:  # a button of an earlier question
         await query.answer(p.r.label("bot.stale_button"), show_alert=True)
         return INVITE_SURE
+    await query.answer()
     context.memory.pop(KEY, None)
     await query.edit_message_reply_markup(None)
     found = await read(context, lambda s: s.get(Cadre, tap.cadre))
@@ -299,10 +303,9 @@ async def period_chosen(update: Update, context: Context, p: Person, tap: AdminP
                     current=switch.current.name if switch.current else "—")
     if switch.tasks == 0:
         text += "\n" + p.r.text("admin.period_confirm_empty", target=switch.target.name)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=(
-        InlineKeyboardMarkup([[
+    await query.edit_message_text(text, reply_markup=InlineKeyboardMarkup([[
             AdminPeriodConfirm("ok", tap.period).button(p.r.label("admin.period_switch")),
-            AdminPeriodConfirm("no", tap.period).button(p.r.label("admin.period_keep"))]])))
+            AdminPeriodConfirm("no", tap.period).button(p.r.label("admin.period_keep"))]]))
 
 
 async def period_confirmed(update: Update, context: Context, p: Person,
