@@ -51,6 +51,7 @@ from ui.callbacks import (
 from ui.render import Renderer
 
 PER_PAGE = 8
+UNITS_PER_PAGE = 16  # two to a row: unit names are short, and an office has hundreds
 SEARCH_SHOWN = 8  # a search offers at most this many buttons, and says how many matched
 
 # What a person types in a picker's step is searched; the menu's buttons keep their meaning.
@@ -139,9 +140,9 @@ class Picker:
     async def _units(self, update: Update, context: Context, p: Person, page: int, *,
                      fresh: bool = False) -> None:
         units = await read(context, picking.units)
-        markup = choice_markup(p.r, units, page, PER_PAGE,
+        markup = choice_markup(p.r, units, page, UNITS_PER_PAGE,
                                lambda u: self.unit_button(u.id or 0, 0).button(u.name),
-                               self.units_button)
+                               self.units_button, columns=2)
         show = answer if fresh else edit_or_send
         await show(update, p.r.text(self.prompt), markup)
 
@@ -193,37 +194,50 @@ class Picker:
     async def _search(self, update: Update, context: Context, p: Person,
                       typed: str) -> int | None:
         """The id of the one cadre or task the text names; else None, and the person was shown
-        the matches to tap, or told nothing matched."""
+        the matches to tap (and the units whose name matches), or told nothing matched."""
         text = typed.strip()[:64]
 
-        def find(session: Session) -> tuple[Sequence[Item], int, dict[int, str]] | None:
+        def find(session: Session) -> _Matches | None:
+            units = picking.units_named(session, text, SEARCH_SHOWN)
             if not self.tasks:
                 people = picking.find_cadres(session, text, SEARCH_SHOWN,
                                              with_inactive=self.with_inactive)
-                return people.rows, people.total, {}
+                return _Matches(people.rows, people.total, {}, units)
             period = active_period(session)
             if period is None:
                 return None
             tasks = picking.find_tasks(session, period.id or 0, text, SEARCH_SHOWN)
-            return tasks.rows, tasks.total, picking.owner_names(session, tasks.rows)
+            return _Matches(tasks.rows, tasks.total, picking.owner_names(session, tasks.rows),
+                            units)
 
         found = await read(context, find)
         if found is None:
             await answer(update, p.r.text("bot.no_active_period"))
             return None
-        rows, total, owners = found
-        if total == 1:
-            return rows[0].id
+        if found.total == 1:
+            return found.rows[0].id
         what = "tasks" if self.tasks else "cadres"
-        if total == 0:
+        if found.total == 0 and not found.units:
             await answer(update, p.r.text(f"picker.none_{what}", text=escape(text)))
             return None
-        lines = [p.r.text(f"picker.found_{what}", count=total)]
-        if total > len(rows):
-            lines.append(p.r.text("picker.found_more", shown=len(rows)))
-        await answer(update, "\n".join(lines), InlineKeyboardMarkup(
-            [[self._button(p.r, item, owners)] for item in rows]))
+        lines = [p.r.text(f"picker.found_{what}", count=found.total)] if found.total else []
+        if found.total > len(found.rows):
+            lines.append(p.r.text("picker.found_more", shown=len(found.rows)))
+        if found.units:
+            lines.append(p.r.text("picker.found_units", text=escape(text)))
+        rows = [[self._button(p.r, item, found.owners)] for item in found.rows]
+        rows += [[self.unit_button(unit.id or 0, 0).button(
+            p.r.label("picker.unit_button", name=unit.name))] for unit in found.units]
+        await answer(update, "\n".join(lines), InlineKeyboardMarkup(rows))
         return None
+
+
+@dataclass(frozen=True)
+class _Matches:
+    rows: Sequence[Item]
+    total: int
+    owners: dict[int, str]
+    units: list[Unit]
 
 
 async def _answered(update: Update) -> None:

@@ -59,6 +59,7 @@ def test_a_boost_names_its_task_from_buttons_and_refuses_a_basic_one_at_once(
     assert units.body == ("请选择要上调的重点任务所在的单位，或直接输入任务名称或编号搜索"
                           "（只有重点任务可以上调）。发送 /cancel 取消。")
     assert units.button_texts() == UNITS
+    assert [len(row) for row in units.buttons()] == [2, 2, 1]  # two to a row
     assert "重点任务动态上调" in bot.message_with_button(ADMIN, "调整难易系数").button_texts()
 
     tasks = _see(bot, ADMIN, "党政办")  # the same message, now the unit's key tasks
@@ -95,9 +96,10 @@ def test_a_typed_name_is_searched_and_a_long_unit_is_paged(
                          cadre=carol, source="unit_points")
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "调整难易系数")
-    found = bot.say(ADMIN, "办")[-1]  # in two titles: both offered
-    assert found.body == "找到 2 项任务，请选择："
-    assert found.button_texts() == ["压缩业务办理时限 · 艾丽", "举办招聘会 · 艾丽"]
+    found = bot.say(ADMIN, "办")[-1]  # in two titles and two units' names: all offered
+    assert found.body == "找到 2 项任务，请选择：\n名称含“办”的单位："
+    assert found.button_texts() == ["压缩业务办理时限 · 艾丽", "举办招聘会 · 艾丽",
+                                    "▸ 党政办", "▸ 市委考核办"]
     many = bot.say(ADMIN, "双拥")[-1]
     assert many.body == "找到 9 项任务，请选择：\n（只列出前 8 个；输入更完整的名称可以缩小范围。）"
     assert len(many.button_texts()) == 8
@@ -147,6 +149,13 @@ def test_an_invite_for_a_bound_cadre_warns_first(bot: BotHarness, store: Store,
 
     bot.tap(ADMIN, "生成邀请码")
     assert "卡萝 的邀请码" in bot.say(ADMIN, "卡萝")[-1].body  # not bound: no question
+    assert invites() == issued + 2
+
+    bot.tap(ADMIN, "生成邀请码")  # a unit's name typed: the unit offered
+    found = bot.say(ADMIN, "党政")[-1]
+    assert (found.body, found.button_texts()) == ("名称含“党政”的单位：", ["▸ 党政办"])
+    assert _see(bot, ADMIN, "▸ 党政办").body == "党政办：请选择干部。"
+    assert bot.say(ADMIN, "/cancel")[-1].body == "已取消。"
     assert invites() == issued + 2
 
 
