@@ -278,6 +278,9 @@ async def delegate_who(update: Update, context: Context, p: Person, cadre_id: in
     if found is None or not found.active:
         await answer(update, p.r.text("picker.no_cadre"))
         return DELEGATE_WHO
+    if found.id == p.id:  # said now, not after the dates
+        await answer(update, p.r.text("refused.delegate_self"))
+        return DELEGATE_WHO
     context.memory["delegate"] = {"to": found.id, "name": found.name}
     await answer(update, p.r.text("delegate.ask_dates", name=found.name))
     return DELEGATE_DATES

@@ -231,6 +231,7 @@ def test_delegate_picks_from_buttons_and_cancel_says_what_was_not_done(
     assert units.body == "请选择被委托人所在的单位，或直接输入姓名或工号搜索。发送 /cancel 取消。"
     people = _see(bot, BOSS, "榆树沟镇")
     assert people.button_texts() == ["镇领导（B001）", "副镇长（D001）", "◀ 全部单位"]
+    assert _see(bot, BOSS, "镇领导（B001）").body == "不能委托给自己。"  # at once, not after dates
     assert bot.say(BOSS, "/cancel")[-1].body == (
         "已取消：没有新增委托。\n已有的委托不受影响；发送 /delegations 可以查看或撤销。")
 
