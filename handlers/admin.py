@@ -41,7 +41,7 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on
-from handlers.picker import TYPED, office_picker
+from handlers.picker import office_picker
 from models.admin import (
     activate_period,
     check_task_change,
@@ -71,7 +71,8 @@ from ui.callbacks import (
 from ui.cards import Card
 from ui.delivery import delivery_problems
 
-TASK, VALUE, CADRE, INVITE_SURE = "task", "value", "cadre", "invite_sure"
+VALUE, CADRE, INVITE_SURE = "value", "cadre", "invite_sure"
+TASK = {"boost": "task", "difficulty": "task_difficulty"}  # a state each: a picker each
 KEY = "admin"
 PICKERS = {"boost": office_picker("boost", "picker.ask_key_task", tasks=True, key_only=True),
            "difficulty": office_picker("difficulty", "picker.ask_task", tasks=True)}
@@ -107,7 +108,7 @@ async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) 
     context.memory[KEY] = {"action": action}
     if action == "boost" or action == "difficulty":
         await PICKERS[action].start(update, context, p)
-        return TASK
+        return TASK[action]
     if action == "invite":
         await INVITE.start(update, context, p)
         return CADRE
@@ -153,14 +154,6 @@ async def _digest_preview(update: Update, context: Context, p: Person) -> None:
         await answer(update, card.text, card.markup)
 
 
-async def task_typed(update: Update, context: Context) -> str | int:
-    """A task's name or code typed: searched by the picker of the dialog under way."""
-    action = (context.memory.get(KEY) or {}).get("action")
-    if action != "boost" and action != "difficulty":
-        return ConversationHandler.END
-    return await PICKERS[action].search(update, context, TASK, task_named)
-
-
 async def task_named(update: Update, context: Context, p: Person, task_id: int) -> str | int:
     """A task tapped or found: whether it may be changed at all is said now, before any value
     is asked (a basic task cannot be boosted; one's own, or one in a locked period, not at all)."""
@@ -177,7 +170,7 @@ async def task_named(update: Update, context: Context, p: Person, task_id: int) 
                                           title=title.title if title else ""))
         else:
             await answer(update, refusal_text(p.r, refusal))
-        return TASK
+        return TASK[action]
     entered["task"] = found.id
     key = "admin.ask_boost" if action == "boost" else "admin.ask_difficulty"
     current = found.boost if action == "boost" else found.difficulty
@@ -358,9 +351,8 @@ def register(application: KaoheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[on(AdminAction, chosen, when=_in("boost", "difficulty", "invite"))],
-        states={TASK: [*PICKERS["boost"].taps(TASK, task_named),
-                       *PICKERS["difficulty"].taps(TASK, task_named),
-                       MessageHandler(TYPED, task_typed)],
+        states={**{state: PICKERS[action].handlers(state, task_named)
+                   for action, state in TASK.items()},
                 VALUE: [MessageHandler(typed, value)],
                 CADRE: INVITE.handlers(CADRE, cadre_named),
                 INVITE_SURE: [on(InviteBound, invite_bound)]},
