@@ -43,6 +43,7 @@ from bot.sender import OutboxSender, Pacing, QuietHours
 from bot.telegram_bot import KaoheBot
 from handlers import (
     admin,
+    audit,
     claim,
     groups,
     mine,
@@ -71,7 +72,7 @@ SENDER_TASK_KEY = "sender-task"
 ROOT_KEY = "root"  # the AppContext, for what only the composition root reads
 COMMANDS = ("report", "tasks", "score", "whatif", "rank", "warn", "pending", "claim", "delegate",
             "delegations",
-            "admin", "lang", "help", "cancel")
+            "admin", "audit", "lang", "help", "cancel")
 GROUP_COMMANDS = ("bindgroup", "unbindgroup")
 
 
@@ -122,8 +123,8 @@ def build_application(
         warnings.filterwarnings("ignore", message=r"If 'per_message=False'",
                                 category=PTBUserWarning)
         groups.register(application)  # first: in a group nothing else answers
-        for feature in (report, review, claim, admin, privileges, rating, whatif, warn, start,
-                        mine):
+        for feature in (report, review, claim, admin, audit, privileges, rating, whatif, warn,
+                        start, mine):
             feature.register(application)
     start.register_fallbacks(application)
     application.add_handler(TypeHandler(Update, _after_update), group=1)

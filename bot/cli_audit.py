@@ -11,8 +11,9 @@ from rich.table import Table
 from sqlmodel import Session, col, select
 
 from bot.cli import CliState, _fail, _guarded, _period, console, main
-from models.audit_log import AuditFilter, Names, changes, names_for, search
+from models.audit_log import AuditFilter, Names, names_for, search
 from models.tables import AuditEntry, Cadre, Task, Unit
+from ui.audit_words import AuditWords
 
 
 def _one(session: Session, state: CliState, model: Any, code: str, what: str) -> Any:
@@ -34,17 +35,6 @@ def _day(state: CliState, value: str | None, *, end: bool = False) -> datetime |
     if end:
         day += timedelta(days=1)
     return datetime.combine(day, time(0), tzinfo=state.context.store.tz)
-
-
-def _describe(entry: AuditEntry) -> str:
-    shown = [f"{name}: {_short(old)} → {_short(new)}" for name, (old, new)
-             in changes(entry).items()]
-    return "; ".join(shown[:6]) + (" …" if len(shown) > 6 else "")
-
-
-def _short(value: Any) -> str:
-    text = "—" if value is None else str(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 @main.command("audit")
@@ -106,18 +96,18 @@ def _units(session: Session, state: CliState, code: str, below: bool) -> tuple[i
 
 
 def _table(state: CliState, entries: list[AuditEntry], names: Names) -> Table:
-    table = Table(title=state.t("cli.audit.title", count=len(entries)))
+    """In words and local time (ui/audit_words.py); --json keeps the codes and UTC moments."""
+    zone = state.context.store.tz
+    table = Table(title=state.t("cli.audit.title", count=len(entries), zone=str(zone)))
     for key in ("at", "actor", "action", "row", "person", "task", "unit", "period", "change"):
         table.add_column(state.t(f"cli.audit.col.{key}"))
-    zone = state.context.store.tz
+    words = AuditWords(state.t, zone, names)
     for e in entries:
         table.add_row(
-            e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-            names.cadres.get(e.actor_id or 0, state.t("cli.audit.system")),
-            e.action, f"{e.entity}#{e.entity_id}",
+            words.when(e), words.actor(e), words.action(e), words.target(e),
             names.cadres.get(e.cadre_id or 0, ""), names.tasks.get(e.task_id or 0, ""),
             names.units.get(e.unit_id or 0, ""), names.periods.get(e.period_id or 0, ""),
-            _describe(e),
+            words.change(e),
         )
     return table
 

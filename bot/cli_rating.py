@@ -18,6 +18,7 @@ from models.rating_preview import RatingPreview, preview
 from models.store import Ctx
 from models.tables import Cadre, Period
 from ui.rating_cards import difficulty_text, pool_rows, ratio_text, status_text
+from ui.render import Punctuation
 
 
 @main.command("rate")
@@ -116,6 +117,7 @@ def _print_preview(state: CliState, period: Period, members: bool) -> None:
 
 def _print_members(state: CliState, rated: RatingPreview) -> None:
     t = state.t
+    p = Punctuation.of(t)
     for pool in rated.pools:
         table = Table(title=t("cli.rate.members", unit=pool.name,
                               difficulty=difficulty_text(pool.difficulty),
@@ -123,10 +125,10 @@ def _print_members(state: CliState, rated: RatingPreview) -> None:
         for key in ("rank_pool", "name", "total", "grade"):
             table.add_column(t(f"cli.col.{key}"))
         for member in pool.members:
-            table.add_row(str(member.rank), f"{member.name} ({member.code})",
+            table.add_row(str(member.rank), f"{member.name}{p.open}{member.code}{p.close}",
                           format(member.total, "f"), t(f"rating.grade.{member.grade}"))
         for skipped in pool.not_rated:
-            table.add_row("", f"{skipped.name} ({skipped.code})", "",
+            table.add_row("", f"{skipped.name}{p.open}{skipped.code}{p.close}", "",
                           t("rating.not_rated_grade",
                             reason=t(f"rating.not_rated.{skipped.reason}")))
         console.print(table)
@@ -134,8 +136,9 @@ def _print_members(state: CliState, rated: RatingPreview) -> None:
 
 def _print_objections(state: CliState, period: Period) -> None:
     t = state.t
+    p = Punctuation.of(t)
     with state.context.store.session() as session:
-        rows = [(o, _name(session, o.cadre_id), _name(session, o.answered_by))
+        rows = [(o, _name(session, p, o.cadre_id), _name(session, p, o.answered_by))
                 for o in rating.objections(session, period.id or 0)]
     if not rows:
         console.print(t("objection.none"))
@@ -144,12 +147,12 @@ def _print_objections(state: CliState, period: Period) -> None:
     for key in ("objection", "name", "state", "reason", "answer"):
         table.add_column(t(f"cli.col.{key}"))
     for objection, name, answered_by in rows:
-        answer = f"{answered_by}: {objection.answer}" if objection.answer else ""
+        answer = f"{answered_by}{p.colon}{objection.answer}" if objection.answer else ""
         table.add_row(f"#{objection.id}", name, t(f"objection.state.{objection.state}"),
                       objection.reason, answer)
     console.print(table)
 
 
-def _name(session: Session, cadre_id: int | None) -> str:
+def _name(session: Session, p: Punctuation, cadre_id: int | None) -> str:
     cadre = None if cadre_id is None else session.get(Cadre, cadre_id)
-    return "" if cadre is None else f"{cadre.name} ({cadre.code})"
+    return "" if cadre is None else f"{cadre.name}{p.open}{cadre.code}{p.close}"

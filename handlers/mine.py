@@ -30,19 +30,23 @@ from models.shown import ShownScore, shown_score
 from models.tables import Period, Standing, Unit
 from models.views import (
     TaskLine,
+    UnitRanking,
     active_period,
     not_reported,
+    overseen_roots,
     overseen_units,
     reportable_tasks,
     standing_of,
     total_a_week_ago,
     unit_board,
+    unit_rankings,
 )
 from models.warnings import board_lights
 from ui.callbacks import RankMissing, RankUnit, RankUnits, TasksPage
 
 TASKS_PER_PAGE = 8
 UNITS_PER_PAGE = 8
+UNIT_BUTTONS = 20  # units under a ranking with a button each; 查看其他单位 lists them all
 
 
 # -- my tasks ---------------------------------------------------------------------------------
@@ -132,10 +136,36 @@ async def score(update: Update, context: Context) -> None:
 
 
 async def rank(update: Update, context: Context) -> None:
+    """Everyone sees their unit's people; a leader (supervisor, delegate, admin) first sees the
+    units they oversee ranked by the units' own scores, each a button to its people."""
     p = await person(update, context)
     if p is None:
         return
+    if p.supervisor or p.admin:
+        today = app(context).store.today()
+
+        def load(session: Session) -> tuple[Period | None, list[UnitRanking]]:
+            period = active_period(session)
+            if period is None:
+                return None, []
+            return period, unit_rankings(session, period, overseen_roots(session, p.cadre, today))
+
+        period, rankings = await read(context, load)
+        if period is not None and rankings:
+            await _unit_rankings(update, p, period, rankings)
+            return
     await _board(update, context, p, p.cadre.unit_id)
+
+
+async def _unit_rankings(update: Update, p: Person, period: Period,
+                         rankings: list[UnitRanking]) -> None:
+    units = [line.unit for ranking in rankings for line in ranking.lines]
+    buttons = [RankUnit(unit.id or 0).button(unit.name) for unit in units[:UNIT_BUTTONS]]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([RankUnit(p.cadre.unit_id).button(p.r.label("rank.own_unit")),
+                 RankUnits(0).button(p.r.label("rank.other_units"))])
+    await answer(update, p.r.render("rank_units", period=period, rankings=rankings),
+                 InlineKeyboardMarkup(rows))
 
 
 async def rank_unit(update: Update, context: Context, p: Person, tap: RankUnit) -> None:

@@ -20,6 +20,7 @@ from handlers.common import (
     menu,
     menu_labels,
     person,
+    read,
     refusal_text,
     refuse,
     run,
@@ -28,6 +29,7 @@ from handlers.dispatch import on
 from models.errors import Refused
 from models.invites import redeem_invite
 from models.people import set_locale
+from models.views import Role, role_of
 from ui.callbacks import Language
 from ui.render import Renderer
 
@@ -50,7 +52,7 @@ async def start(update: Update, context: Context) -> None:
     if p is None:
         return
     await answer(update, p.r.render("welcome", name=p.cadre.name, admin=p.admin,
-                                    supervisor=p.supervisor), menu(p))
+                                    role=await _role(context, p)), menu(p))
     url = app(context).webapp_url
     if url and update.effective_chat is not None and update.effective_chat.type == "private":
         # 📊 看板 beside the message field: supervisors see their units, cadres their score.
@@ -62,7 +64,17 @@ async def help_command(update: Update, context: Context) -> None:
     p = await person(update, context)
     if p is None:
         return
-    await answer(update, p.r.render("help", admin=p.admin, supervisor=p.supervisor), menu(p))
+    await answer(update, p.r.render("help", admin=p.admin, supervisor=p.supervisor,
+                                    role=await _role(context, p)), menu(p))
+
+
+async def _role(context: Context, p: Person) -> Role | None:
+    """Whom they supervise or review for (a delegate is greeted as a delegate); None for a
+    cadre who does neither."""
+    if not p.supervisor:
+        return None
+    today = app(context).store.today()
+    return await read(context, lambda session: role_of(session, p.cadre, today))
 
 
 async def lang(update: Update, context: Context) -> None:

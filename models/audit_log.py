@@ -59,6 +59,30 @@ def changes(entry: AuditEntry) -> dict[str, tuple[Any, Any]]:
             if before.get(name) != after.get(name)}
 
 
+# Which fields of an audited row hold the id of what: shown as its name, not its number.
+PERSON_FIELDS = frozenset({
+    "cadre_id", "reporter_id", "reviewer_id", "claimant_id", "supervisor_id", "delegate_id",
+    "confirmed_by", "revoked_by", "created_by", "published_by", "finalised_by", "answered_by"})
+UNIT_FIELDS = frozenset({"unit_id", "lead_unit_id", "group_unit_id"})
+# parent_id is a unit's parent unit, a period's parent period or a task's parent task.
+PARENT_OF = {"unit": "unit", "period": "period", "task": "task"}
+
+
+def referred(entity: str, field: str) -> str | None:
+    """"cadre", "unit", "task" or "period" when `field` of an `entity` row holds such an id."""
+    if field in PERSON_FIELDS:
+        return "cadre"
+    if field in UNIT_FIELDS:
+        return "unit"
+    if field == "task_id":
+        return "task"
+    if field == "period_id":
+        return "period"
+    if field == "parent_id":
+        return PARENT_OF.get(entity)
+    return None
+
+
 @dataclass(frozen=True)
 class Names:
     """Display names for the ids an audit listing shows."""
@@ -67,6 +91,11 @@ class Names:
     tasks: dict[int, str]
     units: dict[int, str]
     periods: dict[int, str]
+
+    def of(self, kind: str, row_id: object) -> str | None:
+        table = {"cadre": self.cadres, "unit": self.units, "task": self.tasks,
+                 "period": self.periods}[kind]
+        return table.get(row_id) if isinstance(row_id, int) else None
 
 
 def names_for(session: Session, entries: list[AuditEntry]) -> Names:
@@ -77,10 +106,20 @@ def names_for(session: Session, entries: list[AuditEntry]) -> Names:
         rows = session.exec(select(model.id, label).where(col(model.id).in_(wanted))).all()
         return {row_id: str(text) for row_id, text in rows}
 
-    people = {e.actor_id for e in entries} | {e.cadre_id for e in entries}
+    ids: dict[str, set[int | None]] = {
+        "cadre": {e.actor_id for e in entries} | {e.cadre_id for e in entries},
+        "task": {e.task_id for e in entries}, "unit": {e.unit_id for e in entries},
+        "period": {e.period_id for e in entries}}
+    for entry in entries:  # the ids the changes name, and the row itself where it has a name
+        if entry.entity in ids:
+            ids[entry.entity].add(entry.entity_id)
+        for field, values in changes(entry).items():
+            kind = referred(entry.entity, field)
+            if kind is not None:
+                ids[kind] |= {v for v in values if isinstance(v, int)}
     return Names(
-        cadres=lookup(Cadre, Cadre.name, people),
-        tasks=lookup(Task, Task.title, {e.task_id for e in entries}),
-        units=lookup(Unit, Unit.name, {e.unit_id for e in entries}),
-        periods=lookup(Period, Period.code, {e.period_id for e in entries}),
+        cadres=lookup(Cadre, Cadre.name, ids["cadre"]),
+        tasks=lookup(Task, Task.title, ids["task"]),
+        units=lookup(Unit, Unit.name, ids["unit"]),
+        periods=lookup(Period, Period.name, ids["period"]),
     )

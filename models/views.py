@@ -6,6 +6,7 @@ core computed (a score is never computed here).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -86,6 +87,35 @@ def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
     if session.exec(select(Supervision).where(Supervision.cadre_id == cadre.id)).first():
         return True
     return bool(delegator_ids(session, cadre.id or 0, today))
+
+
+@dataclass(frozen=True)
+class ReviewFor:
+    """A delegation in force: the supervisor this cadre reviews for, and until when."""
+
+    supervisor: str
+    ends_on: date
+
+
+@dataclass(frozen=True)
+class Role:
+    """What a cadre is besides an assessee, to greet them as what they are: the supervisor of
+    some units, a delegate reviewing for a supervisor for a time, or both."""
+
+    supervises: tuple[str, ...]  # the names of the units they supervise
+    reviews_for: tuple[ReviewFor, ...]
+
+
+def role_of(session: Session, cadre: Cadre, today: date) -> Role:
+    units = session.exec(
+        select(Unit.name).join(Supervision, col(Supervision.unit_id) == Unit.id)
+        .where(Supervision.cadre_id == cadre.id).order_by(col(Unit.path))).all()
+    delegations = session.exec(
+        select(Cadre.name, func.max(Delegation.ends_on))
+        .join(Cadre, col(Cadre.id) == Delegation.supervisor_id)
+        .where(Delegation.delegate_id == cadre.id, delegation_in_force(today))
+        .group_by(col(Cadre.id), col(Cadre.name)).order_by(col(Cadre.name))).all()
+    return Role(tuple(units), tuple(ReviewFor(name, ends_on) for name, ends_on in delegations))
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,16 +340,83 @@ def boards_below(session: Session, period: Period, unit: Unit, top: int = 10) ->
             for key in in_tree_order]
 
 
+def _supervised_by(session: Session, cadre: Cadre, today: date) -> Sequence[Unit]:
+    """The units this cadre supervises, or supervises today for someone (a delegate)."""
+    bosses = [cadre.id, *delegator_ids(session, cadre.id or 0, today)]
+    return session.exec(
+        select(Unit).join(Supervision, col(Supervision.unit_id) == Unit.id)
+        .where(col(Supervision.cadre_id).in_(bosses))
+    ).all()
+
+
+def overseen_roots(session: Session, cadre: Cadre, today: date) -> list[Unit]:
+    """The tops of what a cadre oversees: the top units for admins, else the units they
+    supervise (or review for today) that are not inside another of them; in tree order."""
+    if cadre.is_admin:
+        top = select(Unit).where(col(Unit.parent_id).is_(None))
+        units: Sequence[Unit] = session.exec(top).all()
+    else:
+        units = _supervised_by(session, cadre, today)
+    roots = {unit.id: unit for unit in units}
+    return sorted((unit for unit in roots.values() if not any(
+        other.id != unit.id and unit.path.startswith(other.path) for other in roots.values())),
+        key=lambda unit: unit.path)
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    """A unit in a ranking of units: its own score (its tasks, the tasks decomposed to it and
+    its share of co-operation), its place among the units beside it, and its people."""
+
+    rank: int | None  # None: the unit has no score of its own in the period
+    unit: Unit
+    total: Decimal | None
+    members: int  # active cadres in the unit and the units below it
+
+
+@dataclass(frozen=True)
+class UnitRanking:
+    parent: Unit
+    lines: list[UnitLine]
+
+
+def unit_rankings(session: Session, period: Period, parents: Sequence[Unit]) -> list[UnitRanking]:
+    """For each parent, the units directly below it ranked by their own scores (those with no
+    score after, in tree order); a parent with no unit below is left out."""
+    rankings = []
+    for parent in parents:
+        below = session.exec(select(Unit).where(col(Unit.path).startswith(parent.path),
+                                                col(Unit.id) != parent.id)).all()
+        children = [unit for unit in below if unit.parent_id == parent.id]
+        if not children:
+            continue
+        paths = {unit.id: unit.path for unit in below}
+        people = Counter[str]()
+        for unit_id, count in session.exec(
+                select(Cadre.unit_id, func.count()).where(
+                    col(Cadre.active), col(Cadre.unit_id).in_(list(paths)))
+                .group_by(col(Cadre.unit_id))).all():
+            people[paths[unit_id]] += count
+        standings = {s.unit_id: s for s in session.exec(select(Standing).where(
+            Standing.period_id == period.id,
+            col(Standing.unit_id).in_([c.id for c in children]))).all()}
+        lines = []
+        for child in children:
+            standing = standings.get(child.id)
+            members = sum(n for path, n in people.items() if path.startswith(child.path))
+            lines.append(UnitLine(standing.rank_in_unit if standing else None, child,
+                                  standing.total if standing else None, members))
+        lines.sort(key=lambda line: (line.rank is None, line.rank or 0, line.unit.path))
+        rankings.append(UnitRanking(parent, lines))
+    return rankings
+
+
 def overseen_units(session: Session, cadre: Cadre, today: date) -> list[Unit]:
     """Units whose standings this cadre may look at: all for admins; for supervisors (and
     today's delegates) the units they supervise and every unit below."""
     if cadre.is_admin:
         return list(session.exec(select(Unit).order_by(col(Unit.path))).all())
-    bosses = [cadre.id, *delegator_ids(session, cadre.id or 0, today)]
-    roots = session.exec(
-        select(Unit).join(Supervision, col(Supervision.unit_id) == Unit.id)
-        .where(col(Supervision.cadre_id).in_(bosses))
-    ).all()
+    roots = _supervised_by(session, cadre, today)
     found: dict[int, Unit] = {}
     for root in roots:
         for unit in session.exec(

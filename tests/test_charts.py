@@ -5,7 +5,18 @@ from decimal import Decimal
 
 from matplotlib import font_manager
 
-from ui.charts import MAX_BARS, cjk_font, standings_chart, trend_chart
+from tests.support.charts import bars, lines
+from ui.charts import (
+    BAR,
+    HIGHLIGHT,
+    LINE_COLOURS,
+    MAX_BARS,
+    GradeLine,
+    cjk_font,
+    standings_chart,
+    standings_figure,
+    trend_chart,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -20,7 +31,7 @@ def test_chinese_labels_render_without_missing_glyphs() -> None:
         warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)"
         png = standings_chart("昌吉市退役军人事务局 · 2026年度", ["苏晓宇", "邓国华", "李梅"],
                               [Decimal("87.40"), Decimal("91.25"), Decimal("60")],
-                              highlight="苏晓宇")
+                              own=0)
     width, height = _png_size(png)
     assert width > 600 and height > 200
 
@@ -50,3 +61,32 @@ def test_the_trend_chart_renders_chinese_without_missing_glyphs() -> None:
                           Decimal("88.5"), labels=("我的总分", "单位平均", "优秀线（今日）"))
     width, height = _png_size(png)
     assert width > 400 and height > 200
+
+
+LINES = [GradeLine("优秀", Decimal(90), LINE_COLOURS["excellent"]),
+         GradeLine("称职", Decimal(70), LINE_COLOURS["competent"]),
+         GradeLine("基本称职", Decimal(60), LINE_COLOURS["basic"])]
+
+
+def test_the_readers_bar_is_marked_and_the_grade_lines_drawn() -> None:
+    figure = standings_figure("党政办 · 2026年度 得分", ["苏晓宇", "邓国华", "李梅"],
+                              [Decimal("91.25"), Decimal("87.40"), Decimal("60")], own=1,
+                              lines=LINES)
+    assert bars(figure) == [("1. 苏晓宇", 91.25, BAR), ("2. 邓国华", 87.4, HIGHLIGHT),
+                             ("3. 李梅", 60.0, BAR)]
+    axes = figure.axes[0]
+    assert lines(figure) == {"优秀 90": (90.0, "#2e9e4f"), "称职 70": (70.0, "#e0a800"),
+                     "基本称职 60": (60.0, "#d9433a")}
+    assert axes.get_xlim()[1] > 91.25  # every bar and line inside the axes
+    assert axes.get_xlabel() == ""  # nothing left out, nothing to say
+
+
+def test_a_reader_below_the_first_twenty_is_drawn_and_the_cut_is_said() -> None:
+    names = [f"干部{i}" for i in range(60)]
+    totals = [Decimal(100 - i) for i in range(60)]
+    note = "共 60 人，图中为前 19 名和您（第 35 名）"
+    figure = standings_figure("大", names, totals, own=34, note=note)
+    drawn = bars(figure)
+    assert len(drawn) == MAX_BARS and drawn[-1] == ("35. 干部34", 66.0, HIGHLIGHT)
+    assert [label for label, _, _ in drawn[:3]] == ["1. 干部0", "2. 干部1", "3. 干部2"]
+    assert figure.axes[0].get_xlabel() == note

@@ -46,3 +46,15 @@ def test_emoji_count_twice_as_telegram_counts_them() -> None:
     text = "📊" * 3000  # 6,000 UTF-16 units
     pieces = split_message(text)
     assert [utf16_len(p) for p in pieces] == [4096, 1904]
+
+
+def test_an_indented_line_stays_with_the_item_above_it() -> None:
+    """A person and the tasks indented under them are one item: the cut falls between items."""
+    people = [f"• 干部{n:02d}\n" + "".join(f"  任务{k}：{'说明' * 40}\n" for k in range(5))
+              for n in range(20)]
+    text = "<b>未按期汇报</b>\n" + "".join(people)
+    pieces = split_message(text)
+    assert len(pieces) > 1
+    for piece in pieces:
+        assert utf16_len(_parsed(piece)) <= MESSAGE_LIMIT
+        assert piece.startswith(("<b>", "• ")) and piece.rstrip().endswith(f"任务4：{'说明' * 40}")

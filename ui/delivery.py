@@ -13,7 +13,7 @@ KINDS = frozenset(kind.value for kind in Kind)
 
 def delivery_problems(r: Renderer, blocked: list[str], failed: tuple[int, list[FailedDelivery]],
                       zone: ZoneInfo) -> str:
-    text = (r.text("admin.blocked_list", names="、".join(blocked)) if blocked
+    text = (r.text("admin.blocked_list", names=r.p.list.join(blocked)) if blocked
             else r.text("admin.blocked_none"))
     count, latest = failed
     if count == 0:

@@ -28,6 +28,7 @@ from models.views import (
     units_below,
 )
 from models.vocab import APPROVED, RETURNED, SUBMITTED
+from scoring.numbers import round2
 from ui import insight_digest
 from ui.callbacks import ReportTask, ReviewPage
 from ui.cards import Card
@@ -169,15 +170,36 @@ def _movers(session: Session, period: Period, boards: list[UnitBoard],
     return sorted(movers, key=lambda m: abs(m.change), reverse=True)[:5]
 
 
-def _chart(r: Renderer, chart: Any, unit: Unit, period: Period,
-           boards: list[UnitBoard]) -> bytes:
-    """Everyone below the unit by total, best first (the chart cuts it to what fits)."""
+def _chart(r: Renderer, chart: Any, unit: Unit, period: Period, boards: list[UnitBoard], *,
+           reader_id: int | None = None, rules: Rules | None = None) -> bytes:
+    """Everyone below the unit by total, best first (the chart cuts it to what fits and says
+    so), the reader's own bar marked and the unit's grade lines drawn."""
+    from ui.charts import MAX_BARS
+
     lines = sorted((line for board in boards for line in board.lines),
                    key=lambda line: line.total, reverse=True)
+    own = next((i for i, line in enumerate(lines) if line.cadre_id == reader_id), None)
+    note = None
+    if len(lines) > MAX_BARS:
+        shown = MAX_BARS - 1 if own is not None and own >= MAX_BARS else MAX_BARS
+        note = (r.t("digest.chart_note_own", size=len(lines), shown=shown, rank=own + 1)
+                if own is not None else r.t("digest.chart_note", size=len(lines), shown=shown))
     png: bytes = chart(r.t("digest.chart_title", unit=unit.name, period=period.name),
                        [line.name for line in lines], [line.total for line in lines],
-                       empty_text=r.t("rank.empty"))
+                       own=own, lines=grade_lines(r, rules, unit) if rules else (),
+                       note=note, empty_text=r.t("rank.empty"))
     return png
+
+
+def grade_lines(r: Renderer, rules: Rules, unit: Unit) -> list[Any]:
+    """The least totals for 优秀, 称职 and 基本称职 in the unit's post category."""
+    from ui.charts import LINE_COLOURS, GradeLine
+
+    policy = rules.policy(unit.post_category).rating
+    minimum = {"excellent": policy.excellent_min, "competent": policy.competent_min,
+               "basic": policy.basic_min}
+    return [GradeLine(r.t(f"rating.grade.{grade}"), round2(minimum[grade]), colour)
+            for grade, colour in LINE_COLOURS.items()]
 
 
 def _pending_count(session: Session, unit: Unit) -> int:
@@ -203,7 +225,8 @@ def _unit_and_period(session: Session,
 
 
 def supervisor_digest(session: Session, payload: dict[str, Any], r: Renderer,
-                      chart: Any, *, margins: WarningMargins | None = None) -> Card | None:
+                      chart: Any, *, margins: WarningMargins | None = None,
+                      reader: Cadre | None = None, rules: Rules | None = None) -> Card | None:
     found = _unit_and_period(session, payload)
     if found is None:
         return None
@@ -218,11 +241,12 @@ def supervisor_digest(session: Session, payload: dict[str, Any], r: Renderer,
                     pending=_pending_count(session, unit), week=end)
     if margins is not None:  # 预警 (ui/insight_digest.py)
         text += "\n\n" + insight_digest.warning_section(session, period, unit, end, margins, r)
-    return Card(text, photo=_chart(r, chart, unit, period, everyone))
+    return Card(text, photo=_chart(r, chart, unit, period, everyone,
+                                   reader_id=reader.id if reader else None, rules=rules))
 
 
 def group_digest(session: Session, payload: dict[str, Any], r: Renderer,
-                 chart: Any) -> Card | None:
+                 chart: Any, *, rules: Rules | None = None) -> Card | None:
     found = _unit_and_period(session, payload)
     if found is None:
         return None
@@ -230,7 +254,7 @@ def group_digest(session: Session, payload: dict[str, Any], r: Renderer,
     everyone = boards_below(session, period, unit, top=10_000)
     text = r.render("digest_group", unit=unit, period=period, boards=_shown(everyone),
                     more_boards=max(0, len(everyone) - BOARDS_SHOWN))
-    return Card(text, photo=_chart(r, chart, unit, period, everyone))
+    return Card(text, photo=_chart(r, chart, unit, period, everyone, rules=rules))
 
 
 BOARDS_SHOWN = 12  # units listed in one digest; the chart and /rank show the rest

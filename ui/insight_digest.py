@@ -100,7 +100,9 @@ def makers(rules: Rules) -> dict[str, Callable[[Session, dict[str, Any], Rendere
     return {
         "digest_cadre": lambda s, p, r, c: digests.cadre_digest(s, p, r, c, rules=rules)
         if c else None,
-        "digest_supervisor": lambda s, p, r, _: digests.supervisor_digest(
-            s, p, r, digests.chart, margins=margins),
+        "digest_supervisor": lambda s, p, r, c: digests.supervisor_digest(
+            s, p, r, digests.chart, margins=margins, reader=c, rules=rules),
+        "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, digests.chart,
+                                                                rules=rules),
         "digest_office": lambda s, p, r, _: office_digest(s, p, r, margins),
     }

@@ -2,9 +2,11 @@
 
 Telegram takes at most 4,096 characters of text *after* it has parsed the HTML (tags count
 nothing, `&lt;` counts one, an emoji outside the BMP two: it measures UTF-16 code units). A
-piece is cut at a line end when one fits, else after a space or a 、 (a list on one line), never
-inside a tag or an entity; a tag still open at the cut is closed at the end of the piece and
-opened again at the start of the next.
+piece is cut between items when one fits: at a line end not followed by an indented line (an
+indented line continues the item above it, as a person's tasks under their name in 未按期汇报),
+else at any line end, else after a space or a 、 (a list on one line); never inside a tag or an
+entity. A tag still open at the cut is closed at the end of the piece and opened again at the
+start of the next.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ def _visible(tokens: list[_Token]) -> bool:
     return any(t.tag is None and not t.text.isspace() for t in tokens)
 
 
+def _continues(tokens: list[_Token], index: int) -> bool:
+    """Does the line starting at `index` continue the item above it (begins indented)?"""
+    while index < len(tokens) and tokens[index].tag is not None:
+        index += 1
+    return index < len(tokens) and tokens[index].text in (" ", "\t", "\u3000")
+
+
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """`text` (Telegram HTML) in pieces of at most `limit` parsed characters each."""
     tokens = _tokens(text)
@@ -61,6 +70,7 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     carried: list[_Token] = []  # tags open at the previous cut, opened again
     while start < len(tokens):
         stack, size, index = list(carried), 0, start
+        item_end: tuple[int, list[_Token]] | None = None  # the last newline between items
         line_end: tuple[int, list[_Token]] | None = None  # the last newline that fits
         soft_end: tuple[int, list[_Token]] | None = None  # the last space or 、 that fits
         while index < len(tokens):
@@ -76,13 +86,16 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
                 size += token.size
                 if token.text == "\n":
                     line_end = (index, list(stack))
+                    if not _continues(tokens, index + 1):
+                        item_end = line_end
                 elif token.text in _SOFT_BREAKS:
                     soft_end = (index, list(stack))
             index += 1
+        newline = item_end if item_end is not None and item_end[0] > start else line_end
         if index == len(tokens):
             end, resume, open_at_end = index, index, stack
-        elif line_end is not None and line_end[0] > start:
-            end, resume, open_at_end = line_end[0], line_end[0] + 1, line_end[1]
+        elif newline is not None and newline[0] > start:
+            end, resume, open_at_end = newline[0], newline[0] + 1, newline[1]
         elif soft_end is not None and soft_end[0] > start:  # a line too long: after a 、
             end = resume = soft_end[0] + 1
             open_at_end = soft_end[1]

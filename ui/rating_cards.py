@@ -24,7 +24,7 @@ from scoring import round_half_up
 from ui.callbacks import ObjectionAnswer, ObjectionNew
 from ui.cards import Card
 from ui.i18n import Translator
-from ui.render import Renderer
+from ui.render import Punctuation, Renderer
 
 
 def ratio_text(ratio: Fraction) -> str:
@@ -39,8 +39,10 @@ def difficulty_text(difficulty: Fraction) -> str:
 
 def tie_text(t: Translator, tie: BoundaryTie) -> str:
     """Who got the last slot on an equal total, who did not, and what decided it."""
+    p = Punctuation.of(t)
+
     def names(members: Any) -> str:
-        return "、".join(f"{m.name}（{m.code}）" for m in members)
+        return p.list.join(f"{m.name}{p.open}{m.code}{p.close}" for m in members)
 
     how = t(f"rating.tie_by.{tie.decided_by}", a=tie.inside_value, b=tie.outside_value)
     return t("rating.tie", total=format(tie.total, "f"), inside=names(tie.inside),
@@ -66,7 +68,7 @@ def not_rated_text(t: Translator, pool: PoolQuota) -> str:
     """The pool's 未参评 with the reason, or ""."""
     if not pool.not_rated:
         return ""
-    names = "、".join(t("rating.not_rated_entry", name=n.name, code=n.code,
+    names = Punctuation.of(t).list.join(t("rating.not_rated_entry", name=n.name, code=n.code,
                        reason=t(f"rating.not_rated.{n.reason}")) for n in pool.not_rated)
     return t("rating.not_rated_line", count=len(pool.not_rated), names=names)
 
@@ -92,7 +94,8 @@ def pool_rows(t: Translator, rated: RatingPreview) -> list[PoolRow]:
 
 
 def _row(t: Translator, pool: PoolQuota) -> PoolRow:
-    return PoolRow(pool.name, t("rating.pool_units", units="、".join(pool.unit_names)),
+    units = t("rating.pool_units", units=Punctuation.of(t).list.join(pool.unit_names))
+    return PoolRow(pool.name, units,
                    difficulty_text(pool.difficulty), ratio_text(pool.ratio), pool.slots,
                    len(pool.members), pool.excellent, line_text(t, pool),
                    not_rated_text(t, pool), tie_text(t, pool.tie) if pool.tie else None)

@@ -8,6 +8,7 @@ recipient's catalog. Numbers are formatted here, never in handlers.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -52,6 +53,20 @@ def plain_number(value: Decimal | int | str | None) -> str:
     return format(number.normalize(), "f")
 
 
+def boost(value: Decimal | str | None) -> str:
+    """A task's dynamic boost, stored as a fraction (0.15), shown one way everywhere: "+15%"."""
+    if value is None:
+        return "—"
+    return "+" + percent(Decimal(value) * 100)
+
+
+def difficulty(value: Decimal | str | None) -> str:
+    """A difficulty coefficient, shown one way everywhere: two decimals, "1.05", "1.20"."""
+    if value is None:
+        return "—"
+    return f"{Decimal(value):.2f}"
+
+
 def amount(value: Decimal | str | None, target: Decimal | str | None) -> str:
     """An amount reported on a task: "6/12" toward a numeric target, else a percentage."""
     if value is None:
@@ -77,8 +92,28 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(points=points, signed=signed, percent=percent, num=plain_number,
-                       local=local_time, amount=amount)
+                       local=local_time, amount=amount, boost=boost,
+                       difficulty=difficulty)
     return env
+
+
+@dataclass(frozen=True)
+class Punctuation:
+    """The marks a template puts between its pieces, in the reader's language: full-width in
+    Chinese (总分：98.90、（较上周 +1.20）), ASCII in English. Templates hold no punctuation of
+    their own (tests/test_punctuation.py checks), so no language gets the other's."""
+
+    colon: str
+    comma: str
+    open: str
+    close: str
+    list: str  # between the items of a list on one line
+    lquote: str
+    rquote: str
+
+    @classmethod
+    def of(cls, t: Translator) -> Punctuation:
+        return cls(**{name: t(f"punct.{name}") for name in cls.__dataclass_fields__})
 
 
 class Renderer:
@@ -87,10 +122,11 @@ class Renderer:
     def __init__(self, locale: str) -> None:
         self.t = Translator(locale)
         self.locale = self.t.locale
+        self.p = Punctuation.of(self.t)
 
     def render(self, kind: str, **data: Any) -> str:
         template = _environment().get_template(f"{kind}.html.j2")
-        return template.render(t=self.t, locale=self.locale, **data).strip()
+        return template.render(t=self.t, p=self.p, locale=self.locale, **data).strip()
 
     def text(self, key: str, **params: Any) -> str:
         """One catalog sentence, its parameters escaped for HTML."""

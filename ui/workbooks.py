@@ -56,6 +56,7 @@ from models.rules import Rules
 from scoring import round_half_up
 from ui.i18n import Translator
 from ui.rating_cards import not_rated_text, ratio_text
+from ui.render import Punctuation
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F5597")
@@ -348,7 +349,8 @@ def _summary_row(row: ResultRow, rules: Rules, t: Translator) -> list[Any]:
 
 
 def _pool_row(pool: PoolQuota, t: Translator) -> list[Any]:
-    return [pool.name, "、".join(pool.unit_names), round_half_up(pool.difficulty, 2),
+    return [pool.name, Punctuation.of(t).list.join(pool.unit_names),
+            round_half_up(pool.difficulty, 2),
             ratio_text(pool.ratio), pool.slots, len(pool.members), pool.excellent,
             excellence_line(pool), not_rated_text(t, pool)]
 

@@ -94,7 +94,11 @@ def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world
     text = bot.say(ALICE, "/rank")[-1].body
     assert "党政办" in text and "艾丽" in text and "◀" in text
     assert not bot.last(ALICE).button_texts()  # a cadre sees only their own unit
-    board = bot.say(BOSS, "/rank")[-1]
+    ranking = bot.say(BOSS, "/rank")[-1]  # a leader sees the units below first
+    assert ranking.button_texts() == ["党政办", "本单位人员排名", "查看其他单位"]
+    bot.tap(BOSS, "本单位人员排名", ranking)
+    board = bot.last(BOSS)
+    assert "榆树沟镇 · 2026年度 排行榜" in board.body
     assert board.button_texts() == ["查看其他单位", "未按期汇报"]
     bot.tap(BOSS, "查看其他单位", board)
     units = bot.last(BOSS).button_texts()
@@ -103,7 +107,7 @@ def test_standings_for_cadre_and_supervisor(bot: BotHarness, store: Store, world
     assert "艾丽" in bot.last(BOSS).body
     bot.tap(BOSS, "未按期汇报")
     late = bot.last(BOSS).body
-    assert "未按期汇报" in late and "艾丽: 网格化巡查" in late  # the monthly task is overdue
+    assert "未按期汇报" in late and "• 艾丽\n  网格化巡查" in late  # the monthly task is overdue
     # A forged callback for a unit the boss does not oversee is refused.
     bot.feed(bot.sim.forge_callback(BOSS, board.message_id, f"rank:u:{world.id.bureau}"))
     assert "没有权限" in bot.alert()

@@ -68,7 +68,7 @@ def test_cadre_reports_supervisor_approves_cadre_sees_score(
     assert "单位内第 1 名" in told
     score = bot.say(ALICE, "/score")[-1].body
     assert "总分：36.00" in score
-    assert "权重 60.00 · 完成质量 60.00 · 难易系数 1 → 36.00 分" in score
+    assert "权重 60.00 · 完成质量 60.00 · 难易系数 1.00 → 36.00 分" in score
     with store.session() as session:
         standing = session.exec(select(Standing).where(Standing.cadre_id == world.id.alice)).one()
     assert standing.total == Decimal("36.00")

@@ -175,7 +175,7 @@ def test_weekly_digests_for_cadre_and_supervisor(
     run_schedule(bot)
     cadre = next(m.body for m in bot.sim.bot_messages(ALICE) if "本周考核简报" in m.body)
     assert "总分" in cadre and "近期截止" in cadre
-    assert re.search(r"总分: [\d.]+ \(较上周 \+[\d.]+\)", cadre), cadre
+    assert re.search(r"总分：[\d.]+（较上周 \+[\d.]+）", cadre), cadre  # full-width marks
     assert re.search(r"单位内排名：第 \d+ 名（党政办） · 岗位类别第 \d+ 名", cadre), cadre
     assert "✅ 《压缩业务办理时限》已通过（A 优）" in cadre
     boss = [m for m in bot.sim.bot_messages(BOSS)]

@@ -34,9 +34,11 @@ def test_preview_shows_quota_and_tie_and_writes_nothing(runner: CliRunner, store
     assert "乙二（R2）入选，丙三（R3）未入选" in flat
     assert "优秀线92.00分（名额内最后一位，且须达到90.00分）" in flat
     assert "未参评1人：考核办管理员（A001，本期没有考核任务）" in flat
-    assert "称职" in result.output and "丙三 (R3)" in result.output
+    assert "称职" in result.output
+    member = next(row for row in result.output.splitlines() if "丙三" in row and "称职" in row)
+    assert "│ 丙三（R3）" in member  # the members table: a name and its code, full-width
     assert "评定池 市委考核办 · 难度 1.00 · 优秀比例 20% · 名额 0" in result.output
-    assert "考核办管理员 (A001)" in result.output
+    assert "考核办管理员（A001）" in result.output
     assert "未参评（本期没有考核任务）" in result.output
 
     english = runner.invoke(main, ["--lang", "en", "rate", "--period", "2026"])
