@@ -1,6 +1,11 @@
 """/admin for the assessment office: boost a key task, set a difficulty, issue an invite code,
 switch the active period, review innovation claims. Every change goes through an audited
-models operation, which checks on the server that the actor is an admin."""
+models operation, which checks on the server that the actor is an admin.
+
+A task or a person is named with handlers/picker.py (a unit, then its tasks or people; or a
+name typed), and what would be refused whatever comes next is said as soon as it is named
+(a boost on a basic task); an invite for a cadre already bound, and a period switch, ask
+first, saying what would change."""
 
 from __future__ import annotations
 
@@ -35,29 +40,44 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on
+from handlers.picker import office_picker
 from models import jobs
-from models.admin import activate_period, set_boost, set_difficulty
+from models.admin import (
+    activate_period,
+    check_task_change,
+    period_switch,
+    set_boost,
+    set_difficulty,
+)
 from models.doors import Door
 from models.errors import Refused
 from models.invites import issue_invite
 from models.jobs import JobKind
 from models.outbox import failed_deliveries
-from models.tables import Period, Supervision
+from models.tables import Cadre, Period, Supervision, Task, Unit
 from models.views import (
     active_period,
     blocked_people,
-    cadre_by_code,
-    task_by_code,
     waiting_claims,
 )
 from scoring import plain
 from ui import cards, digests
-from ui.callbacks import AdminAction, AdminActionName, AdminPeriod
+from ui.callbacks import (
+    AdminAction,
+    AdminActionName,
+    AdminPeriod,
+    AdminPeriodConfirm,
+    InviteBound,
+)
 from ui.cards import Card
 from ui.delivery import delivery_problems
 
-TASK, VALUE, CADRE = "task", "value", "cadre"
+VALUE, CADRE, INVITE_SURE = "value", "cadre", "invite_sure"
+TASK = {"boost": "task", "difficulty": "task_difficulty"}  # a state each: a picker each
 KEY = "admin"
+PICKERS = {"boost": office_picker("boost", "picker.ask_key_task", tasks=True, key_only=True),
+           "difficulty": office_picker("difficulty", "picker.ask_task", tasks=True)}
+INVITE = office_picker("invite", "picker.ask_cadre")
 
 
 async def _admin(update: Update, context: Context) -> Person | None:
@@ -87,11 +107,11 @@ async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) 
     await query.answer()
     action = tap.action
     context.memory[KEY] = {"action": action}
-    if action in ("boost", "difficulty"):
-        await answer(update, p.r.text("admin.ask_task"))
-        return TASK
+    if action == "boost" or action == "difficulty":
+        await PICKERS[action].start(update, context, p)
+        return TASK[action]
     if action == "invite":
-        await answer(update, p.r.text("admin.ask_cadre"))
+        await INVITE.start(update, context, p)
         return CADRE
     if action == "period":
         await _periods(update, context, p)
@@ -137,25 +157,26 @@ async def _digest_preview(update: Update, context: Context, p: Person) -> None:
         await answer(update, card.text, card.markup)
 
 
-async def task(update: Update, context: Context) -> str | int:
-    p = await _admin(update, context)
-    message = update.effective_message
+async def task_named(update: Update, context: Context, p: Person, task_id: int) -> str | int:
+    """A task tapped or found: whether it may be changed at all is said now, before any value
+    is asked (a basic task cannot be boosted; one's own, or one in a locked period, not at all)."""
     entered: dict[str, Any] = context.memory.get(KEY) or {}
-    if p is None or message is None or not entered:
+    action = entered.get("action")
+    if action != "boost" and action != "difficulty":
         return ConversationHandler.END
-    code = (message.text or "").strip()
-
-    def find(session: Session) -> Any:
-        period = active_period(session)
-        return None if period is None else task_by_code(session, code, period)
-
-    found = await read(context, find)
-    if found is None:
-        await answer(update, p.r.text("admin.unknown_task", code=code))
-        return TASK
+    try:
+        found = await run(context, lambda ctx: check_task_change(ctx, p.id, task_id, action))
+    except Refused as refusal:
+        if refusal.code == "boost_key_only":
+            title = await read(context, lambda s: s.get(Task, task_id))
+            await answer(update, p.r.text("admin.boost_not_key",
+                                          title=title.title if title else ""))
+        else:
+            await answer(update, refusal_text(p.r, refusal))
+        return TASK[action]
     entered["task"] = found.id
-    key = "admin.ask_boost" if entered["action"] == "boost" else "admin.ask_difficulty"
-    current = found.boost if entered["action"] == "boost" else found.difficulty
+    key = "admin.ask_boost" if action == "boost" else "admin.ask_difficulty"
+    current = found.boost if action == "boost" else found.difficulty
     await answer(update, p.r.text(key, title=found.title,
                                   current="—" if current is None else format(current, "f")))
     return VALUE
@@ -199,16 +220,46 @@ def _percent(fraction: Any) -> str:
     return plain(fraction * 100)
 
 
-async def cadre(update: Update, context: Context) -> str | int:
-    p = await _admin(update, context)
-    message = update.effective_message
-    if p is None or message is None:
-        return ConversationHandler.END
-    code = (message.text or "").strip()
-    found = await read(context, lambda s: cadre_by_code(s, code))
-    if found is None:
-        await answer(update, p.r.text("admin.unknown_cadre", code=code))
+async def cadre_named(update: Update, context: Context, p: Person, cadre_id: int) -> str | int:
+    """A cadre tapped or found for an invite: one already bound is named, with the choice to go
+    on (redeeming the code moves the binding to whoever redeems it) or stop."""
+    found = await read(context, lambda s: s.get(Cadre, cadre_id))
+    if found is None or not found.active:
+        await answer(update, p.r.text("admin.invite_inactive",
+                                      name=found.name if found else ""))
         return CADRE
+    if found.telegram_user_id is None:
+        return await _issue(update, context, p, found)
+    context.memory[KEY] = {"action": "invite", "cadre": cadre_id}
+    unit = await read(context, lambda s: s.get(Unit, found.unit_id))
+    await answer(update, p.r.text("admin.invite_bound", name=found.name, code=found.code,
+                                  unit=unit.name if unit else ""),
+                 InlineKeyboardMarkup([[
+                     InviteBound("go", cadre_id).button(p.r.label("admin.invite_bound_go")),
+                     InviteBound("stop", cadre_id).button(p.r.label("admin.invite_bound_stop"))]]))
+    return INVITE_SURE
+
+
+async def invite_bound(update: Update, context: Context, p: Person,
+                       tap: InviteBound) -> str | int:
+    query = update.callback_query
+    assert query is not None
+    entered: dict[str, Any] = context.memory.get(KEY) or {}
+    if entered.get("cadre") != tap.cadre:  # a button of an earlier question
+        await query.answer(p.r.label("bot.stale_button"), show_alert=True)
+        return INVITE_SURE
+    await query.answer()
+    context.memory.pop(KEY, None)
+    await query.edit_message_reply_markup(None)
+    found = await read(context, lambda s: s.get(Cadre, tap.cadre))
+    if tap.step == "stop" or found is None:
+        await answer(update, p.r.text("admin.invite_not_issued",
+                                      name=found.name if found else ""), menu(p))
+        return ConversationHandler.END
+    return await _issue(update, context, p, found)
+
+
+async def _issue(update: Update, context: Context, p: Person, found: Cadre) -> int:
     ttl = app(context).invite_ttl_days
     try:
         invite = await run(context, lambda ctx: issue_invite(ctx, p.id, found.id or 0, ttl))
@@ -232,9 +283,37 @@ async def _periods(update: Update, context: Context, p: Person) -> None:
 
 
 async def period_chosen(update: Update, context: Context, p: Person, tap: AdminPeriod) -> None:
+    """Asks first, saying what a switch changes for everyone."""
     query = update.callback_query
     assert query is not None
     await query.answer()
+    switch = await read(context, lambda s: period_switch(s, tap.period))
+    if switch is None:
+        await answer(update, p.r.text("admin.period_gone"))
+        return
+    if switch.current is not None and switch.current.id == switch.target.id:
+        await query.edit_message_text(p.r.text("admin.period_already", name=switch.target.name))
+        return
+    text = p.r.text("admin.period_confirm", target=switch.target.name, tasks=switch.tasks,
+                    people=switch.people,
+                    current=switch.current.name if switch.current else "—")
+    if switch.tasks == 0:
+        text += "\n" + p.r.text("admin.period_confirm_empty", target=switch.target.name)
+    await query.edit_message_text(text, reply_markup=InlineKeyboardMarkup([[
+            AdminPeriodConfirm("ok", tap.period).button(p.r.label("admin.period_switch")),
+            AdminPeriodConfirm("no", tap.period).button(p.r.label("admin.period_keep"))]]))
+
+
+async def period_confirmed(update: Update, context: Context, p: Person,
+                           tap: AdminPeriodConfirm) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    if tap.step == "no":
+        current = await read(context, active_period)
+        await query.edit_message_text(p.r.text(
+            "admin.period_kept", name=current.name if current else "—"))
+        return
     try:
         period = await run(context, lambda ctx: activate_period(ctx, p.id, tap.period))
     except Refused as refusal:
@@ -275,8 +354,11 @@ def register(application: KaoheApp) -> None:
     typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[on(AdminAction, chosen, when=_in("boost", "difficulty", "invite"))],
-        states={TASK: [MessageHandler(typed, task)], VALUE: [MessageHandler(typed, value)],
-                CADRE: [MessageHandler(typed, cadre)]},
+        states={**{state: PICKERS[action].handlers(state, task_named)
+                   for action, state in TASK.items()},
+                VALUE: [MessageHandler(typed, value)],
+                CADRE: INVITE.handlers(CADRE, cadre_named),
+                INVITE_SURE: [on(InviteBound, invite_bound)]},
         fallbacks=[CommandHandler("cancel", cancel)],
         name="admin", persistent=True, allow_reentry=True,
     ))
@@ -285,5 +367,6 @@ def register(application: KaoheApp) -> None:
     application.add_handler(on(AdminAction, chosen, when=_in(
         "period", "claims", "digest_preview", "digest_now", "blocked")))
     application.add_handler(on(AdminPeriod, period_chosen))
+    application.add_handler(on(AdminPeriodConfirm, period_confirmed))
     application.add_handler(on(AdminAction, close, when=_in("x")))
     excel.register(application)  # -- Excel: export button, import by sending a file --

@@ -298,6 +298,27 @@ def pager(r: Renderer, to_page: Callable[[int], Callback], page: Page[Any]
     return row
 
 
+def choice_markup(r: Renderer, items: Sequence[Item], page: int, per_page: int,
+                  button: Callable[[Item], InlineKeyboardButton],
+                  to_page: Callable[[int], Callback],
+                  last: Sequence[Sequence[InlineKeyboardButton]] = (), *,
+                  columns: int = 1) -> InlineKeyboardMarkup:
+    """A page of a list to choose from: a button per item (`columns` to a row), ◀ n/m ▶, then
+    the `last` rows."""
+    shown = paginate(items, page, per_page)
+    buttons = [button(item) for item in shown.shown]
+    rows = [buttons[i:i + columns] for i in range(0, len(buttons), columns)]
+    if nav := pager(r, to_page, shown):
+        rows.append(nav)
+    rows.extend(list(row) for row in last)
+    return InlineKeyboardMarkup(rows)
+
+
+def short(title: str, limit: int = 24) -> str:
+    """A title that fits on a button."""
+    return title if len(title) <= limit else title[:limit - 1] + "…"
+
+
 def canceller(
     data_key: str, message_key: str
 ) -> Callable[[Update, Context], Coroutine[Any, Any, int]]:

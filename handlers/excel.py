@@ -25,7 +25,7 @@ from handlers.common import (
 )
 from handlers.dispatch import on
 from models.errors import Refused
-from models.excel_format import MAX_FILE_BYTES
+from models.excel_format import MAX_FILE_BYTES, ROSTER, TASKS
 from models.importing import InvalidWorkbook, file_too_large
 from models.views import active_period
 from ui import excel_jobs
@@ -60,10 +60,19 @@ async def export(update: Update, context: Context, p: Person, tap: AdminAction) 
 
 
 async def how_to_import(update: Update, context: Context, p: Person, tap: AdminAction) -> None:
+    """What to send, then the blank templates themselves as documents (a phone has no
+    `kaohe template`), each with a caption saying what it is for."""
     query = update.callback_query
-    assert query is not None
+    chat = update.effective_chat
+    assert query is not None and chat is not None
     await query.answer()
-    await answer(update, p.r.t("excel.bot.how_to_import"))
+    await answer(update, p.r.text("excel.bot.send_filled"))
+    store = app(context).store
+    for kind in (ROSTER, TASKS):
+        content = await asyncio.to_thread(excel_jobs.template, kind, store, p.t)
+        await chat.send_document(
+            InputFile(BytesIO(content), filename=p.r.label(f"excel.bot.template_file.{kind}")),
+            caption=p.r.label(f"excel.bot.template_caption.{kind}"))
 
 
 async def received(update: Update, context: Context) -> None:

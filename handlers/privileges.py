@@ -1,6 +1,7 @@
 """Taking rights back in the bot: /delegations lists the delegations a supervisor gave (an
-admin: everyone's) with a button to revoke each; 管理 → 人员权限 lets an admin look a cadre up
-by staff code, revoke their supervisions and deactivate them. The buttons' doors
+admin: everyone's) with a button to revoke each; 管理 → 人员权限 lets an admin pick a cadre
+(handlers/picker.py: by unit, or a name or staff code typed), revoke their supervisions and
+deactivate them. The buttons' doors
 (ui/callbacks.py DelegationRevoke, SupervisionRevoke, CadreDeactivate) let only those they are
 for press them, and every change goes through models/privileges.py, which checks the right
 again and audits it.
@@ -16,8 +17,6 @@ from telegram.ext import (
     Application,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from handlers.common import (
@@ -32,6 +31,7 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on
+from handlers.picker import office_picker
 from models.doors import Door
 from models.errors import Refused
 from models.privileges import (
@@ -42,12 +42,12 @@ from models.privileges import (
     supervisions_of,
 )
 from models.tables import Cadre, Unit
-from models.views import cadre_by_code
 from ui.callbacks import AdminAction, CadreDeactivate, DelegationRevoke, SupervisionRevoke
 
 WHO = "pv_who"
 KEY = "privileges"
 SHOWN = 10  # revoke buttons under one list
+PICKER = office_picker("privileges", "picker.ask_cadre", with_inactive=True)
 
 
 async def list_delegations(update: Update, context: Context) -> None:
@@ -96,19 +96,15 @@ async def _admin(update: Update, context: Context) -> Person | None:
 async def ask_cadre(update: Update, context: Context, p: Person, tap: AdminAction) -> str:
     assert update.callback_query is not None
     await update.callback_query.answer()
-    await answer(update, p.r.text("privileges.ask_cadre"))
+    await PICKER.start(update, context, p)
     return WHO
 
 
-async def show_cadre(update: Update, context: Context) -> str | int:
-    p = await _admin(update, context)
-    message = update.effective_message
-    if p is None or message is None:
-        return ConversationHandler.END
-    code = (message.text or "").strip()[:64]
-    found = await read(context, lambda s: _card_data(s, code))
+async def show_cadre(update: Update, context: Context, p: Person, cadre_id: int) -> str | int:
+    """The cadre tapped or found: their unit, state and supervisions, with what can be done."""
+    found = await read(context, lambda s: _card_data(s, cadre_id))
     if found is None:
-        await answer(update, p.r.text("privileges.unknown_cadre", code=code))
+        await answer(update, p.r.text("picker.no_cadre"))
         return WHO
     cadre, unit, supervised = found
     text = p.r.text("privileges.card", name=cadre.name, code=cadre.code, unit=unit.name,
@@ -127,8 +123,8 @@ async def show_cadre(update: Update, context: Context) -> str | int:
     return ConversationHandler.END
 
 
-def _card_data(session: Session, code: str) -> tuple[Cadre, Unit, list[Unit]] | None:
-    cadre = cadre_by_code(session, code)
+def _card_data(session: Session, cadre_id: int) -> tuple[Cadre, Unit, list[Unit]] | None:
+    cadre = session.get(Cadre, cadre_id)
     if cadre is None or cadre.id is None:
         return None
     unit = session.get(Unit, cadre.unit_id)
@@ -180,10 +176,9 @@ async def deactivation(update: Update, context: Context, p: Person,
 
 
 def register(application: Application[Any, Context, Any, Any, Any, Any]) -> None:
-    typed = filters.TEXT & ~filters.COMMAND
     application.add_handler(ConversationHandler(
         entry_points=[on(AdminAction, ask_cadre, when=lambda tap: tap.action == "privileges")],
-        states={WHO: [MessageHandler(typed, show_cadre)]},
+        states={WHO: PICKER.handlers(WHO, show_cadre)},
         fallbacks=[CommandHandler("cancel", canceller(KEY, "privileges.cancelled"))],
         name="privileges", persistent=True, allow_reentry=True,
     ))

@@ -29,15 +29,15 @@ from handlers.common import (
     answer,
     app,
     ask,
+    choice_markup,
     edit_or_send,
     menu,
     menu_labels,
-    pager,
-    paginate,
     person,
     read,
     refusal_text,
     run,
+    short,
 )
 from handlers.dispatch import on, tapped
 from handlers.typed import typed_text
@@ -130,19 +130,16 @@ async def _pick_page(update: Update, context: Context, p: Person, page: int) -> 
         await answer(update, p.r.text("report.no_tasks" if lines is not None
                                       else "bot.no_active_period"), menu(p))
         return ConversationHandler.END
-    shown = paginate(lines, page, PER_PAGE)
-    rows = [[ReportTask(line.task.id).button(_pick_label(p, line))] for line in shown.shown]
-    nav = pager(p.r, ReportPage, shown)
-    if nav:
-        rows.append(nav)
-    rows.append([ReportStep("x").button(p.r.label("report.cancel"))])
-    await edit_or_send(update, p.r.text("report.pick"), InlineKeyboardMarkup(rows))
+    markup = choice_markup(p.r, lines, page, PER_PAGE,
+                           lambda line: ReportTask(line.task.id).button(_pick_label(p, line)),
+                           ReportPage, [[ReportStep("x").button(p.r.label("report.cancel"))]])
+    await edit_or_send(update, p.r.text("report.pick"), markup)
     return PICK
 
 
 def _pick_label(p: Person, line: TaskLine) -> str:
     """A task in the picker: waiting ones marked, an approved amount shown."""
-    title = _short(line.task.title)
+    title = short(line.task.title)
     if line.state == SUBMITTED:
         return p.r.label("report.task_button_waiting", title=title)
     due = line.next_due.strftime("%m-%d") if line.next_due else "—"
@@ -150,10 +147,6 @@ def _pick_label(p: Person, line: TaskLine) -> str:
         return p.r.label("report.task_button", title=title, due=due)
     return p.r.label("report.task_button_approved", title=title, due=due,
                      approved=render.amount(line.progress, line.task.target))
-
-
-def _short(title: str, limit: int = 24) -> str:
-    return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
 async def picked(update: Update, context: Context, p: Person, tap: ReportTask
@@ -176,7 +169,7 @@ async def picked(update: Update, context: Context, p: Person, tap: ReportTask
     task, line, returned = await read(context, load)
     assert task is not None
     if line is not None and line.state == SUBMITTED:  # say now, not after everything is typed
-        await query.answer(p.r.label("report.already_waiting", title=_short(task.title)),
+        await query.answer(p.r.label("report.already_waiting", title=short(task.title)),
                            show_alert=True)
         return None
     await query.answer()

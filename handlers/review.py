@@ -44,6 +44,7 @@ from handlers.common import (
     run,
 )
 from handlers.dispatch import on, tapped
+from handlers.picker import delegate_picker
 from handlers.typed import typed_text
 from models import limits
 from models.admin import delegate_review
@@ -52,7 +53,7 @@ from models.errors import Refused
 from models.reports import approve_report, pending_for, reject_report, return_report
 from models.store import Ctx
 from models.tables import Cadre, OutboxMessage, Report, Task
-from models.views import cadre_by_code, zone_of
+from models.views import zone_of
 from models.vocab import SUBMITTED
 from ui import cards
 from ui.callbacks import (
@@ -67,6 +68,7 @@ from ui.render import Renderer
 REASON = "reason"
 DELEGATE_WHO, DELEGATE_DATES = "delegate_who", "delegate_dates"
 KEY = "review"
+DELEGATE_PICKER = delegate_picker()
 PER_PAGE = 6
 
 
@@ -265,19 +267,19 @@ async def delegate_start(update: Update, context: Context) -> str | int:
     p = await person(update, context, Door.REVIEWER)
     if p is None:
         return ConversationHandler.END
-    await answer(update, p.r.text("delegate.ask_who"))
+    context.memory.pop("delegate", None)
+    await DELEGATE_PICKER.start(update, context, p)
     return DELEGATE_WHO
 
 
-async def delegate_who(update: Update, context: Context) -> str | int:
-    p = await person(update, context)
-    message = update.effective_message
-    if p is None or message is None:
-        return ConversationHandler.END
-    code = (message.text or "").strip()
-    found = await read(context, lambda s: cadre_by_code(s, code))
-    if found is None:
-        await answer(update, p.r.text("delegate.unknown_cadre", code=code))
+async def delegate_who(update: Update, context: Context, p: Person, cadre_id: int) -> str | int:
+    """The delegate tapped or found (models/admin.py delegate_review checks them again)."""
+    found = await read(context, lambda s: s.get(Cadre, cadre_id))
+    if found is None or not found.active:
+        await answer(update, p.r.text("picker.no_cadre"))
+        return DELEGATE_WHO
+    if found.id == p.id:  # said now, not after the dates
+        await answer(update, p.r.text("refused.delegate_self"))
         return DELEGATE_WHO
     context.memory["delegate"] = {"to": found.id, "name": found.name}
     await answer(update, p.r.text("delegate.ask_dates", name=found.name))
@@ -309,7 +311,16 @@ async def delegate_dates(update: Update, context: Context) -> str | int:
     return ConversationHandler.END
 
 
-delegate_cancel = canceller("delegate", "delegate.cancelled")
+async def delegate_cancel(update: Update, context: Context) -> int:
+    """/cancel in /delegate: says that no delegation was made (to whom, if one was chosen) and
+    that those already given stay, with where to see and revoke them."""
+    chosen: dict[str, Any] = context.memory.pop("delegate", None) or {}
+    p = await person(update, context)
+    if p is not None:
+        text = (p.r.text("delegate.cancelled_named", name=chosen["name"]) if "name" in chosen
+                else p.r.text("delegate.cancelled_nothing"))
+        await answer(update, text + "\n" + p.r.text("delegate.cancelled_others"), menu(p))
+    return ConversationHandler.END
 
 
 def register(application: KaoheApp) -> None:
@@ -322,7 +333,7 @@ def register(application: KaoheApp) -> None:
     ))
     application.add_handler(ConversationHandler(
         entry_points=[CommandHandler("delegate", delegate_start)],
-        states={DELEGATE_WHO: [MessageHandler(typed, delegate_who)],
+        states={DELEGATE_WHO: DELEGATE_PICKER.handlers(DELEGATE_WHO, delegate_who),
                 DELEGATE_DATES: [MessageHandler(typed, delegate_dates)]},
         fallbacks=[CommandHandler("cancel", delegate_cancel)],
         name="delegate", persistent=True, allow_reentry=True,

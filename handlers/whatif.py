@@ -29,13 +29,13 @@ from handlers.common import (
     Person,
     answer,
     app,
+    choice_markup,
     edit_or_send,
     menu_labels,
-    pager,
-    paginate,
     person,
     read,
     refusal_text,
+    short,
 )
 from handlers.dispatch import on, tapped
 from models.errors import Refused
@@ -51,15 +51,11 @@ GRADES: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B", "C", "D")
 QUICK_VALUES: tuple[Literal["100", "80", "60"], ...] = ("100", "80", "60")
 
 
-def _short(title: str, limit: int = 24) -> str:
-    return title if len(title) <= limit else title[:limit - 1] + "…"
-
-
 def task_buttons(r: Renderer, lines: Sequence[TaskLine],
                  cadre_id: int) -> list[list[InlineKeyboardButton]]:
     """A 推演 button per own task on a 我的任务 page (a unit's tasks are not in one's score)."""
     return [[WhatifTask(line.task.id).button(r.label("tasks.whatif",
-                                                      title=_short(line.task.title, 18)))]
+                                                      title=short(line.task.title, 18)))]
             for line in lines if line.task.cadre_id == cadre_id]
 
 
@@ -87,12 +83,10 @@ async def _pick_page(update: Update, context: Context, p: Person, page: int) -> 
         await answer(update, p.r.text("bot.no_active_period" if tasks is None
                                       else "whatif.no_tasks"))
         return ConversationHandler.END
-    shown = paginate(tasks, page, PER_PAGE)
-    rows = [[WhatifTask(task_id).button(_short(title))] for task_id, title in shown.shown]
-    if nav := pager(p.r, WhatifPage, shown):
-        rows.append(nav)
-    rows.append([WhatifCancel().button(p.r.label("whatif.cancel"))])
-    await edit_or_send(update, p.r.text("whatif.pick"), InlineKeyboardMarkup(rows))
+    markup = choice_markup(p.r, tasks, page, PER_PAGE,
+                           lambda task: WhatifTask(task[0]).button(short(task[1])), WhatifPage,
+                           [[WhatifCancel().button(p.r.label("whatif.cancel"))]])
+    await edit_or_send(update, p.r.text("whatif.pick"), markup)
     return PICK
 
 

@@ -3,11 +3,14 @@
 Every change is audited and recomputes the standings it touches in the same transaction.
 """
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Literal
 
-from sqlmodel import col, select
+from sqlalchemy import distinct, func
+from sqlmodel import Session, col, select
 
 from models import audit
 from models.access import (
@@ -46,16 +49,37 @@ def _affected(ctx: Ctx, task: Task) -> list[AssesseeRef]:
     return refs + [AssesseeRef.unit(unit_id) for unit_id in cooperating]
 
 
+def _may_change(ctx: Ctx, who: Cadre, task: Task, action: str) -> Period:
+    """The task's period, if this admin may change the task's weighting at all."""
+    require_admin(who, action, "task", task.id)
+    refuse_own_facts(who, _affected(ctx, task), "own_task", action, "task", task.id)
+    return open_period(ctx, task.period_id)
+
+
+def _key_only(task: Task) -> None:
+    if task.dimension != "key":
+        raise Refused("boost_key_only", task=task.id)
+
+
+def check_task_change(ctx: Ctx, actor_id: int, task_id: int,
+                      change: Literal["boost", "difficulty"]) -> Task:
+    """What set_boost or set_difficulty would refuse whatever the value (a basic task for a
+    boost, one's own task, a locked period): the dialogs ask it as soon as the task is named."""
+    who = actor(ctx, actor_id)
+    task = load(ctx, Task, task_id)
+    _may_change(ctx, who, task, f"task.{change}")
+    if change == "boost":
+        _key_only(task)
+    return task
+
+
 def set_boost(ctx: Ctx, actor_id: int, task_id: int, boost: Decimal | None) -> Task:
     """Raise a key task's weight by 10-20 % (boost_range), or clear the boost with None."""
     who = actor(ctx, actor_id)
     task = load(ctx, Task, task_id, for_update=True)
-    require_admin(who, "task.boost", "task", task.id)
-    refuse_own_facts(who, _affected(ctx, task), "own_task", "task.boost", "task", task.id)
-    period = open_period(ctx, task.period_id)
+    period = _may_change(ctx, who, task, "task.boost")
     if boost is not None and boost != 0:
-        if task.dimension != "key":
-            raise Refused("boost_key_only", task=task.id)
+        _key_only(task)
         low, high = _owner_policy_range(ctx, task, "boost")
         if not boost.is_finite() or not low <= Fraction(boost) <= high:
             raise Refused("boost_out_of_range", value=str(boost), low=str(float(low)),
@@ -73,9 +97,7 @@ def set_difficulty(ctx: Ctx, actor_id: int, task_id: int, difficulty: Decimal) -
     """Set a task's difficulty coefficient within difficulty_range."""
     who = actor(ctx, actor_id)
     task = load(ctx, Task, task_id, for_update=True)
-    require_admin(who, "task.difficulty", "task", task.id)
-    refuse_own_facts(who, _affected(ctx, task), "own_task", "task.difficulty", "task", task.id)
-    period = open_period(ctx, task.period_id)
+    period = _may_change(ctx, who, task, "task.difficulty")
     low, high = _owner_policy_range(ctx, task, "difficulty")
     if not difficulty.is_finite() or not low <= Fraction(difficulty) <= high:
         raise Refused("difficulty_out_of_range", value=str(difficulty), low=str(float(low)),
@@ -101,6 +123,28 @@ def activate_period(ctx: Ctx, actor_id: int, period_id: int) -> Period:
     period.is_active = True
     audit.record(ctx, who.id, "period.activate", period, before=before, period_id=period.id)
     return period
+
+
+@dataclass(frozen=True)
+class PeriodSwitch:
+    """What making `target` the active period changes: the period everyone works in, and how
+    many tasks (and people with tasks) it holds."""
+
+    current: Period | None
+    target: Period
+    tasks: int
+    people: int
+
+
+def period_switch(session: Session, period_id: int) -> PeriodSwitch | None:
+    target = session.get(Period, period_id)
+    if target is None:
+        return None
+    current = session.exec(select(Period).where(col(Period.is_active))).first()
+    tasks, people = session.exec(
+        select(func.count(col(Task.id)), func.count(distinct(col(Task.cadre_id))))
+        .where(Task.period_id == period_id)).one()
+    return PeriodSwitch(current, target, int(tasks), int(people))
 
 
 # The longest delegation a supervisor may give when config.toml's [review] does not say.

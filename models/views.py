@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, Select, and_, exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from models.limits import clean_text
 from models.occurrences import Occurrence, occurrences
 from models.overdue import is_overdue
 from models.tables import (
@@ -496,16 +495,6 @@ def count_waiting_reviews(session: Session) -> int:
     return int(session.exec(
         select(func.count()).select_from(Report).where(Report.state == SUBMITTED)
     ).one())
-
-
-def task_by_code(session: Session, code: str, period: Period) -> Task | None:
-    return session.exec(
-        select(Task).where(Task.code == clean_text(code).strip(), Task.period_id == period.id)
-    ).first()
-
-
-def cadre_by_code(session: Session, code: str) -> Cadre | None:
-    return session.exec(select(Cadre).where(Cadre.code == clean_text(code).strip())).first()
 
 
 def blocked_people(session: Session) -> list[str]:

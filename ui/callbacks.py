@@ -264,6 +264,76 @@ class AdminPeriod(Callback):
 
 
 @dataclass(frozen=True)
+class AdminPeriodConfirm(Callback):
+    """Yes, make this period the active one (ok), or leave things as they are (no): the
+    question says what a switch changes."""
+
+    template = "adm:p:{step}:{period}"
+    door = Door.ADMIN
+    subject, entity = "period", "period"
+    step: Literal["ok", "no"]
+    period: int
+
+
+@dataclass(frozen=True)
+class InviteBound(Callback):
+    """The cadre is bound to a Telegram account already: issue a code all the same (go), or
+    not (stop)."""
+
+    template = "adm:i:{step}:{cadre}"
+    door = Door.ADMIN
+    subject, entity = "cadre", "cadre"
+    step: Literal["go", "stop"]
+    cadre: int
+
+
+# An office dialog that names a person or a task offers a unit first, then the unit's people
+# or tasks (handlers/picker.py); `purpose` says which dialog, so a button of one is never
+# taken by another.
+OfficePick = Literal["boost", "difficulty", "invite", "privileges"]
+
+
+@dataclass(frozen=True)
+class PickUnits(Callback):
+    """A page of the units to choose from."""
+
+    template = "pk:{purpose}:l:{page}"
+    door = Door.ADMIN
+    purpose: OfficePick
+    page: int
+
+
+@dataclass(frozen=True)
+class PickUnit(Callback):
+    """A unit's people or tasks (a page of them)."""
+
+    template = "pk:{purpose}:u:{unit}:{page}"
+    door = Door.ADMIN
+    subject, entity = "unit", "unit"
+    purpose: OfficePick
+    unit: int
+    page: int
+
+
+@dataclass(frozen=True)
+class PickCadre(Callback):
+    template = "pk:{purpose}:c:{cadre}"
+    door = Door.ADMIN
+    subject, entity = "cadre", "cadre"
+    purpose: OfficePick
+    cadre: int
+
+
+@dataclass(frozen=True)
+class PickTask(Callback):
+    template = "pk:{purpose}:t:{task}"
+    door = Door.ADMIN
+    subject, entity = "task", "task"
+    purpose: OfficePick
+    task: int
+
+
+@dataclass(frozen=True)
 class RatingAction(Callback):
     """Unlock, publish, finalise (asks first), or list the objections of a period's rating."""
 
@@ -342,6 +412,33 @@ class CadreDeactivate(Callback):
     door = Door.ADMIN
     subject, entity = "cadre", "cadre"
     step: Literal["ask", "yes", "no"]
+    cadre: int
+
+
+# -- choosing a delegate (handlers/review.py /delegate): the picker's kinds for supervisors ---
+
+
+@dataclass(frozen=True)
+class DelegateUnits(Callback):
+    template = "dg:l:{page}"
+    door = Door.REVIEWER
+    page: int
+
+
+@dataclass(frozen=True)
+class DelegateUnit(Callback):
+    template = "dg:u:{unit}:{page}"
+    door = Door.REVIEWER
+    subject, entity = "unit", "unit"
+    unit: int
+    page: int
+
+
+@dataclass(frozen=True)
+class DelegateCadre(Callback):
+    template = "dg:c:{cadre}"
+    door = Door.REVIEWER
+    subject, entity = "cadre", "cadre"
     cadre: int
 
 

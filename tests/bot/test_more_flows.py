@@ -69,12 +69,14 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "切换考核周期")
     bot.tap(ADMIN, f"adm:p:{quarter_id}")
+    bot.tap(ADMIN, "确定切换")  # asked first (tests/bot/test_office_dialogs.py)
     assert "2026年第3季度" in bot.last(ADMIN).body
     with store.session() as session:
         assert session.get(Period, quarter_id).is_active  # type: ignore[union-attr]
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "切换考核周期")
     bot.tap(ADMIN, f"adm:p:{world.id.year}")
+    bot.tap(ADMIN, "确定切换")
 
     bot.say(BOB, "/claim")
     bot.tap(BOB, "经验推广")

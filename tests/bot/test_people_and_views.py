@@ -130,7 +130,7 @@ def test_admin_boosts_a_key_task_and_the_score_follows(bot: BotHarness, store: S
     assert "没有权限" in bot.say(ALICE, "/admin")[-1].body
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "重点任务动态上调")
-    assert "当前周期没有" in bot.say(ADMIN, "NOPE")[-1].body
+    assert "本期没有名称或编号为“NOPE”的任务" in bot.say(ADMIN, "NOPE")[-1].body
     bot.say(ADMIN, "T2")
     assert "不是数字" in bot.say(ADMIN, "十五")[-1].body
     assert "10% 到 20%" in bot.say(ADMIN, "35")[-1].body  # outside the range: asked again
@@ -178,7 +178,7 @@ def test_innovation_claim_from_cadre_to_admin_and_back(bot: BotHarness, store: S
 
 def test_delegated_reviewer_sees_pending(bot: BotHarness, world: World) -> None:
     bot.say(BOSS, "/delegate")
-    assert "找不到" in bot.say(BOSS, "X999")[-1].body
+    assert "没有找到姓名或工号为“X999”的干部" in bot.say(BOSS, "X999")[-1].body
     bot.say(BOSS, "D001")
     assert "格式不对" in bot.say(BOSS, "下周")[-1].body
     assert "不能倒签" in bot.say(BOSS, "2026-06-10 2026-06-30")[-1].body  # today is 06-15

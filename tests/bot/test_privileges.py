@@ -50,8 +50,8 @@ def test_an_admin_revokes_a_supervision_and_deactivates_a_cadre(
 ) -> None:
     _delegate_and_submit(bot, store, world)
     bot.say(ADMIN, "/admin")
-    assert "工号" in bot.tap(ADMIN, "人员权限（分管、委托、停用）")[-1].body
-    assert "找不到" in bot.say(ADMIN, "X999")[-1].body
+    assert "姓名或工号" in bot.tap(ADMIN, "人员权限（分管、委托、停用）")[-1].body
+    assert "没有找到姓名或工号为“X999”的干部" in bot.say(ADMIN, "X999")[-1].body
     card = bot.say(ADMIN, "B001")[-1]
     assert "镇领导" in card.body and "榆树沟镇" in card.body
     revoked = bot.tap(ADMIN, "撤销分管：榆树沟镇")
