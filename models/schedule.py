@@ -46,6 +46,15 @@ def _moment(day: date, at: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, at, tzinfo=zone).astimezone(ZoneInfo("UTC"))
 
 
+@dataclass(frozen=True)
+class _DueMoments:
+    """The reminder days and UTC moments of one due date in one zone."""
+
+    reminders: list[tuple[int, date, datetime]]  # (offset in days, day, moment)
+    overdue: list[tuple[int, date, datetime]]  # (nth workday after, day, moment)
+    escalation: datetime
+
+
 class Planner:
     def __init__(self, session: Session, rules: ScheduleRules, default_zone: ZoneInfo) -> None:
         self.session = session
@@ -58,6 +67,7 @@ class Planner:
                                                      Supervision.unit_id)).all():
             bosses[unit_id].append(cadre_id)
         self.bosses = {unit_id: sorted(ids) for unit_id, ids in bosses.items()}
+        self._due_cache: dict[tuple[date, str], _DueMoments] = {}
 
     def plan(self, start: datetime, end: datetime) -> list[Planned]:
         period = self.session.exec(select(Period).where(col(Period.is_active))).first()
@@ -71,39 +81,42 @@ class Planner:
     # -- deadlines --------------------------------------------------------------------------
 
     def _deadlines(self, period: Period, start: datetime, end: datetime) -> list[Planned]:
-        cal = self.rules.calendar
         # Reminders of a due date D fall between a few days before D and a few workdays after
         # it: only tasks whose due dates are near the window can have one in it.
         slack = max(self.rules.offsets_days, default=0) + 3 * (self.rules.overdue_reminders + 2)
         first, last = start.date() - timedelta(days=slack + 15), end.date() + timedelta(
             days=slack + 15)
+        # Plain rows, not ORM objects: a tick runs every minute over every recurring task.
         tasks = self.session.exec(
-            select(Task).where(
+            select(col(Task.id), col(Task.cadre_id), Task.recurrence, col(Task.deadline)).where(
                 Task.period_id == period.id, col(Task.cadre_id).is_not(None),
                 (col(Task.recurrence) != "once")
                 | (col(Task.deadline).between(first, last)),
-            )
+            ).order_by(col(Task.id))
         ).all()
         if not tasks:
             return []
-        settled = self._settled([t.id for t in tasks if t.id is not None])
-        cadres = {c.id: c for c in self.session.exec(
-            select(Cadre).where(col(Cadre.id).in_({t.cadre_id for t in tasks}), col(Cadre.active))
-        ).all()}
+        settled = self._settled([task_id for task_id, *_ in tasks if task_id is not None])
+        cadre_units = dict(self.session.exec(
+            select(Cadre.id, Cadre.unit_id).where(
+                col(Cadre.id).in_({cadre_id for _, cadre_id, _, _ in tasks}), col(Cadre.active))
+        ).all())
+        window = (start, end)
         planned: list[Planned] = []
-        for task in tasks:
-            cadre = cadres.get(task.cadre_id)
-            if cadre is None:
+        for task_id, cadre_id, recurrence, deadline in tasks:
+            unit_id = cadre_units.get(cadre_id)
+            if cadre_id is None or unit_id is None:
                 continue
-            zone = _zone(self.units.get(cadre.unit_id), self.zone)
-            for occurrence in occurrences(task.recurrence, task.deadline, period.starts_on,
+            zone = _zone(self.units.get(unit_id), self.zone)
+            for occurrence in occurrences(recurrence, deadline, period.starts_on,
                                           period.ends_on):
                 due = occurrence.due
                 if due is None or not first <= due <= last:
                     continue
-                if (task.id, occurrence.key) in settled:
+                if (task_id, occurrence.key) in settled:
                     continue
-                planned += self._for_occurrence(task, cadre, occurrence.key, due, zone, cal)
+                planned += self._for_occurrence(task_id, cadre_id, unit_id, occurrence.key, due,
+                                                zone, window)
         return planned
 
     def _settled(self, task_ids: list[int]) -> set[tuple[int | None, str]]:
@@ -117,30 +130,55 @@ class Planner:
             result |= {(task_id, occurrence) for task_id, occurrence in rows}
         return result
 
-    def _for_occurrence(self, task: Task, cadre: Cadre, occurrence: str, due: date,
-                        zone: ZoneInfo, cal: WorkCalendar) -> list[Planned]:
-        base = {"task_id": task.id, "occurrence": occurrence, "due": due.isoformat()}
-        at = self.rules.reminder_time
-        planned = []
+    def _due_moments(self, due: date, zone: ZoneInfo) -> _DueMoments:
+        """When the reminders of a due date go out in a zone; the same for every task due
+        that day, so worked out once per planner."""
+        cached = self._due_cache.get((due, zone.key))
+        if cached is not None:
+            return cached
+        cal, at = self.rules.calendar, self.rules.reminder_time
+        reminders: list[tuple[int, date, datetime]] = []
         days_seen: set[date] = set()
         for offset in self.rules.offsets_days:
             day = cal.workday_on_or_before(due - timedelta(days=offset))
             if day in days_seen:
                 continue  # two offsets moved onto the same workday: one reminder
             days_seen.add(day)
-            planned.append(Planned(
-                cadre.id, None, Kind.DEADLINE_REMINDER, {**base, "days_left": (due - day).days},
-                f"remind:{task.id}:{occurrence}:{offset}", _moment(day, at, zone)))
+            reminders.append((offset, day, _moment(day, at, zone)))
+        overdue = []
         for n in range(1, self.rules.overdue_reminders + 1):
             day = cal.nth_workday_after(due, n)
-            planned.append(Planned(
-                cadre.id, None, Kind.OVERDUE_REMINDER, {**base, "days_late": (day - due).days},
-                f"overdue:{task.id}:{occurrence}:{n}", _moment(day, at, zone)))
+            overdue.append((n, day, _moment(day, at, zone)))
         day = cal.nth_workday_after(due, self.rules.overdue_reminders + 1)
-        for boss in self._supervisors(cadre.unit_id):
-            planned.append(Planned(
-                boss, None, Kind.OVERDUE_ESCALATION, {**base, "cadre_id": cadre.id},
-                f"escalate:{task.id}:{occurrence}:{boss}", _moment(day, at, zone)))
+        moments = _DueMoments(reminders, overdue, _moment(day, at, zone))
+        self._due_cache[(due, zone.key)] = moments
+        return moments
+
+    def _for_occurrence(self, task_id: int | None, cadre_id: int, unit_id: int,
+                        occurrence: str, due: date, zone: ZoneInfo,
+                        window: tuple[datetime, datetime]) -> list[Planned]:
+        """The occurrence's reminders that fall in the window (start, end]."""
+        start, end = window
+        moments = self._due_moments(due, zone)
+        base = {"task_id": task_id, "occurrence": occurrence, "due": due.isoformat()}
+        planned = []
+        for offset, day, moment in moments.reminders:
+            if start < moment <= end:
+                planned.append(Planned(
+                    cadre_id, None, Kind.DEADLINE_REMINDER,
+                    {**base, "days_left": (due - day).days},
+                    f"remind:{task_id}:{occurrence}:{offset}", moment))
+        for n, day, moment in moments.overdue:
+            if start < moment <= end:
+                planned.append(Planned(
+                    cadre_id, None, Kind.OVERDUE_REMINDER,
+                    {**base, "days_late": (day - due).days},
+                    f"overdue:{task_id}:{occurrence}:{n}", moment))
+        if start < moments.escalation <= end:
+            for boss in self._supervisors(unit_id):
+                planned.append(Planned(
+                    boss, None, Kind.OVERDUE_ESCALATION, {**base, "cadre_id": cadre_id},
+                    f"escalate:{task_id}:{occurrence}:{boss}", moments.escalation))
         return planned
 
     def _supervisors(self, unit_id: int) -> list[int]:
@@ -155,8 +193,7 @@ class Planner:
 
     def _waiting_reviews(self, start: datetime, end: datetime) -> list[Planned]:
         """Once a workday, at reminder time: supervisors with a submission waiting too long."""
-        waiting = self.session.exec(select(Report, Task).join(Task, col(Task.id) == Report.task_id)
-                                    .where(Report.state == SUBMITTED)).all()
+        waiting = self._waiting()
         planned: list[Planned] = []
         day = start.astimezone(self.zone).date()
         while waiting and day <= end.astimezone(self.zone).date():
@@ -168,24 +205,34 @@ class Planner:
             day += timedelta(days=1)
         return planned
 
-    def _too_old(self, waiting: Sequence[tuple[Report, Task]],
+    def _waiting(self) -> list[tuple[datetime, list[int]]]:
+        """Each submission waiting for review: when it was submitted and which supervisors
+        (other than its reporter) it waits for. Read as plain rows in one query."""
+        rows = self.session.exec(
+            select(Report.submitted_at, Report.reporter_id, Task.unit_id, Cadre.unit_id)
+            .join(Task, col(Task.id) == Report.task_id)
+            .outerjoin(Cadre, col(Cadre.id) == Task.cadre_id)
+            .where(Report.state == SUBMITTED).order_by(col(Report.id))
+        ).all()
+        waiting = []
+        for submitted_at, reporter_id, task_unit, cadre_unit in rows:
+            if submitted_at is None:
+                continue
+            unit_id = task_unit if task_unit is not None else (cadre_unit or 0)
+            waiting.append((submitted_at, [boss for boss in self._supervisors(unit_id)
+                                           if boss != reporter_id]))
+        return waiting
+
+    def _too_old(self, waiting: Sequence[tuple[datetime, list[int]]],
                  moment: datetime) -> dict[int, int]:
         """Per supervisor, how many submissions had waited longer than allowed at `moment`."""
         old: dict[int, int] = defaultdict(int)
-        for report, task in waiting:
-            if report.submitted_at is None:
+        for submitted_at, bosses in waiting:
+            if moment - submitted_at < self.rules.review_waiting:
                 continue
-            if moment - report.submitted_at < self.rules.review_waiting:
-                continue
-            unit_id = task.unit_id if task.unit_id is not None else self._cadre_unit(task.cadre_id)
-            for boss in self._supervisors(unit_id):
-                if boss != report.reporter_id:
-                    old[boss] += 1
+            for boss in bosses:
+                old[boss] += 1
         return old
-
-    def _cadre_unit(self, cadre_id: int | None) -> int:
-        cadre = None if cadre_id is None else self.session.get(Cadre, cadre_id)
-        return cadre.unit_id if cadre is not None else 0
 
     # -- weekly digests -------------------------------------------------------------------------
 
