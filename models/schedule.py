@@ -101,6 +101,9 @@ class Planner:
             select(Cadre.id, Cadre.unit_id).where(
                 col(Cadre.id).in_({cadre_id for _, cadre_id, _, _ in tasks}), col(Cadre.active))
         ).all())
+        # Occurrences depend only on the recurrence and deadline (the period is fixed here),
+        # and thousands of tasks share them: work each out once.
+        near: dict[tuple[str, date | None], list[tuple[str, date]]] = {}
         window = (start, end)
         planned: list[Planned] = []
         for task_id, cadre_id, recurrence, deadline in tasks:
@@ -108,15 +111,17 @@ class Planner:
             if cadre_id is None or unit_id is None:
                 continue
             zone = _zone(self.units.get(unit_id), self.zone)
-            for occurrence in occurrences(recurrence, deadline, period.starts_on,
-                                          period.ends_on):
-                due = occurrence.due
-                if due is None or not first <= due <= last:
+            if (recurrence, deadline) not in near:
+                near[(recurrence, deadline)] = [
+                    (occurrence.key, occurrence.due)
+                    for occurrence in occurrences(recurrence, deadline, period.starts_on,
+                                                  period.ends_on)
+                    if occurrence.due is not None and first <= occurrence.due <= last]
+            for key, due in near[(recurrence, deadline)]:
+                if (task_id, key) in settled:
                     continue
-                if (task_id, occurrence.key) in settled:
-                    continue
-                planned += self._for_occurrence(task_id, cadre_id, unit_id, occurrence.key, due,
-                                                zone, window)
+                planned += self._for_occurrence(task_id, cadre_id, unit_id, key, due, zone,
+                                                window)
         return planned
 
     def _settled(self, task_ids: list[int]) -> set[tuple[int | None, str]]:
