@@ -96,14 +96,19 @@ class Planner:
         ).all()
         if not tasks:
             return []
-        settled = self._settled([task_id for task_id, *_ in tasks if task_id is not None])
         cadre_units = dict(self.session.exec(
             select(Cadre.id, Cadre.unit_id).where(
                 col(Cadre.id).in_({cadre_id for _, cadre_id, _, _ in tasks}), col(Cadre.active))
         ).all())
         # Occurrences depend only on the recurrence and deadline (the period is fixed here),
         # and thousands of tasks share them: work each out once.
-        near: dict[tuple[str, date | None], list[tuple[str, date]]] = {}
+        near = {(recurrence, deadline): [
+            (occurrence.key, occurrence.due)
+            for occurrence in occurrences(recurrence, deadline, period.starts_on, period.ends_on)
+            if occurrence.due is not None and first <= occurrence.due <= last]
+            for recurrence, deadline in {(row[2], row[3]) for row in tasks}}
+        settled = self._settled([task_id for task_id, *_ in tasks if task_id is not None],
+                                {key for keys in near.values() for key, _ in keys})
         window = (start, end)
         planned: list[Planned] = []
         for task_id, cadre_id, recurrence, deadline in tasks:
@@ -111,12 +116,6 @@ class Planner:
             if cadre_id is None or unit_id is None:
                 continue
             zone = _zone(self.units.get(unit_id), self.zone)
-            if (recurrence, deadline) not in near:
-                near[(recurrence, deadline)] = [
-                    (occurrence.key, occurrence.due)
-                    for occurrence in occurrences(recurrence, deadline, period.starts_on,
-                                                  period.ends_on)
-                    if occurrence.due is not None and first <= occurrence.due <= last]
             for key, due in near[(recurrence, deadline)]:
                 if (task_id, key) in settled:
                     continue
@@ -124,12 +123,17 @@ class Planner:
                                                 window)
         return planned
 
-    def _settled(self, task_ids: list[int]) -> set[tuple[int | None, str]]:
-        """(task, occurrence) pairs with a submission waiting or approved: nobody is reminded."""
+    def _settled(self, task_ids: list[int],
+                 occurrence_keys: set[str]) -> set[tuple[int | None, str]]:
+        """(task, occurrence) pairs with a submission waiting or approved: nobody is reminded.
+        Only the occurrences asked about (those near the window), not the whole year's."""
         result: set[tuple[int | None, str]] = set()
+        if not occurrence_keys:
+            return result
         for chunk in range(0, len(task_ids), 5000):
             rows = self.session.exec(select(Report.task_id, Report.occurrence).where(
                 col(Report.task_id).in_(task_ids[chunk:chunk + 5000]),
+                col(Report.occurrence).in_(sorted(occurrence_keys)),
                 col(Report.state).in_((SUBMITTED, APPROVED)),
             )).all()
             result |= {(task_id, occurrence) for task_id, occurrence in rows}
