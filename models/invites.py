@@ -137,7 +137,7 @@ def issue_office_invite(ctx: Ctx, cadre_id: int, ttl_days: int = 14, *,
     cadre was made an admin."""
     cadre = load(ctx, Cadre, cadre_id, for_update=True)
     if not cadre.active:
-        raise Refused("cadre_inactive", name=cadre.name)
+        raise Refused("invite_cadre_inactive", name=cadre.name)
     made = False
     if not cadre.is_admin:
         admins = ctx.session.exec(select(Cadre.id).where(col(Cadre.is_admin),

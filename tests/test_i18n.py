@@ -27,6 +27,14 @@ def test_both_catalogs_have_the_same_keys_all_translated() -> None:
     assert [k for k, v in en.items() if not v] == []
 
 
+def test_no_key_is_defined_twice() -> None:
+    # gettext keeps one of two same keys silently: the other sentence is never seen.
+    for locale in LOCALES:
+        text = po_path(locale).read_text(encoding="utf-8")
+        keys = re.findall(r'^msgid "(.+)"$', text, flags=re.MULTILINE)
+        assert sorted(k for k in set(keys) if keys.count(k) > 1) == [], locale
+
+
 def test_placeholders_agree_between_languages() -> None:
     zh, en = _catalog("zh_CN"), _catalog("en")
     for key in zh:
