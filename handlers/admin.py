@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import excel
+from handlers import audit, excel
 from handlers.amounts import normalize
 from handlers.common import (
     Context,
@@ -90,7 +90,7 @@ async def begin(update: Update, context: Context) -> str | int:
         return ConversationHandler.END
     actions: tuple[AdminActionName, ...] = (
         "boost", "difficulty", "invite", "period", "claims", "digest_preview", "digest_now",
-        "blocked", "privileges", "rating")  # 人员权限 opens handlers/privileges.py,
+        "blocked", "privileges", "rating", "audit")  # 人员权限 opens handlers/privileges.py,
     # 年度评定 handlers/rating.py
     rows = [[AdminAction(action).button(p.r.label(f"admin.{action}"))] for action in actions]
     # -- Excel: the buttons open handlers/excel.py --
@@ -124,6 +124,8 @@ async def chosen(update: Update, context: Context, p: Person, tap: AdminAction) 
         # it is queued, through the outbox.
         await run(context, lambda ctx: jobs.enqueue(ctx, JobKind.DIGESTS, requested_by=p.id))
         await answer(update, p.r.text("admin.digest_queued"))
+    elif action == "audit":
+        await audit.show_latest(update, context, p)
     elif action == "blocked":
         names = await read(context, blocked_people)
         failed = await read(context, failed_deliveries)
@@ -365,7 +367,7 @@ def register(application: KaoheApp) -> None:
     application.add_handler(CommandHandler("admin", begin))
     application.add_handler(MessageHandler(filters.Text(menu_labels("admin")), begin))
     application.add_handler(on(AdminAction, chosen, when=_in(
-        "period", "claims", "digest_preview", "digest_now", "blocked")))
+        "period", "claims", "digest_preview", "digest_now", "blocked", "audit")))
     application.add_handler(on(AdminPeriod, period_chosen))
     application.add_handler(on(AdminPeriodConfirm, period_confirmed))
     application.add_handler(on(AdminAction, close, when=_in("x")))

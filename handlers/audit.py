@@ -10,7 +10,7 @@ from sqlmodel import Session
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from handlers.common import Context, KaoheApp, answer, app, person, read
+from handlers.common import Context, KaoheApp, Person, answer, app, person, read
 from models.audit_log import AuditFilter, names_for, search
 from models.doors import Door
 from models.views import zone_of
@@ -30,8 +30,12 @@ class AuditLine:
 
 async def audit_log(update: Update, context: Context) -> None:
     p = await person(update, context, Door.ADMIN)  # others are refused, audited
-    if p is None:
-        return
+    if p is not None:
+        await show_latest(update, context, p)
+
+
+async def show_latest(update: Update, context: Context, p: Person) -> None:
+    """The latest entries, for an admin (/audit, or 管理 → 审计日志)."""
     default_zone = app(context).store.tz
 
     def load(session: Session) -> list[AuditLine]:

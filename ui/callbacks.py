@@ -242,8 +242,8 @@ class ClaimDecision(Callback):
 # -- the office's menu (handlers/admin.py, handlers/excel.py, handlers/rating.py) -------------
 
 AdminActionName = Literal["boost", "difficulty", "invite", "period", "claims", "digest_preview",
-                          "digest_now", "blocked", "privileges", "rating", "xlsx", "xlsx_in",
-                          "x"]
+                          "digest_now", "blocked", "privileges", "rating", "audit", "xlsx",
+                          "xlsx_in", "x"]
 
 
 @dataclass(frozen=True)

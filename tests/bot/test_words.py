@@ -98,6 +98,10 @@ def test_the_audit_log_in_the_bot_is_in_words_and_local_time(
     assert "• 2026-06-15 10:00 · 艾丽 · 提交汇报 · 汇报\n  履职事项：压缩业务办理时限、" in text
     assert "report." not in text and "02:00" not in text and "_id" not in text
     assert "没有权限" in bot.say(ALICE, "/audit")[-1].body  # the office's alone
+    bot.say(ADMIN, "/admin")
+    from_menu = bot.tap(ADMIN, "审计日志")[-1].body  # the same log from the admin menu,
+    assert from_menu.startswith("审计日志：最近 15 条，最新在前\n")  # Alice's try newest
+    assert "• 2026-06-15 10:00 · 镇领导 · 通过汇报 · 汇报\n" in from_menu
     bot.say(ADMIN, "/lang")
     bot.tap(ADMIN, "English")
     english = bot.say(ADMIN, "/audit")[-1].body
