@@ -1,7 +1,10 @@
 """Naming a person or a task by tapping instead of typing a code.
 
 A dialog that needs a cadre or a task shows the units first (`Picker.start`); a unit tapped
-shows its people, or its tasks in the active period, page by page; anything typed meanwhile is
+shows its people, or its tasks in the active period, page by page. An organisation whose units
+fit on one page sees them all at once; a larger one (a prefecture has hundreds) walks its tree:
+the top unit's page lists the units right below it (▸) before its own people, and so on down,
+with a button back up. Anything typed meanwhile is
 searched by code and by name (one match is taken at once, several are offered as buttons).
 However the choice is made, the dialog's `chosen(update, context, person, id)` gets the id and
 checks it as it always did (the operation it leads to checks the right again). The buttons are
@@ -139,43 +142,80 @@ class Picker:
 
     async def _units(self, update: Update, context: Context, p: Person, page: int, *,
                      fresh: bool = False) -> None:
-        units = await read(context, picking.units)
-        markup = choice_markup(p.r, units, page, UNITS_PER_PAGE,
-                               lambda u: self.unit_button(u.id or 0, 0).button(u.name),
-                               self.units_button, columns=2)
+        def load(session: Session) -> tuple[bool, list[Unit]]:
+            if picking.unit_count(session) <= UNITS_PER_PAGE:
+                return False, picking.units(session)
+            return True, picking.child_units(session, None)
+
+        tree, units = await read(context, load)
         show = answer if fresh else edit_or_send
+        if tree and len(units) == 1:  # the top unit's page is where the walk starts
+            await self._unit(update, context, p, units[0].id or 0, page, show=show)
+            return
+        markup = choice_markup(p.r, units, page, UNITS_PER_PAGE,
+                               lambda u: self.unit_button(u.id or 0, 0).button(
+                                   p.r.label("picker.unit_button", name=u.name) if tree
+                                   else u.name),
+                               self.units_button, columns=2)
         await show(update, p.r.text(self.prompt), markup)
 
     async def _unit(self, update: Update, context: Context, p: Person, unit_id: int,
-                    page: int) -> None:
-        def load(session: Session) -> tuple[Unit | None, list[Item] | None, dict[int, str]]:
-            unit = session.get(Unit, unit_id)
-            if unit is None or not self.tasks:
-                return unit, list(picking.unit_cadres(
-                    session, unit_id, with_inactive=self.with_inactive)), {}
-            period = active_period(session)
-            if period is None:
-                return unit, None, {}
-            tasks = picking.unit_tasks(session, period.id or 0, unit_id, key_only=self.key_only)
-            return unit, list(tasks), picking.owner_names(session, tasks)
-
-        unit, items, owners = await read(context, load)
+                    page: int, *, show: Callable[..., Awaitable[Any]] = edit_or_send) -> None:
+        unit, place, items, owners = await read(context, lambda s: self._unit_items(s, unit_id))
         if unit is None:  # removed since the list was shown (the door lets any id through)
             await answer(update, p.r.text("picker.no_unit"))
             return
         if items is None:
             await answer(update, p.r.text("bot.no_active_period"))
             return
-        back = [[self.units_button(0).button(p.r.label("picker.back"))]]
+        back = [[button] for button in [self._back(p.r, unit, place)] if button is not None]
         if not items:
             empty = "picker.no_tasks" if self.tasks else "picker.no_cadres"
-            await edit_or_send(update, p.r.text(empty, unit=unit.name),
-                               InlineKeyboardMarkup(back))
+            await show(update, p.r.text(empty, unit=unit.name), InlineKeyboardMarkup(back))
             return
+        at_top = place is not None and place.top
         markup = choice_markup(p.r, items, page, PER_PAGE,
                                lambda item: self._button(p.r, item, owners),
-                               lambda n: self.unit_button(unit_id, n), back)
-        await edit_or_send(update, p.r.text(self._pick_key, unit=unit.name), markup)
+                               self.units_button if at_top
+                               else (lambda n: self.unit_button(unit_id, n)), back)
+        heading = (p.r.text(self.prompt) if at_top  # the walk's first page asks the question
+                   else p.r.text(self._pick_key, unit=unit.name))
+        await show(update, heading, markup)
+
+    def _unit_items(self, session: Session, unit_id: int) -> tuple[
+            Unit | None, _Place | None, list[Unit | Item] | None, dict[int, str]]:
+        """The unit, where it sits in a walked tree (None: all units fit on one page), and what
+        its page lists: the units right below it, then its people or its tasks."""
+        unit = session.get(Unit, unit_id)
+        if unit is None:
+            return None, None, [], {}
+        place: _Place | None = None
+        below: list[Unit | Item] = []
+        if picking.unit_count(session) > UNITS_PER_PAGE:
+            roots = picking.child_units(session, None)
+            parent = session.get(Unit, unit.parent_id) if unit.parent_id is not None else None
+            place = _Place(top=len(roots) == 1 and roots[0].id == unit.id, parent=parent,
+                           parent_is_top=len(roots) == 1 and parent is not None
+                           and roots[0].id == parent.id)
+            below = list(picking.child_units(session, unit_id))
+        if not self.tasks:
+            people = picking.unit_cadres(session, unit_id, with_inactive=self.with_inactive)
+            return unit, place, below + list(people), {}
+        period = active_period(session)
+        if period is None:
+            return unit, place, None, {}
+        tasks = picking.unit_tasks(session, period.id or 0, unit_id, key_only=self.key_only)
+        return unit, place, below + list(tasks), picking.owner_names(session, tasks)
+
+    def _back(self, r: Renderer, unit: Unit, place: _Place | None) -> InlineKeyboardButton | None:
+        """Back to all units (one page of them), or one step up the tree (none at its top)."""
+        if place is None:
+            return self.units_button(0).button(r.label("picker.back"))
+        if place.parent is None:
+            return None if place.top else self.units_button(0).button(r.label("picker.back"))
+        up = (self.units_button(0) if place.parent_is_top
+              else self.unit_button(place.parent.id or 0, 0))
+        return up.button(r.label("picker.up", name=place.parent.name))
 
     @property
     def _pick_key(self) -> str:
@@ -183,7 +223,11 @@ class Picker:
             return "picker.pick_cadre"
         return "picker.pick_key_task" if self.key_only else "picker.pick_task"
 
-    def _button(self, r: Renderer, item: Item, owners: dict[int, str]) -> InlineKeyboardButton:
+    def _button(self, r: Renderer, item: Unit | Item,
+                owners: dict[int, str]) -> InlineKeyboardButton:
+        if isinstance(item, Unit):  # a unit below, in a walked tree
+            return self.unit_button(item.id or 0, 0).button(
+                r.label("picker.unit_button", name=item.name))
         if isinstance(item, Task):
             return self.item_button(item.id or 0).button(r.label(
                 "picker.task_button", title=short(item.title, 20), owner=owners.get(item.id or 0)))
@@ -230,6 +274,15 @@ class Picker:
             p.r.label("picker.unit_button", name=unit.name))] for unit in found.units]
         await answer(update, "\n".join(lines), InlineKeyboardMarkup(rows))
         return None
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where a unit's page sits in a walked tree."""
+
+    top: bool  # the one unit at the top: its page is the first one shown
+    parent: Unit | None
+    parent_is_top: bool  # going up leads to the first page
 
 
 @dataclass(frozen=True)

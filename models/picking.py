@@ -27,8 +27,25 @@ class Found(Generic[Row]):
 
 
 def units(session: Session) -> list[Unit]:
-    """Every unit, in the order of the organisation tree (a unit before those below it)."""
-    return list(session.exec(select(Unit).order_by(col(Unit.path))).all())
+    """Every unit, in the order of the organisation tree (a unit before those below it, and
+    units side by side in the order they were made). A path is ids ("/1/2/10/"), which the
+    database would sort as text, putting /1/10/ before /1/2/."""
+    return sorted(session.exec(select(Unit)).all(), key=tree_order)
+
+
+def tree_order(unit: Unit) -> tuple[int, ...]:
+    return tuple(int(part) for part in unit.path.strip("/").split("/") if part)
+
+
+def unit_count(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Unit)).one())
+
+
+def child_units(session: Session, parent_id: int | None) -> list[Unit]:
+    """The units right below `parent_id` (None: the top of the tree), in the tree's order."""
+    parent = (col(Unit.parent_id).is_(None) if parent_id is None
+              else col(Unit.parent_id) == parent_id)
+    return list(session.exec(select(Unit).where(parent).order_by(col(Unit.id))).all())
 
 
 def unit_cadres(session: Session, unit_id: int, *, with_inactive: bool = False) -> list[Cadre]:
@@ -90,8 +107,9 @@ def units_named(session: Session, typed: str, limit: int) -> list[Unit]:
     text = clean_text(typed).strip()
     if not text:
         return []
-    return list(session.exec(select(Unit).where(_containing(session, col(Unit.name), text))
-                             .order_by(col(Unit.path)).limit(limit)).all())
+    found = session.exec(select(Unit).where(_containing(session, col(Unit.name), text))
+                         .order_by(col(Unit.id)).limit(limit)).all()
+    return sorted(found, key=tree_order)
 
 
 def _found(session: Session, query: SelectOfScalar[Row], limit: int) -> Found[Row]:

@@ -261,3 +261,35 @@ def test_the_import_help_sends_the_blank_templates_as_documents(bot: BotHarness)
         assert message.document is not None
         book = load_workbook(BytesIO(bot.sim.file_bytes(message.document)))
         assert len(book.sheetnames) >= 2
+
+
+def test_a_large_organisation_is_walked_down_its_tree(bot: BotHarness, store: Store,
+                                                      world: World) -> None:
+    """Hundreds of units are not paged through: the top unit's page lists the units right below
+    it, each of those its own, with a button back up; the people of a unit come after."""
+    with store.transaction() as ctx:
+        township = org.unit_by_code(ctx, "yst")
+        villages = [org.add_unit(ctx, None, code=f"v{n:02}", name=f"第{n}村", kind="office",
+                                 post_category="general", parent=township) for n in range(1, 17)]
+        org.add_cadre(ctx, None, code="V0301", name="冯村长", unit=villages[2],
+                      post_category="general")
+    bot.say(ADMIN, "/admin")
+    top = _see(bot, ADMIN, "生成邀请码")
+    assert top.body == "请选择干部所在的单位，或直接输入姓名或工号搜索。发送 /cancel 取消。"
+    assert top.button_texts() == ["▸ 榆树沟镇", "▸ 退役军人事务局", "▸ 市委考核办",
+                                  "市领导（M001）"]  # the top unit's own people after
+    town = _see(bot, ADMIN, "▸ 榆树沟镇")
+    assert town.message_id == top.message_id and town.body == "榆树沟镇：请选择干部。"
+    assert town.button_texts() == ["▸ 党政办", *[f"▸ 第{n}村" for n in range(1, 8)],
+                                   "1/3", "下一页 ▶", "◀ 昌吉市"]
+    village = _see(bot, ADMIN, "▸ 第3村")
+    assert village.body == "第3村：请选择干部。"
+    assert village.button_texts() == ["冯村长（V0301）", "◀ 榆树沟镇"]
+    assert _see(bot, ADMIN, "◀ 榆树沟镇").button_texts()[:2] == ["▸ 党政办", "▸ 第1村"]
+    assert _see(bot, ADMIN, "◀ 昌吉市").button_texts()[0] == "▸ 榆树沟镇"
+    _see(bot, ADMIN, "▸ 榆树沟镇")
+    assert _see(bot, ADMIN, "下一页 ▶").button_texts() == [
+        *[f"▸ 第{n}村" for n in range(8, 16)], "◀ 上一页", "2/3", "下一页 ▶", "◀ 昌吉市"]
+    _see(bot, ADMIN, "◀ 上一页")
+    _see(bot, ADMIN, "▸ 第3村")
+    assert "冯村长 的邀请码" in _see(bot, ADMIN, "冯村长（V0301）").body
