@@ -1,4 +1,5 @@
-"""Running the heavy jobs of models/jobs.py: a loop like the sender's, beside the update loop.
+"""Running the heavy jobs of models/jobs.py (the digest run, a recompute after a policy change,
+an import sent to the bot, the rating preview): a loop like the sender's, beside the update loop.
 
 In the embedded default (`kaohe run`) the bot process runs this loop itself; with
 [workers] external = true only `kaohe worker` processes run it. Each job runs in a thread, in
@@ -20,8 +21,10 @@ from models import jobs, outbox
 from models.claims import EMBEDDED
 from models.jobs import JobKind, Runner
 from models.outbox import Kind
+from models.rating_preview import preview_job
 from models.store import Ctx, Store
 from models.tables import Cadre, Job
+from ui import excel_jobs
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,9 @@ def runners(settings: ScheduleSettings) -> dict[str, Runner]:
     return {
         JobKind.DIGESTS.value: lambda ctx, _: {"count": queue_digests(ctx, settings)},
         JobKind.RECOMPUTE.value: jobs.recompute,
+        # Looked up when run (tests hold an import at a gate).
+        JobKind.IMPORT.value: lambda ctx, payload: excel_jobs.import_job(ctx, payload),
+        JobKind.PREVIEW.value: preview_job,
     }
 
 

@@ -187,11 +187,7 @@ def _command_of(update: Update) -> str:
 
 def refusal_text(r: Renderer, refusal: Refused) -> str:
     """A refusal in the person's words; a code without a sentence gets the generic one."""
-    key = f"refused.{refusal.code}"
-    if not r.t.has(key):
-        log.warning("no text for refusal code %s", refusal.code)
-        return r.text("refused.generic")
-    return r.text(key, **{k: str(v) for k, v in refusal.params.items()})
+    return r.refusal(refusal.code, refusal.params)
 
 
 async def refuse(update: Update, context: Context, refusal: Refused) -> None:

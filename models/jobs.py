@@ -32,6 +32,14 @@ POLICY = ("policy", "fingerprint")  # bot_state: the scoring policy the standing
 class JobKind(StrEnum):
     DIGESTS = "digests"  # 管理 → 立即发送本周简报: queue this week's digests for everyone
     RECOMPUTE = "recompute"  # every standing of a period, after the scoring policy changed
+    IMPORT = "import"  # an .xlsx an admin sent to the bot (ui/excel_jobs.py: import_job)
+    PREVIEW = "preview"  # 管理 → 年度评定: the rating preview (models/rating_preview.py)
+
+
+# A job's payload may carry a file (an import's workbook, base64, at most MAX_FILE_BYTES): it
+# is dropped from the row once the job is done or has failed for good, so the table does not
+# keep rosters' personal data nor grow by megabytes per import.
+FILE = "file"
 
 
 def enqueue(ctx: Ctx, kind: JobKind, payload: dict[str, Any] | None = None, *,
@@ -74,6 +82,7 @@ def finish(ctx: Ctx, job_id: int, claimant: str, result: dict[str, Any]) -> Job 
         return None
     job.state, job.finished_at, job.result, job.last_error = DONE, ctx.now, result, None
     job.claimed_by = job.claimed_until = None
+    _drop_file(job)
     return job
 
 
@@ -87,6 +96,12 @@ def give_back(store: Store, job_id: int, claimant: str, error: str) -> None:
         job.claimed_by = job.claimed_until = None
         if job.attempts >= MAX_ATTEMPTS:
             job.state, job.finished_at = FAILED, ctx.now
+            _drop_file(job)
+
+
+def _drop_file(job: Job) -> None:
+    if FILE in job.payload:
+        job.payload = {key: value for key, value in job.payload.items() if key != FILE}
 
 
 # -- a changed scoring policy ----------------------------------------------------------------
