@@ -127,11 +127,13 @@ class BotHarness:
 
     # -- what users do ----------------------------------------------------------------------
 
-    def feed(self, update: dict[str, Any]) -> None:
+    def feed(self, update: dict[str, Any], *, deliver: bool = True) -> None:
+        """The bot handles `update`; then what its loops would do (unless `deliver` is False:
+        the process dies first, or `kaohe worker`s elsewhere do the jobs)."""
         self.human_time += 3
         self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
         self.run(self._fetched())
-        if not self.background_sender:
+        if deliver and not self.background_sender:
             self.deliver()
 
     @staticmethod

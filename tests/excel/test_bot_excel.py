@@ -14,32 +14,20 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from models.excel_format import MAX_FILE_BYTES, PROBLEMS_LISTED
-from models.standings import refresh_all
 from models.store import Store
 from models.tables import AuditEntry, Task
 from tests.bot.conftest import ADMIN, ALICE
 from tests.bot.harness import BotHarness
-from tests.excel.support import workbook
+from tests.excel.support import bot_with_admin, workbook
 from tests.excel.test_broken_files import COOP_HEADERS, TASK_HEADERS
-from tests.support.world import World, build_world
 from ui import excel_jobs
 
 
 @pytest.fixture
 def bot(store: Store) -> Iterator[BotHarness]:
-    harness = _harness(store)
+    harness = bot_with_admin(store)
     yield harness
     harness.close()
-
-
-def _harness(store: Store, *, background_sender: bool = False) -> BotHarness:
-    world: World = build_world(store)
-    with store.transaction() as ctx:  # everyone has a standing, as after any approval
-        refresh_all(ctx, world.year)
-    harness = BotHarness(store, background_sender=background_sender)
-    harness.join(world.admin, ADMIN)
-    harness.join(world.alice, ALICE)
-    return harness
 
 
 def _send(bot: BotHarness, user: int, name: str, content: bytes) -> list[str]:
@@ -113,7 +101,7 @@ def test_an_import_runs_beside_the_update_loop_and_others_are_answered_meanwhile
     # The bot's own job and delivery loops run as they do in `kaohe run`. The import job is
     # held at a gate until Alice has had her answer, so the test does not depend on how fast
     # this machine checks 4,000 rows.
-    bot = _harness(store, background_sender=True)
+    bot = bot_with_admin(store, background_sender=True)
     started, gate = threading.Event(), threading.Event()
     real_import = excel_jobs.import_job
 
