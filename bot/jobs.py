@@ -13,17 +13,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from bot.config import ScheduleSettings
 from bot.scheduler import queue_digests
-from models import jobs, outbox
+from models import jobs
 from models.claims import EMBEDDED
 from models.jobs import JobKind, Runner
-from models.outbox import Kind
 from models.rating_preview import preview_job
 from models.store import Ctx, Store
-from models.tables import Cadre, Job
+from models.tables import Job
 from ui import excel_jobs
 
 log = logging.getLogger(__name__)
@@ -100,7 +98,7 @@ class JobRunner:
             if finished is None:  # its lease ran out and it is someone else's now
                 ctx.session.rollback()
                 return False
-            _tell(ctx, finished, result)
+            jobs.tell(ctx, finished, result)
             return True
 
         try:
@@ -112,12 +110,3 @@ class JobRunner:
         log.info("job %s (%s) %s", job.id, job.kind, "done" if ran else "taken over")
         return ran
 
-
-def _tell(ctx: Ctx, job: Job, result: dict[str, Any]) -> None:
-    """Whoever asked for the job hears that it is done (through the outbox)."""
-    if job.requested_by is None:
-        return
-    recipient = ctx.session.get(Cadre, job.requested_by)
-    if recipient is not None:
-        outbox.enqueue(ctx, Kind.JOB_DONE, {"job": job.kind, **result}, recipient=recipient,
-                       dedupe_key=f"job-done:{job.id}")

@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from models import outbox
 from models.claims import free_for, take_turns
+from models.outbox import Kind
 from models.store import Ctx, Store
-from models.tables import BotState, Job, Period
+from models.tables import BotState, Cadre, Job, Period
 from models.views import active_period
 from models.vocab import FAILED, PENDING
 
@@ -97,6 +99,17 @@ def give_back(store: Store, job_id: int, claimant: str, error: str) -> None:
         if job.attempts >= MAX_ATTEMPTS:
             job.state, job.finished_at = FAILED, ctx.now
             _drop_file(job)
+            tell(ctx, job, {"failed": True})  # as the bot apologises for an update that broke
+
+
+def tell(ctx: Ctx, job: Job, result: dict[str, Any]) -> None:
+    """Whoever asked for the job hears what came of it (through the outbox, once)."""
+    if job.requested_by is None:
+        return
+    recipient = ctx.session.get(Cadre, job.requested_by)
+    if recipient is not None:
+        outbox.enqueue(ctx, Kind.JOB_DONE, {"job": job.kind, **result}, recipient=recipient,
+                       dedupe_key=f"job-done:{job.id}")
 
 
 def _drop_file(job: Job) -> None:

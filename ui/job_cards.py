@@ -1,6 +1,7 @@
 """What an admin is told when heavy work they asked for is done (the outbox's JOB_DONE, queued
 by the job runner in the job's transaction): the import's answer, the rating preview, or what
-a digest run or a recompute did, worded in their language when it is sent."""
+a digest run or a recompute did, worded in their language when it is sent; or, when the job
+failed for good, the apology the bot gives for an update that broke."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from ui.render import Renderer
 
 def job_done(session: Session, payload: dict[str, Any], r: Renderer) -> Card:
     job = payload.get("job")
+    if payload.get("failed"):  # it raised every time it was tried (models/jobs.py: give_back)
+        return Card(r.text("bot.error_apology"))
     if job == JobKind.IMPORT:
         return Card(_imported(payload, r))
     if job == JobKind.PREVIEW:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -23,6 +24,7 @@ from tests.bot.harness import BotHarness
 from tests.conftest import FakeClock
 from tests.excel.support import bot_with_admin, workbook
 from tests.excel.test_broken_files import COOP_HEADERS, TASK_HEADERS
+from ui import excel_jobs
 
 GOOD = workbook({
     "履职事项": [TASK_HEADERS, ("2026", "N1", "P001", None, "新增事项", "基础履职", "综合基础类", 6,
@@ -131,3 +133,19 @@ def test_an_admin_who_lost_the_right_before_the_job_ran_is_refused_in_their_word
             AuditEntry.actor_id == job.requested_by)).first() is not None
     (done,) = _jobs(store)
     assert done.state == "done"  # refused is an answer: not tried again
+
+
+def test_an_import_that_breaks_every_time_ends_in_an_apology(
+        bot: BotHarness, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any) -> dict[str, Any]:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(excel_jobs, "import_job", broken)
+    _queue(bot)
+    bot.deliver()
+    bot.deliver()
+    apology = "抱歉，处理您的请求时出错了。我们已记录此问题，请稍后再试。"
+    assert [text for text in bot.texts(ADMIN) if text == apology] == [apology]
+    (job,) = _jobs(store)
+    assert (job.state, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
+    assert FILE not in job.payload and "RuntimeError" in (job.last_error or "")
