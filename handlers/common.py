@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import logging
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -33,8 +32,6 @@ from ui.callbacks import Callback
 from ui.i18n import LOCALES, Translator, normalize_locale
 from ui.messages import split_message
 from ui.render import Renderer
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 APP_KEY = "kaohe"
