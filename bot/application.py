@@ -108,6 +108,7 @@ def build_application(
     )
     application.bot_data[JOBS_KEY] = JobRunner(kaohe.store, schedule,
                                                on_done=application.bot_data[SENDER_KEY].wake)
+    application.bot_data[APP_KEY].wake_jobs = application.bot_data[JOBS_KEY].wake
     # Conversations first, so their steps win over the plain commands; fallbacks last.
     with warnings.catch_warnings():
         # Our conversations take button taps in their steps on purpose and track them per user,

@@ -106,7 +106,7 @@ def _print_preview(state: CliState, period: Period, members: bool) -> None:
     for key in ("pool", "difficulty", "ratio", "slots", "members", "excellent", "tie"):
         table.add_column(t(f"cli.col.{key}"),
                          justify="right" if key in ("slots", "members", "excellent") else "left")
-    for row in pool_rows(t, rated):
+    for row in pool_rows(t, rated.figures()):
         notes = "\n".join(n for n in (row.line, row.not_rated, row.tie) if n)
         table.add_row(f"{row.name}{row.units}", row.difficulty, row.ratio, str(row.slots),
                       str(row.members), str(row.excellent), notes)

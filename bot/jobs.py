@@ -1,4 +1,5 @@
-"""Running the heavy jobs of models/jobs.py: a loop like the sender's, beside the update loop.
+"""Running the heavy jobs of models/jobs.py (the digest run, a recompute after a policy change,
+an import sent to the bot, the rating preview): a loop like the sender's, beside the update loop.
 
 In the embedded default (`kaohe run`) the bot process runs this loop itself; with
 [workers] external = true only `kaohe worker` processes run it. Each job runs in a thread, in
@@ -12,16 +13,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from bot.config import ScheduleSettings
 from bot.scheduler import queue_digests
-from models import jobs, outbox
+from models import jobs
 from models.claims import EMBEDDED
 from models.jobs import JobKind, Runner
-from models.outbox import Kind
+from models.rating_preview import preview_job
 from models.store import Ctx, Store
-from models.tables import Cadre, Job
+from models.tables import Job
+from ui import excel_jobs
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ def runners(settings: ScheduleSettings) -> dict[str, Runner]:
     return {
         JobKind.DIGESTS.value: lambda ctx, _: {"count": queue_digests(ctx, settings)},
         JobKind.RECOMPUTE.value: jobs.recompute,
+        # Looked up when run (tests hold an import at a gate).
+        JobKind.IMPORT.value: lambda ctx, payload: excel_jobs.import_job(ctx, payload),
+        JobKind.PREVIEW.value: preview_job,
     }
 
 
@@ -94,7 +98,7 @@ class JobRunner:
             if finished is None:  # its lease ran out and it is someone else's now
                 ctx.session.rollback()
                 return False
-            _tell(ctx, finished, result)
+            jobs.tell(ctx, finished, result)
             return True
 
         try:
@@ -106,12 +110,3 @@ class JobRunner:
         log.info("job %s (%s) %s", job.id, job.kind, "done" if ran else "taken over")
         return ran
 
-
-def _tell(ctx: Ctx, job: Job, result: dict[str, Any]) -> None:
-    """Whoever asked for the job hears that it is done (through the outbox)."""
-    if job.requested_by is None:
-        return
-    recipient = ctx.session.get(Cadre, job.requested_by)
-    if recipient is not None:
-        outbox.enqueue(ctx, Kind.JOB_DONE, {"job": job.kind, **result}, recipient=recipient,
-                       dedupe_key=f"job-done:{job.id}")

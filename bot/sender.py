@@ -36,7 +36,7 @@ from models.claims import EMBEDDED
 from models.outbox import Due, Kind, QuietHours
 from models.store import Store
 from models.tables import Cadre
-from ui import cards, digests, insight_cards, insight_digest, rating_cards
+from ui import cards, digests, insight_cards, insight_digest, job_cards, rating_cards
 from ui.i18n import DEFAULT_LOCALE
 from ui.messages import split_message
 from ui.render import Renderer
@@ -66,7 +66,7 @@ CARD_MAKERS: dict[Kind, CardMaker] = {
     Kind.OBJECTION_LODGED: lambda s, p, r, _: rating_cards.objection_card(
         s, int(p["objection_id"]), r),
     Kind.OBJECTION_ANSWERED: lambda s, p, r, _: rating_cards.objection_answered(s, p, r),
-    Kind.JOB_DONE: lambda _, p, r, __: cards.job_done(p, r),
+    Kind.JOB_DONE: lambda s, p, r, _: job_cards.job_done(s, p, r),
     # A supervisor's 提醒 from /warn (models/warnings.py).
     Kind.WARN_REMINDER: lambda s, p, r, _: insight_cards.warn_reminder(s, p, r),
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import logging
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -33,8 +32,6 @@ from ui.callbacks import Callback
 from ui.i18n import LOCALES, Translator, normalize_locale
 from ui.messages import split_message
 from ui.render import Renderer
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 APP_KEY = "kaohe"
@@ -187,11 +184,7 @@ def _command_of(update: Update) -> str:
 
 def refusal_text(r: Renderer, refusal: Refused) -> str:
     """A refusal in the person's words; a code without a sentence gets the generic one."""
-    key = f"refused.{refusal.code}"
-    if not r.t.has(key):
-        log.warning("no text for refusal code %s", refusal.code)
-        return r.text("refused.generic")
-    return r.text(key, **{k: str(v) for k, v in refusal.params.items()})
+    return r.refusal(refusal.code, refusal.params)
 
 
 async def refuse(update: Update, context: Context, refusal: Refused) -> None:

@@ -1,6 +1,7 @@
 """Excel in the bot, for admins: the active period's results as an .xlsx document (a button in
 /admin), and an .xlsx sent to the bot imported with the same checks and the same answer as
-`kaohe import` (docs/excel.md). Anyone else who sends a file is told it is not for them."""
+`kaohe import` (docs/excel.md), as a job beside the bot. Anyone else who sends a file is told it
+is not for them."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ from handlers.common import (
     on_its_own,
     person,
     read,
-    refusal_text,
 )
 from handlers.dispatch import on
-from models.errors import Refused
+from models import jobs
 from models.excel_format import MAX_FILE_BYTES, ROSTER, TASKS
-from models.importing import InvalidWorkbook, file_too_large
+from models.importing import file_too_large
+from models.jobs import JobKind
 from models.views import active_period
 from ui import excel_jobs
 from ui.callbacks import AdminAction
@@ -76,34 +77,33 @@ async def how_to_import(update: Update, context: Context, p: Person, tap: AdminA
 
 
 async def received(update: Update, context: Context) -> None:
-    """An admin's .xlsx: check it all, then import all or nothing, and say which. The work runs
-    beside the update loop (IMPORT_TASK), so everyone else is answered meanwhile."""
+    """An admin's .xlsx: say it is being checked, fetch it beside the update loop (IMPORT_TASK),
+    and queue its import as a job (ui/excel_jobs.py: import_job), which a worker checks and
+    imports all or nothing; the answer comes through the outbox. Everyone is answered
+    meanwhile."""
     message = update.effective_message
     p = await _admin(update, context)
     if p is None or message is None or message.document is None:
         return
     document = message.document
     await answer(update, p.r.text("excel.bot.checking", file=document.file_name or "file"))
-    context.application.create_task(_import(update, context, p, document), update,
+    context.application.create_task(_queue(update, context, p, document), update,
                                     name=IMPORT_TASK)
 
 
-async def _import(update: Update, context: Context, p: Person, document: Document) -> None:
-    store = app(context).store
-    try:
-        if (document.file_size or 0) > MAX_FILE_BYTES:  # not even downloaded
-            raise file_too_large(document.file_size or 0)
-        file = await document.get_file()
-        content = bytes(await file.download_as_bytearray())
-        result = await asyncio.to_thread(excel_jobs.import_file, store, content,
-                                         actor_id=p.id)
-        lines = excel_jobs.result_lines(p.t, result)
-    except InvalidWorkbook as refusal:
-        lines = excel_jobs.refused_lines(p.t, refusal)  # the first problems: one message
-    except Refused as refusal:  # the operations' own refusals (a locked period, say)
-        await answer(update, refusal_text(p.r, refusal), menu(p))
+async def _queue(update: Update, context: Context, p: Person, document: Document) -> None:
+    size = document.file_size or 0
+    if size > MAX_FILE_BYTES:  # not even downloaded, nor queued
+        lines = excel_jobs.refused_lines(p.t, file_too_large(size))
+        await answer(update, "\n".join(escape(line) for line in lines), menu(p))
         return
-    await answer(update, "\n".join(escape(line) for line in lines), menu(p))
+    file = await document.get_file()
+    content = bytes(await file.download_as_bytearray())
+    services = app(context)
+    payload = excel_jobs.import_payload(content, p.id)
+    await asyncio.to_thread(services.store.run, lambda ctx: jobs.enqueue(
+        ctx, JobKind.IMPORT, payload, requested_by=p.id))
+    services.wake_jobs()
 
 
 def register(application: KaoheApp) -> None:

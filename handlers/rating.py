@@ -1,17 +1,17 @@
 """The annual rating in the bot.
 
 Admins (/admin → 年度评定): the preview of the active period with each rating pool's quota and
-any tie at the boundary, then publish (公示), the objections with their answer buttons, finalise,
-and unlock with a reason. Cadres: the 公示 notice's 提出异议 button starts a short conversation —
-reason → confirm — that lodges their one objection. Every step is a models/rating.py operation
-that checks the actor's right on the server.
+any tie at the boundary (worked out by a job beside the bot), then publish (公示), the
+objections with their answer buttons, finalise, and unlock with a reason. Cadres: the 公示
+notice's 提出异议 button starts a short conversation — reason → confirm — that lodges their one
+objection. Every step is a models/rating.py operation that checks the actor's right on the
+server.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CommandHandler,
@@ -36,13 +36,12 @@ from handlers.common import (
 )
 from handlers.dispatch import on, tapped
 from handlers.typed import typed_text
-from models import limits, rating
+from models import jobs, limits, rating
 from models.doors import Door
 from models.errors import Refused
-from models.rating_preview import preview
+from models.jobs import JobKind
 from models.tables import Period
 from models.views import active_period
-from models.vocab import FINAL, PUBLICITY, UNLOCKED
 from ui import rating_cards
 from ui.callbacks import (
     AdminAction,
@@ -67,37 +66,18 @@ async def _admin(update: Update, context: Context) -> Person | None:
 
 
 async def show(update: Update, context: Context, p: Person, tap: AdminAction) -> None:
-    """The active period's rating: the preview and the buttons for the next step."""
+    """The active period's rating: its preview is a job (models/rating_preview.py:
+    preview_job), queued with this tap; the card with the buttons for the next step comes
+    through the outbox (ui/rating_cards.py: preview_done), while the bot answers others."""
     assert update.callback_query is not None
     await update.callback_query.answer()
-    rules = app(context).rules
-    days = app(context).publicity_days
-
-    def build(session: Session) -> tuple[str, InlineKeyboardMarkup | None]:
-        period = active_period(session)
-        if period is None or period.id is None:
-            return p.r.text("refused.no_active_period"), None
-        text = rating_cards.preview_card(session, p.r, period, preview(session, rules, period))
-        run_row = rating.run_of(session, period.id)
-        state = None if run_row is None else run_row.state
-        waiting = len(rating.open_objections(session, period.id))
-        rows = []
-        if period.locked:
-            rows.append([RatingAction("unl", period.id).button(
-                p.r.label("rating.unlock_button"))])
-        elif state != PUBLICITY:
-            rows.append([RatingAction("pub", period.id).button(
-                p.r.label("rating.publish_button", days=days))])
-        if state in (PUBLICITY, UNLOCKED, FINAL) and rating.objections(session, period.id):
-            rows.append([RatingAction("obj", period.id).button(
-                p.r.label("rating.objections_button", open=waiting))])
-        if state in (PUBLICITY, UNLOCKED) and not period.locked:
-            rows.append([RatingAction("fin", period.id).button(
-                p.r.label("rating.finalise_button"))])
-        return text, InlineKeyboardMarkup(rows) if rows else None
-
-    text, markup = await read(context, build)
-    await answer(update, text, markup)
+    period = await read(context, active_period)
+    if period is None or period.id is None:
+        await answer(update, p.r.text("refused.no_active_period"))
+        return
+    payload = {"period_id": period.id, "days": app(context).publicity_days}
+    await run(context, lambda ctx: jobs.enqueue(ctx, JobKind.PREVIEW, payload,
+                                                requested_by=p.id))
 
 
 async def ask_confirmation(update: Update, context: Context, p: Person, tap: RatingAction

@@ -6,6 +6,7 @@ the typed context (handlers/common.py `Context.kaohe`), so that handlers depend 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from models.rules import Rules
@@ -22,3 +23,6 @@ class Services:
     max_delegation_days: int = 90  # config.toml [review]
     # The Mini App dashboard's HTTPS address ([webapp] public_url; empty: no 📊 看板 button).
     webapp_url: str = ""
+    # Wakes this process's job loop for a job queued outside an update's transaction (an
+    # import, once its file is downloaded); an update's own jobs wake it when it commits.
+    wake_jobs: Callable[[], None] = lambda: None

@@ -17,9 +17,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from models import outbox
 from models.claims import free_for, take_turns
+from models.outbox import Kind
 from models.store import Ctx, Store
-from models.tables import BotState, Job, Period
+from models.tables import BotState, Cadre, Job, Period
 from models.views import active_period
 from models.vocab import FAILED, PENDING
 
@@ -32,6 +34,14 @@ POLICY = ("policy", "fingerprint")  # bot_state: the scoring policy the standing
 class JobKind(StrEnum):
     DIGESTS = "digests"  # 管理 → 立即发送本周简报: queue this week's digests for everyone
     RECOMPUTE = "recompute"  # every standing of a period, after the scoring policy changed
+    IMPORT = "import"  # an .xlsx an admin sent to the bot (ui/excel_jobs.py: import_job)
+    PREVIEW = "preview"  # 管理 → 年度评定: the rating preview (models/rating_preview.py)
+
+
+# A job's payload may carry a file (an import's workbook, base64, at most MAX_FILE_BYTES): it
+# is dropped from the row once the job is done or has failed for good, so the table does not
+# keep rosters' personal data nor grow by megabytes per import.
+FILE = "file"
 
 
 def enqueue(ctx: Ctx, kind: JobKind, payload: dict[str, Any] | None = None, *,
@@ -74,6 +84,7 @@ def finish(ctx: Ctx, job_id: int, claimant: str, result: dict[str, Any]) -> Job 
         return None
     job.state, job.finished_at, job.result, job.last_error = DONE, ctx.now, result, None
     job.claimed_by = job.claimed_until = None
+    _drop_file(job)
     return job
 
 
@@ -87,6 +98,23 @@ def give_back(store: Store, job_id: int, claimant: str, error: str) -> None:
         job.claimed_by = job.claimed_until = None
         if job.attempts >= MAX_ATTEMPTS:
             job.state, job.finished_at = FAILED, ctx.now
+            _drop_file(job)
+            tell(ctx, job, {"failed": True})  # as the bot apologises for an update that broke
+
+
+def tell(ctx: Ctx, job: Job, result: dict[str, Any]) -> None:
+    """Whoever asked for the job hears what came of it (through the outbox, once)."""
+    if job.requested_by is None:
+        return
+    recipient = ctx.session.get(Cadre, job.requested_by)
+    if recipient is not None:
+        outbox.enqueue(ctx, Kind.JOB_DONE, {"job": job.kind, **result}, recipient=recipient,
+                       dedupe_key=f"job-done:{job.id}")
+
+
+def _drop_file(job: Job) -> None:
+    if FILE in job.payload:
+        job.payload = {key: value for key, value in job.payload.items() if key != FILE}
 
 
 # -- a changed scoring policy ----------------------------------------------------------------

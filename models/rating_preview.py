@@ -9,6 +9,9 @@ difficulty D and the 未参评); a member's id in SCORING.md's order is the cadr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -22,15 +25,82 @@ from models.rating_pools import (
     NotRated,
     PoolQuota,
     RatedCadre,
+    excellence_line,
     pool_map,
     rate_pool,
 )
 from models.rules import Rules
+from models.store import Ctx
 from models.tables import Cadre, Period, Unit
 from scoring import AssesseeScore, score_assessee
 
-__all__ = ["BY_BASE", "BY_CODE", "BY_KEY", "BoundaryTie", "NotRated", "PoolQuota", "RatedCadre",
-           "RatingPreview", "preview", "preview_from"]
+__all__ = ["BY_BASE", "BY_CODE", "BY_KEY", "BoundaryTie", "NotRated", "PoolFigures", "PoolQuota",
+           "RatedCadre", "RatingPreview", "preview", "preview_from", "preview_job"]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    """What the preview shows of a pool: its quota, how many are rated and inside it, the 优秀
+    line, the 未参评 and the tie, without the members themselves, so that a preview job's result
+    stays small at 20,000 cadres. `to_data`/`of_data`: as JSON (exact numbers as strings)."""
+
+    name: str
+    unit_names: tuple[str, ...]
+    difficulty: Fraction
+    ratio: Fraction
+    slots: int
+    members: int
+    excellent: int
+    line: Decimal | None  # excellence_line
+    excellent_min: Fraction
+    not_rated: tuple[NotRated, ...]
+    tie: BoundaryTie | None
+
+    @classmethod
+    def of(cls, pool: PoolQuota) -> PoolFigures:
+        return cls(pool.name, pool.unit_names, pool.difficulty, pool.ratio, pool.slots,
+                   len(pool.members), pool.excellent, excellence_line(pool),
+                   pool.excellent_min, pool.not_rated, pool.tie)
+
+    def to_data(self) -> dict[str, Any]:
+        tie = self.tie
+        return {
+            "name": self.name, "unit_names": list(self.unit_names),
+            "difficulty": str(self.difficulty), "ratio": str(self.ratio), "slots": self.slots,
+            "members": self.members, "excellent": self.excellent,
+            "line": None if self.line is None else str(self.line),
+            "excellent_min": str(self.excellent_min),
+            "not_rated": [[n.cadre_id, n.code, n.name, n.reason] for n in self.not_rated],
+            "tie": None if tie is None else {
+                "total": str(tie.total), "inside": [_cadre_data(m) for m in tie.inside],
+                "outside": [_cadre_data(m) for m in tie.outside], "decided_by": tie.decided_by,
+                "inside_value": tie.inside_value, "outside_value": tie.outside_value},
+        }
+
+    @classmethod
+    def of_data(cls, data: dict[str, Any]) -> PoolFigures:
+        tie = data["tie"]
+        return cls(
+            data["name"], tuple(data["unit_names"]), Fraction(data["difficulty"]),
+            Fraction(data["ratio"]), int(data["slots"]), int(data["members"]),
+            int(data["excellent"]), None if data["line"] is None else Decimal(data["line"]),
+            Fraction(data["excellent_min"]),
+            tuple(NotRated(int(i), code, name, reason)
+                  for i, code, name, reason in data["not_rated"]),
+            None if tie is None else BoundaryTie(
+                Decimal(tie["total"]), tuple(_cadre_of(m) for m in tie["inside"]),
+                tuple(_cadre_of(m) for m in tie["outside"]), tie["decided_by"],
+                tie["inside_value"], tie["outside_value"]))
+
+
+def _cadre_data(member: RatedCadre) -> list[Any]:
+    return [member.cadre_id, member.code, member.name, str(member.total), member.rank,
+            member.grade]
+
+
+def _cadre_of(data: list[Any]) -> RatedCadre:
+    cadre_id, code, name, total, rank, grade = data
+    return RatedCadre(int(cadre_id), code, name, Decimal(total), int(rank), grade)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +114,9 @@ class RatingPreview:
                 if member.cadre_id == cadre_id:
                     return pool, member
         return None
+
+    def figures(self) -> list[PoolFigures]:
+        return [PoolFigures.of(pool) for pool in self.pools]
 
     def not_rated(self, cadre_id: int) -> tuple[PoolQuota, NotRated] | None:
         for pool in self.pools:
@@ -76,3 +149,13 @@ def preview_from(session: Session, rules: Rules, period: Period,
     return RatingPreview(period.id, tuple(
         rate_pool(unit, held[unit.id], cadres[unit.id], loaded, scores, rules)
         for unit in units if unit.id in cadres))
+
+
+def preview_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    """The PREVIEW job (管理 → 年度评定): the period's preview as data for the admin's card
+    (ui/rating_cards.py: preview_done), which reads the rating's state when it is sent."""
+    period = ctx.session.get(Period, int(payload["period_id"]))
+    if period is None:
+        return {**payload, "pools": None}
+    rated = preview(ctx.session, ctx.rules, period)
+    return {**payload, "pools": [figures.to_data() for figures in rated.figures()]}

@@ -213,6 +213,32 @@ class Store:
             session.commit()
 
 
+def refusable(ctx: Ctx, operation: Callable[[Ctx], T]) -> T:
+    """`operation(ctx)` in a savepoint of ctx's transaction: a `Refused` it raises undoes only
+    its own changes (its audit row is kept) and passes on, so the caller may still commit what
+    else the transaction did (a job's completion and the notice saying it was refused)."""
+    savepoint = ctx.session.begin_nested()
+    try:
+        result = operation(ctx)
+        ctx.session.flush()
+        savepoint.commit()
+        return result
+    except Refused as refusal:
+        _undo(ctx.session, savepoint)
+        record_refusal(ctx.session, ctx.now, refusal)
+        raise
+    except BaseException:
+        _undo(ctx.session, savepoint)
+        raise
+
+
+def _undo(session: Session, savepoint: Any) -> None:
+    if savepoint.is_active:
+        savepoint.rollback()
+    # Locks taken inside the savepoint went with it (PostgreSQL): take them again if needed.
+    session.info.pop("standings_locks", None)
+
+
 def record_refusal(session: Session, now: datetime, refusal: Refused) -> None:
     """What a refusal keeps (its `keep` rows, its audit row) into `session`."""
     session.add_all(refusal.keep)
@@ -276,10 +302,7 @@ class Unit:
         raise AssertionError("unreachable")
 
     def _undo(self, savepoint: Any) -> None:
-        if savepoint.is_active:
-            savepoint.rollback()
-        # Locks taken inside the savepoint went with it (PostgreSQL): take them again if needed.
-        self.session.info.pop("standings_locks", None)
+        _undo(self.session, savepoint)
 
     def commit(self) -> None:
         """Commit what the unit did so far; the next step starts a new transaction."""

@@ -373,7 +373,8 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class Job(SQLModel, table=True):
-    """Heavy work the bot hands to a worker (models/jobs.py): the digest run, a recompute."""
+    """Heavy work the bot hands to a worker (models/jobs.py): the digest run, a recompute, an
+    import sent to the bot (its file in the payload until done), the rating preview."""
 
     __tablename__ = "job"
     __table_args__ = (Index("job_waiting", "state", "id"),)

@@ -1,15 +1,24 @@
 """What the command line and the bot both do with workbooks: import a file, write one, and
-say what happened in the user's language. One place, so both answer the same way."""
+say what happened in the user's language. One place, so both answer the same way.
+
+A file sent to the bot is imported as a job (models/jobs.py, JobKind.IMPORT): its bytes are
+stored with the job (`import_payload`), a worker runs `import_job`, and what came of it goes to
+the admin through the outbox as plain data, worded in their language when it is sent
+(`import_done_lines`)."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
+from typing import Any
 
+from models.errors import Refused
 from models.excel_format import PROBLEMS_LISTED, ROSTER, TASKS, WORKBOOKS, detect
 from models.exporting import results, roster_rows, task_rows
 from models.import_roster import import_roster
 from models.import_tasks import import_tasks
 from models.importing import (
+    Counts,
     ImportResult,
     InvalidWorkbook,
     Problem,
@@ -17,7 +26,8 @@ from models.importing import (
     data_rows,
     wrong_workbook,
 )
-from models.store import Store
+from models.jobs import FILE
+from models.store import Ctx, Store, refusable
 from models.tables import Period
 from ui import workbooks
 from ui.i18n import Translator
@@ -45,6 +55,38 @@ def import_file(store: Store, content: bytes, *, kind: str | None = None,
                 actor_id: int | None = None) -> ImportResult:
     found, sheets = read(content, kind)
     return import_sheets(store, found, sheets, actor_id=actor_id)
+
+
+# -- an import sent to the bot, as a job ------------------------------------------------------
+
+
+def import_payload(content: bytes, actor_id: int) -> dict[str, Any]:
+    """What an IMPORT job keeps: who sent the file (their right is checked when it runs) and
+    the file itself (the bot caps it at MAX_FILE_BYTES)."""
+    return {"actor": actor_id, FILE: base64.b64encode(content).decode("ascii")}
+
+
+def import_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
+    """The IMPORT job's work, in the job's transaction: check and import the file all or
+    nothing (a savepoint: a refused file undoes only itself). Returns what to tell the admin
+    as data: what was imported, or why nothing was."""
+    actor_id = int(payload["actor"])
+    try:
+        found, sheets = read(base64.b64decode(payload[FILE]))
+        result = refusable(ctx, lambda c: IMPORTERS[found](c, actor_id, sheets, None))
+    except InvalidWorkbook as refusal:  # the first problems are enough to say what to fix
+        return {"refused": len(refusal.problems),
+                "problems": [_problem_data(p) for p in refusal.problems[:PROBLEMS_LISTED]]}
+    except Refused as refusal:  # the operations' own refusals (a locked period, say)
+        return {"refusal": refusal.code, "params": {k: str(v) for k, v in refusal.params.items()}}
+    return {"kind": result.kind, "changed": result.changed,
+            "counts": {key: [c.created, c.updated, c.unchanged]
+                       for key, c in result.counts.items()}}
+
+
+def _problem_data(problem: Problem) -> dict[str, Any]:
+    return {"sheet": problem.sheet, "row": problem.row, "column": problem.column,
+            "code": problem.code, "params": dict(problem.params)}
 
 
 def rows_to_import(sheets: dict[str, SheetData]) -> int:
@@ -89,11 +131,13 @@ def problem_text(t: Translator, problem: Problem) -> str:
 def refused_lines(t: Translator, refusal: InvalidWorkbook,
                   limit: int = PROBLEMS_LISTED) -> list[str]:
     """The heading, one line for each of the first `limit` bad cells, and how many more."""
-    problems = refusal.problems
-    lines = [t("excel.refused", count=len(problems)),
-             *(problem_text(t, p) for p in problems[:limit])]
-    if len(problems) > limit:
-        lines.append(t("excel.more_problems", count=len(problems) - limit))
+    return _refused(t, refusal.problems[:limit], len(refusal.problems))
+
+
+def _refused(t: Translator, listed: list[Problem], count: int) -> list[str]:
+    lines = [t("excel.refused", count=count), *(problem_text(t, p) for p in listed)]
+    if count > len(listed):
+        lines.append(t("excel.more_problems", count=count - len(listed)))
     return lines
 
 
@@ -104,3 +148,14 @@ def result_lines(t: Translator, result: ImportResult) -> list[str]:
         lines.append(t("excel.counts", sheet=names[key], created=counts.created,
                        updated=counts.updated, unchanged=counts.unchanged))
     return lines
+
+
+def import_done_lines(t: Translator, done: dict[str, Any]) -> list[str]:
+    """What `import_job` returned, in t's language: the same lines as `kaohe import` says.
+    (A refusal of an operation is worded by the caller, which has the renderer.)"""
+    if "refused" in done:
+        listed = [Problem(p["sheet"], int(p["row"]), p["column"], p["code"], dict(p["params"]))
+                  for p in done["problems"]]
+        return _refused(t, listed, int(done["refused"]))
+    counts = {key: Counts(*numbers) for key, numbers in done["counts"].items()}
+    return result_lines(t, ImportResult(done["kind"], counts))

@@ -8,6 +8,7 @@ formatted here so that the bot and `kaohe rate` show them alike.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -15,13 +16,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup
 
-from models.rating import count_objections, grade_of, run_of
-from models.rating_pools import PoolQuota, excellence_line
-from models.rating_preview import BoundaryTie, RatingPreview
+from models.rating import count_objections, grade_of, objections, open_objections, run_of
+from models.rating_pools import PoolQuota
+from models.rating_preview import BoundaryTie, PoolFigures
 from models.tables import Cadre, Objection, Period, RatingRun, Standing, Unit
-from models.vocab import OPEN, PUBLICITY
+from models.vocab import FINAL, OPEN, PUBLICITY, UNLOCKED
 from scoring import round_half_up
-from ui.callbacks import ObjectionAnswer, ObjectionNew
+from ui.callbacks import ObjectionAnswer, ObjectionNew, RatingAction
 from ui.cards import Card
 from ui.i18n import Translator
 from ui.render import Punctuation, Renderer
@@ -55,16 +56,15 @@ def status_text(t: Translator, run: RatingRun | None) -> str:
     return t(f"rating.state.{run.state}", until=run.publicity_ends_on.isoformat())
 
 
-def line_text(t: Translator, pool: PoolQuota) -> str:
+def line_text(t: Translator, pool: PoolFigures) -> str:
     """The 优秀 line today, or "" with no slot."""
-    line = excellence_line(pool)
-    if line is None:
+    if pool.line is None:
         return ""
-    return t("rating.pool_line", total=format(line, "f"),
+    return t("rating.pool_line", total=format(pool.line, "f"),
              minimum=format(round_half_up(pool.excellent_min, 2), "f"))
 
 
-def not_rated_text(t: Translator, pool: PoolQuota) -> str:
+def not_rated_text(t: Translator, pool: PoolQuota | PoolFigures) -> str:
     """The pool's 未参评 with the reason, or ""."""
     if not pool.not_rated:
         return ""
@@ -89,23 +89,57 @@ class PoolRow:
     tie: str | None
 
 
-def pool_rows(t: Translator, rated: RatingPreview) -> list[PoolRow]:
-    return [_row(t, pool) for pool in rated.pools]
+def pool_rows(t: Translator, pools: Iterable[PoolFigures]) -> list[PoolRow]:
+    return [_row(t, pool) for pool in pools]
 
 
-def _row(t: Translator, pool: PoolQuota) -> PoolRow:
+def _row(t: Translator, pool: PoolFigures) -> PoolRow:
     units = t("rating.pool_units", units=Punctuation.of(t).list.join(pool.unit_names))
     return PoolRow(pool.name, units,
                    difficulty_text(pool.difficulty), ratio_text(pool.ratio), pool.slots,
-                   len(pool.members), pool.excellent, line_text(t, pool),
+                   pool.members, pool.excellent, line_text(t, pool),
                    not_rated_text(t, pool), tie_text(t, pool.tie) if pool.tie else None)
 
 
-def preview_card(session: Session, r: Renderer, period: Period, rated: RatingPreview) -> str:
+def preview_card(session: Session, r: Renderer, period: Period,
+                 pools: Iterable[PoolFigures]) -> str:
     assert period.id is not None
     run = run_of(session, period.id)
     return r.render("rating_preview", period=period, status=status_text(r.t, run),
-                    rows=pool_rows(r.t, rated), counts=count_objections(session, period.id))
+                    rows=pool_rows(r.t, pools), counts=count_objections(session, period.id))
+
+
+def preview_done(session: Session, payload: dict[str, Any], r: Renderer) -> Card:
+    """The PREVIEW job's result (models/rating_preview.py: preview_job) for the admin who asked:
+    the preview, and the buttons for the rating's next step as it stands when it is sent."""
+    period = session.get(Period, payload.get("period_id"))
+    if period is None or period.id is None or payload.get("pools") is None:
+        return Card(r.text("refused.no_active_period"))
+    pools = [PoolFigures.of_data(pool) for pool in payload["pools"]]
+    return Card(preview_card(session, r, period, pools),
+                next_steps(session, r, period, int(payload.get("days", 0))))
+
+
+def next_steps(session: Session, r: Renderer, period: Period,
+               publicity_days: int) -> InlineKeyboardMarkup | None:
+    """Unlock a locked period; publish (公示) one not in publicity; the objections once there
+    are any; finalise during or after the publicity."""
+    assert period.id is not None
+    run_row = run_of(session, period.id)
+    state = None if run_row is None else run_row.state
+    rows = []
+    if period.locked:
+        rows.append([RatingAction("unl", period.id).button(r.label("rating.unlock_button"))])
+    elif state != PUBLICITY:
+        rows.append([RatingAction("pub", period.id).button(
+            r.label("rating.publish_button", days=publicity_days))])
+    if state in (PUBLICITY, UNLOCKED, FINAL) and objections(session, period.id):
+        waiting = len(open_objections(session, period.id))
+        rows.append([RatingAction("obj", period.id).button(
+            r.label("rating.objections_button", open=waiting))])
+    if state in (PUBLICITY, UNLOCKED) and not period.locked:
+        rows.append([RatingAction("fin", period.id).button(r.label("rating.finalise_button"))])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def rating_published(session: Session, payload: dict[str, Any], r: Renderer,

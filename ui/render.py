@@ -8,6 +8,7 @@ recipient's catalog. Numbers are formatted here, never in handlers.
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -18,6 +19,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from ui.i18n import Translator
+
+log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -142,3 +145,12 @@ class Renderer:
     def label(self, key: str, **params: Any) -> str:
         """A button label or plain text (Telegram shows button labels as given, no HTML)."""
         return self.t(key, **params)
+
+    def refusal(self, code: str, params: dict[str, Any]) -> str:
+        """A refusal (models/errors.py) in the person's words; a code without a sentence gets
+        the generic one."""
+        key = f"refused.{code}"
+        if not self.t.has(key):
+            log.warning("no text for refusal code %s", code)
+            return self.text("refused.generic")
+        return self.text(key, **{k: str(v) for k, v in params.items()})

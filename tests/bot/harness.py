@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from sqlmodel import select
 from telegram import Update
 from telegram.ext import Application
 
@@ -28,9 +29,11 @@ from bot.application import (
 from bot.config import Settings, load_settings
 from bot.sender import Pacing
 from handlers.excel import IMPORT_TASK
-from models import invites
+from models import invites, jobs
+from models.outbox import Kind
 from models.store import Store
-from models.tables import Cadre
+from models.tables import Cadre, OutboxMessage
+from models.vocab import PENDING
 from sandbox.simulator import SimMessage, TelegramSimulator
 
 T = TypeVar("T")
@@ -115,7 +118,7 @@ class BotHarness:
         self.say(telegram_id, f"/start {code}")
 
     def _admin_id(self) -> int:
-        from sqlmodel import col, select
+        from sqlmodel import col
 
         with self.store.session() as session:
             admin = session.exec(select(Cadre).where(col(Cadre.is_admin))).first()
@@ -124,21 +127,41 @@ class BotHarness:
 
     # -- what users do ----------------------------------------------------------------------
 
-    def feed(self, update: dict[str, Any]) -> None:
+    def feed(self, update: dict[str, Any], *, deliver: bool = True) -> None:
+        """The bot handles `update`; then what its loops would do (unless `deliver` is False:
+        the process dies first, or `kaohe worker`s elsewhere do the jobs)."""
         self.human_time += 3
         self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
-        if not self.background_sender:
+        self.run(self._fetched())
+        if deliver and not self.background_sender:
             self.deliver()
 
+    @staticmethod
+    async def _fetched() -> None:
+        """A file sent for import is fetched and its job queued beside the update loop
+        (IMPORT_TASK): wait for that, so that the job is there for `deliver`."""
+        while pending := [task for task in asyncio.all_tasks()
+                          if task.get_name() == IMPORT_TASK and not task.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
     def settle(self) -> None:
-        """Wait for the work the bot runs beside the update loop (an Excel import) to end."""
+        """Wait for the heavy work the bot runs beside the update loop (an Excel import, the
+        rating preview) to end and for what it has to say to be delivered: at once through
+        `deliver`, or, with the background sender, until the loops have done it."""
+        if not self.background_sender:
+            self.deliver()
+            return
 
-        async def background_done() -> None:
-            while pending := [task for task in asyncio.all_tasks()
-                              if task.get_name() == IMPORT_TASK and not task.done()]:
-                await asyncio.gather(*pending, return_exceptions=True)
+        async def told() -> None:
+            while jobs.waiting(self.store) or self._untold():
+                await asyncio.sleep(0.01)
 
-        self.run(background_done())
+        self.run(asyncio.wait_for(told(), timeout=300))  # a guard against a hang
+
+    def _untold(self) -> int:
+        with self.store.session() as session:
+            return len(session.exec(select(OutboxMessage.id).where(
+                OutboxMessage.kind == Kind.JOB_DONE, OutboxMessage.state == PENDING)).all())
 
     def say(self, user_id: int, text: str, *, chat: int | None = None) -> list[SimMessage]:
         """The user writes `text` in their private chat, or in the group `chat`."""

@@ -24,17 +24,22 @@ from models.jobs import JobKind
 from models.outbox import Kind
 from models.standings import check
 from models.store import Store
-from models.tables import Cadre, Job, OutboxMessage, Period
+from models.tables import Cadre, Job, OutboxMessage, Period, Task
 from models.vocab import PENDING, SENT
 from sandbox.sim_http import SimulatorServer
 from sandbox.simulator import TelegramSimulator
 from tests.concurrency.conftest import Database
+from tests.excel.support import workbook
+from tests.excel.test_broken_files import TASK_HEADERS
 from tests.support.world import build_world
+from ui import excel_jobs
 
 pytestmark = pytest.mark.concurrency
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = 120  # digests enough that both workers get a share
 GIVE_UP = 300.0  # seconds: a guard against a hang, not a measurement
+DUTY_LIST = workbook({"履职事项": [TASK_HEADERS, (
+    "2026", "N1", "P001", None, "新增事项", "基础履职", "综合基础类", 6, "市政府工作报告")]})
 
 
 @pytest.fixture
@@ -113,6 +118,13 @@ def test_two_workers_deliver_a_digest_run_once_and_recompute_a_changed_policy(
                for _ in range(2)]
     try:
         _wait_until_done(store, workers)
+        # Then a duty list sent to the bot and 年度评定's preview (after the run, so that the
+        # run's rows are shared by both workers, neither busy with these).
+        store.run(lambda ctx: jobs.enqueue(ctx, JobKind.IMPORT, excel_jobs.import_payload(
+            DUTY_LIST, admin), requested_by=admin))
+        store.run(lambda ctx: jobs.enqueue(ctx, JobKind.PREVIEW, {
+            "period_id": period.id, "days": 5}, requested_by=admin))
+        _wait_until_done(store, workers)
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
@@ -123,8 +135,8 @@ def test_two_workers_deliver_a_digest_run_once_and_recompute_a_changed_policy(
     with store.session() as session:
         rows = session.exec(select(OutboxMessage)).all()
         done = {job.kind: job for job in session.exec(select(Job)).all()}
-    assert {kind: job.state for kind, job in done.items()} == {"digests": "done",
-                                                                "recompute": "done"}
+    assert {kind: job.state for kind, job in done.items()} == {
+        "digests": "done", "recompute": "done", "import": "done", "preview": "done"}
     digests = [row for row in rows if row.kind == Kind.DIGEST_CADRE]
     assert len(digests) >= PEOPLE and all(row.state == SENT for row in digests)
     assert len({row.chat_id for row in digests}) == len(digests)  # one per person
@@ -140,6 +152,12 @@ def test_two_workers_deliver_a_digest_run_once_and_recompute_a_changed_policy(
                                                    for w in workers}
     told = [m.text or "" for m in sim.bot_messages(900_000 + admin)]
     assert any("已排入发送队列" in text for text in told)  # the admin heard it was done
+    # The import and the preview were each done once and told once (two workers took turns).
+    imported = [text for text in told if text.startswith("导入完成")]
+    assert len(imported) == 1 and "履职事项：新增 1，更新 0，未变 0" in imported[0]
+    assert len([text for text in told if "年度评定" in text and "尚未公示" in text]) == 1
+    with store.session() as session:
+        assert session.exec(select(Task).where(Task.code == "N1")).one()
 
     checked = subprocess.run([sys.executable, "-m", "bot.cli", "check"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)

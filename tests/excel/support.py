@@ -9,7 +9,11 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 
 from models.importing import InvalidWorkbook
+from models.standings import refresh_all
 from models.store import Store
+from tests.bot.conftest import ADMIN, ALICE
+from tests.bot.harness import BotHarness
+from tests.support.world import World, build_world
 from ui import excel_jobs
 from ui.i18n import Translator
 
@@ -49,3 +53,15 @@ def problems(store: Store, content: bytes, locale: str = "en") -> list[str]:
     except InvalidWorkbook as refusal:
         return excel_jobs.refused_lines(Translator(locale), refusal)
     raise AssertionError("the file was imported")
+
+
+def bot_with_admin(store: Store, *, background_sender: bool = False) -> BotHarness:
+    """The bot on the small world (everyone with a standing, as after any approval), the admin
+    and Alice bound to it."""
+    world: World = build_world(store)
+    with store.transaction() as ctx:
+        refresh_all(ctx, world.year)
+    harness = BotHarness(store, background_sender=background_sender)
+    harness.join(world.admin, ADMIN)
+    harness.join(world.alice, ALICE)
+    return harness

@@ -3,6 +3,7 @@ import file and gets the same answer as the command line; nobody else may send o
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from io import BytesIO
@@ -13,25 +14,18 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from models.excel_format import MAX_FILE_BYTES, PROBLEMS_LISTED
-from models.standings import refresh_all
 from models.store import Store
 from models.tables import AuditEntry, Task
 from tests.bot.conftest import ADMIN, ALICE
 from tests.bot.harness import BotHarness
-from tests.excel.support import workbook
+from tests.excel.support import bot_with_admin, workbook
 from tests.excel.test_broken_files import COOP_HEADERS, TASK_HEADERS
-from tests.support.world import World, build_world
 from ui import excel_jobs
 
 
 @pytest.fixture
 def bot(store: Store) -> Iterator[BotHarness]:
-    world: World = build_world(store)
-    with store.transaction() as ctx:  # everyone has a standing, as after any approval
-        refresh_all(ctx, world.year)
-    harness = BotHarness(store)
-    harness.join(world.admin, ADMIN)
-    harness.join(world.alice, ALICE)
+    harness = bot_with_admin(store)
     yield harness
     harness.close()
 
@@ -102,28 +96,36 @@ def test_anyone_else_sending_a_file_is_refused(bot: BotHarness, store: Store) ->
 
 
 def test_an_import_runs_beside_the_update_loop_and_others_are_answered_meanwhile(
-    bot: BotHarness, monkeypatch: pytest.MonkeyPatch,
+    store: Store, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The import is held at a gate until Alice has had her answer, so the test does not
-    # depend on how fast this machine checks 4,000 rows.
-    gate = threading.Event()
-    real_import = excel_jobs.import_file
+    # The bot's own job and delivery loops run as they do in `kaohe run`. The import job is
+    # held at a gate until Alice has had her answer, so the test does not depend on how fast
+    # this machine checks 4,000 rows.
+    bot = bot_with_admin(store, background_sender=True)
+    started, gate = threading.Event(), threading.Event()
+    real_import = excel_jobs.import_job
 
     def held_import(*args: Any, **kwargs: Any) -> Any:
+        started.set()
         assert gate.wait(timeout=60), "the test never opened the gate"
         return real_import(*args, **kwargs)
 
-    monkeypatch.setattr(excel_jobs, "import_file", held_import)
+    monkeypatch.setattr(excel_jobs, "import_job", held_import)
     rows = [("2026", f"X{i:04d}", "NOBODY", None, "事项", "基础履职", "综合基础类", 5,
              "市政府工作报告") for i in range(4000)]
     content = workbook({"履职事项": [TASK_HEADERS, *rows]})
-    bot.feed(bot.sim.send_document(ADMIN, "big.xlsx", content))
-    assert bot.last(ADMIN).body == "正在检查 big.xlsx…"
-    assert "可用命令" in bot.say(ALICE, "/help")[-1].body  # answered while the import waits
-    assert bot.last(ADMIN).body == "正在检查 big.xlsx…"  # still checking: Alice did not wait
-    gate.set()
-    bot.settle()
-    assert bot.last(ADMIN).body.startswith("文件有 4000 处错误，未导入任何内容：")
+    try:
+        bot.feed(bot.sim.send_document(ADMIN, "big.xlsx", content))
+        assert bot.last(ADMIN).body == "正在检查 big.xlsx…"
+        assert bot.run(asyncio.to_thread(started.wait, 60))  # the job loop is on it
+        assert "可用命令" in bot.say(ALICE, "/help")[-1].body  # answered while the import waits
+        assert bot.last(ADMIN).body == "正在检查 big.xlsx…"  # still checking: Alice did not wait
+        gate.set()
+        bot.settle()
+        assert bot.last(ADMIN).body.startswith("文件有 4000 处错误，未导入任何内容：")
+    finally:
+        gate.set()
+        bot.close()
 
 
 def test_a_file_past_the_size_limit_is_refused_without_downloading_it(bot: BotHarness) -> None:
