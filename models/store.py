@@ -71,6 +71,9 @@ class Ctx:
         return self.now.astimezone(self.tz).date()
 
 
+READ_ONLY = "kaohe_read_only"  # an execution option: this connection's transaction only reads
+
+
 def make_engine(url: str, *, echo: bool = False, busy_timeout: int = 15) -> Engine:
     """An engine for SQLite (WAL, busy timeout, foreign keys on) or PostgreSQL."""
     parsed = make_url(url)
@@ -97,9 +100,13 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: int = 15) -> Engi
         def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
+        # A look that changes nothing (`Store.reading`) begins DEFERRED: in WAL mode it reads
+        # one moment without the write lock, so writers never wait behind a long read (a
+        # city's dashboard, the rating's preview).
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            reading = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
@@ -137,7 +144,9 @@ class Store:
         """A read-only session whose queries all see one moment, however many there are and
         whatever commits meanwhile (PostgreSQL: REPEATABLE READ, READ ONLY). `kaohe check`
         reads facts and standings this way, so writers at work never look like differences.
-        SQLite's sessions see one moment already: each holds the database's write lock."""
+        SQLite's sessions see one moment already: this one holds the database's write lock, as
+        every transaction there does but `reading()`'s, so that check's forked workers, reading
+        through connections of their own, see the same moment (nothing commits meanwhile)."""
         if self.dialect != "postgresql":
             return self._sessions()
         return self._sessions(bind=self.engine.execution_options(
@@ -164,8 +173,10 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[Ctx]:
         """A look that changes nothing (the dashboard's reads): nothing is committed, but a
-        `Refused` that asks to be audited is recorded, as `transaction()` does."""
-        session = self._sessions()
+        `Refused` that asks to be audited is recorded, as `transaction()` does. On SQLite it
+        does not take the write lock (see `make_engine`)."""
+        session = self._sessions(bind=self.engine.execution_options(**{READ_ONLY: True})) \
+            if self.dialect == "sqlite" else self._sessions()
         ctx = Ctx(session=session, rules=self.rules, now=self.clock(), tz=self.tz)
         try:
             yield ctx
