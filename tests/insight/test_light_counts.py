@@ -60,3 +60,22 @@ def test_the_database_gives_every_task_the_rules_light(store: Store) -> None:
                 if number % 4 == 0:
                     _same(session, period, some_unit, day, margins)
         assert seen == {"red", "yellow", "green"}  # the demo has every colour
+
+
+def test_tasks_exactly_on_a_margin(store: Store) -> None:
+    """The margins are set to how far some tasks are behind, and a cent less: those tasks sit
+    exactly on the line (not past it) and a cent past it; both rules agree on each."""
+    build_demo(store)
+    with store.session() as session:
+        period = session.exec(select(Period).where(col(Period.is_active))).one()
+        day = date(period.starts_on.year, 7, 15)
+        lights = lights_under(session, period, None, day, WarningMargins())
+        behind = sorted({light.behind for light in lights
+                         if light.days_late == 0 and light.behind > 0})
+        assert len(behind) >= 3
+        cent = Decimal("0.01")
+        for value in behind[::max(1, len(behind) // 4)]:
+            for margins in (WarningMargins(yellow=value, red=value + 10),
+                            WarningMargins(yellow=value - cent, red=value),
+                            WarningMargins(yellow=Decimal(0), red=value - cent)):
+                _same(session, period, None, day, margins)
