@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
-from models.light_counts import cadre_lights
+from models.light_counts import unit_and_member_lights
 from models.light_counts import unit_lights as units_lights
 from models.rating_pools import pool_lines
 from models.reports import pending_for
@@ -309,15 +309,15 @@ def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
     overseen = {u.id for u in overseen_units(ctx.session, who, ctx.today)}
     children = list(ctx.session.exec(
         select(Unit).where(Unit.parent_id == unit_id).order_by(col(Unit.path))).all())
-    of_cadre = cadre_lights(ctx.session, period, [unit_id], ctx.today, ctx.rules.warnings)
+    of_unit, of_cadre = unit_and_member_lights(ctx.session, period, [unit_id], ctx.today,
+                                     ctx.rules.warnings)
     return UnitPage(
         period, unit, own.total if own else None,
         [MemberLine(m, week_ago.get(m.cadre_id), of_cadre.get(m.cadre_id) or LightSummary())
          for m in people],
         unit_quotas(ctx, period, [unit_id])[unit_id], guard_lines(ctx, unit),
         [child for child in children if child.id in overseen],
-        units_lights(ctx.session, period, [unit_id], ctx.today, ctx.rules.warnings).get(
-            unit_id) or LightSummary())
+        of_unit.get(unit_id) or LightSummary())
 
 
 # -- a person ---------------------------------------------------------------------------------

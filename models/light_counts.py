@@ -43,7 +43,6 @@ from sqlalchemy import (
     func,
     literal,
     null,
-    true,
     type_coerce,
     union_all,
 )
@@ -54,7 +53,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from sqlmodel import Session, col
 
 from models.occurrences import Occurrence, occurrences
-from models.overdue import is_overdue
+from models.overdue import is_overdue, without_jit
 from models.rules import WarningMargins
 from models.tables import Cadre, Period, Report, Task
 from models.vocab import APPROVED, SUBMITTED
@@ -234,18 +233,23 @@ def task_colours(period: Period, today: date, margins: WarningMargins,
 
 @dataclass(frozen=True, slots=True)
 class Counted:
-    owner: int
+    home: int  # the unit the tasks count for
+    cadre_id: int | None  # whose they are (None: the unit's own)
     dimension: str
     colour: str
     count: int
 
 
-def _summaries(rows: list[Counted]) -> dict[int, LightSummary]:
+def _summaries(rows: list[Counted], owner: Callable[[Counted], int | None]
+               ) -> dict[int, LightSummary]:
     """The worst key-task light and the counts per colour (models/warnings.py `summarise`)."""
     severity = {GREEN: 0, YELLOW: 1, RED: 2}
     found: dict[int, LightSummary] = {}
     for row in rows:
-        summary = found.setdefault(row.owner, LightSummary())
+        key = owner(row)
+        if key is None:
+            continue
+        summary = found.setdefault(key, LightSummary())
         summary.counts[row.colour] += row.count
         if row.dimension == "key" and severity[row.colour] > severity[summary.colour]:
             summary.colour = row.colour
@@ -254,12 +258,12 @@ def _summaries(rows: list[Counted]) -> dict[int, LightSummary]:
 
 def _counted(session: Session, period: Period, today: date, margins: WarningMargins,
              unit_ids: Collection[int] | None, by_cadre: bool) -> list[Counted]:
+    """Open tasks counted per unit (and per cadre, `by_cadre`), dimension and colour."""
     lights = task_colours(period, today, margins, unit_ids)
-    owner = lights.c.cadre_id if by_cadre else lights.c.home
-    rows = session.execute(
-        sa_select(owner, lights.c.dimension, lights.c.colour, func.count())
-        .where(owner.is_not(None) if by_cadre else true())
-        .group_by(owner, lights.c.dimension, lights.c.colour)).all()
+    group = [lights.c.home, lights.c.cadre_id if by_cadre else null(), lights.c.dimension,
+             lights.c.colour]
+    without_jit(session)
+    rows = session.execute(sa_select(*group, func.count()).group_by(*group)).all()
     return [Counted(*row) for row in rows]
 
 
@@ -274,11 +278,14 @@ def colours(session: Session, period: Period, unit_ids: Collection[int] | None,
 def unit_lights(session: Session, period: Period, unit_ids: Collection[int] | None,
                 today: date, margins: WarningMargins) -> dict[int, LightSummary]:
     """Per unit with an open task (its own, or a member's): its light and counts."""
-    return _summaries(_counted(session, period, today, margins, unit_ids, by_cadre=False))
+    rows = _counted(session, period, today, margins, unit_ids, by_cadre=False)
+    return _summaries(rows, lambda row: row.home)
 
 
-def cadre_lights(session: Session, period: Period, unit_ids: Collection[int] | None,
-                 today: date, margins: WarningMargins) -> dict[int, LightSummary]:
-    """Per active cadre of the units with an open task: their light and counts."""
-    return _summaries(_counted(session, period, today, margins, unit_ids, by_cadre=True))
-
+def unit_and_member_lights(session: Session, period: Period, unit_ids: Collection[int] | None,
+                 today: date, margins: WarningMargins
+                 ) -> tuple[dict[int, LightSummary], dict[int, LightSummary]]:
+    """Per unit and per active cadre of the units, with an open task: their light and
+    counts, from one query."""
+    rows = _counted(session, period, today, margins, unit_ids, by_cadre=True)
+    return (_summaries(rows, lambda row: row.home), _summaries(rows, lambda row: row.cadre_id))

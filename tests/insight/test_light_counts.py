@@ -42,7 +42,8 @@ def _same(session: Session, period: Period, units: list[int] | None, day: date,
     assert light_counts.colours(session, period, units, day, margins) == {
         light.task_id: light.colour for light in python}, (period.code, day, units)
     assert light_counts.unit_lights(session, period, units, day, margins) == by_unit(python)
-    assert light_counts.cadre_lights(session, period, units, day, margins) == by_cadre(python)
+    assert light_counts.unit_and_member_lights(session, period, units, day, margins) == (
+        by_unit(python), by_cadre(python))
     return len(python)
 
 
