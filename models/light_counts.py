@@ -260,11 +260,14 @@ def _counted(session: Session, period: Period, today: date, margins: WarningMarg
              unit_ids: Collection[int] | None, by_cadre: bool) -> list[Counted]:
     """Open tasks counted per unit (and per cadre, `by_cadre`), dimension and colour."""
     lights = task_colours(period, today, margins, unit_ids)
-    group = [lights.c.home, lights.c.cadre_id if by_cadre else null(), lights.c.dimension,
+    group = [lights.c.home, *([lights.c.cadre_id] if by_cadre else []), lights.c.dimension,
              lights.c.colour]
     without_jit(session)
     rows = session.execute(sa_select(*group, func.count()).group_by(*group)).all()
-    return [Counted(*row) for row in rows]
+    if by_cadre:
+        return [Counted(*row) for row in rows]
+    return [Counted(home, None, dimension, colour, count)
+            for home, dimension, colour, count in rows]
 
 
 def colours(session: Session, period: Period, unit_ids: Collection[int] | None,
