@@ -18,6 +18,8 @@ from sqlmodel import col, select
 
 from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
+from models.light_counts import unit_and_member_lights
+from models.light_counts import unit_lights as units_lights
 from models.rating_pools import pool_lines
 from models.reports import pending_for
 from models.store import Ctx
@@ -35,7 +37,7 @@ from models.views import (
     totals_a_week_ago,
 )
 from models.views import late_counts as views_late_counts
-from models.warnings import LightSummary, by_cadre, by_unit, lights_under
+from models.warnings import LightSummary
 from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
@@ -246,17 +248,6 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     return result
 
 
-def _late_by_unit(ctx: Ctx, who: Cadre) -> list[tuple[Unit, list[Missing]]]:
-    """未按期汇报 in each unit the viewer oversees, in tree order (models/views.py
-    `late_people`: one set-based query for all of them)."""
-    period = _period(ctx)
-    units = overseen_units(ctx.session, who, ctx.today)
-    found: dict[int, list[Missing]] = {}
-    for missing in late_people(ctx.session, period, ctx.today, _among(who, units)):
-        found.setdefault(missing.cadre.unit_id, []).append(missing)
-    return [(unit, found[unit.id or 0]) for unit in units if unit.id in found]
-
-
 def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
     """Per overseen unit: how many of its members have a task due and unreported."""
     units = overseen_units(ctx.session, who, ctx.today)
@@ -264,12 +255,12 @@ def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
 
 
 def unit_lights(ctx: Ctx, who: Cadre) -> dict[int, LightSummary]:
-    """Per overseen unit: its 红黄绿 light and counts (its own tasks' and its members'), from
-    models/warnings.py; the overview fills them in after the list, as the late counts."""
+    """Per overseen unit: its 红黄绿 light and counts (its own tasks' and its members'),
+    counted by the database with models/warnings.py's rule (models/light_counts.py); the
+    overview fills them in after the list, as the late counts."""
     units = overseen_units(ctx.session, who, ctx.today)
-    lights = lights_under(ctx.session, _period(ctx), None if who.is_admin else
-                          [u.id or 0 for u in units], ctx.today, ctx.rules.warnings)
-    found = by_unit(lights)
+    found = units_lights(ctx.session, _period(ctx), None if who.is_admin else
+                         [u.id or 0 for u in units], ctx.today, ctx.rules.warnings)
     return {unit.id or 0: found.get(unit.id or 0) or LightSummary() for unit in units}
 
 
@@ -318,15 +309,15 @@ def unit_page(ctx: Ctx, who: Cadre, unit_id: int) -> UnitPage:
     overseen = {u.id for u in overseen_units(ctx.session, who, ctx.today)}
     children = list(ctx.session.exec(
         select(Unit).where(Unit.parent_id == unit_id).order_by(col(Unit.path))).all())
-    lights = lights_under(ctx.session, period, [unit_id], ctx.today, ctx.rules.warnings)
-    of_cadre = by_cadre(lights)
+    of_unit, of_cadre = unit_and_member_lights(ctx.session, period, [unit_id], ctx.today,
+                                     ctx.rules.warnings)
     return UnitPage(
         period, unit, own.total if own else None,
         [MemberLine(m, week_ago.get(m.cadre_id), of_cadre.get(m.cadre_id) or LightSummary())
          for m in people],
         unit_quotas(ctx, period, [unit_id])[unit_id], guard_lines(ctx, unit),
         [child for child in children if child.id in overseen],
-        by_unit(lights).get(unit_id) or LightSummary())
+        of_unit.get(unit_id) or LightSummary())
 
 
 # -- a person ---------------------------------------------------------------------------------
@@ -426,13 +417,42 @@ def pending(ctx: Ctx, who: Cadre, limit: int = 100) -> list[Waiting]:
             for r in reports]
 
 
+LATE_PAGE = 100  # people on a page of 未按期汇报 (about: a page ends with a whole batch)
+LATE_BATCH = 10  # units looked at in one query: a few hundred cadres' tasks
+
+
 @dataclass
 class LateUnit:
     unit: Unit
     people: list[tuple[Cadre, list[str]]]  # who, and the titles of their overdue tasks
 
 
-def late(ctx: Ctx, who: Cadre) -> list[LateUnit]:
-    """未按期汇报 in the viewer's units, unit by unit in tree order."""
-    return [LateUnit(unit, [(m.cadre, [t.title for t in m.tasks]) for m in missing])
-            for unit, missing in _late_by_unit(ctx, who)]
+@dataclass
+class LatePage:
+    units: list[LateUnit]
+    next: int | None  # where the next page starts among the viewer's units; None: the end
+
+
+def late(ctx: Ctx, who: Cadre, start: int = 0, limit: int = LATE_PAGE,
+         batch_size: int = LATE_BATCH) -> LatePage:
+    """未按期汇报 in the viewer's units, unit by unit in tree order, a page at a time: from the
+    `start`-th unit on, a batch of units after another until `limit` people are found (a
+    city's late people are most of 20,000, with their titles: too many for one answer). Each
+    batch is one set-based query on its units' cadres (models/views.py `late_people`)."""
+    period = _period(ctx)
+    units = overseen_units(ctx.session, who, ctx.today)
+    found: list[LateUnit] = []
+    position, people = max(start, 0), 0
+    while position < len(units) and people < limit:
+        batch = units[position:position + batch_size]
+        position += len(batch)
+        late_here: dict[int, list[Missing]] = {}
+        for missing in late_people(ctx.session, period, ctx.today,
+                                   col(Cadre.unit_id).in_([u.id for u in batch])):
+            late_here.setdefault(missing.cadre.unit_id, []).append(missing)
+        for unit in batch:
+            if unit.id in late_here:
+                found.append(LateUnit(unit, [(m.cadre, [t.title for t in m.tasks])
+                                             for m in late_here[unit.id]]))
+                people += len(late_here[unit.id])
+    return LatePage(found, position if position < len(units) else None)

@@ -166,7 +166,10 @@ class Report(SQLModel, table=True):
 
     __tablename__ = "report"
     __table_args__ = (
-        Index("report_task_occurrence", "task_id", "occurrence"),
+        # Covering what 未按期汇报 and 红黄绿 read per task (models/overdue.py,
+        # models/light_counts.py): the table row is not visited.
+        Index("report_task_occurrence_state", "task_id", "occurrence", "state", "progress",
+              "actual"),
         # One submission per task occurrence waits for review at a time (models/reports.py
         # takes turns on the task's row; this is the database's own guard).
         Index(ONE_WAITING, "task_id", "occurrence", unique=True,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from models.occurrences import Occurrence, occurrences
-from models.overdue import is_overdue
+from models.overdue import is_overdue, without_jit
 from models.tables import (
     Cadre,
     Delegation,
@@ -459,6 +459,7 @@ def late_people(session: Session, period: Period, today: date,
                 *where: ColumnElement[bool]) -> list[Missing]:
     """not_reported for the active cadres matching `where`, in two queries."""
     late = _late_tasks(period, today, *where)
+    without_jit(session)
     tasks: dict[int, list[TaskRow]] = {}
     for row in session.execute(late).all():
         task = TaskRow(*row)
@@ -478,6 +479,7 @@ def late_counts(session: Session, period: Period, today: date,
     """Per unit, how many of its active cadres matching `where` have a task overdue (one
     query; only units with someone late)."""
     late = _late_tasks(period, today, *where)
+    without_jit(session)
     rows = session.execute(late.with_only_columns(
         col(Cadre.unit_id), func.count(func.distinct(col(Task.cadre_id))))
         .group_by(col(Cadre.unit_id))).all()

@@ -15,10 +15,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models.insight import TrendSeries, trend_series
+from models.light_counts import unit_lights
 from models.rules import Rules, WarningMargins
 from models.tables import Cadre, Period, Unit
 from models.views import units_below
-from models.warnings import GREEN, RED, YELLOW, LightSummary, by_unit, lights_under
+from models.warnings import GREEN, RED, YELLOW, LightSummary, lights_under
 from ui.cards import Card
 from ui.render import Renderer
 
@@ -81,7 +82,7 @@ def office_digest(session: Session, payload: dict[str, Any], r: Renderer,
     if period is None:
         return None
     end = date.fromisoformat(payload["week"])
-    per_unit = by_unit(lights_under(session, period, None, end, margins))
+    per_unit = unit_lights(session, period, None, end, margins)  # counted by the database
     units = {u.id: u for u in session.exec(select(Unit).order_by(col(Unit.path))).all()}
     rows: list[tuple[Unit, LightSummary]] = sorted(
         ((units[unit_id], summary) for unit_id, summary in per_unit.items() if unit_id in units),

@@ -115,6 +115,10 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
         return present.person_page(dashboard.person_page(ctx, v.cadre,
                                                          int(request.path_params["cadre_id"])))
 
+    def late(ctx: Ctx, v: Viewer, request: Request) -> dict[str, Any]:
+        start = request.query_params.get("start", "0")
+        return present.late(dashboard.late(ctx, v.cadre, int(start) if start.isdigit() else 0))
+
     async def index(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -132,8 +136,7 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
         Route("/api/person/{cadre_id:int}", endpoint(person)),
         Route("/api/pending", endpoint(
             lambda ctx, v, _: present.pending(dashboard.pending(ctx, v.cadre)))),
-        Route("/api/late", endpoint(
-            lambda ctx, v, _: present.late(dashboard.late(ctx, v.cadre)))),
+        Route("/api/late", endpoint(late)),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from models.dashboard import LateUnit, Overview, PersonPage, Quota, UnitPage, Waiting
+from models.dashboard import LatePage, Overview, PersonPage, Quota, UnitPage, Waiting
 from models.tables import Period, Unit
 from models.warnings import COLOURS, LightSummary
 from ui.i18n import Translator
@@ -23,7 +23,7 @@ STRINGS = (
     "webapp.change", "webapp.rank_unit", "webapp.rank_post", "webapp.no_score",
     "webapp.units_below", "webapp.reporter", "webapp.task", "webapp.submitted",
     "webapp.error", "webapp.refused", "webapp.my_score", "webapp.light_red",
-    "webapp.light_yellow", "webapp.light_green",
+    "webapp.light_yellow", "webapp.light_green", "webapp.more",
 )
 
 
@@ -115,9 +115,10 @@ def pending(items: list[Waiting]) -> dict[str, Any]:
     } for w in items]}
 
 
-def late(units: list[LateUnit]) -> dict[str, Any]:
-    return {"units": [{
+def late(page: LatePage) -> dict[str, Any]:
+    """A page of 未按期汇报; `next` is the `start` of the following page (null: the last)."""
+    return {"next": page.next, "units": [{
         "unit": unit_ref(entry.unit),
         "people": [{"cadre_id": cadre.id, "name": cadre.name, "tasks": titles}
                    for cadre, titles in entry.people],
-    } for entry in units]}
+    } for entry in page.units]}

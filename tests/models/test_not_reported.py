@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.demo_data import build_demo
 from models import org
-from models.dashboard import late_counts
+from models.dashboard import late, late_counts
 from models.reports import submit_report
 from models.store import Store
 from models.tables import Cadre, Period, Unit
@@ -113,3 +113,31 @@ def test_a_task_reported_and_waiting_is_not_late(store: Store) -> None:
     with store.transaction() as ctx:
         submit_report(ctx, cadre_id, task_id, progress=Decimal(50))
     assert _late_now(store) == (late, counts)
+
+
+def test_the_late_list_pages_through_every_late_person_once(store: Store) -> None:
+    """未按期汇报 a page at a time (the dashboard's /api/late): following `next` from the
+    first page to the last gives every late person of the city once, unit by unit in tree
+    order, as the whole list does."""
+    build_demo(store)
+    with store.reading() as ctx:
+        admin = ctx.session.exec(select(Cadre).where(col(Cadre.is_admin))).first()
+        city = ctx.session.exec(select(Unit).where(col(Unit.parent_id).is_(None))).one()
+        year = ctx.session.exec(select(Period).where(col(Period.is_active))).one()
+        assert admin is not None
+        whole = late(ctx, admin, limit=10**6)
+        assert whole.next is None
+        everyone = {m.cadre.code for m in not_reported(ctx.session, year, city, ctx.today,
+                                                       below=True)}
+        assert {c.code for entry in whole.units for c, _ in entry.people} == everyone
+        pages, start = [], 0
+        while True:
+            page = late(ctx, admin, start, limit=1, batch_size=1)
+            pages.append(page)
+            if page.next is None:
+                break
+            assert page.next > start
+            start = page.next
+        assert len(pages) > 2
+        assert [(e.unit.id, [c.id for c, _ in e.people]) for p in pages for e in p.units] == [
+            (e.unit.id, [c.id for c, _ in e.people]) for e in whole.units]

@@ -306,21 +306,38 @@
   }
 
   function late() {
+    // A page at a time (a city's late people are thousands): "more" asks for the next.
     return api("/api/late").then(function (data) {
       document.getElementById("title").textContent = S.late;
-      if (!data.units.length) { view.replaceChildren(h("p", { class: "hint", text: S.empty })); return; }
-      var parts = [];
-      data.units.forEach(function (entry) {
-        parts.push(h("h2", { text: entry.unit.name + " · " + entry.people.length }));
-        var list = h("ul", { class: "list", "data-testid": "late" });
-        entry.people.forEach(function (p) {
-          list.appendChild(h("li", { class: "tap", onclick: function () { open("person", p.cadre_id); } },
-            h("div", { text: p.name }), h("div", { class: "parts", text: p.tasks.join("；") })));
-        });
-        parts.push(list);
-      });
-      view.replaceChildren.apply(view, parts);
+      if (!data.units.length && data.next === null) {
+        view.replaceChildren(h("p", { class: "hint", text: S.empty }));
+        return;
+      }
+      view.replaceChildren();
+      showLate(data);
     });
+  }
+
+  function showLate(data) {
+    data.units.forEach(function (entry) {
+      view.appendChild(h("h2", { text: entry.unit.name + " · " + entry.people.length }));
+      var list = h("ul", { class: "list", "data-testid": "late" });
+      entry.people.forEach(function (p) {
+        list.appendChild(h("li", { class: "tap", onclick: function () { open("person", p.cadre_id); } },
+          h("div", { text: p.name }), h("div", { class: "parts", text: p.tasks.join("；") })));
+      });
+      view.appendChild(list);
+    });
+    if (data.next === null) return;
+    var more = h("button", { class: "more", "data-testid": "late-more", text: S.more });
+    more.addEventListener("click", function () {
+      more.disabled = true;
+      api("/api/late?start=" + data.next).then(function (next) {
+        more.remove();
+        showLate(next);
+      });
+    });
+    view.appendChild(more);
   }
 
   // -- start --------------------------------------------------------------------------------
