@@ -1,0 +1,148 @@
+"""Ranks: where an assessee stands in its unit and in its post category, counted on read.
+
+The one place ranks come from. They are not stored: a stored competition rank makes an
+approval worth two points at 20,000 cadres rewrite the ranks of the ~1,900 people it passes.
+Counted instead from `standing.total` through the partial indexes on (period, group, total),
+one per kind of assessee (models/tables.py), which the counts read without the table:
+
+- one assessee (`ranks_of`): two COUNTs of the group's members with a higher total;
+- many (`RankBook`): per group, how many members hold each total (one GROUP BY per kind of
+  group, a few thousand rows for a post category of 13,000), then each rank is a lookup.
+  Readers that show a whole unit, a batch of digests or the whole period use this, so their
+  cost does not grow by a query per person.
+
+Competition ranking, as scoring.rank_members: 1 + the number of members of the group with a
+higher 2-decimal total (ties share a rank, the next rank skips). Stored totals are already
+rounded to 2 places, so comparing them is comparing what people see.
+"""
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from models.tables import Standing
+
+CADRE, UNIT = "cadre", "unit"
+
+
+@dataclass(frozen=True, slots=True)
+class Ranks:
+    in_unit: int
+    in_post: int
+
+
+def kind_filter(kind: str) -> ColumnElement[bool]:
+    """Standings of one kind of assessee; also what makes the partial rank indexes usable."""
+    owner = Standing.cadre_id if kind == CADRE else Standing.unit_id
+    return col(owner).is_not(None)
+
+
+def kind_of(standing: Any) -> str:
+    """The kind of assessee of a standing (an ORM row or a plain row with cadre_id)."""
+    return CADRE if standing.cadre_id is not None else UNIT
+
+
+def _in_unit_group(group_unit_id: int | None) -> ColumnElement[bool]:
+    return (col(Standing.group_unit_id).is_(None) if group_unit_id is None
+            else col(Standing.group_unit_id) == group_unit_id)
+
+
+def ranks_of(session: Session, period_id: int, kind: str, group_unit_id: int | None,
+             post_category: str, total: Decimal) -> Ranks:
+    """The ranks a total has in these groups: two index-only COUNTs."""
+    found = []
+    for group in (_in_unit_group(group_unit_id), col(Standing.post_category) == post_category):
+        higher = session.execute(
+            sa_select(func.count()).select_from(Standing)
+            .where(col(Standing.period_id) == period_id, kind_filter(kind), group,
+                   col(Standing.total) > total)
+        ).scalar_one()
+        found.append(1 + higher)
+    return Ranks(*found)
+
+
+class _Counts:
+    """One group's totals, ascending, and how many members hold each total or a higher one."""
+
+    __slots__ = ("at_or_above", "totals")
+
+    def __init__(self, histogram: list[tuple[Decimal, int]]) -> None:
+        histogram.sort()
+        self.totals = [total for total, _ in histogram]
+        self.at_or_above = [0] * (len(histogram) + 1)  # the last: above every member, none
+        for index in range(len(histogram) - 1, -1, -1):
+            self.at_or_above[index] = self.at_or_above[index + 1] + histogram[index][1]
+
+    def rank(self, total: Decimal) -> int:
+        return 1 + self.at_or_above[bisect_right(self.totals, total)]
+
+
+class RankBook:
+    """Ranks for many assessees of one period and one kind, read in two queries.
+
+    `units` and `posts` name the groups it will be asked about (None: every group of the
+    period). Asked about a group it has not read, it raises KeyError.
+    """
+
+    def __init__(self, session: Session, period_id: int, kind: str, *,
+                 units: Iterable[int | None] | None = None,
+                 posts: Iterable[str] | None = None) -> None:
+        self._units = self._read(session, period_id, kind, Standing.group_unit_id, units)
+        self._posts = self._read(session, period_id, kind, Standing.post_category, posts)
+
+    def ranks(self, group_unit_id: int | None, post_category: str, total: Decimal) -> Ranks:
+        return Ranks(self.in_unit(group_unit_id, total), self.in_post(post_category, total))
+
+    def in_unit(self, group_unit_id: int | None, total: Decimal) -> int:
+        return self._units[group_unit_id].rank(total)
+
+    def in_post(self, post_category: str, total: Decimal) -> int:
+        return self._posts[post_category].rank(total)
+
+    @staticmethod
+    def _read(session: Session, period_id: int, kind: str, column: Any,
+              wanted: Iterable[Any] | None) -> dict[Any, _Counts]:
+        where = [col(Standing.period_id) == period_id, kind_filter(kind)]
+        if wanted is not None:
+            names = set(wanted)
+            if not names:
+                return {}
+            chosen = [col(column).in_([n for n in names if n is not None])]
+            if None in names:
+                chosen.append(col(column).is_(None))
+            where.append(chosen[0] if len(chosen) == 1 else chosen[0] | chosen[1])
+        groups: dict[Any, list[tuple[Decimal, int]]] = {}
+        for group, total, count in session.execute(
+            sa_select(col(column), col(Standing.total), func.count())
+            .where(and_(*where)).group_by(col(column), col(Standing.total))
+        ).all():
+            groups.setdefault(group, []).append((total, count))
+        return {group: _Counts(histogram) for group, histogram in groups.items()}
+
+
+class RankedStanding:
+    """A stored standing with its ranks, counted when it was read; reads like the Standing
+    (total, base, breakdown, ...) for the pages that show one person's score."""
+
+    __slots__ = ("rank_in_post", "rank_in_unit", "standing")
+
+    def __init__(self, standing: Standing, ranks: Ranks) -> None:
+        self.standing = standing
+        self.rank_in_unit = ranks.in_unit
+        self.rank_in_post = ranks.in_post
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.standing, name)
+
+
+def ranked(session: Session, standing: Standing) -> RankedStanding:
+    """One standing with its two ranks (two index-only counts)."""
+    return RankedStanding(standing, ranks_of(
+        session, standing.period_id, kind_of(standing), standing.group_unit_id,
+        standing.post_category, standing.total))
