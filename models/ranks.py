@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, false, func, or_, type_coerce
@@ -86,9 +87,9 @@ class _Counts:
     def __init__(self, histogram: list[tuple[int, int]]) -> None:
         histogram.sort()
         self.totals = [total for total, _ in histogram]
-        self.at_or_above = [0] * (len(histogram) + 1)  # the last: above every member, none
-        for index in range(len(histogram) - 1, -1, -1):
-            self.at_or_above[index] = self.at_or_above[index + 1] + histogram[index][1]
+        # Summed from the top; the last entry (above every member) is 0.
+        above = list(accumulate((count for _, count in reversed(histogram)), initial=0))
+        self.at_or_above = above[::-1]
 
     def rank(self, total: Decimal) -> int:
         return 1 + self.at_or_above[bisect_right(self.totals, _scaled(total))]
