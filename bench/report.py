@@ -18,12 +18,13 @@ the fixes, in the order they were found:
   post category (thousands of rows at 20,000 cadres). Ranks were then kept incrementally
   (`_move`, since gone: see "an approval's cost no longer grows" below): a total moving from a
   to b shifted by one the rank of the others with a ≤ total < b in one UPDATE, and the cadre's
-  own rank was one COUNT. That alone still measured 55 ms + 55 ms at 20,000: each standing
-  row carried its per-task breakdown (about 5 KB of JSON for 40 tasks), so every shifted rank
-  rewrote kilobytes and the COUNT read overflowing rows. The breakdown moved to its own table (migration 0006) and the rank groups
-  got partial indexes per kind of assessee, which the COUNT reads without the table: the two
-  statements then took about 3 ms together. An index that held only NULLs (task.parent_id) made
-  SQLite scan 800,000 tasks on every recompute once statistics existed; it is partial now.
+  own rank was one COUNT. That alone still measured 55 ms + 55 ms at 20,000: each standing row
+  carried its per-task breakdown (about 5 KB of JSON for 40 tasks), so every shifted rank
+  rewrote kilobytes and the COUNT read overflowing rows. The breakdown moved to its own table
+  (migration 0006) and the rank groups got partial indexes per kind of assessee, which the COUNT
+  reads without the table: the two statements then took about 3 ms together. An index that held
+  only NULLs (task.parent_id) made SQLite scan 800,000 tasks on every recompute once statistics
+  existed; it is partial now.
 - **The fixed work of an approval** was 31 SQL statements through the ORM. Two causes of
   reading what was already known: `models/access.load` passed `with_for_update=False`, which
   makes SQLAlchemy skip the session's identity map (it looks there only when the argument is
