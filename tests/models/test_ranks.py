@@ -42,12 +42,18 @@ def _as_read(session: Session, period: Period) -> tuple[dict[int, tuple[int, int
     """The same ranks as one assessee's page reads them and as a whole period's readers do."""
     rows = session.exec(select(Standing).where(Standing.period_id == period.id)).all()
     books = {kind: RankBook(session, period.id or 0, kind) for kind in (CADRE, UNIT)}
+    named = {kind: RankBook(  # the groups named, as a batch of digests asks
+        session, period.id or 0, kind,
+        units={r.group_unit_id for r in rows if kind_of(r) == kind},
+        posts={r.post_category for r in rows if kind_of(r) == kind}) for kind in (CADRE, UNIT)}
     one = {}
     many = {}
     for row in rows:
         own = ranked(session, row)
         one[row.id or 0] = (own.rank_in_unit, own.rank_in_post)
         in_book = books[kind_of(row)].ranks(row.group_unit_id, row.post_category, row.total)
+        assert in_book == named[kind_of(row)].ranks(row.group_unit_id, row.post_category,
+                                                    row.total)
         many[row.id or 0] = (in_book.in_unit, in_book.in_post)
     return one, many
 
