@@ -21,6 +21,7 @@ from sqlmodel import SQLModel, col
 
 from models.migrate import refresh_statistics
 from models.occurrences import occurrences
+from models.ranks import CADRE, UNIT, RankBook, kind_of
 from models.standings import refresh_all
 from models.store import Store
 from models.tables import Cadre, Period, Report, Standing, StandingHistory, Supervision, Task, Unit
@@ -144,10 +145,15 @@ def build(store: Store, cadres: int, tasks_per_cadre: int = 5, *, year: int = 20
 def _week_old_history(store: Store, period_id: int, rng: random.Random) -> None:
     """Yesterday's and a week-old snapshot, the week-old totals a little lower."""
     with store.session() as session:
-        rows = session.execute(select(
-            col(Standing.cadre_id), col(Standing.unit_id), col(Standing.total),
-            col(Standing.rank_in_unit), col(Standing.rank_in_post)
+        standings = session.execute(select(
+            col(Standing.cadre_id), col(Standing.unit_id), col(Standing.group_unit_id),
+            col(Standing.post_category), col(Standing.total)
         ).where(col(Standing.period_id) == period_id)).all()
+        books = {kind: RankBook(session, period_id, kind) for kind in (CADRE, UNIT)}
+        rows = []
+        for s in standings:
+            ranks = books[kind_of(s)].ranks(s.group_unit_id, s.post_category, s.total)
+            rows.append((s.cadre_id, s.unit_id, s.total, ranks.in_unit, ranks.in_post))
     history = []
     for days, slip in ((8, True), (1, False)):
         for cadre_id, unit_id, total, rank_unit, rank_post in rows:

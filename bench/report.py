@@ -15,15 +15,16 @@ Each figure above was profiled (cProfile, and SQL statements timed one by one); 
 the fixes, in the order they were found:
 
 - **An approval cost time in proportion to the organisation.** It re-ranked the cadre's whole
-  post category (thousands of rows at 20,000 cadres). Ranks are now kept incrementally
-  (models/standings.py `_move`): a total moving from a to b shifts by one the rank of the
-  others with a ≤ total < b in one UPDATE, and the cadre's own rank is one COUNT. That alone
-  still measured 55 ms + 55 ms at 20,000: each standing row carried its per-task breakdown
-  (about 5 KB of JSON for 40 tasks), so every shifted rank rewrote kilobytes and the COUNT read
-  overflowing rows. The breakdown moved to its own table (migration 0006) and the rank groups
-  got partial indexes per kind of assessee, which the COUNT reads without the table: the two
-  statements now take about 3 ms together. An index that held only NULLs (task.parent_id) made
-  SQLite scan 800,000 tasks on every recompute once statistics existed; it is partial now.
+  post category (thousands of rows at 20,000 cadres). Ranks were then kept incrementally
+  (`_move`, since gone: see "an approval's cost no longer grows" below): a total moving from a
+  to b shifted by one the rank of the others with a ≤ total < b in one UPDATE, and the cadre's
+  own rank was one COUNT. That alone still measured 55 ms + 55 ms at 20,000: each standing row
+  carried its per-task breakdown (about 5 KB of JSON for 40 tasks), so every shifted rank
+  rewrote kilobytes and the COUNT read overflowing rows. The breakdown moved to its own table
+  (migration 0006) and the rank groups got partial indexes per kind of assessee, which the COUNT
+  reads without the table: the two statements then took about 3 ms together. An index that held
+  only NULLs (task.parent_id) made SQLite scan 800,000 tasks on every recompute once statistics
+  existed; it is partial now.
 - **The fixed work of an approval** was 31 SQL statements through the ORM. Two causes of
   reading what was already known: `models/access.load` passed `with_for_update=False`, which
   makes SQLAlchemy skip the session's identity map (it looks there only when the argument is
@@ -31,31 +32,54 @@ the fixes, in the order they were found:
   loads, drops and loads again were read two or three times per approval; rows loaded are now
   held for the transaction. And the standing was loaded as an ORM object with its 5 KB
   breakdown to be compared and flushed; an approval that leaves the standing in its groups now
-  reads the few columns the rank move needs as a plain row and writes score, ranks and
-  breakdown with three plain statements (`_rescore_in_place`). 24 statements now, counted:
-  the access checks, the report and its audit row, the period's lock, the cadre's facts (tasks,
-  parts of decomposed tasks, approved reports, the cadre, innovation claims: five plain
-  queries, re-scoring 40 tasks takes 0.3 ms), the standing, the two rank moves, the outbox row.
+  reads the few columns it needs as a plain row and writes score and breakdown with plain
+  statements (`_rescore_in_place`). 24 statements then, counted: the access checks, the report
+  and its audit row, the period's lock, the cadre's facts (tasks, parts of decomposed tasks,
+  approved reports, the cadre, innovation claims: five plain queries, re-scoring 40 tasks takes
+  0.3 ms), the standing, the two rank moves, the outbox row (the rank moves are two COUNTs now).
   Measured side by side with the previous code while other work loaded the machine (load
   average 9–12 on two cores, so wall-clock times meant nothing), `approve_report`'s own CPU
   time fell by about a fifth: SQLite 16.9 → 13.3 ms at 2,000 cadres and 18.4 → 14.9 ms at
   20,000; PostgreSQL 18.4 → 15.0 ms and 20.8 → 17.1 ms.
-- **What still grows with the organisation on SQLite is the rank move itself.** At 20,000
-  cadres a post category holds 13,320 cadres, about eight per 0.01 point, so an approval
-  worth two points moves the cadre past some 1,900 others, and stored competition ranks mean
-  rewriting each of those rows. They lie on pages all over the table, so nearly every page of
-  the standing table goes to the write-ahead log and the commit triggers a checkpoint. Timed
-  alone on the 20,000-cadre data: the UPDATE 2.2 ms and the COMMIT 14 ms for 1,907 rows,
-  against 0.45 ms and 0.5 ms for 189 rows (the 2,000-cadre case). No cut in statements
-  reaches the 1.2 ratio on SQLite while `rank_in_post` is a stored column of `standing`.
-  PostgreSQL pays for the same rows differently: the 1,900-row UPDATE took 43 ms on this
-  (heavily loaded) machine, and each approval leaves some 1,900 dead row versions; when
-  autovacuum falls behind, the cadre's own rank (a COUNT over the group's index, 2.8 ms
-  index-only after a VACUUM) becomes a scan of the bloated table (19 ms measured on the bench
-  copy after a few hundred approvals). What would help on both: the ranks in a narrow table
-  clustered by (period, group, total) — on SQLite WITHOUT ROWID — so that a move rewrites a
-  few contiguous pages instead of rows all over the table. It changes the two dozen places
-  that read `rank_in_post` (views, digests, exports, the dashboard, `check`); not done.
+- **An approval's cost no longer grows with the organisation: ranks are counted when read.**
+  What grew was the rank move. At 20,000 cadres a post category holds 13,320 cadres, about eight
+  per 0.01 point, so an approval worth two points moved the cadre past some 1,900 others, and
+  stored competition ranks meant rewriting each of those rows, on pages all over the table: on
+  SQLite nearly every page of `standing` went to the write-ahead log and the commit triggered a
+  checkpoint (UPDATE 2.2 ms and COMMIT 14 ms for 1,907 rows, against 0.45 and 0.5 ms for 189 at
+  2,000 cadres); on PostgreSQL the UPDATE took 43 ms on the loaded machine and left some 1,900
+  dead row versions per approval, so that the cadre's own COUNT became a scan of a bloated table
+  whenever autovacuum fell behind. Ranks are not stored any more (migration 0013 drops
+  `rank_in_unit` and `rank_in_post`). models/ranks.py, the one place ranks come from, counts
+  them from the stored totals through the rank-group indexes on (period, group, total): one
+  assessee's (the approval's notice, 我的得分, /whatif, the Mini App's person page) with two
+  index-only COUNTs; many at once (a batch of digests, the boards, the dashboard, the export,
+  the daily history, `kaohe standings`) from each group's histogram of totals, one GROUP BY for
+  the units wanted and one per post category, whatever the number of people. An approval now
+  writes its own standing and breakdown and nothing else; the narrow rank table clustered by
+  (period, group, total) considered before was not needed. Measured side by side with the
+  previous code on fresh copies of the shared data, in one run for both sizes (200 approvals per
+  case, the same picks for old and new code, rounds alternating), with the machine loaded by
+  other work (load average 8–12 on two cores: wall times of 50–70 ms meant nothing), as CPU time
+  of the approving thread, commit included (SQLite's work is in that thread): SQLite median 7.9
+  → 7.8 ms at 2,000 cadres and 11.8 → 8.9 ms at 20,000, p95 10.8 → 10.7 and 16.1 → 13.6 ms; the
+  20,000 / 2,000 ratio of the median 1.50 → 1.13, of the p95 1.49 → 1.27 (in an earlier run of
+  the same kind, at 20,000: 12.4 → 6.1 ms median, 17.1 → 9.3 ms p95). PostgreSQL, whose work is
+  in the server and so shows only in wall time (copies of the same SQLite data loaded into
+  PostgreSQL, load average 13): median 88 → 65 ms at 2,000 and 134 → 89 ms at 20,000, p95 197 →
+  128 and 252 → 167 ms; with the machine that loaded, those are mostly waiting for a core, and
+  neither the 15 ms goal nor the 1.2 ratio can be judged from them (the statements themselves:
+  the cadre's COUNT in a post category of 6,680 is an index-only scan of 0.1–0.5 ms, no heap
+  fetches, as no approval leaves dead rows behind but its own). What still grows a little: the
+  COUNT of the cadre's own place in the post category reads the index entries above them (about
+  6,600 at 20,000 for a cadre in the middle, a fraction of a millisecond). The price is paid by
+  readers that rank many: a batch of 50 digests reads the histograms of its post categories
+  (about 2,200 distinct totals each at 20,000) where it read 50 stored numbers, about 5 ms per
+  batch on SQLite: rendering all 20,000 digests took 6.0 → 8.3 s of CPU (PostgreSQL at 2,000:
+  0.93 → 0.83 s). The sender's own batches, which also rate the batch's pools (below), cost
+  hundreds of milliseconds each and hardly notice. Each post category is its own query: SQLite
+  read a GROUP BY over several categories (or with the category among the grouped columns)
+  through the table, 9–20 ms instead of 1.3 ms.
 - **Scoring** moved from `fractions.Fraction` to GMP rationals (gmpy2): a 40-task assessee
   2.9 ms → 0.27 ms, the same exact numbers (every case of cases.json and the property tests).
 - **Full recompute (`kaohe check`).** ORM objects for every task, `Fraction` arithmetic and IN

@@ -22,6 +22,7 @@ from bot.logs import configure as configure_logging
 from models.errors import Refused
 from models.jobs import recompute_if_policy_changed
 from models.migrate import pending, upgrade
+from models.ranks import CADRE, UNIT, RankBook
 from models.standings import check as check_standings
 from models.tables import Cadre, Period, Standing, Unit
 from ui.i18n import LOCALES, Translator
@@ -177,8 +178,8 @@ def places(totals: list[Any]) -> list[int]:
 
 def print_standings(state: CliState, period: Period, limit: int | None = None) -> None:
     """The period's standings: cadres by total, then the assessed units. The first column is
-    the place in the list as sorted; the stored ranks (within the post category, within the
-    unit, among sibling units) follow under their own names."""
+    the place in the list as sorted; the ranks (within the post category, within the unit,
+    among sibling units) follow under their own names."""
     t = state.t
     with state.context.store.session() as session:
         units = {u.id: u for u in session.exec(select(Unit)).all()}
@@ -192,6 +193,7 @@ def print_standings(state: CliState, period: Period, limit: int | None = None) -
                                    col(Standing.unit_id).is_not(None))
             .order_by(col(Standing.total).desc(), col(Standing.base).desc())
         ).all()
+        books = {kind: RankBook(session, period.id or 0, kind) for kind in (CADRE, UNIT)}
     rules = state.context.rules
 
     def label(category: str) -> str:
@@ -208,7 +210,8 @@ def print_standings(state: CliState, period: Period, limit: int | None = None) -
     for place, (standing, cadre) in shown[:limit] if limit else shown:
         unit = units[cadre.unit_id]
         table.add_row(str(place), cadre.name, unit.name, label(standing.post_category),
-                      str(standing.rank_in_post), str(standing.rank_in_unit),
+                      str(books[CADRE].in_post(standing.post_category, standing.total)),
+                      str(books[CADRE].in_unit(standing.group_unit_id, standing.total)),
                       str(standing.base), str(standing.key_points), str(standing.innovation),
                       str(standing.collaboration), f"[bold]{standing.total}[/bold]")
     console.print(table)
@@ -222,7 +225,8 @@ def print_standings(state: CliState, period: Period, limit: int | None = None) -
         for place, standing in zip(places([s.total for s in unit_rows]), unit_rows,
                                    strict=True):
             unit = units[standing.unit_id]
-            utable.add_row(str(place), unit.name, str(standing.rank_in_unit),
+            rank = books[UNIT].in_unit(standing.group_unit_id, standing.total)
+            utable.add_row(str(place), unit.name, str(rank),
                            str(standing.base), str(standing.innovation),
                            str(standing.collaboration), f"[bold]{standing.total}[/bold]",
                            str(standing.difficulty))

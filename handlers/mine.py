@@ -26,8 +26,9 @@ from handlers.dispatch import on
 from handlers.whatif import task_buttons
 from models.facts import AssesseeRef
 from models.insight import ScoreInsight, score_insight
+from models.ranks import RankedStanding
 from models.shown import ShownScore, shown_score
-from models.tables import Period, Standing, Unit
+from models.tables import Period, Unit
 from models.views import (
     TaskLine,
     UnitRanking,
@@ -92,7 +93,7 @@ async def _tasks_page(update: Update, context: Context, p: Person, page: int) ->
 @dataclass
 class ScoreView:
     period: Period
-    standing: Standing | None
+    standing: RankedStanding | None
     week_ago: Decimal | None
     unit: Unit | None
     shown: ShownScore | None  # the figures, adding up (models/shown.py)

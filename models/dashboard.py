@@ -20,6 +20,8 @@ from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
 from models.light_counts import unit_and_member_lights
 from models.light_counts import unit_lights as units_lights
+from models.ranks import CADRE as CADRE_KIND
+from models.ranks import UNIT, RankBook, RankedStanding
 from models.rating_pools import pool_lines
 from models.reports import pending_for
 from models.store import Ctx
@@ -127,21 +129,21 @@ class UnitScore:
 
 
 _MEMBER_ROW = tuple(col(c) for c in (
-    Cadre.id, Cadre.code, Cadre.name, Standing.group_unit_id, Standing.rank_in_unit,
-    Standing.total, Standing.base, Standing.key_points, Standing.innovation,
-    Standing.collaboration))
+    Cadre.id, Cadre.code, Cadre.name, Standing.group_unit_id, Standing.total, Standing.base,
+    Standing.key_points, Standing.innovation, Standing.collaboration))
 
 
 def _members(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, list[MemberRow]]:
-    """Each unit's ranked cadres, in rank order (one query)."""
+    """Each unit's ranked cadres, in rank order (two queries: the rows and the ranks)."""
     found: dict[int, list[MemberRow]] = {unit_id: [] for unit_id in unit_ids}
-    for row in ctx.session.execute(
+    book = RankBook(ctx.session, period.id or 0, CADRE_KIND, units=unit_ids, posts=())
+    for cadre_id, code, name, unit_id, total, *parts in ctx.session.execute(
         select(*_MEMBER_ROW).join(Standing, col(Standing.cadre_id) == Cadre.id)
         .where(Standing.period_id == period.id, col(Standing.group_unit_id).in_(unit_ids))
-        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
+        .order_by(col(Standing.total).desc(), col(Cadre.code))
     ).all():
-        member = MemberRow(*row)
-        found[member.unit_id].append(member)
+        found[unit_id].append(MemberRow(cadre_id, code, name, unit_id,
+                                        book.in_unit(unit_id, total), total, *parts))
     return found
 
 
@@ -158,12 +160,14 @@ def _ranked(ctx: Ctx, period: Period, who: Cadre,
 
 
 def _unit_scores(ctx: Ctx, period: Period, unit_ids: list[int]) -> dict[int, UnitScore]:
-    return {unit_id: UnitScore(total, rank, difficulty) for unit_id, total, rank, difficulty
-            in ctx.session.execute(
-                select(col(Standing.unit_id), col(Standing.total), col(Standing.rank_in_unit),
-                       col(Standing.difficulty))
-                .where(Standing.period_id == period.id, col(Standing.unit_id).in_(unit_ids))
-            ).all()}
+    rows = ctx.session.execute(
+        select(col(Standing.unit_id), col(Standing.group_unit_id), col(Standing.total),
+               col(Standing.difficulty))
+        .where(Standing.period_id == period.id, col(Standing.unit_id).in_(unit_ids))).all()
+    book = RankBook(ctx.session, period.id or 0, UNIT, units={row[1] for row in rows},
+                    posts=())
+    return {unit_id: UnitScore(total, book.in_unit(group, total), difficulty)
+            for unit_id, group, total, difficulty in rows}
 
 
 # -- the rating quota -------------------------------------------------------------------------
@@ -342,7 +346,7 @@ class PersonPage:
     period: Period
     cadre: Cadre
     unit: Unit
-    standing: Standing | None
+    standing: RankedStanding | None
     week_ago: Decimal | None
     tasks: list[TaskPart]
     weekly: list[tuple[date, Decimal]]  # the total at the end of each week with history
@@ -380,7 +384,7 @@ def person_page(ctx: Ctx, who: Cadre, cadre_id: int) -> PersonPage:
 
 
 def weekly_totals(ctx: Ctx, period: Period, cadre_id: int,
-                  standing: Standing | None) -> list[tuple[date, Decimal]]:
+                  standing: RankedStanding | None) -> list[tuple[date, Decimal]]:
     """The total at the last recorded day of each ISO week, then today's."""
     by_week: dict[tuple[int, int], tuple[date, Decimal]] = {}
     for day, total in ctx.session.exec(

@@ -20,6 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from models.occurrences import Occurrence
+from models.ranks import CADRE, RankBook
 from models.tables import Cadre, Period, Report, Standing, Task, Unit
 from models.views import _occurrences, _open_occurrence
 from models.vocab import APPROVED, DRAFT, RETURNED, SUBMITTED
@@ -158,11 +159,17 @@ def decided_since(session: Session, cadre_ids: Sequence[int],
 
 
 def places(session: Session, period: Period, cadre_ids: Sequence[int]) -> dict[int, Place]:
-    """The cadres' standings with the name of the unit each ranks in."""
-    return {row.cadre_id: Place(row.total, row.rank_in_unit, row.rank_in_post, row.name or "")
-            for row in session.connection().execute(
-                sa_select(col(Standing.cadre_id), col(Standing.total), col(Standing.rank_in_unit),
-                       col(Standing.rank_in_post), col(Unit.name))
-                .outerjoin(Unit, col(Unit.id) == Standing.group_unit_id)
-                .where(col(Standing.period_id) == period.id,
-                       col(Standing.cadre_id).in_(cadre_ids))).all()}
+    """The cadres' standings with their ranks and the name of the unit each ranks in."""
+    rows = session.connection().execute(
+        sa_select(col(Standing.cadre_id), col(Standing.total), col(Standing.group_unit_id),
+                  col(Standing.post_category), col(Unit.name))
+        .outerjoin(Unit, col(Unit.id) == Standing.group_unit_id)
+        .where(col(Standing.period_id) == period.id,
+               col(Standing.cadre_id).in_(cadre_ids))).all()
+    book = RankBook(session, period.id or 0, CADRE, units={row.group_unit_id for row in rows},
+                    posts={row.post_category for row in rows})
+    found = {}
+    for row in rows:
+        ranks = book.ranks(row.group_unit_id, row.post_category, row.total)
+        found[row.cadre_id] = Place(row.total, ranks.in_unit, ranks.in_post, row.name or "")
+    return found

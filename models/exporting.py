@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from models.excel_format import FLAG_LABELS, vocabularies
 from models.facts import AssesseeRef, FactsLoader
+from models.ranks import CADRE, UNIT, RankBook, kind_of
 from models.rating import run_of
 from models.rating_pools import NOT_RATED, PoolQuota
 from models.rating_preview import RatingPreview, preview_from
@@ -189,7 +190,9 @@ def results(session: Session, rules: Rules, period: Period) -> Results:
     scores = {ref: score_assessee(facts.input) for ref, facts in loaded.items()}
     rating = preview_from(session, rules, period, loaded, scores)
     rows = []
+    books = {kind: RankBook(session, period.id or 0, kind) for kind in (CADRE, UNIT)}
     for s in session.exec(select(Standing).where(Standing.period_id == period.id)).all():
+        ranks = books[kind_of(s)].ranks(s.group_unit_id, s.post_category, s.total)
         owner: Cadre | Unit = cadres[s.cadre_id] if s.cadre_id is not None else \
             units[s.unit_id]
         group = units[s.group_unit_id if s.group_unit_id is not None else owner.id]
@@ -201,7 +204,7 @@ def results(session: Session, rules: Rules, period: Period) -> Results:
         rows.append(ResultRow(
             ref.kind, owner.code, owner.name, group.id or 0, group.name, s.post_category,
             figures.base, figures.key, figures.innovation, figures.collaboration,
-            figures.total, s.rank_in_unit, s.rank_in_post, grade, pool,
+            figures.total, ranks.in_unit, ranks.in_post, grade, pool,
             tuple(TaskLine(tasks[line.task_id].code, tasks[line.task_id].title,
                            line.dimension, line.weight, line.progress, line.grade,
                            line.difficulty, line.boost, line.points)

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from models.errors import Refused
 from models.facts import AssesseeRef, FactsLoader, TaskFacts
 from models.occurrences import current_occurrence, occurrences
+from models.ranks import CADRE, RankedStanding, ranks_of
 from models.rating_pools import pool_lines
 from models.rules import Rules
 from models.tables import Cadre, Period, Standing, StandingHistory, Task
@@ -215,9 +216,11 @@ def whatif(session: Session, rules: Rules, period: Period, cadre: Cadre, today: 
     task = session.get(Task, task_id)
     standing = session.exec(select(Standing).where(
         Standing.period_id == period.id, Standing.cadre_id == cadre.id)).first()
+    ranks = None if standing is None else ranks_of(
+        session, period.id or 0, CADRE, standing.group_unit_id, standing.post_category,
+        standing.total)
     return WhatIf(task_id, task.title if task else "", progress, grade,
-                  standing.rank_in_unit if standing else None,
-                  standing.rank_in_post if standing else None, outcome)
+                  ranks.in_unit if ranks else None, ranks.in_post if ranks else None, outcome)
 
 
 def own_tasks(session: Session, period: Period, cadre: Cadre) -> list[tuple[int, str]]:
@@ -338,7 +341,7 @@ class ScoreInsight:
 
 
 def score_insight(session: Session, rules: Rules, period: Period, cadre: Cadre,
-                  today: date, standing: Standing | None,
+                  today: date, standing: RankedStanding | None,
                   lines: Sequence[TaskLine] | None = None) -> ScoreInsight:
     """What 我的得分 adds under the score: suggestions, the 优秀 line and the trend. `lines`:
     the cadre's task lines when the caller has read them already."""

@@ -166,8 +166,6 @@ class StoredRow:
     group_unit_id: int | None
     post_category: str
     figures: dict[str, int]
-    rank_in_unit: int
-    rank_in_post: int
     breakdown: dict[str, Any] | None
 
 
@@ -180,18 +178,17 @@ def stored_rows(session: Session, period: Period, chunk: Chunk) -> dict[Assessee
     low, high = chunk if chunk is not None else (0, 0)
     rows = session.connection().execute(text(
         "SELECT s.id, s.cadre_id, s.unit_id, s.group_unit_id, s.post_category, "
-        f"{', '.join('s.' + name for name in FIGURES)}, s.rank_in_unit, s.rank_in_post, "
+        f"{', '.join('s.' + name for name in FIGURES)}, "
         "b.breakdown FROM standing s LEFT JOIN standing_breakdown b ON b.standing_id = s.id "
         f"WHERE s.period_id = :period AND {owner}"),
         {"period": period.id, "low": low, "high": high}).all()
     found = {}
     for row in rows:
         ref = (AssesseeRef.cadre(row[1]) if row[1] is not None else AssesseeRef.unit(row[2]))
-        breakdown = row[13]
+        breakdown = row[11]
         found[ref] = StoredRow(
             id=row[0], ref=ref, group_unit_id=row[3], post_category=row[4],
             figures=dict(zip(FIGURES, (int(v) for v in row[5:11]), strict=True)),
-            rank_in_unit=row[11], rank_in_post=row[12],
             breakdown=json.loads(breakdown) if isinstance(breakdown, str) else breakdown)
     return found
 

@@ -221,9 +221,10 @@ class InnovationClaim(SQLModel, table=True):
 
 
 class Standing(SQLModel, table=True):
-    """An assessee's current score in a period, as the scoring core computed it, and its ranks.
+    """An assessee's current score in a period, as the scoring core computed it.
 
-    `group_unit_id` is the unit it ranks in (a cadre's own unit; a unit's parent).
+    `group_unit_id` is the unit it ranks in (a cadre's own unit; a unit's parent). Its ranks
+    are not stored but counted from the totals when read (models/ranks.py, migration 0013).
     """
 
     __tablename__ = "standing"
@@ -236,7 +237,7 @@ class Standing(SQLModel, table=True):
               sqlite_where=text("unit_id IS NOT NULL"),
               postgresql_where=text("unit_id IS NOT NULL")),
         # Rank groups, one index per kind of assessee: partial, so that counting the members
-        # above a total reads the index alone (see models/standings.py _move).
+        # above a total reads the index alone (models/ranks.py).
         Index("standing_cadre_group_total", "period_id", "group_unit_id", "total",
               sqlite_where=text("cadre_id IS NOT NULL"),
               postgresql_where=text("cadre_id IS NOT NULL")),
@@ -263,11 +264,9 @@ class Standing(SQLModel, table=True):
     collaboration: Decimal = Field(sa_type=Scaled(2))
     total: Decimal = Field(sa_type=Scaled(2))
     difficulty: Decimal = Field(sa_type=Scaled(2))
-    rank_in_unit: int = 0
-    rank_in_post: int = 0
     computed_at: datetime = Field(sa_type=UTCDateTime)
     # The per-task breakdown lives in its own table: it is large (a few KB for 40 tasks) and
-    # rows holding it would make every rank shift rewrite kilobytes.
+    # an approval rewriting the row, or a rank count reading it, would move kilobytes.
     # Loaded with the standing (one extra query per batch), so it reads after the session too.
     detail: Optional["StandingBreakdown"] = Relationship(
         sa_relationship_kwargs={"uselist": False, "cascade": "all, delete-orphan",

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, func, select
 
 from models.occurrences import Occurrence, occurrences
 from models.overdue import is_overdue, without_jit
+from models.ranks import CADRE, UNIT, RankBook, RankedStanding, ranked
 from models.tables import (
     Cadre,
     Delegation,
@@ -254,13 +255,15 @@ def _line(task: TaskRow, reports: list[ReportRow], period: Period, today: date,
 
 
 def standing_of(session: Session, period: Period, *, cadre_id: int | None = None,
-                unit_id: int | None = None) -> Standing | None:
+                unit_id: int | None = None) -> RankedStanding | None:
+    """An assessee's standing with its ranks (None: no standing in the period)."""
     query = select(Standing).where(Standing.period_id == period.id)
     if cadre_id is not None:
         query = query.where(Standing.cadre_id == cadre_id)
     else:
         query = query.where(Standing.unit_id == unit_id)
-    return session.exec(query).first()
+    found = session.exec(query).first()
+    return None if found is None else ranked(session, found)
 
 
 def total_a_week_ago(session: Session, period: Period, cadre_id: int,
@@ -310,9 +313,11 @@ def unit_board(session: Session, period: Period, unit: Unit, viewer: Cadre | Non
     rows = session.exec(
         select(Standing, Cadre).join(Cadre, col(Cadre.id) == Standing.cadre_id)
         .where(Standing.period_id == period.id, Standing.group_unit_id == unit.id)
-        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
+        .order_by(col(Standing.total).desc(), col(Cadre.code))
     ).all()
-    lines = [StandingLine(s.rank_in_unit, c.name, s.total, c.id or 0) for s, c in rows]
+    book = RankBook(session, period.id or 0, CADRE, units=[unit.id], posts=())
+    lines = [StandingLine(book.in_unit(unit.id, s.total), c.name, s.total, c.id or 0)
+             for s, c in rows]
     own = next((line for line in lines if viewer and line.cadre_id == viewer.id), None)
     return UnitBoard(unit=unit, lines=lines[:top], size=len(lines), own=own)
 
@@ -331,12 +336,14 @@ def boards_below(session: Session, period: Period, unit: Unit, top: int = 10) ->
     rows = session.exec(
         select(Standing, Cadre).join(Cadre, col(Cadre.id) == Standing.cadre_id)
         .where(Standing.period_id == period.id, col(Standing.group_unit_id).in_(units))
-        .order_by(col(Standing.rank_in_unit), col(Cadre.code))
+        .order_by(col(Standing.total).desc(), col(Cadre.code))
     ).all()
+    book = RankBook(session, period.id or 0, CADRE, units=units, posts=())
     lines: dict[int, list[StandingLine]] = {}
     for standing, cadre in rows:
-        lines.setdefault(standing.group_unit_id or 0, []).append(
-            StandingLine(standing.rank_in_unit, cadre.name, standing.total, cadre.id or 0))
+        lines.setdefault(standing.group_unit_id or 0, []).append(StandingLine(
+            book.in_unit(standing.group_unit_id, standing.total), cadre.name, standing.total,
+            cadre.id or 0))
     in_tree_order = sorted(lines, key=lambda key: units[key].path)
     return [UnitBoard(unit=units[key], lines=lines[key][:top], size=len(lines[key]))
             for key in in_tree_order]
@@ -402,12 +409,14 @@ def unit_rankings(session: Session, period: Period, parents: Sequence[Unit]) -> 
         standings = {s.unit_id: s for s in session.exec(select(Standing).where(
             Standing.period_id == period.id,
             col(Standing.unit_id).in_([c.id for c in children]))).all()}
+        book = RankBook(session, period.id or 0, UNIT, posts=(),
+                        units={s.group_unit_id for s in standings.values()})
         lines = []
         for child in children:
             standing = standings.get(child.id)
             members = sum(n for path, n in people.items() if path.startswith(child.path))
-            lines.append(UnitLine(standing.rank_in_unit if standing else None, child,
-                                  standing.total if standing else None, members))
+            rank = book.in_unit(standing.group_unit_id, standing.total) if standing else None
+            lines.append(UnitLine(rank, child, standing.total if standing else None, members))
         lines.sort(key=lambda line: (line.rank is None, line.rank or 0, line.unit.path))
         rankings.append(UnitRanking(parent, lines))
     return rankings

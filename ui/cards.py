@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlmodel import Session, col, select
 from telegram import InlineKeyboardMarkup
 
+from models.ranks import ranked
 from models.tables import Cadre, InnovationClaim, Report, Standing, Task, Unit
 from models.vocab import APPROVED, RETURNED, SUBMITTED
 from ui.callbacks import ClaimDecision, ReportTask, ReviewGrade, ReviewReason
@@ -82,9 +83,10 @@ def report_decided(session: Session, payload: dict[str, Any], r: Renderer) -> Ca
     # it was queued, which may be hours earlier (Telegram down, a backlog).
     standing = None
     if task is not None and report.state == APPROVED:
-        standing = session.exec(select(Standing).where(
+        found = session.exec(select(Standing).where(
             Standing.period_id == task.period_id, Standing.cadre_id == report.reporter_id)
         ).first()
+        standing = None if found is None else ranked(session, found)
     return Card(r.render("report_decided", report=report, task=task, standing=standing,
                          reviewer=_name(session, report.reviewer_id)), markup)
 

@@ -16,6 +16,7 @@ from bot.scheduler import tick
 from models import org
 from models.errors import Refused
 from models.insight import CadreProjector
+from models.ranks import ranked
 from models.rating_pools import pool_of
 from models.reports import approve_report, submit_report
 from models.store import Store
@@ -122,8 +123,8 @@ def test_my_score_ends_with_suggestions_the_excellence_line_and_the_trend(
     suggestions = _section(text, "提分建议")
     assert "举办招聘会" not in suggestions  # waiting for review
     with store.session() as session:
-        rank_now = session.exec(select(Standing.rank_in_unit).where(
-            Standing.cadre_id == world.alice.id)).one()
+        rank_now = ranked(session, session.exec(select(Standing).where(
+            Standing.cadre_id == world.alice.id)).one()).rank_in_unit
     total, gain = _projector_numbers(store, world, world.alice_plain)
     assert (f"完成「压缩业务办理时限」（A 优）→ 总分 {total:.2f}（+{gain:.2f}），"
             f"单位排名 {rank_now} → ") in suggestions

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from bot.demo_data import build_demo
+from models.ranks import ranked
 from models.rules import Rules
 from models.store import Store, make_engine
 from models.tables import Cadre, Period, Standing, Task, Unit
@@ -35,7 +36,8 @@ def _standings(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
                 "group": units.get(s.group_unit_id), "post": s.post_category, "base": s.base,
                 "key": s.key_points, "innovation": s.innovation,
                 "collaboration": s.collaboration, "total": s.total, "difficulty": s.difficulty,
-                "rank_in_unit": s.rank_in_unit, "rank_in_post": s.rank_in_post,
+                "rank_in_unit": ranked(session, s).rank_in_unit,
+                "rank_in_post": ranked(session, s).rank_in_post,
                 "breakdown": {tasks[k]: v for k, v in s.breakdown.items()},
             }
     return found

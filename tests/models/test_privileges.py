@@ -21,6 +21,7 @@ from models.privileges import (
     revoke_delegation,
     revoke_supervision,
 )
+from models.ranks import ranked
 from models.reports import approve_report, pending_for, submit_report
 from models.standings import check, refresh_all
 from models.store import Store
@@ -250,7 +251,7 @@ def test_deactivating_a_cadre_ends_their_rights_and_their_place_in_the_ranks(
             == []
         assert check(session, store.rules, world.year) == []
         bob = session.exec(select(Standing).where(Standing.cadre_id == world.id.bob)).one()
-        assert bob.rank_in_unit == 1
+        assert ranked(session, bob).rank_in_unit == 1
     _refused(store, "unknown_actor", _attempt(
         store, submit_report, world.id.alice, world.id.alice_key, actual=Decimal(3)))
     _refused(store, "cadre_inactive",

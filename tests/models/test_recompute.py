@@ -27,7 +27,7 @@ def _tamper(store: Store) -> list[int]:
                                 .order_by(col(Standing.cadre_id))).all()
         first, second, third = rows[3], rows[20], rows[41]
         first.total += Decimal("0.01")
-        second.rank_in_unit += 5
+        second.collaboration += Decimal("0.01")
         detail = ctx.session.get(StandingBreakdown, third.id)
         assert detail is not None
         detail.breakdown = {}
@@ -46,7 +46,7 @@ def test_workers_list_the_same_differences_as_one_process(store: Store,
         spread = check(session, store.rules, period, workers=2)
     assert spread == alone
     found = {(d.assessee, d.field) for d in alone}
-    assert {(f"cadre:{first}", "total"), (f"cadre:{second}", "rank_in_unit"),
+    assert {(f"cadre:{first}", "total"), (f"cadre:{second}", "collaboration"),
             (f"cadre:{third}", "breakdown")} <= found
     assert [d.assessee for d in alone if d.field == "breakdown"] == [f"cadre:{third}"]
 

@@ -13,6 +13,7 @@ import pytest
 from sqlmodel import col, select
 
 from models.errors import Forbidden, Refused
+from models.ranks import RankedStanding, ranked
 from models.reports import (
     approve_report,
     pending_for,
@@ -45,10 +46,10 @@ def _approve(store: Store, who: int, report: int, grade: str) -> None:
         approve_report(ctx, who, report, grade)
 
 
-def _standing(store: Store, cadre_id: int) -> Standing:
+def _standing(store: Store, cadre_id: int) -> RankedStanding:
     with store.session() as session:
         row = session.exec(select(Standing).where(Standing.cadre_id == cadre_id)).one()
-        return row
+        return ranked(session, row)
 
 
 def _refused_without_change(store: Store, action: Callable[[], object], code: str) -> Refused:

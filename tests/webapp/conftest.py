@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from models import invites
+from models.ranks import RankedStanding, ranked
 from models.reports import approve_report, submit_report
 from models.store import Store
 from models.tables import AuditEntry, Cadre, Standing
@@ -53,9 +54,10 @@ class Dashboard:
         with self.store.session() as session:
             return list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all())
 
-    def standing(self, cadre: Cadre) -> Standing:
+    def standing(self, cadre: Cadre) -> RankedStanding:
         with self.store.session() as session:
-            return session.exec(select(Standing).where(Standing.cadre_id == cadre.id)).one()
+            return ranked(session, session.exec(
+                select(Standing).where(Standing.cadre_id == cadre.id)).one())
 
 
 def bind(store: Store, world: World, people: dict[int, Cadre]) -> None:

@@ -96,7 +96,7 @@ def _standings(store: Store, unit_name: str) -> list[tuple[str, str]]:
             select(col(Cadre.name), col(Standing.total))
             .join(Standing, col(Standing.cadre_id) == Cadre.id)
             .where(Standing.group_unit_id == unit.id)
-            .order_by(col(Standing.rank_in_unit), col(Cadre.code))).all()
+            .order_by(col(Standing.total).desc(), col(Cadre.code))).all()
     return [(name, str(total)) for name, total in found]
 
 

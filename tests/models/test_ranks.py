@@ -1,0 +1,101 @@
+"""Ranks counted on read (models/ranks.py) equal ranks computed from scratch.
+
+Totals move up and down, land on ties and leave them; after every approval the competition
+ranks (in the unit and in the post category) that the approval reports, that one assessee's
+page reads and that a whole period's readers read must all match a full re-rank by the
+scoring core (scoring.rank_members)."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from sqlmodel import Session, col, select
+
+from models import org
+from models.ranks import CADRE, UNIT, RankBook, kind_of, ranked
+from models.reports import approve_report, submit_report
+from models.standings import check, refresh_all
+from models.store import Store
+from models.tables import OutboxMessage, Period, Standing, Task
+from scoring import MemberStanding, Rational, rank_members
+from tests.support.world import build_world
+
+
+def _from_scratch(session: Session, period: Period) -> dict[int, tuple[int, int]]:
+    """Every standing's (rank in unit, rank in post category), re-ranked whole."""
+    rows = session.exec(select(Standing).where(Standing.period_id == period.id)).all()
+    groups: dict[tuple[str, str, object], list[Standing]] = {}
+    for row in rows:
+        groups.setdefault(("unit", kind_of(row), row.group_unit_id), []).append(row)
+        groups.setdefault(("post", kind_of(row), row.post_category), []).append(row)
+    found: dict[int, list[int]] = {row.id or 0: [0, 0] for row in rows}
+    for (which, _kind, _group), members in groups.items():
+        for member in rank_members([MemberStanding(
+                id=str(m.id), total=Rational(m.total), base=Rational(m.base),
+                key=Rational(m.key_points)) for m in members]):
+            found[int(member.id)][0 if which == "unit" else 1] = member.rank
+    return {key: (unit, post) for key, (unit, post) in found.items()}
+
+
+def _as_read(session: Session, period: Period) -> tuple[dict[int, tuple[int, int]], ...]:
+    """The same ranks as one assessee's page reads them and as a whole period's readers do."""
+    rows = session.exec(select(Standing).where(Standing.period_id == period.id)).all()
+    books = {kind: RankBook(session, period.id or 0, kind) for kind in (CADRE, UNIT)}
+    named = {kind: RankBook(  # the groups named, as a batch of digests asks
+        session, period.id or 0, kind,
+        units={r.group_unit_id for r in rows if kind_of(r) == kind},
+        posts={r.post_category for r in rows if kind_of(r) == kind}) for kind in (CADRE, UNIT)}
+    one = {}
+    many = {}
+    for row in rows:
+        own = ranked(session, row)
+        one[row.id or 0] = (own.rank_in_unit, own.rank_in_post)
+        in_book = books[kind_of(row)].ranks(row.group_unit_id, row.post_category, row.total)
+        assert in_book == named[kind_of(row)].ranks(row.group_unit_id, row.post_category,
+                                                    row.total)
+        many[row.id or 0] = (in_book.in_unit, in_book.in_post)
+    return one, many
+
+
+def test_ranks_after_many_moves_equal_a_full_rerank(store: Store) -> None:
+    world = build_world(store)
+    rng = random.Random(11)
+    with store.transaction() as ctx:
+        unit = org.add_unit(ctx, None, code="rk", name="排名办", kind="office",
+                            post_category="general", parent=world.township)
+        people = [org.add_cadre(ctx, None, code=f"R{n:02d}", name=f"干部{n}", unit=unit)
+                  for n in range(12)]
+        for n, cadre in enumerate(people):  # bound: the approval's notice to them is queued
+            cadre.telegram_user_id = 9100 + n
+        ctx.session.flush()
+        tasks = [org.add_task(ctx, None, period=world.year, code=f"RK{n:02d}", title="台账",
+                              dimension="basic", category="general", weight=Decimal(10),
+                              cadre=cadre, source="city_report")
+                 for n, cadre in enumerate(people)]
+        ctx.session.flush()
+        refresh_all(ctx, world.year)
+        pairs = [(cadre.id or 0, task.id or 0) for cadre, task in zip(people, tasks, strict=True)]
+    for _ in range(60):
+        cadre_id, task_id = rng.choice(pairs)
+        # Few distinct values, so totals often tie; later reports may be lower (moves down).
+        progress = Decimal(rng.choice([20, 40, 40, 60, 80, 100]))
+        with store.transaction() as ctx:
+            report = submit_report(ctx, cadre_id, task_id, progress=progress)
+            approve_report(ctx, world.id.boss or 0, report.id or 0, rng.choice("ABC"))
+        with store.session() as session:
+            assert check(session, store.rules, world.year) == []
+            scratch = _from_scratch(session, world.year)
+            assert _as_read(session, world.year) == (scratch, scratch)
+            # What the approval told the reporter (their notice): the ranks it committed.
+            notice = session.exec(select(OutboxMessage).where(
+                OutboxMessage.dedupe_key == f"report_decided:{report.id}")).one()
+            mine = session.exec(select(Standing).where(Standing.cadre_id == cadre_id)).one()
+            assert (notice.payload["rank_in_unit"], notice.payload["rank_in_post"]) == \
+                scratch[mine.id or 0]
+    with store.session() as session:
+        ranks = sorted(_from_scratch(session, world.year)[row.id or 0][0]
+                       for row in session.exec(select(Standing).join(
+                           Task, col(Task.cadre_id) == Standing.cadre_id).where(
+                           col(Task.code).startswith("RK"))).all())
+    assert ranks[0] == 1 and len(set(ranks)) < len(ranks)  # the run did produce ties
