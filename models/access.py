@@ -36,8 +36,12 @@ def find(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = F
 def held(session: Session, model: type[Row], row_id: int | None, *, for_update: bool = False
          ) -> Row | None:
     """`find` for a read outside an operation (a handler's look at the row a door checked)."""
+    # Locking reads the row again, and populate_existing makes that read overwrite the copy
+    # already in the map: without it SQLAlchemy keeps what it read before the lock (a report a
+    # door saw waiting, decided meanwhile by another supervisor's tap).
     row = None if row_id is None else session.get(
-        model, row_id, with_for_update=True if for_update else None)
+        model, row_id, with_for_update=True if for_update else None,
+        populate_existing=True if for_update else None)
     if row is not None:
         session.info.setdefault("kept", {})[(model, row_id)] = row
     return row
