@@ -71,6 +71,13 @@ class Ctx:
         """Today's date in the organisation's timezone."""
         return self.now.astimezone(self.tz).date()
 
+    @property
+    def locks_rows(self) -> bool:
+        """Does locking a row mean anything here? On PostgreSQL, yes; on SQLite the
+        transaction holds the database's one write lock from BEGIN IMMEDIATE, so no row read
+        in it can change under it and a statement that only takes a lock can be left out."""
+        return self.session.get_bind().dialect.name == "postgresql"
+
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout: int = 15) -> Engine:
     """An engine for SQLite (WAL, busy timeout, foreign keys on) or PostgreSQL."""
