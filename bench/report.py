@@ -166,15 +166,44 @@ the fixes, in the order they were found:
   commit, Telegram calls included, so the sender waits meanwhile; work that opens
   transactions of its own from inside an update (an export, queueing everyone's digests)
   commits the update's work first (`on_its_own`).
-  The ratio is still far below 0.5. `python -m bench` now profiles the conversations whenever
-  it is below 0.3 (bench/why.py, rendered above): SQLAlchemy building and running some twenty
-  ORM statements is more than half of an update's time, python-telegram-bot and SQLite itself
-  under a tenth each. The echo bot's whole update costs less than two ORM statements; half of
-  its rate leaves about 1 ms per update, which needs the per-update reads (the duplicate
-  guard, the person and their roles, the conversation's task) as prepared plain statements or
-  cached across updates, not more folding. The throughput bench had also stopped measuring
-  anything when delivery moved to the sender's own loop (the supervisor's card never arrived);
-  it now runs the sender as the bot does and waits for the card and the decision.
+  The ratio is still far below 0.5. `python -m bench` profiles the conversations whenever it
+  is below 0.3 (bench/why.py, rendered above). What the profile showed, and what changed:
+  the person was three statements (the cadre, a supervision, a delegation) on every update and
+  a door ran as a savepoint (two more statements) although it only reads; now one prepared
+  statement reads the cadre with "supervises or reviews for someone today" as a column
+  (`models/views.py` `writer_by_telegram`), and a door runs in the update's transaction
+  without a savepoint (`Unit.check`; a refusal is still audited in the update). A row a door
+  loaded stays in the session for the transaction (`models/access.py` `find`), so the handler
+  does not read the task again; a locking read still does, and overwrites the copy
+  (`populate_existing`: without it SQLAlchemy keeps the copy read before the lock, and two
+  supervisors tapping at once both saw the report waiting — the PostgreSQL test caught it).
+  A tap on a task reads that task's line alone (`task_line`), not the cadre's forty tasks and
+  their year of reports. The duplicate guard, the "handled" row and the conversation states
+  are prepared plain statements; audit rows are one plain INSERT instead of passing through
+  the session's unit of work (the session's flushes took 1.1 s of 2.9 s profiled for 140
+  updates, 0.2 s after). On SQLite, statements that only take a row lock are left out
+  (`Ctx.locks_rows`): the transaction holds the database from BEGIN IMMEDIATE. 14.6
+  statements per update now (18.7 before), still one commit. Measured side by side with the
+  previous code on the same copy, both in one sitting while other sessions loaded the machine
+  (load average 10–12 on two cores, so the echo bot managed only 490–510 updates/s instead of
+  3,500): 24.5 → 58.4 updates/s, 98.6 → 60.0 ms per update under the profiler, SQLAlchemy's
+  share 59 % → 42 %; process CPU per update (sender included), three alternating runs of 40
+  conversations, median 13.9 → 9.4 ms. The ratio in the table above is from that loaded run and
+  flatters Kaohe (the echo bot suffered more): on a quieter machine (load 3) the same code
+  measured 95–100 updates/s against the echo bot's 3,700–4,400, a ratio of about 0.025.
+  What remains per update is about fifteen statements through SQLAlchemy (building,
+  cache keys, ORM rows; sqlite3 itself about a seventh), python-telegram-bot's objects, and
+  four or five hops to a worker thread. The echo bot's whole update costs less than two of
+  those statements, so half its rate needs an update that reads and writes almost nothing
+  through SQLAlchemy: the person cached across updates (invalidated by the operations that
+  change people and roles), the conversation steps that only record what was typed kept in
+  memory until the step that writes, statements executed on the raw connection. The
+  approval itself (re-scoring 40 tasks and two rank moves, 31 statements with the guard, the
+  person and the cards refreshed) and the submission (19, the reviewers and their cards) are
+  half of a conversation's statements; the two skips are 5 and 7.
+  The throughput bench had also stopped measuring anything when delivery moved to the
+  sender's own loop (the supervisor's card never arrived); it now runs the sender as the bot
+  does and waits for the card and the decision.
 """
 
 

@@ -17,17 +17,35 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, update
-from sqlmodel import Session, col, select
+from sqlalchemy import and_, bindparam, delete, insert, update
+from sqlmodel import Session, SQLModel, select
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from models.store import Store, current_unit
-from models.tables import BotState, ProcessedUpdate
+from models.tables import BotState
 
 USER_DATA = "user_data"
 _Write = tuple[str, str, Any]  # (kind, key, data); data None: the row goes
 _ABSENT = object()
+
+# Every update runs these: they are built once, over the plain tables (no ORM unit of work in
+# between), so SQLAlchemy reuses their compiled form and only the parameters change.
+_STATE = SQLModel.metadata.tables["bot_state"]  # models.tables BotState
+_HANDLED = SQLModel.metadata.tables["processed_update"]  # models.tables ProcessedUpdate
+_ROW = and_(_STATE.c.kind == bindparam("b_kind"), _STATE.c.key == bindparam("b_key"))
+_INSERT_STATE = insert(_STATE)
+_UPDATE_STATE = update(_STATE).where(_ROW).values(
+    data=bindparam("b_data", type_=_STATE.c.data.type), updated_at=bindparam("b_at"))
+_DELETE_STATE = delete(_STATE).where(_ROW)
+_IS_HANDLED = select(_HANDLED.c.update_id).where(_HANDLED.c.update_id == bindparam("b_id"))
+_MARK_HANDLED = insert(_HANDLED)
+
+
+def was_handled(session: Session, update_id: int) -> bool:
+    """Is the update recorded as handled (`commit_update`)? Telegram may deliver it again."""
+    found = session.connection().execute(_IS_HANDLED, {"b_id": update_id}).first()
+    return found is not None
 
 
 def _conversation_kind(name: str) -> str:
@@ -64,7 +82,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
         def record(session: Session) -> None:
             self._apply(session, writes)
-            session.add(ProcessedUpdate(update_id=update_id, handled_at=self.store.clock()))
+            session.connection().execute(_MARK_HANDLED, {"update_id": update_id,
+                                                         "handled_at": self.store.clock()})
 
         unit = current_unit()
         if unit is None or unit.store is not self.store:
@@ -101,16 +120,16 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
         wanted = {(kind, key): data for kind, key, data in writes}
         for (kind, key), data in wanted.items():
             stored = self._stored.get((kind, key), _ABSENT)
-            row = and_(col(BotState.kind) == kind, col(BotState.key) == key)
+            row = {"b_kind": kind, "b_key": key}
             if data is None:
                 if stored is not _ABSENT:
-                    session.execute(delete(BotState).where(row))
+                    session.connection().execute(_DELETE_STATE, row)
             elif stored is _ABSENT:
-                session.execute(insert(BotState).values(kind=kind, key=key, data=data,
-                                                        updated_at=self.store.clock()))
+                session.connection().execute(_INSERT_STATE, {
+                    "kind": kind, "key": key, "data": data, "updated_at": self.store.clock()})
             elif stored != data:
-                session.execute(update(BotState).where(row).values(
-                    data=data, updated_at=self.store.clock()))
+                session.connection().execute(_UPDATE_STATE, {
+                    **row, "b_data": data, "b_at": self.store.clock()})
 
     def _remember(self, writes: list[_Write]) -> None:
         """After the commit: what the rows hold now."""

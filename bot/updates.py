@@ -20,12 +20,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import Application
 
-from bot.persistence import DatabasePersistence
-from models.tables import ProcessedUpdate
+from bot.persistence import DatabasePersistence, was_handled
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +43,8 @@ class UpdateApplication(Application[Any, Any, Any, Any, Any, Any]):
             return
         update_id = update.update_id
 
-        def handled(session: Session) -> bool:
-            return session.get(ProcessedUpdate, update_id) is not None
-
         with persistence.store.unit(owner=asyncio.current_task()) as unit:
-            if await asyncio.to_thread(unit.read, handled):
+            if await asyncio.to_thread(unit.read, lambda s: was_handled(s, update_id)):
                 log.info("update %s delivered again; ignored", update_id)
                 return
             await super().process_update(update)

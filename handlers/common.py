@@ -27,7 +27,7 @@ from models.doors import Door, Knock, admit
 from models.errors import Refused
 from models.store import Ctx, Unit, current_unit
 from models.tables import Cadre
-from models.views import cadre_by_telegram, is_supervisor
+from models.views import cadre_by_telegram, writer_by_telegram
 from ui.callbacks import Callback
 from ui.i18n import LOCALES, Translator, normalize_locale
 from ui.messages import split_message
@@ -112,6 +112,15 @@ async def run(context: Context, operation: Callable[[Ctx], T]) -> T:
     return await asyncio.to_thread(context.kaohe.store.run, operation)
 
 
+async def check(context: Context, look: Callable[[Ctx], T]) -> T:
+    """Run a models check that only reads and may refuse (a door) in a worker thread: in the
+    update's transaction when there is one (no savepoint: nothing to undo), else in its own."""
+    unit = _unit(context)
+    if unit is not None:
+        return await asyncio.to_thread(unit.check, look)
+    return await asyncio.to_thread(context.kaohe.store.run, look)
+
+
 async def read(context: Context, query: Callable[[Session], T]) -> T:
     """Run a read-only query in a worker thread (in the update's transaction, if any)."""
     unit = _unit(context)
@@ -160,21 +169,18 @@ async def person(update: Update, context: Context, door: Door = Door.ANYONE) -> 
     if door is not Door.ANYONE:  # a gated command: the refusal is audited like a forged tap
         knock = Knock(user.id, door, callback=_command_of(update))
         try:
-            admitted = await run(context, lambda ctx: admit(ctx, knock))
+            admitted = await check(context, lambda ctx: admit(ctx, knock))
         except Refused as refusal:
             await refuse(update, context, refusal)
             return None
         return person_of(update, context, admitted.cadre, admitted.supervisor)
 
-    def load(session: Session) -> tuple[Cadre | None, bool]:
-        cadre = cadre_by_telegram(session, user.id)
-        return cadre, bool(cadre and is_supervisor(session, cadre, context.kaohe.store.today()))
-
-    cadre, supervisor = await read(context, load)
-    if cadre is None:
+    today = context.kaohe.store.today()
+    found = await read(context, lambda session: writer_by_telegram(session, user.id, today))
+    if found is None:
         await answer(update, Renderer(locale_of(update, context)).text("bot.unbound"))
         return None
-    return person_of(update, context, cadre, supervisor)
+    return person_of(update, context, *found)
 
 
 def _command_of(update: Update) -> str:

@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler
 
-from handlers.common import Context, Person, person_of, refuse, run
+from handlers.common import Context, Person, check, person_of, refuse
 from models.doors import Knock, admit, refuse_malformed
 from models.errors import Refused
 from ui.callbacks import BadCallback, Callback, kind_of
@@ -79,7 +79,7 @@ async def admitted(update: Update, context: Context, tap: Callback) -> Person | 
         in_group=chat is not None and chat.type != ChatType.PRIVATE, group_ok=tap.in_groups,
     )
     try:
-        found = await run(context, lambda ctx: admit(ctx, knock))
+        found = await check(context, lambda ctx: admit(ctx, knock))
     except Refused as refusal:
         await refuse(update, context, refusal)
         return None
@@ -91,7 +91,7 @@ async def refuse_unparsable(update: Update, context: Context, reason: str) -> No
     assert query is not None
     data = str(query.data)[:64]
     try:
-        await run(context, lambda ctx: refuse_malformed(ctx, query.from_user.id, data, reason))
+        await check(context, lambda ctx: refuse_malformed(ctx, query.from_user.id, data, reason))
     except Refused as refusal:
         await refuse(update, context, refusal)
 

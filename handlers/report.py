@@ -42,10 +42,11 @@ from handlers.common import (
 from handlers.dispatch import on, tapped
 from handlers.typed import typed_text
 from models import limits
+from models.access import held
 from models.errors import Refused
 from models.reports import discard_draft, save_draft, submit_report
 from models.tables import Report, Task
-from models.views import TaskLine, active_period, latest_report, reportable_tasks
+from models.views import TaskLine, active_period, latest_report, reportable_tasks, task_line
 from models.vocab import RETURNED, SUBMITTED
 from ui import render
 from ui.callbacks import ReportEdit, ReportPage, ReportStep, ReportTask
@@ -62,7 +63,7 @@ def _state(context: Context) -> dict[str, Any]:
 
 
 async def _task(context: Context, task_id: int) -> Task | None:
-    return await read(context, lambda session: session.get(Task, task_id))
+    return await read(context, lambda session: held(session, Task, task_id))
 
 
 async def _save(context: Context, p: Person) -> bool:
@@ -159,12 +160,10 @@ async def picked(update: Update, context: Context, p: Person, tap: ReportTask
 
     def load(session: Session) -> tuple[Task | None, TaskLine | None, Report | None]:
         period = active_period(session)
-        line = None if period is None else next(
-            (x for x in reportable_tasks(session, p.cadre, period, today) if x.task.id == tap.task),
-            None)
+        line = None if period is None else task_line(session, p.cadre, period, today, tap.task)
         returned = None if line is None or line.state != RETURNED else latest_report(
             session, tap.task, line.occurrence, p.id)
-        return session.get(Task, tap.task), line, returned
+        return held(session, Task, tap.task), line, returned
 
     task, line, returned = await read(context, load)
     assert task is not None

@@ -10,7 +10,7 @@ Nobody decides on their own facts (docs/architecture.md, "Who may do what over t
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
-from sqlmodel import SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from models import views
 from models.errors import Forbidden, NotFound, Refused
@@ -22,16 +22,34 @@ from models.views import delegation_in_force, delegator_ids
 Row = TypeVar("Row", bound=SQLModel)
 
 
-def load(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = False) -> Row:
-    """The row, or NotFound. `for_update` locks it until commit (PostgreSQL; SQLite locks all)."""
+def find(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = False
+         ) -> Row | None:
+    """The row, or None. `for_update` locks it until commit (PostgreSQL; SQLite locks all)."""
     # A row this transaction loaded is not read again unless it is to be locked: the session's
     # identity map has it (with_for_update=False would bypass the map, SQLAlchemy looks there
     # only when it is None), and `kept` holds it there (the map's references are weak, and an
-    # operation often drops a row it will load again a moment later: the actor, the period).
-    row = None if row_id is None else ctx.session.get(
-        model, row_id, with_for_update=True if for_update else None)
+    # operation often drops a row it will load again a moment later: the actor, the period, the
+    # task a door checked before the handler acts on it).
+    return held(ctx.session, model, row_id, for_update=for_update)
+
+
+def held(session: Session, model: type[Row], row_id: int | None, *, for_update: bool = False
+         ) -> Row | None:
+    """`find` for a read outside an operation (a handler's look at the row a door checked)."""
+    # Locking reads the row again, and populate_existing makes that read overwrite the copy
+    # already in the map: without it SQLAlchemy keeps what it read before the lock (a report a
+    # door saw waiting, decided meanwhile by another supervisor's tap).
+    row = None if row_id is None else session.get(
+        model, row_id, with_for_update=True if for_update else None,
+        populate_existing=True if for_update else None)
     if row is not None:
-        ctx.session.info.setdefault("kept", {})[(model, row_id)] = row
+        session.info.setdefault("kept", {})[(model, row_id)] = row
+    return row
+
+
+def load(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = False) -> Row:
+    """The row, or NotFound (`find`)."""
+    row = find(ctx, model, row_id, for_update=for_update)
     if row is None:
         raise NotFound(str(getattr(model, "__tablename__", model.__name__)), row_id)
     return row

@@ -4,10 +4,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import SQLModel
 
 from models.store import Ctx
 from models.tables import AuditEntry
+
+_INSERT = insert(SQLModel.metadata.tables[str(AuditEntry.__tablename__)])
 
 
 def _json_safe(value: Any) -> Any:
@@ -41,21 +44,21 @@ def record(
     unit_id: int | None = None,
     cadre_id: int | None = None,
     task_id: int | None = None,
-) -> AuditEntry:
+) -> None:
     """Append an audit row for `entity` (flushed first so new rows have their id)."""
     ctx.session.flush()
-    entry = AuditEntry(
-        at=ctx.now,
-        actor_id=actor_id,
-        action=action,
-        entity=str(getattr(type(entity), "__tablename__", type(entity).__name__)),
-        entity_id=getattr(entity, "id", None),
-        period_id=period_id,
-        unit_id=unit_id,
-        cadre_id=cadre_id,
-        task_id=task_id,
-        before=before,
-        after=after if after is not None else snapshot(entity),
-    )
-    ctx.session.add(entry)
-    return entry
+    # A plain INSERT in the operation's transaction (savepoint included): nothing reads the
+    # row back as an object, so it need not pass through the session's unit of work.
+    ctx.session.connection().execute(_INSERT, {
+        "at": ctx.now,
+        "actor_id": actor_id,
+        "action": action,
+        "entity": str(getattr(type(entity), "__tablename__", type(entity).__name__)),
+        "entity_id": getattr(entity, "id", None),
+        "period_id": period_id,
+        "unit_id": unit_id,
+        "cadre_id": cadre_id,
+        "task_id": task_id,
+        "before": before,
+        "after": after if after is not None else snapshot(entity),
+    })

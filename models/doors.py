@@ -11,7 +11,7 @@ own, and the caller answers it in the person's language. Reads are doors as much
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.access import may_report, may_review, supervised_unit_ids, task_unit
+from models.access import find, may_report, may_review, supervised_unit_ids, task_unit
 from models.errors import Refused
 from models.rating import grade_of
 from models.store import Ctx
@@ -25,7 +25,7 @@ from models.tables import (
     Task,
     Unit,
 )
-from models.views import cadre_by_telegram, is_supervisor, overseen_units
+from models.views import cadre_by_telegram, overseen_units, writer_by_telegram
 
 # Ids are BIGINT on PostgreSQL and 64-bit on SQLite: anything larger is forged.
 ID_MAX = 2**63 - 1
@@ -86,16 +86,16 @@ def refuse_malformed(ctx: Ctx, telegram_user_id: int, callback: str, reason: str
 
 def admit(ctx: Ctx, knock: Knock) -> Admitted:
     """The person behind the press, if this door opens for them; else an audited refusal."""
-    who = cadre_by_telegram(ctx.session, knock.telegram_user_id)
-    if who is None or who.id is None:
+    found = writer_by_telegram(ctx.session, knock.telegram_user_id, ctx.today)
+    if found is None or found[0].id is None:
         raise _refuse(knock, "unbound", "unbound user", None)
+    who, supervisor = found
     if knock.in_group and not knock.group_ok:
         raise _refuse(knock, "private_only", "pressed in a group chat", who.id)
     if knock.named is not None and knock.named != who.id:
         raise _refuse(knock, "forbidden", "the button names another person", who.id)
     if knock.subject is not None and not 0 <= knock.subject <= ID_MAX:
         raise _refuse(knock, "stale_button", "id out of range", who.id)
-    supervisor = is_supervisor(ctx.session, who, ctx.today)
     reason = _closed(ctx, knock, who, supervisor)
     if reason is not None:
         raise _refuse(knock, "forbidden", reason, who.id)
@@ -114,46 +114,46 @@ def _closed(ctx: Ctx, knock: Knock, who: Cadre, supervisor: bool) -> str | None:
     if subject is None:
         return "no subject"
     if door is Door.REPORT_REVIEWER:
-        report = ctx.session.get(Report, subject)
+        report = find(ctx, Report, subject)
         if report is None:
             return "no such report"
-        task = ctx.session.get(Task, report.task_id)
+        task = find(ctx, Task, report.task_id)
         if task is None or not may_review(ctx, who, task_unit(ctx, task)):
             return "may not review this report"
         return "own report" if report.reporter_id == who.id else None
     if door is Door.CLAIM_REVIEWER:
-        claim = ctx.session.get(InnovationClaim, subject)
+        claim = find(ctx, InnovationClaim, subject)
         if claim is None:
             return "no such claim"
         if not who.is_admin:
             return "not an admin"
         return "own claim" if who.id in (claim.claimant_id, claim.cadre_id) else None
     if door is Door.TASK_REPORTER:
-        task = ctx.session.get(Task, subject)
+        task = find(ctx, Task, subject)
         if task is None or not may_report(ctx, who, task):
             return "not their task"
         return None
     if door is Door.TASK_OWNER:
-        task = ctx.session.get(Task, subject)
+        task = find(ctx, Task, subject)
         return None if task is not None and task.cadre_id == who.id else "not their own task"
     if door is Door.TASK_REVIEWER:
-        task = ctx.session.get(Task, subject)
+        task = find(ctx, Task, subject)
         if task is None or not may_review(ctx, who, task_unit(ctx, task)):
             return "may not review this task's unit"
         return None
     if door in (Door.UNIT_VIEWER, Door.UNIT_OVERSEER):
-        if ctx.session.get(Unit, subject) is None:
+        if find(ctx, Unit, subject) is None:
             return "no such unit"
         if door is Door.UNIT_VIEWER and subject == who.unit_id:
             return None
         overseen = {unit.id for unit in overseen_units(ctx.session, who, ctx.today)}
         return None if subject in overseen else "does not oversee this unit"
     if door is Door.RATED:
-        if ctx.session.get(Period, subject) is None:
+        if find(ctx, Period, subject) is None:
             return "no such period"
         return None if grade_of(ctx.session, subject, who.id or 0) else "not rated in the period"
     if door is Door.OBJECTION_ANSWERER:
-        objection = ctx.session.get(Objection, subject)
+        objection = find(ctx, Objection, subject)
         if objection is None:
             return "no such objection"
         if not who.is_admin:
@@ -165,7 +165,7 @@ def _closed(ctx: Ctx, knock: Knock, who: Cadre, supervisor: bool) -> str | None:
             allowed.add(who.unit_id)
         return None if subject in allowed else "may not link this unit"
     if door is Door.DELEGATION_REVOKER:
-        delegation = ctx.session.get(Delegation, subject)
+        delegation = find(ctx, Delegation, subject)
         if delegation is None:
             return "no such delegation"
         return None if who.is_admin or delegation.supervisor_id == who.id else "not theirs"

@@ -132,6 +132,13 @@ def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
     wanted = sorted({p.id for p in periods if p.id is not None} - held[1])
     if not wanted:
         return
+    if not ctx.locks_rows:  # SQLite: nothing to lock, and nothing read here can be stale
+        for period_id in wanted:
+            held[1].add(period_id)
+            known = session.get(Period, period_id)
+            if known is not None and known.locked:
+                raise Refused("period_locked", period=known.code)
+        return
     for period_id in wanted:
         # populate_existing: the row as committed now (autoflush writes our own changes first).
         period = session.exec(

@@ -12,7 +12,8 @@ try. Writers from several processes (the bot, the command line, workers) go thro
 `with store.unit(owner) as unit:` is one transaction for a piece of work made of several steps
 (a bot update: who is writing, the operation, the conversation state, "handled"), committed
 once by `unit.commit()`. Each `unit.run(operation)` is a savepoint, so a refusal or an error
-undoes that operation alone (and a refusal is audited in the unit), as `run` would.
+undoes that operation alone (and a refusal is audited in the unit), as `run` would;
+`unit.check(look)` is a step that only reads (a door), run without a savepoint.
 """
 
 import random
@@ -69,6 +70,13 @@ class Ctx:
     def today(self) -> date:
         """Today's date in the organisation's timezone."""
         return self.now.astimezone(self.tz).date()
+
+    @property
+    def locks_rows(self) -> bool:
+        """Does locking a row mean anything here? On PostgreSQL, yes; on SQLite the
+        transaction holds the database's one write lock from BEGIN IMMEDIATE, so no row read
+        in it can change under it and a statement that only takes a lock can be left out."""
+        return self.session.get_bind().dialect.name == "postgresql"
 
 
 READ_ONLY = "kaohe_read_only"  # an execution option: this connection's transaction only reads
@@ -311,6 +319,19 @@ class Unit:
                 raise
             time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
         raise AssertionError("unreachable")
+
+    def check(self, look: Callable[[Ctx], T]) -> T:
+        """`look(ctx)`, which only reads (a door deciding whether a press may go on), in the
+        unit's transaction without a savepoint of its own: there is nothing of it to undo. A
+        refusal is recorded in the unit, as `run` records it."""
+        session = self.session
+        ctx = Ctx(session=session, rules=self.store.rules, now=self.store.clock(),
+                  tz=self.store.tz)
+        try:
+            return look(ctx)
+        except Refused as refusal:
+            record_refusal(session, ctx.now, refusal)
+            raise
 
     def _undo(self, savepoint: Any) -> None:
         _undo(self.session, savepoint)

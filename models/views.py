@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, exists
+from sqlalchemy import ColumnElement, Date, Select, and_, bindparam, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
@@ -63,7 +63,7 @@ def active_period(session: Session) -> Period | None:
     return session.exec(select(Period).where(col(Period.is_active))).first()
 
 
-def delegation_in_force(today: date) -> ColumnElement[bool]:
+def delegation_in_force(today: date | ColumnElement[date]) -> ColumnElement[bool]:
     """A delegation that counts today: dated to cover today, not revoked, given by a supervisor
     who is still active and still supervises a unit. Checked when it is used, not only when it
     was given."""
@@ -83,6 +83,25 @@ def delegator_ids(session: Session, cadre_id: int, today: date) -> list[int]:
         select(Delegation.supervisor_id).where(
             Delegation.delegate_id == cadre_id, delegation_in_force(today))
     ).all())
+
+
+# Who is writing and whether they review anyone's work today, in one statement: every update
+# asks it, so it is built once (the date and the Telegram id are parameters) and SQLAlchemy
+# reuses its compiled form. Same rule as `is_supervisor`.
+_WRITER = select(Cadre, or_(
+    exists().where(col(Supervision.cadre_id) == col(Cadre.id)),
+    exists().where(col(Delegation.delegate_id) == col(Cadre.id),
+                   delegation_in_force(bindparam("today", type_=Date))),
+)).where(col(Cadre.telegram_user_id) == bindparam("telegram_user_id"), col(Cadre.active))
+
+
+def writer_by_telegram(session: Session, telegram_user_id: int, today: date
+                       ) -> tuple[Cadre, bool] | None:
+    """The bound, active cadre behind a Telegram account and whether they are a supervisor
+    today (`is_supervisor`); None for an unbound or deactivated account."""
+    row = session.execute(_WRITER, {"telegram_user_id": telegram_user_id, "today": today}
+                          ).first()
+    return None if row is None else (row[0], bool(row[1]))
 
 
 def is_supervisor(session: Session, cadre: Cadre, today: date) -> bool:
@@ -227,6 +246,21 @@ def reportable_tasks_of(session: Session, cadres: Sequence[Cadre], period: Perio
         result[cadre.id or 0] = sorted(lines, key=lambda line: (line.next_due or far,
                                                                 line.task.title))
     return result
+
+
+def task_line(session: Session, cadre: Cadre, period: Period, today: date, task_id: int
+              ) -> TaskLine | None:
+    """The line `reportable_tasks` shows for one task, read alone (a tap on a task needs only
+    its own line, not the cadre's forty and their year of reports); None when the task is not
+    one of that list's."""
+    row = session.execute(select(*_TASK_ROW).where(
+        Task.id == task_id, Task.period_id == period.id,
+        or_(col(Task.cadre_id) == cadre.id, col(Task.unit_id) == cadre.unit_id))).first()
+    if row is None:
+        return None
+    reports = [ReportRow(*r) for r in session.execute(
+        select(*_REPORT_ROW).where(Report.task_id == task_id).order_by(col(Report.id))).all()]
+    return _line(TaskRow(*row), reports, period, today, cadre)
 
 
 def _line(task: TaskRow, reports: list[ReportRow], period: Period, today: date,
