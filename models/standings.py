@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import lazyload
 from sqlmodel import Session, col, select
 
-from models import recompute
+from models import lean_check, recompute
 from models.errors import Refused
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rules import Rules
@@ -465,6 +465,10 @@ class _Checked:
 def _check_chunk(session: Session, rules: Rules, period: Period,
                  chunk: recompute.Chunk) -> _Checked:
     stored = recompute.stored_rows(session, period, chunk)
+    confirmed = lean_check.confirmed(session, rules, period, chunk, stored)
+    if confirmed is not None:  # all as stored: nothing to report, only the ranks to check
+        return _Checked([], [], [_Member(c.ref, c.group_unit_id, c.post_category, c.total,
+                                         c.base, c.key, c.ranks) for c in confirmed])
     differences: list[Difference] = []
     members: list[_Member] = []
     for facts, score in recompute.scored(session, rules, period, chunk):
