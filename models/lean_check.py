@@ -165,15 +165,36 @@ def confirmed(session: Session, rules: Rules, period: Period, chunk: recompute.C
 def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational],
              row: recompute.StoredRow) -> tuple[Rational, Rational, Rational] | None:
     """(total, base, key) of one cadre if its stored figures and breakdown are right."""
-    exact = _exact
+    exact, reports, known = _exact, facts.reports, facts.keys
     tasks: list[LeanTask] = []
+    progress_texts: list[str] = []
     for (_, task_id, category, dimension, weight, difficulty, boost, recurrence, deadline,
          target) in rows:
-        found = _effective(how, facts, task_id, recurrence, deadline, target)
-        if found is None:
-            return None
-        tasks.append((category, dimension, exact(weight, 2), exact(difficulty, 3), *found,
-                      None if boost is None else exact(boost, 3)))
+        keys = known.get((recurrence, deadline))
+        if keys is None:
+            keys = facts.keys_of(recurrence, deadline)
+        own = reports.get(task_id)
+        report = None
+        if own is None and keys:  # nothing approved: 0, once or in every piece
+            progress, grade, shown_progress = ZERO, None, _CENTS_SHOWN[0]
+        elif recurrence == "once" and target is None and keys:  # most tasks: inline
+            report = own.get(keys[0]) if own else None
+            if report is None:
+                progress, grade, shown_progress = ZERO, None, _CENTS_SHOWN[0]
+            else:  # progress as stored, in hundredths: its text needs no rounding
+                hundredths = report[2] or 0
+                progress, grade = exact(hundredths, 2), report[4]
+                shown_progress = (_CENTS_SHOWN[hundredths] if 0 <= hundredths < 100_000
+                                  else round2_text(progress))
+        else:
+            found = _effective(how, own, keys, recurrence, target)
+            if found is None:
+                return None
+            progress, grade = found
+            shown_progress = _shown(progress)
+        progress_texts.append(shown_progress)
+        tasks.append((category, dimension, exact(weight, 2), exact(difficulty, 3), progress,
+                      grade, None if boost is None else exact(boost, 3)))
     score = score_lean(how, tasks, claims)
     if score is None:
         return None
@@ -185,23 +206,25 @@ def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational]
             or figures["difficulty"] != _cents(score.difficulty)):
         return None
     shown, coefficient = _shown, _coefficient
+    # Ungraded, the quality is the progress itself: the same text.
     breakdown = {str(task_id): {
-        "weight": shown(share), "points": shown(points), "progress": shown(task[4]),
-        "grade": task[5], "quality": shown(quality), "difficulty": coefficient(difficulty),
+        "weight": shown(share), "points": shown(points), "progress": progress_text,
+        "grade": task[5], "quality": progress_text if task[5] is None else shown(quality),
+        "difficulty": coefficient(difficulty),
         "boost": None if boost is None else coefficient(boost),
-    } for (_, task_id, _, _, _, difficulty, boost, *_), task, share, points, quality
-        in zip(rows, tasks, score.shares, score.points, score.qualities, strict=True)}
+    } for (_, task_id, _, _, _, difficulty, boost, *_), task, share, points, quality, progress_text
+        in zip(rows, tasks, score.shares, score.points, score.qualities, progress_texts,
+               strict=True)}
     if breakdown != ({} if row.breakdown is None else row.breakdown):
         return None
     return score.total, score.base, score.key
 
 
-def _effective(how: Folded, facts: _Chunk, task_id: int, recurrence: str, deadline: Any,
-               target: int | None) -> tuple[Rational, str | None] | None:
+def _effective(how: Folded, own: dict[str, Any] | None, keys: tuple[str, ...],
+               recurrence: str, target: int | None) -> tuple[Rational, str | None] | None:
     """A task's effective progress and grade, as FactsLoader._effective gives them for a task
-    not split into parts; None where that would raise."""
-    keys = facts.keys_of(recurrence, deadline)
-    own = facts.reports.get(task_id)
+    not split into parts (`own`: its approved reports by occurrence); None where that would
+    raise."""
     if recurrence == "once":
         if not keys:
             return None

@@ -85,32 +85,26 @@ def score_lean(folded: Folded, tasks: Sequence[LeanTask],
         return None
     policy, raw_factors = folded.policy, folded.raw_factors
     # Steps 1-3: a task's share is its raw weight times one multiplier per category.
-    raws = [weight * raw_factors[dimension] for _, dimension, weight, *_ in tasks]
+    raws = [task[2] * raw_factors[task[1]] for task in tasks]
     by_category: dict[str, Rational] = {}
-    for (category, *_), raw in zip(tasks, raws, strict=True):
-        by_category[category] = by_category.get(category, ZERO) + raw
+    for task, raw in zip(tasks, raws, strict=True):
+        by_category[task[0]] = by_category.get(task[0], ZERO) + raw
     active = {c: policy.category_weights[c] for c in by_category if policy.category_weights[c]}
     active_total = sum(active.values(), ZERO)
     multiplier = {c: active[c] * HUNDRED / active_total / by_category[c] if c in active else ZERO
                   for c in by_category}
-    shares = [raw * multiplier[category] for (category, *_), raw in zip(tasks, raws, strict=True)]
+    shares = [raw * multiplier[task[0]] for task, raw in zip(tasks, raws, strict=True)]
     if any(task[6] for task in tasks):
         shares = _boosted(tasks, shares)
-    # Steps 5-7.
+    # Steps 5-7: points s' x q / 100 x k, summed as lists (each the same exact value).
     grade_factors = folded.grade_factors
-    qualities = []
-    points = []
-    base = key = weighted_difficulty = ZERO
-    for (_, dimension, _, difficulty, progress, grade, _), share in zip(tasks, shares,
-                                                                        strict=True):
-        quality = progress * grade_factors[grade]
-        earned = share * quality * difficulty / HUNDRED
-        qualities.append(quality)
-        points.append(earned)
-        base += earned
-        if dimension == "key":
-            key += earned
-        weighted_difficulty += share * difficulty
+    qualities = [task[4] * grade_factors[task[5]] for task in tasks]
+    weighted = [share * task[3] for task, share in zip(tasks, shares, strict=True)]
+    points = [part * quality / HUNDRED for part, quality in zip(weighted, qualities, strict=True)]
+    base = sum(points, ZERO)
+    key = sum((earned for earned, task in zip(points, tasks, strict=True) if task[1] == "key"),
+              ZERO)
+    weighted_difficulty = sum(weighted, ZERO)
     share_total = sum(shares, ZERO)
     difficulty = weighted_difficulty / share_total if share_total else ONE
     # Steps 8-9: a cadre has no "1+N" contributions, which the core credits as 0 (min 0 and cap).
