@@ -12,11 +12,9 @@ as it always has. So this path can make `check` faster but can never change what
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from models import recompute
@@ -72,49 +70,32 @@ def _exact(value: int, places: int) -> Rational:
     return Rational(value, 10**places)
 
 
-def _fetch(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """Plain tuples straight from the driver's cursor: a chunk is some 90,000 rows, and a
-    SQLAlchemy Row per row cost more than anything done with it here."""
-    connection = session.connection()
-    compiled = text(sql).compile(dialect=connection.dialect)
-    values = compiled.construct_params(dict(params))
-    cursor = connection.connection.cursor()
-    try:
-        if compiled.positional:
-            cursor.execute(compiled.string, [values[name] for name in compiled.positiontup or ()])
-        else:
-            cursor.execute(compiled.string, values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 class _Chunk:
     """The chunk's facts as rows grouped per cadre and per task."""
 
     def __init__(self, session: Session, period: Period, low: int, high: int) -> None:
         params = {"period": period.id, "low": low, "high": high}
-        self.has_parts = bool(_fetch(session, (
+        self.has_parts = bool(recompute.raw_rows(session, (
             "SELECT 1 FROM task c WHERE c.parent_id IN "
             f"(SELECT t.id FROM task t WHERE {_OWN}) LIMIT 1"), params))
-        self.cadres = _fetch(session, (
+        self.cadres = recompute.raw_rows(session, (
             "SELECT id, post_category, unit_id, profile FROM cadre "
             "WHERE active AND id >= :low AND id < :high ORDER BY id"), params)
         self.tasks: dict[int, list[Any]] = {}
-        for row in _fetch(session, (
+        for row in recompute.raw_rows(session, (
                 "SELECT t.cadre_id, t.id, t.category, t.dimension, t.weight, t.difficulty, "
                 "t.boost, t.recurrence, t.deadline, t.target "
                 f"FROM task t WHERE {_OWN} ORDER BY t.cadre_id, t.id"), params):
             self.tasks.setdefault(row[0], []).append(row)
         # Per task, the approved report that counts per occurrence: the one decided last.
         self.reports: dict[int, dict[str, Any]] = {}
-        for row in _fetch(session, (
+        for row in recompute.raw_rows(session, (
                 "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
                 f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
                 "ORDER BY r.task_id, r.decided_at, r.id"), params):
             self.reports.setdefault(row[0], {})[row[1]] = row
         self.claims: dict[int, list[Rational]] = {}
-        for cadre_id, points in _fetch(session, (
+        for cadre_id, points in recompute.raw_rows(session, (
                 "SELECT cadre_id, points FROM innovation_claim WHERE period_id = :period "
                 f"AND state = '{APPROVED}' AND cadre_id >= :low AND cadre_id < :high "
                 "ORDER BY id"), params):

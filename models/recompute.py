@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -134,6 +134,23 @@ class ChunkLoader(FactsLoader):
         return {} if self.chunk is not None else super()._collaborations(None)
 
 
+def raw_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """Plain tuples straight from the driver's cursor: a chunk is some 90,000 rows, and a
+    SQLAlchemy Row per row cost more than anything done with most of them."""
+    connection = session.connection()
+    compiled = text(sql).compile(dialect=connection.dialect)
+    values = compiled.construct_params(dict(params))
+    cursor = connection.connection.cursor()
+    try:
+        if compiled.positional:
+            cursor.execute(compiled.string, [values[name] for name in compiled.positiontup or ()])
+        else:
+            cursor.execute(compiled.string, values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def chunks(session: Session, period: Period) -> list[Chunk]:
     """Every cadre id in ranges of CHUNK, then the units: together, every assessee and every
     stored standing of the period."""
@@ -178,12 +195,12 @@ def stored_rows(session: Session, period: Period, chunk: Chunk) -> dict[Assessee
     owner = ("s.cadre_id >= :low AND s.cadre_id < :high" if chunk is not None
              else "s.unit_id IS NOT NULL")
     low, high = chunk if chunk is not None else (0, 0)
-    rows = session.connection().execute(text(
+    rows = raw_rows(session, (
         "SELECT s.id, s.cadre_id, s.unit_id, s.group_unit_id, s.post_category, "
         f"{', '.join('s.' + name for name in FIGURES)}, s.rank_in_unit, s.rank_in_post, "
         "b.breakdown FROM standing s LEFT JOIN standing_breakdown b ON b.standing_id = s.id "
         f"WHERE s.period_id = :period AND {owner}"),
-        {"period": period.id, "low": low, "high": high}).all()
+        {"period": period.id, "low": low, "high": high})
     found = {}
     for row in rows:
         ref = (AssesseeRef.cadre(row[1]) if row[1] is not None else AssesseeRef.unit(row[2]))
