@@ -12,6 +12,7 @@ as it always has. So this path can make `check` faster but can never change what
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -196,6 +197,11 @@ def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational]
     } for (_, task_id, _, _, _, difficulty, boost, *_), task, share, points, quality, progress_text
         in zip(rows, tasks, score.shares, score.points, score.qualities, progress_texts,
                strict=True)}
+    # Written through SQLAlchemy's JSON type (json.dumps) in this order, the stored text is
+    # this text; text that differs (another order, or no text) is compared decoded.
+    stored = row.stored_breakdown
+    if isinstance(stored, str) and stored == json.dumps(breakdown):
+        return score.total, score.base, score.key
     if breakdown != ({} if row.breakdown is None else row.breakdown):
         return None
     return score.total, score.base, score.key

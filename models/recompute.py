@@ -186,7 +186,13 @@ class StoredRow:
     figures: dict[str, int]
     rank_in_unit: int
     rank_in_post: int
-    breakdown: dict[str, Any] | None
+    stored_breakdown: str | dict[str, Any] | None  # as the driver gives it: JSON text or decoded
+
+    @property
+    def breakdown(self) -> dict[str, Any] | None:
+        """Decoded when asked: check's fast path compares most of them as text."""
+        stored = self.stored_breakdown
+        return json.loads(stored) if isinstance(stored, str) else stored
 
 
 FIGURES = ("base", "key_points", "innovation", "collaboration", "total", "difficulty")
@@ -210,7 +216,7 @@ def stored_rows(session: Session, period: Period, chunk: Chunk) -> dict[Assessee
             id=row[0], ref=ref, group_unit_id=row[3], post_category=row[4],
             figures=dict(zip(FIGURES, (int(v) for v in row[5:11]), strict=True)),
             rank_in_unit=row[11], rank_in_post=row[12],
-            breakdown=json.loads(breakdown) if isinstance(breakdown, str) else breakdown)
+            stored_breakdown=breakdown)
     return found
 
 
