@@ -109,22 +109,26 @@ the fixes, in the order they were found:
   fields or rows in turn and compares with the exact path alone; on a varied organisation with
   boosts, numeric targets, grades, growth profiles and claims every chunk is confirmed with the
   exact path's totals for the rank check). The rank check itself is untouched (one place,
-  standings `_check_ranks`). Side by side on copies of the 20,000-cadre data, the previous code
-  (main) and this one alternating, three runs each, load average 12–15 on the two cores (wall
-  times are about six times an idle machine's there; the CPU of the command and its two workers
-  compares), medians: SQLite 26.5 s → 9.2 s of CPU (wall 93.8 s → 31.6 s, p95 110.7 s →
-  35.1 s); PostgreSQL's 20,000-cadre data was still being built, so at 2,000 cadres 2.8 s →
-  1.2 s of the command's CPU (the server's not counted; wall 10.8 s → 5.0 s, p95 13.2 s →
-  6.1 s). Peaks unchanged: 157 MB in the parent and 189 MB in the larger worker (were 156 and
-  187). A chunk of 1,000 cadres now costs about 0.38 s of CPU: a fifth reading the stored
-  standings (decoding each 5 KB breakdown JSON is most of it), a third reading the facts
-  (SQLite's index and row lookups for 40,000 tasks and 50,000 reports), the rest scoring and
-  comparing, about 5 µs per task. By the previous code's own ratio (26.5 s of CPU here, 14.0 s
-  idle on two cores) the 20,000-cadre check comes to about 4.9 s idle: at the 5 s goal, with no
-  margin, and not confirmed on an idle machine here; PostgreSQL's server work comes on top.
-  What would cut it further: comparing the breakdown's JSON text instead of decoding it
-  (falling back to the decoded comparison when the text differs), a covering index for the
-  task columns read, and the rank check (0.3 s in the parent after the workers) done in them.
+  standings `_check_ranks`). A stored breakdown is compared as its JSON text first (SQLite
+  hands back the text json.dumps wrote, in the same order), and decoded only when the text
+  differs; PostgreSQL's driver hands it back decoded. Side by side on copies of the
+  20,000-cadre data, the previous code (main) and this one alternating, on the shared two cores
+  (wall times there are several times an idle machine's; the CPU of the command and its two
+  workers compares, the PostgreSQL server's not counted): SQLite, three runs each at load
+  average 13–16, medians 27.2 s → 8.5 s of CPU (wall 112 s → 38 s); PostgreSQL, two runs each
+  at load average 7–8, 24.1 and 22.5 s → 7.6 and 6.6 s of CPU (wall 73 and 57 s → 25 and
+  13 s); at 2,000 cadres on PostgreSQL, three runs, 2.8 s → 1.2 s (wall 10.8 s → 5.0 s). Peak
+  memory at 20,000: 157 MB in the parent and 166 MB in the larger worker on SQLite (were 156
+  and 187), 165 and 191 MB on PostgreSQL (were 162 and 191). A chunk of 1,000 cadres now costs
+  about 0.35 s of CPU on SQLite: a third reading the facts (SQLite's index and row lookups for
+  40,000 tasks and 50,000 reports), the rest scoring and comparing, about 5 µs per task. By the
+  previous code's own ratio of CPU here to its idle time in the table above (27.2 s ↔ 14.0 s on
+  SQLite, 23 s ↔ 17.0 s on PostgreSQL) the 20,000-cadre check comes to about 4.4 s idle on
+  SQLite and 5.2 s on PostgreSQL: the 5 s goal met on SQLite and just missed on PostgreSQL,
+  by estimate, not confirmed on an idle machine here. What would cut it further: a covering
+  index for the task columns read, PostgreSQL handing the breakdown back as text
+  (`breakdown::text`) so that it is compared undecoded there too, and the rank check (0.3 s in
+  the parent after the workers) done in them.
 - **Digests.** One at a time a digest cost 12 ms (a dozen queries); the sender renders a batch's
   digests with a handful of queries. What remained was listing each cadre's 40 tasks with all
   their occurrences to find the next five deadlines (models/views.py `reportable_tasks_of`,
