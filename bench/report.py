@@ -111,24 +111,24 @@ the fixes, in the order they were found:
   exact path's totals for the rank check). The rank check itself is untouched (one place,
   standings `_check_ranks`). A stored breakdown is compared as its JSON text first (SQLite
   hands back the text json.dumps wrote, in the same order), and decoded only when the text
-  differs; PostgreSQL's driver hands it back decoded. Side by side on copies of the
+  differs; it is read as text on PostgreSQL too (`CAST(... AS TEXT)`: its json type keeps the
+  text written). Side by side on copies of the
   20,000-cadre data, the previous code (main) and this one alternating, on the shared two cores
   (wall times there are several times an idle machine's; the CPU of the command and its two
   workers compares, the PostgreSQL server's not counted): SQLite, three runs each at load
-  average 13–16, medians 27.2 s → 8.5 s of CPU (wall 112 s → 38 s); PostgreSQL, two runs each
-  at load average 7–8, 24.1 and 22.5 s → 7.6 and 6.6 s of CPU (wall 73 and 57 s → 25 and
-  13 s); at 2,000 cadres on PostgreSQL, three runs, 2.8 s → 1.2 s (wall 10.8 s → 5.0 s). Peak
+  average 13–16, medians 27.2 s → 8.5 s of CPU (wall 112 s → 38 s); PostgreSQL, three runs each
+  at load average 6–9, medians 22.6 s → 7.0 s of CPU (wall 60 s → 16 s); at 2,000
+  cadres on PostgreSQL, three runs, 2.8 s → 1.2 s (wall 10.8 s → 5.0 s). Peak
   memory at 20,000: 157 MB in the parent and 166 MB in the larger worker on SQLite (were 156
-  and 187), 165 and 191 MB on PostgreSQL (were 162 and 191). A chunk of 1,000 cadres now costs
+  and 187), 165 and 174 MB on PostgreSQL (were 162 and 191). A chunk of 1,000 cadres now costs
   about 0.35 s of CPU on SQLite: a third reading the facts (SQLite's index and row lookups for
   40,000 tasks and 50,000 reports), the rest scoring and comparing, about 5 µs per task. By the
   previous code's own ratio of CPU here to its idle time in the table above (27.2 s ↔ 14.0 s on
-  SQLite, 23 s ↔ 17.0 s on PostgreSQL) the 20,000-cadre check comes to about 4.4 s idle on
+  SQLite, 22.6 s ↔ 17.0 s on PostgreSQL) the 20,000-cadre check comes to about 4.4 s idle on
   SQLite and 5.2 s on PostgreSQL: the 5 s goal met on SQLite and just missed on PostgreSQL,
   by estimate, not confirmed on an idle machine here. What would cut it further: a covering
-  index for the task columns read, PostgreSQL handing the breakdown back as text
-  (`breakdown::text`) so that it is compared undecoded there too, and the rank check (0.3 s in
-  the parent after the workers) done in them.
+  index for the task columns read, and the rank check (0.3 s in the parent after the workers)
+  done in them.
 - **Digests.** One at a time a digest cost 12 ms (a dozen queries); the sender renders a batch's
   digests with a handful of queries. What remained was listing each cadre's 40 tasks with all
   their occurrences to find the next five deadlines (models/views.py `reportable_tasks_of`,

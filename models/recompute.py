@@ -205,7 +205,10 @@ def stored_rows(session: Session, period: Period, chunk: Chunk) -> dict[Assessee
     rows = session.connection().execute(text(
         "SELECT s.id, s.cadre_id, s.unit_id, s.group_unit_id, s.post_category, "
         f"{', '.join('s.' + name for name in FIGURES)}, s.rank_in_unit, s.rank_in_post, "
-        "b.breakdown FROM standing s LEFT JOIN standing_breakdown b ON b.standing_id = s.id "
+        # As text on both databases (PostgreSQL's json keeps the text written): decoded only
+        # when check's fast path cannot compare it as text (StoredRow.breakdown).
+        "CAST(b.breakdown AS TEXT) "
+        "FROM standing s LEFT JOIN standing_breakdown b ON b.standing_id = s.id "
         f"WHERE s.period_id = :period AND {owner}"),
         {"period": period.id, "low": low, "high": high}).all()
     found = {}
