@@ -107,15 +107,52 @@ the fixes, in the order they were found:
   peak memory 2.0 GB → 148 MB in the parent and 180 MB in the larger worker; CPU 42 s → 35 s
   (2,000 cadres side by side: 4.0 s → 3.0 s); wall time with two workers 90 s against 175 s for
   one process in the same run. On PostgreSQL: 29 s of CPU in the command and its workers (the
-  server's own not counted), peaks 157 MB and 186 MB. On an idle machine that is about half the
-  CPU time, 18 s, not the 5 s goal: **missed**. What remains is per-task Python at about 1.5 ms
+  server's own not counted), peaks 157 MB and 186 MB. That left per-task Python at about 1.5 ms
   of CPU per 40-task cadre (cProfile with a CPU clock): FactsLoader's assembly and effective
   progress about 45 %, the scoring core about 20 %, the stored breakdown's 160 figures per cadre
-  about 20 %, fetching rows about 10 %. Rounding in plain integers was tried and was no faster
-  than GMP's rationals: the cost is the interpreter's per-task work, not the arithmetic, so
-  exact fixed-point over a common denominator in Python would not close the gap either. The goal
-  needs that per-task loop compiled (loader, scorer and breakdown in one pass over the integer
-  columns).
+  about 20 %, fetching rows about 10 %. Rounding in plain integers had been tried and was no
+  faster than GMP's rationals: the cost was the interpreter's per-task work (a TaskFacts, a
+  TaskInput and a TaskScore per task, validation and each step looking the policy up again),
+  not the arithmetic, so exact fixed-point over a common denominator was not the lever either
+  (progress on a numeric target, or a monthly task's mean of graded pieces, is not a fixed-point
+  number anyway).
+- **Full recompute, the fast path.** `check` now first tries each chunk of cadres on a path that
+  can only say "every stored standing of this chunk is right" (models/lean_check.py): four plain
+  queries read through the driver's cursor (tasks ordered by cadre, the approved reports joined
+  to them ordered by task and decision, the cadres, the innovation claims), each task stays a
+  tuple from its row to its breakdown, the common one-off task's progress is worked out inline
+  (its breakdown text read straight from the stored hundredths), and `scoring.lean.score_lean`
+  scores the tuples with the policy folded once per (post category, profile). `score_lean`
+  repeats the scoring steps rather than calling the core, so tests/scoring/test_lean.py holds it
+  to `score_assessee` as exact rationals (shares, points, qualities and every figure), on every
+  assessee of cases.json (members of the unit cases included) and on 900 generated assessees
+  that stray outside the valid ranges, and it answers None wherever the core refuses. Any
+  difference, a task split into parts, input the core refuses, a standing missing or left over
+  and the chunk goes through the exact path as before, which reports what it finds; so the
+  differences `check` lists cannot change (tests/models/test_lean_check.py damages each of 18
+  fields or rows in turn and compares with the exact path alone; on a varied organisation with
+  boosts, numeric targets, grades, growth profiles and claims every chunk is confirmed with the
+  exact path's totals for the rank check). The rank check itself is untouched (one place,
+  standings `_check_ranks`). A stored breakdown is compared as its JSON text first (SQLite
+  hands back the text json.dumps wrote, in the same order), and decoded only when the text
+  differs; it is read as text on PostgreSQL too (`CAST(... AS TEXT)`: its json type keeps the
+  text written). Side by side on copies of the
+  20,000-cadre data, the previous code (main) and this one alternating, on the shared two cores
+  (wall times there are several times an idle machine's; the CPU of the command and its two
+  workers compares, the PostgreSQL server's not counted): SQLite, three runs each at load
+  average 13–16, medians 27.2 s → 8.5 s of CPU (wall 112 s → 38 s); PostgreSQL, three runs each
+  at load average 6–9, medians 22.6 s → 7.0 s of CPU (wall 60 s → 16 s); at 2,000
+  cadres on PostgreSQL, three runs, 2.8 s → 1.2 s (wall 10.8 s → 5.0 s). Peak
+  memory at 20,000: 157 MB in the parent and 166 MB in the larger worker on SQLite (were 156
+  and 187), 165 and 174 MB on PostgreSQL (were 162 and 191). A chunk of 1,000 cadres now costs
+  about 0.35 s of CPU on SQLite: a third reading the facts (SQLite's index and row lookups for
+  40,000 tasks and 50,000 reports), the rest scoring and comparing, about 5 µs per task. By the
+  previous code's own ratio of CPU here to its idle time in the table above (27.2 s ↔ 14.0 s on
+  SQLite, 22.6 s ↔ 17.0 s on PostgreSQL) the 20,000-cadre check comes to about 4.4 s idle on
+  SQLite and 5.2 s on PostgreSQL: the 5 s goal met on SQLite and just missed on PostgreSQL,
+  by estimate, not confirmed on an idle machine here. What would cut it further: a covering
+  index for the task columns read, and the rank check (0.3 s in the parent after the workers)
+  done in them.
 - **Digests.** One at a time a digest cost 12 ms (a dozen queries); the sender renders a batch's
   digests with a handful of queries. What remained was listing each cadre's 40 tasks with all
   their occurrences to find the next five deadlines (models/views.py `reportable_tasks_of`,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -134,6 +134,24 @@ class ChunkLoader(FactsLoader):
         return {} if self.chunk is not None else super()._collaborations(None)
 
 
+def raw_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """Plain tuples straight from the driver's cursor: a chunk is some 90,000 rows, and a
+    SQLAlchemy Row per row cost more than anything done with most of them. (No engine events
+    fire for these statements.)"""
+    connection = session.connection()
+    compiled = text(sql).compile(dialect=connection.dialect)
+    values = compiled.construct_params(dict(params))
+    cursor = connection.connection.cursor()
+    try:
+        if compiled.positional:
+            cursor.execute(compiled.string, [values[name] for name in compiled.positiontup or ()])
+        else:
+            cursor.execute(compiled.string, values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def chunks(session: Session, period: Period) -> list[Chunk]:
     """Every cadre id in ranges of CHUNK, then the units: together, every assessee and every
     stored standing of the period."""
@@ -166,7 +184,13 @@ class StoredRow:
     group_unit_id: int | None
     post_category: str
     figures: dict[str, int]
-    breakdown: dict[str, Any] | None
+    stored_breakdown: str | dict[str, Any] | None  # as the driver gives it: JSON text or decoded
+
+    @property
+    def breakdown(self) -> dict[str, Any] | None:
+        """Decoded when asked: check's fast path compares most of them as text."""
+        stored = self.stored_breakdown
+        return json.loads(stored) if isinstance(stored, str) else stored
 
 
 FIGURES = ("base", "key_points", "innovation", "collaboration", "total", "difficulty")
@@ -179,7 +203,10 @@ def stored_rows(session: Session, period: Period, chunk: Chunk) -> dict[Assessee
     rows = session.connection().execute(text(
         "SELECT s.id, s.cadre_id, s.unit_id, s.group_unit_id, s.post_category, "
         f"{', '.join('s.' + name for name in FIGURES)}, "
-        "b.breakdown FROM standing s LEFT JOIN standing_breakdown b ON b.standing_id = s.id "
+        # As text on both databases (PostgreSQL's json keeps the text written): decoded only
+        # when check's fast path cannot compare it as text (StoredRow.breakdown).
+        "CAST(b.breakdown AS TEXT) "
+        "FROM standing s LEFT JOIN standing_breakdown b ON b.standing_id = s.id "
         f"WHERE s.period_id = :period AND {owner}"),
         {"period": period.id, "low": low, "high": high}).all()
     found = {}
@@ -189,7 +216,7 @@ def stored_rows(session: Session, period: Period, chunk: Chunk) -> dict[Assessee
         found[ref] = StoredRow(
             id=row[0], ref=ref, group_unit_id=row[3], post_category=row[4],
             figures=dict(zip(FIGURES, (int(v) for v in row[5:11]), strict=True)),
-            breakdown=json.loads(breakdown) if isinstance(breakdown, str) else breakdown)
+            stored_breakdown=breakdown)
     return found
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from models import recompute
+from models import lean_check, recompute
 from models.errors import Refused
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.ranks import ranks_of
@@ -330,6 +330,9 @@ class _Checked:
 def _check_chunk(session: Session, rules: Rules, period: Period,
                  chunk: recompute.Chunk) -> _Checked:
     stored = recompute.stored_rows(session, period, chunk)
+    confirmed = lean_check.confirmed(session, rules, period, chunk, stored)
+    if confirmed is not None:  # all as stored: nothing to report
+        return _Checked([], [])
     differences: list[Difference] = []
     for facts, score in recompute.scored(session, rules, period, chunk):
         ref = facts.ref
