@@ -20,7 +20,9 @@ import asyncio
 import base64
 import contextlib
 import logging
+import math
 import time as time_module
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -116,17 +118,54 @@ class Pacing:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
+class _Window:
+    """Telegram counts sends in any rolling second. Evenly spaced slots keep under its limit
+    only while each send leaves when its slot comes; lanes held up by a busy machine leave
+    late and bunch. So a send also waits until fewer than `cap` sends are in flight or were
+    answered within the last second: one answered more than a second ago reached Telegram
+    more than a second ago, so however the others are delayed, no rolling second there holds
+    more than `cap` of ours."""
+
+    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+                 ) -> None:
+        self._clock, self._sleep = clock, sleep
+        self.cap = 0  # 0: no limit
+        self._answered: deque[float] = deque()
+        self._in_flight = 0
+
+    async def enter(self) -> None:
+        while self.cap:
+            now = self._clock()
+            while self._answered and self._answered[0] <= now - 1.0:
+                self._answered.popleft()
+            if len(self._answered) + self._in_flight < self.cap:
+                break
+            oldest = self._answered[0] + 1.0 - now if self._answered else 0.0
+            await self._sleep(max(oldest, 0.005))  # in flight only: look again shortly
+        self._in_flight += 1
+
+    def leave(self) -> None:
+        self._in_flight -= 1
+        self._answered.append(self._clock())
+
+
 class OutboxSender:
     def __init__(self, store: Store, bot: Bot, default_locale: str = DEFAULT_LOCALE, *,
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
                  idle_seconds: float = 5.0, claimant: str = EMBEDDED,
-                 batch: int = 50) -> None:
+                 batch: int = 50, lanes: int = 1,
+                 draw: insight_digest.ChartDrawer = insight_digest.draw_here) -> None:
         self.store = store
         # Who this sender is to the other senders on the database (models/claims.py).
         self.claimant = claimant
         # Rows picked and rendered together: a digest batch costs a fixed part (the rating
         # pools, read once per batch) plus a little per person, so a worker takes more.
         self.batch = batch
+        # Rows of a batch delivered at once, each to its own chat: a send and the database
+        # writes around it (the lease renewed, the part and the row marked) take longer than
+        # Telegram's pace leaves between two sends, so one at a time falls behind the pace.
+        self.lanes = max(lanes, 1)
+        self.draw = draw  # the digests' trend charts (a worker draws them in processes)
         self.bot = bot
         self.default_locale = default_locale
         # The digests with issue 15's parts need the configured rules (ui/insight_digest.py).
@@ -140,8 +179,10 @@ class OutboxSender:
         self._sleep = self.pacing.sleep
         self._free_at: dict[int, float] = {}  # chat -> when (pacing clock) it may get the next
         self._held: dict[int, datetime] = {}  # chat -> when Telegram's 429 for it runs out
-        # Spacing sends evenly keeps every rolling second below the overall limit.
+        # Spacing sends evenly keeps every rolling second below the overall limit; the window
+        # holds to it when sends are delayed.
         self._spacing = 0.0
+        self._window = _Window(self._clock, self._sleep)
         self.share_rate(1)
         self._next_slot = 0.0
         self._lock = asyncio.Lock()
@@ -154,6 +195,7 @@ class OutboxSender:
         its share of it."""
         rate = self.pacing.overall_rate / max(senders, 1)
         self._spacing = 1 / rate if rate > 0 else 0.0
+        self._window.cap = max(math.floor(rate), 1) if rate > 0 else 0
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -201,10 +243,9 @@ class OutboxSender:
                     if batch and until_empty:
                         in_hand = {item.chat_id for item in batch}
                         ahead = asyncio.create_task(self._next_batch(limit, in_hand))
-                    for item in batch:
-                        if self._stopped:  # the rest stay claimed by this sender: a
-                            return sent    # restart or, after the lease, another takes them
-                        sent += await self._deliver(item)
+                    sent += await self._deliver_batch(batch)
+                    if self._stopped:  # the rest stay claimed by this sender: a restart
+                        return sent    # or, after the lease, another takes them
                     if not until_empty:
                         return sent
                     if not batch:
@@ -214,6 +255,29 @@ class OutboxSender:
             finally:
                 if ahead is not None:  # stopped or failed meanwhile: its rows stay claimed
                     ahead.cancel()     # by this sender, which picks them again next time
+
+    async def _deliver_batch(self, batch: list[Outgoing]) -> int:
+        """The batch's rows, `lanes` at a time (a batch has one row per chat, so a chat still
+        has one message in flight at most); until stopped."""
+        rows = iter(batch)
+
+        async def lane() -> int:
+            sent = 0
+            for item in rows:  # shared: each row is taken by one lane
+                if self._stopped:
+                    break
+                sent += await self._deliver(item)
+            return sent
+
+        if self.lanes == 1:
+            return await lane()
+        try:
+            async with asyncio.TaskGroup() as lanes:  # one failing stops the others
+                running = [lanes.create_task(lane())
+                           for _ in range(min(self.lanes, len(batch)))]
+        except BaseExceptionGroup as failed:  # as one lane alone would have raised it
+            raise failed.exceptions[0] from None
+        return sum(task.result() for task in running)
 
     async def _next_batch(self, limit: int, in_hand: set[int]) -> tuple[list[Outgoing], bool]:
         paced, held = self._busy_chats()
@@ -282,7 +346,7 @@ class OutboxSender:
                 made = digests.cadre_digests(session, payloads[key],
                                              [recipient for _, recipient in batch],
                                              lambda cadre: Renderer(self._locale(cadre)),
-                                             rules=self.store.rules)
+                                             rules=self.store.rules, draw=self.draw)
             except Exception:
                 log.exception("digests rendered together failed; rendering one by one")
                 continue
@@ -302,12 +366,13 @@ class OutboxSender:
     # -- sending --------------------------------------------------------------------------------
 
     async def _slot(self) -> None:
-        """Wait for the next send slot under the overall rate."""
+        """Wait for the next send slot under the overall rate. The slot is taken before the
+        wait, so lanes waiting together each get their own."""
         now = self._clock()
-        if self._next_slot > now:
-            await self._sleep(self._next_slot - now)
-            now = self._next_slot
-        self._next_slot = now + self._spacing
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self._spacing
+        if slot > now:
+            await self._sleep(slot - now)
 
     async def _deliver(self, item: Outgoing) -> int:
         interval = self.pacing.group_interval if item.group else self.pacing.chat_interval
@@ -321,7 +386,11 @@ class OutboxSender:
                     await asyncio.to_thread(outbox.mark_part_sent, self.store, item.row_id,
                                             index, message_id)
                 await self._slot()
-                message_id = await self._send(item.chat_id, item.parts[index], item.silent)
+                await self._window.enter()
+                try:
+                    message_id = await self._send(item.chat_id, item.parts[index], item.silent)
+                finally:
+                    self._window.leave()
                 self._free_at[item.chat_id] = self._clock() + interval
         except RetryAfter as exc:
             delay = exc.retry_after

@@ -30,6 +30,7 @@ from models.claims import take_turns
 from models.history import record_day
 from models.migrate import refresh_statistics
 from models.views import active_period
+from ui.charts_pool import ChartPool
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
@@ -39,6 +40,7 @@ HEARTBEAT_SECONDS = 10.0
 WORKERS_RATE = 27.0
 SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
+LANES = 4  # rows of a batch in flight at once, each to its own chat (bot/sender.py)
 
 
 class Worker:
@@ -49,6 +51,7 @@ class Worker:
         self.name = name or claims.worker_name()
         settings = kaohe.settings
         self.bot = bot or make_bot(settings.telegram)
+        self.charts = ChartPool()  # processes spawned when the first chart is drawn
         poll = settings.workers.poll_seconds
         schedule = settings.schedule
         self.sender = OutboxSender(
@@ -56,7 +59,7 @@ class Worker:
             quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
                              time.fromisoformat(schedule.quiet_end)),
             pacing=pacing or Pacing(overall_rate=WORKERS_RATE), idle_seconds=poll,
-            claimant=self.name, batch=BATCH)
+            claimant=self.name, batch=BATCH, lanes=LANES, draw=self.charts)
         self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
@@ -90,6 +93,7 @@ class Worker:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*pending)
+            self.charts.close()
             released = outbox.release(self.store, self.name)
             claims.sign_off(self.store, self.name)
             await self.bot.shutdown()

@@ -105,7 +105,9 @@ def cadre_digest(session: Session, payload: dict[str, Any], r: Renderer,
 
 def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequence[Cadre],
                   renderer: Callable[[Cadre], Renderer], *,
-                  rules: Rules | None = None) -> dict[int, Card]:
+                  rules: Rules | None = None,
+                  draw: insight_digest.ChartDrawer = insight_digest.draw_here
+                  ) -> dict[int, Card]:
     """The week's digest of each recipient, from a handful of queries for all of them: a
     digest run renders thousands, and one query per person would make it minutes. With the
     rules, each also gets the 优秀 line and the chart of the weeks (ui/insight_digest.py)."""
@@ -129,7 +131,7 @@ def cadre_digests(session: Session, payload: dict[str, Any], recipients: Sequenc
             upcoming=upcoming[key], week=end))
     if rules is not None:
         for key, extra in insight_digest.cadre_extras(session, rules, period, recipients, end,
-                                                      renderer).items():
+                                                      renderer, draw).items():
             cards[key].text += "\n\n" + extra.text
             cards[key].photo = extra.photo
     return cards

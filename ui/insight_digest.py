@@ -40,28 +40,42 @@ class CadreExtra:
     photo: bytes | None
 
 
+# A batch's trend charts, each the arguments of `trend_chart`, drawn in order: one after
+# the other here by default; a worker draws them in processes of their own (ui/charts_pool.py)
+# so that the charts of a digest run keep ahead of Telegram's pace and leave the sending loop
+# its interpreter.
+ChartArgs = tuple[tuple[Any, ...], dict[str, Any]]
+ChartDrawer = Callable[[list[ChartArgs]], list[bytes]]
+
+
+def draw_here(charts: list[ChartArgs]) -> list[bytes]:
+    return [trend_chart(*args, **options) for args, options in charts]
+
+
 def cadre_extras(session: Session, rules: Rules, period: Period, cadres: Sequence[Cadre],
                  end: date, renderer: Callable[[Cadre], Renderer],
-                 chart: Callable[..., bytes] | None = trend_chart) -> dict[int, CadreExtra]:
+                 draw: ChartDrawer | None = draw_here) -> dict[int, CadreExtra]:
     """Per cadre: the 优秀 line in words, and the chart of the weeks (when there are two)."""
     series = trend_series(session, rules, period, cadres, end)
     found = {}
+    charts: dict[int, ChartArgs] = {}
     for cadre in cadres:
         one = series[cadre.id or 0]
         r = renderer(cadre)
-        text = r.render("digest_insight", line=one.excellence)
-        photo = None
-        if chart is not None and one.drawable:
-            photo = _draw(r, cadre, one, chart)
-        found[cadre.id or 0] = CadreExtra(text, photo)
+        found[cadre.id or 0] = CadreExtra(r.render("digest_insight", line=one.excellence), None)
+        if draw is not None and one.drawable:
+            charts[cadre.id or 0] = _chart_args(r, cadre, one)
+    for key, photo in zip(charts, draw(list(charts.values())) if draw else [], strict=True):
+        found[key].photo = photo
     return found
 
 
-def _draw(r: Renderer, cadre: Cadre, series: TrendSeries, chart: Callable[..., bytes]) -> bytes:
-    return chart(r.t("insight.chart_title", name=cadre.name),
-                 [day.strftime("%m-%d") for day in series.days], series.own, series.average,
-                 series.line, labels=(r.t("insight.chart_own"), r.t("insight.chart_average"),
-                                      r.t("insight.chart_line")))
+def _chart_args(r: Renderer, cadre: Cadre, series: TrendSeries) -> ChartArgs:
+    return ((r.t("insight.chart_title", name=cadre.name),
+             [day.strftime("%m-%d") for day in series.days], series.own, series.average,
+             series.line),
+            {"labels": (r.t("insight.chart_own"), r.t("insight.chart_average"),
+                        r.t("insight.chart_line"))})
 
 
 def warning_section(session: Session, period: Period, unit: Unit, end: date,

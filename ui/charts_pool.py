@@ -1,0 +1,36 @@
+"""Drawing a digest batch's trend charts in processes of their own (a `kaohe worker`'s).
+
+A cadre's weekly digest carries a trend chart, about 40 ms of matplotlib: 20,000 of them are
+most of a digest run's CPU. Drawn in the worker's rendering thread they hold its interpreter
+lock, so the sending loop beside them falls behind Telegram's pace, and they use one core.
+Here they are drawn by spawned processes (no copy of the worker's threads and connections),
+in order, and the rest of the digest is rendered as before.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+from ui.insight_digest import ChartArgs, trend_chart
+
+
+def _draw(chart: ChartArgs) -> bytes:
+    args, options = chart
+    return trend_chart(*args, **options)
+
+
+class ChartPool:
+    """A `ChartDrawer` (ui/insight_digest.py) over `processes` processes (default: every core
+    but one, which the sending loop and the database work keep)."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        count = processes or max((os.cpu_count() or 2) - 1, 1)
+        self._pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+
+    def __call__(self, charts: list[ChartArgs]) -> list[bytes]:
+        return list(self._pool.map(_draw, charts, chunksize=4))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
