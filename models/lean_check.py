@@ -13,7 +13,7 @@ as it always has. So this path can make `check` faster but can never change what
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlmodel import Session
@@ -27,7 +27,11 @@ from scoring import Rational, round2_text
 from scoring.lean import HUNDRED, ZERO, Folded, LeanTask, fold, score_lean
 
 _OWN = "t.period_id = :period AND t.cadre_id >= :low AND t.cadre_id < :high"
-_CENTS_SHOWN = [f"{whole}.{cents:02d}" for whole in range(1000) for cents in range(100)]
+@cache
+def _cents_table() -> list[str]:
+    """"0.00" … "999.99": 7 MB, made when a check first needs it, not in every process that
+    imports this module (the bot, whose memory goal is 150 MB)."""
+    return [f"{whole}.{cents:02d}" for whole in range(1000) for cents in range(100)]
 
 
 class Confirmed(NamedTuple):
@@ -54,7 +58,7 @@ def _shown(value: Rational) -> str:
     if numerator >= 0:
         magnitude = (200 * numerator + denominator) // (2 * denominator)
         if magnitude < 100_000:
-            return _CENTS_SHOWN[magnitude]
+            return _cents_table()[magnitude]
     return round2_text(value)
 
 
@@ -145,7 +149,7 @@ def confirmed(session: Session, rules: Rules, period: Period, chunk: recompute.C
 def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational],
              row: recompute.StoredRow) -> tuple[Rational, Rational, Rational] | None:
     """(total, base, key) of one cadre if its stored figures and breakdown are right."""
-    exact, reports, known = _exact, facts.reports, facts.keys
+    exact, reports, known, table = _exact, facts.reports, facts.keys, _cents_table()
     tasks: list[LeanTask] = []
     progress_texts: list[str] = []
     for (_, task_id, category, dimension, weight, difficulty, boost, recurrence, deadline,
@@ -156,15 +160,15 @@ def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational]
         own = reports.get(task_id)
         report = None
         if own is None and keys:  # nothing approved: 0, once or in every piece
-            progress, grade, shown_progress = ZERO, None, _CENTS_SHOWN[0]
+            progress, grade, shown_progress = ZERO, None, table[0]
         elif recurrence == "once" and target is None and keys:  # most tasks: inline
             report = own.get(keys[0]) if own else None
             if report is None:
-                progress, grade, shown_progress = ZERO, None, _CENTS_SHOWN[0]
+                progress, grade, shown_progress = ZERO, None, table[0]
             else:  # progress as stored, in hundredths: its text needs no rounding
                 hundredths = report[2] or 0
                 progress, grade = exact(hundredths, 2), report[4]
-                shown_progress = (_CENTS_SHOWN[hundredths] if 0 <= hundredths < 100_000
+                shown_progress = (table[hundredths] if 0 <= hundredths < 100_000
                                   else round2_text(progress))
         else:
             found = _effective(how, own, keys, recurrence, target)
