@@ -29,8 +29,11 @@ from models.importing import (
 from models.jobs import FILE
 from models.store import Ctx, Store, refusable
 from models.tables import Period
-from ui import workbooks
 from ui.i18n import Translator
+
+# ui/workbooks.py is imported by the functions that read or write a workbook, when first called:
+# openpyxl brings numpy, ~35 MB that a bot process which never sees a file need not hold (the
+# bot's memory goal is 150 MB at 20,000 cadres).
 
 Progress = Callable[[int], None]
 IMPORTERS = {ROSTER: import_roster, TASKS: import_tasks}
@@ -38,6 +41,7 @@ IMPORTERS = {ROSTER: import_roster, TASKS: import_tasks}
 
 def read(content: bytes, kind: str | None = None) -> tuple[str, dict[str, SheetData]]:
     """The workbook's sheets and which kind it is (given, or told by its sheet names)."""
+    from ui import workbooks
     sheets = workbooks.read_workbook(content)
     found = kind or detect(list(sheets))
     if found is None:
@@ -94,24 +98,28 @@ def rows_to_import(sheets: dict[str, SheetData]) -> int:
 
 
 def template(kind: str, store: Store, t: Translator) -> bytes:
+    from ui import workbooks
     return workbooks.import_workbook(kind, store.rules, t)
 
 
 def export_roster(store: Store, t: Translator) -> bytes:
     with store.session() as session:
         rows = roster_rows(session, store.rules)
+    from ui import workbooks
     return workbooks.import_workbook("roster", store.rules, t, rows)
 
 
 def export_tasks(store: Store, period: Period, t: Translator) -> bytes:
     with store.session() as session:
         rows = task_rows(session, store.rules, period)
+    from ui import workbooks
     return workbooks.import_workbook("tasks", store.rules, t, rows)
 
 
 def export_results(store: Store, period: Period, t: Translator) -> bytes:
     with store.session() as session:
         found = results(session, store.rules, period)
+    from ui import workbooks
     return workbooks.results_workbook(found, period.name, store.rules, t)
 
 
