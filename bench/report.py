@@ -82,40 +82,38 @@ the fixes, in the order they were found:
   through the table, 9–20 ms instead of 1.3 ms.
 - **Scoring** moved from `fractions.Fraction` to GMP rationals (gmpy2): a 40-task assessee
   2.9 ms → 0.27 ms, the same exact numbers (every case of cases.json and the property tests).
-- **Full recompute (`kaohe check`).** ORM objects for every task, `Fraction` arithmetic and IN
-  lists compiled into SQL dominated at first; facts then loaded as plain rows with one join for
-  the period's approved reports, but all 800,000 tasks at once: 64 s and 2 GB at 20,000 cadres
-  (measured again here: 2.0 GB peak, 42 s of CPU). The recompute is now streamed
-  (models/recompute.py): a chunk of 1,000 cadre ids at a time, read as raw rows through the
-  indexes on (period, cadre) and (task, occurrence), put together by FactsLoader's own assembly
-  (so a recompute sees exactly what an approval sees), scored, compared against that chunk's
-  stored rows (raw scaled integers, breakdowns decoded from their JSON), and let go; the
-  assessed units are the last chunk. What is kept across chunks is a few numbers per assessee
-  for the rank check. `check(..., workers=N)` spreads the chunks over forked processes, each
-  with its own engine, all reading the moment the caller sees: on SQLite the caller's
-  transaction holds the write lock (BEGIN IMMEDIATE) until the workers are done, on PostgreSQL
-  the caller's snapshot is exported and each worker imports it (SET TRANSACTION SNAPSHOT). The
-  differences come back in the same order as one pass lists them (tests/models/test_recompute.py
-  compares both on a tampered database, on both engines). `kaohe check` and the bench use every
-  core. `refresh_all` is streamed the same way in its own transaction (it must see what that
-  transaction has written), one process, each chunk's rows expunged after they are flushed;
-  ranking its groups reads standings without their breakdowns. Breakdown figures are formatted
-  from the exact value's integer parts (`scoring.round2_text`, the same text as
-  `str(round2(x))`, checked by a property test) instead of through a Decimal. Figures, 20,000
-  cadres, measured on the shared 2-core machine while other sessions ran their test suites (load
-  average 8–12, so wall times are 2–3× what an idle machine gives; CPU seconds compare better):
-  peak memory 2.0 GB → 148 MB in the parent and 180 MB in the larger worker; CPU 42 s → 35 s
-  (2,000 cadres side by side: 4.0 s → 3.0 s); wall time with two workers 90 s against 175 s for
+- **Full recompute (`kaohe check`).** ORM objects for every task, `Fraction` arithmetic and IN lists
+  compiled into SQL dominated at first; facts then loaded as plain rows with one join for the
+  period's approved reports, but all 800,000 tasks at once: 64 s and 2 GB at 20,000 cadres (measured
+  again here: 2.0 GB peak, 42 s of CPU). The recompute is now streamed (models/recompute.py): a
+  chunk of 1,000 cadre ids at a time, read as raw rows through the indexes on (period, cadre) and
+  (task, occurrence), put together by FactsLoader's own assembly (so a recompute sees exactly what
+  an approval sees), scored, compared against that chunk's stored rows (raw scaled integers,
+  breakdowns decoded from their JSON), and let go; the assessed units are the last chunk. Nothing is
+  kept across chunks (ranks are counted on read, not stored, so there is no rank to check).
+  `check(..., workers=N)` spreads the chunks over forked processes, each with its own engine, all
+  reading the moment the caller sees: on SQLite the caller's transaction holds the write lock (BEGIN
+  IMMEDIATE) until the workers are done, on PostgreSQL the caller's snapshot is exported and each
+  worker imports it (SET TRANSACTION SNAPSHOT). The differences come back in the same order as one
+  pass lists them (tests/models/test_recompute.py compares both on a tampered database, on both
+  engines). `kaohe check` and the bench use every core. `refresh_all` is streamed the same way in
+  its own transaction (it must see what that transaction has written), one process, each chunk's
+  rows expunged after they are flushed; ranking its groups reads standings without their breakdowns.
+  Breakdown figures are formatted from the exact value's integer parts (`scoring.round2_text`, the
+  same text as `str(round2(x))`, checked by a property test) instead of through a Decimal. Figures,
+  20,000 cadres, measured on the shared 2-core machine while other sessions ran their test suites
+  (load average 8–12, so wall times are 2–3× what an idle machine gives; CPU seconds compare
+  better): peak memory 2.0 GB → 148 MB in the parent and 180 MB in the larger worker; CPU 42 s → 35
+  s (2,000 cadres side by side: 4.0 s → 3.0 s); wall time with two workers 90 s against 175 s for
   one process in the same run. On PostgreSQL: 29 s of CPU in the command and its workers (the
-  server's own not counted), peaks 157 MB and 186 MB. That left per-task Python at about 1.5 ms
-  of CPU per 40-task cadre (cProfile with a CPU clock): FactsLoader's assembly and effective
-  progress about 45 %, the scoring core about 20 %, the stored breakdown's 160 figures per cadre
-  about 20 %, fetching rows about 10 %. Rounding in plain integers had been tried and was no
-  faster than GMP's rationals: the cost was the interpreter's per-task work (a TaskFacts, a
-  TaskInput and a TaskScore per task, validation and each step looking the policy up again),
-  not the arithmetic, so exact fixed-point over a common denominator was not the lever either
-  (progress on a numeric target, or a monthly task's mean of graded pieces, is not a fixed-point
-  number anyway).
+  server's own not counted), peaks 157 MB and 186 MB. That left per-task Python at about 1.5 ms of
+  CPU per 40-task cadre (cProfile with a CPU clock): FactsLoader's assembly and effective progress
+  about 45 %, the scoring core about 20 %, the stored breakdown's 160 figures per cadre about 20 %,
+  fetching rows about 10 %. Rounding in plain integers had been tried and was no faster than GMP's
+  rationals: the cost was the interpreter's per-task work (a TaskFacts, a TaskInput and a TaskScore
+  per task, validation and each step looking the policy up again), not the arithmetic, so exact
+  fixed-point over a common denominator was not the lever either (progress on a numeric target, or a
+  monthly task's mean of graded pieces, is not a fixed-point number anyway).
 - **Full recompute, the fast path.** `check` now first tries each chunk of cadres on a path that
   can only say "every stored standing of this chunk is right" (models/lean_check.py): four plain
   queries read through the driver's cursor (tasks ordered by cadre, the approved reports joined
@@ -132,8 +130,7 @@ the fixes, in the order they were found:
   differences `check` lists cannot change (tests/models/test_lean_check.py damages each of 18
   fields or rows in turn and compares with the exact path alone; on a varied organisation with
   boosts, numeric targets, grades, growth profiles and claims every chunk is confirmed with the
-  exact path's totals for the rank check). The rank check itself is untouched (one place,
-  standings `_check_ranks`). A stored breakdown is compared as its JSON text first (SQLite
+  exact path's totals). A stored breakdown is compared as its JSON text first (SQLite
   hands back the text json.dumps wrote, in the same order), and decoded only when the text
   differs; it is read as text on PostgreSQL too (`CAST(... AS TEXT)`: its json type keeps the
   text written). Side by side on copies of the
@@ -151,8 +148,8 @@ the fixes, in the order they were found:
   SQLite, 22.6 s ↔ 17.0 s on PostgreSQL) the 20,000-cadre check comes to about 4.4 s idle on
   SQLite and 5.2 s on PostgreSQL: the 5 s goal met on SQLite and just missed on PostgreSQL,
   by estimate, not confirmed on an idle machine here. What would cut it further: a covering
-  index for the task columns read, and the rank check (0.3 s in the parent after the workers)
-  done in them.
+  index for the task columns read. (Since then ranks are counted on read, so the rank check of
+  0.3 s in the parent after the workers is gone; §3 above is this code on a quiet machine.)
 - **Digests.** One at a time a digest cost 12 ms (a dozen queries); the sender renders a batch's
   digests with a handful of queries. What remained was listing each cadre's 40 tasks with all
   their occurrences to find the next five deadlines (models/views.py `reportable_tasks_of`,
@@ -212,6 +209,11 @@ the fixes, in the order they were found:
   reports and tasks per batch: the bot's run at 20,000 (`python -m bench.memory`), side by side
   on the same copy, 152 MB before and 148 MB after. The full recompute holds one chunk (see
   above) and `python -m bench` reports its peak beside the bot's.
+  Then 157 MB once check's fast path came: its table of shown hundredths (7 MB) was built on
+  import in every process; it is made when a check first needs it. And openpyxl, imported at
+  start through the Excel job's module, brought numpy with it (35 MB together) into a bot that
+  may never see a workbook; it is imported when a workbook is first read or written. Side by
+  side on one copy: 154 → 124 MB for the bot rendering 20,000 digests.
 - **A supervisor's queue** loaded every waiting submission of the organisation and checked
   each in Python; it is one filtered query now.
 - **Updates per second.** The echo bot does nothing but reply. Counted with SQLAlchemy's
@@ -255,9 +257,8 @@ the fixes, in the order they were found:
   (load average 10–12 on two cores, so the echo bot managed only 490–510 updates/s instead of
   3,500): 24.5 → 58.4 updates/s, 98.6 → 60.0 ms per update under the profiler, SQLAlchemy's
   share 59 % → 42 %; process CPU per update (sender included), three alternating runs of 40
-  conversations, median 13.9 → 9.4 ms. The ratio in the table above is from that loaded run and
-  flatters Kaohe (the echo bot suffered more): on a quieter machine (load 3) the same code
-  measured 95–100 updates/s against the echo bot's 3,700–4,400, a ratio of about 0.025.
+  conversations, median 13.9 → 9.4 ms. On a quiet machine (the table above) the ratio is
+  about 0.03 and the per-update profile shows the same shares.
   What remains per update is about fifteen statements through SQLAlchemy (building,
   cache keys, ORM rows; sqlite3 itself about a seventh), python-telegram-bot's objects, and
   four or five hops to a worker thread. The echo bot's whole update costs less than two of
