@@ -13,12 +13,13 @@ from bot.config import ScheduleSettings
 from bot.demo_data import build_demo
 from bot.jobs import JobRunner
 from bot.scheduler import tick
-from models import dashboard
+from models import dashboard, figures
 from models.jobs import JobKind
 from models.store import Store
 from models.tables import Cadre, Job, Unit
 from models.views import is_supervisor, overseen_units
 from models.vocab import PENDING
+from models.warnings import LightSummary
 from tests.conftest import FakeClock
 from tests.webapp.conftest import ADMIN, BOSS, Dashboard
 
@@ -37,7 +38,8 @@ def _run_jobs(store: Store) -> int:
     return asyncio.run(JobRunner(store, ScheduleSettings()).drain())
 
 
-def _figures(store: Store, cadre_id: int) -> tuple[dashboard.Figures[object], ...]:
+def _figures(store: Store, cadre_id: int
+             ) -> tuple[dashboard.Figures[LightSummary], dashboard.Figures[int]]:
     with store.reading() as ctx:
         who = ctx.session.get(Cadre, cadre_id)
         assert who is not None
@@ -61,7 +63,7 @@ def test_kept_figures_equal_the_live_ones_on_the_demo_city(store: Store) -> None
     assert all(f.computed_at is None for both in live.values() for f in both)
 
     with store.transaction() as ctx:
-        dashboard.queue_figures(ctx)
+        figures.queue(ctx)
     assert _run_jobs(store) == 1
     for who in (admin, boss):
         kept = _figures(store, who)
