@@ -34,6 +34,7 @@ from models.warnings import COLOURS, LightSummary
 class Kept:
     """A period's figures for one day, per unit id."""
 
+    period_id: int
     for_day: date
     computed_at: datetime
     lights: dict[int, LightSummary]
@@ -45,16 +46,16 @@ def work_out(ctx: Ctx, period: Period) -> Kept:
     lights = unit_lights(ctx.session, period, None, ctx.today, ctx.rules.warnings)
     late = late_counts(ctx.session, period, ctx.today, true())
     units = ctx.session.exec(select(Unit.id)).all()
-    return Kept(ctx.today, ctx.now,
+    return Kept(period.id or 0, ctx.today, ctx.now,
                 {unit_id or 0: lights.get(unit_id or 0) or LightSummary() for unit_id in units},
                 {unit_id or 0: late.get(unit_id or 0, 0) for unit_id in units})
 
 
-def keep(ctx: Ctx, period_id: int, kept: Kept) -> int:
+def keep(ctx: Ctx, kept: Kept) -> int:
     """Replace the period's figures with `kept` (in ctx's transaction); how many units."""
-    ctx.session.execute(delete(UnitFigures).where(col(UnitFigures.period_id) == period_id))
+    ctx.session.execute(delete(UnitFigures).where(col(UnitFigures.period_id) == kept.period_id))
     ctx.session.add_all(UnitFigures(
-        period_id=period_id, unit_id=unit_id, for_day=kept.for_day,
+        period_id=kept.period_id, unit_id=unit_id, for_day=kept.for_day,
         computed_at=kept.computed_at, colour=light.colour,
         late=kept.late.get(unit_id, 0), **{colour: light.counts[colour] for colour in COLOURS})
         for unit_id, light in kept.lights.items())
@@ -69,7 +70,7 @@ def kept_for_today(session: Session, period: Period, today: date,
         true() if unit_ids is None else col(UnitFigures.unit_id).in_(unit_ids))).all()
     if not rows:
         return None
-    return Kept(today, min(row.computed_at for row in rows),
+    return Kept(period.id or 0, today, min(row.computed_at for row in rows),
                 {row.unit_id: _light(row) for row in rows},
                 {row.unit_id: row.late for row in rows if row.late})
 
@@ -91,11 +92,12 @@ def look(ctx: Ctx, _payload: dict[str, Any]) -> Kept | None:
 
 
 def write(ctx: Ctx, kept: Kept | None) -> dict[str, Any]:
-    """The FIGURES job's write: keep what `look` found, for the period still active."""
+    """The FIGURES job's write: keep what `look` found, unless its period stopped being the
+    active one meanwhile."""
     period = active_period(ctx.session)
-    if kept is None or period is None:
+    if kept is None or period is None or period.id != kept.period_id:
         return {"count": 0}
-    return {"count": keep(ctx, period.id or 0, kept)}
+    return {"count": keep(ctx, kept)}
 
 
 def queue(ctx: Ctx) -> Job | None:
