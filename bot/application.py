@@ -245,7 +245,8 @@ def start_timers(application: KaoheApp) -> None:
 async def _tick_job(context: Context) -> None:
     """Reminders and digests that fell due since the last tick (see bot/scheduler.py)."""
     kaohe = root(context.application)
-    if await tick_async(kaohe.store, kaohe.settings.schedule):
+    if await tick_async(kaohe.store, kaohe.settings.schedule,
+                        kaohe.settings.webapp.figures_every):
         sender(context.application).wake()
 
 

@@ -10,7 +10,7 @@ import os
 import re
 import tomllib
 from dataclasses import replace
-from datetime import date, time
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -180,6 +180,12 @@ class WebAppSettings(_Section):
     port: int = Field(default=8088, ge=0, le=65535)  # 0: any free port (tests)
     public_url: str = ""
     max_init_data_age: int = Field(default=86400, ge=60, le=7 * 86400)
+    figures_minutes: int = Field(default=10, ge=1, le=24 * 60)
+
+    @property
+    def figures_every(self) -> timedelta | None:
+        """How often the 总览's figures are worked out again (None: the dashboard is off)."""
+        return timedelta(minutes=self.figures_minutes) if self.enabled else None
 
     @field_validator("public_url")
     @classmethod

@@ -1,5 +1,6 @@
 """Running the heavy jobs of models/jobs.py (the digest run, a recompute after a policy change,
-an import sent to the bot, the rating preview): a loop like the sender's, beside the update loop.
+an import sent to the bot, the rating preview, the dashboard's figures): a loop like the
+sender's, beside the update loop.
 
 In the embedded default (`kaohe run`) the bot process runs this loop itself; with
 [workers] external = true only `kaohe worker` processes run it. Each job runs in a thread, in
@@ -17,7 +18,7 @@ from typing import Any
 
 from bot.config import ScheduleSettings
 from bot.scheduler import queue_digests
-from models import jobs
+from models import figures, jobs
 from models.claims import EMBEDDED
 from models.jobs import JobKind, Runner
 from models.rating_preview import preview_job
@@ -36,6 +37,8 @@ def runners(settings: ScheduleSettings) -> dict[str, Runner]:
         # Looked up when run (tests hold an import at a gate).
         JobKind.IMPORT.value: lambda ctx, payload: excel_jobs.import_job(ctx, payload),
         JobKind.PREVIEW.value: preview_job,
+        # Run in two steps by KEEPS below; this is the same work in one transaction.
+        JobKind.FIGURES.value: lambda ctx, payload: figures.write(ctx, figures.look(ctx, payload)),
     }
 
 
@@ -43,6 +46,13 @@ def runners(settings: ScheduleSettings) -> dict[str, Runner]:
 # reading transaction, so on SQLite nobody's writes wait for them; only finishing the job and
 # queueing its message take the write lock.
 LOOKS = frozenset({JobKind.PREVIEW.value})
+
+# Jobs that keep what they found (the dashboard's figures: seconds of reading at 20,000
+# cadres): worked out in a reading transaction, then written in the short one that finishes
+# the job.
+Look = Callable[[Ctx, dict[str, Any]], Any]
+Write = Callable[[Ctx, Any], dict[str, Any]]
+KEEPS: dict[str, tuple[Look, Write]] = {JobKind.FIGURES.value: (figures.look, figures.write)}
 
 
 class JobRunner:
@@ -99,14 +109,17 @@ class JobRunner:
             return False
         log.info("job %s (%s) started", job.id, job.kind)
 
-        looked: list[dict[str, Any]] = []
+        looked: list[Any] = []
 
-        def look() -> None:  # worked out without the write lock, then finished in a moment
+        def look(read: Look) -> None:  # worked out without the write lock, finished in a moment
             with self.store.reading() as ctx:
-                looked.append(runner(ctx, dict(job.payload)))
+                looked.append(read(ctx, dict(job.payload)))
 
         def work(ctx: Ctx) -> bool:
-            result = looked[0] if looked else runner(ctx, dict(job.payload))
+            if job.kind in KEEPS:
+                result = KEEPS[job.kind][1](ctx, looked[0])
+            else:
+                result = looked[0] if looked else runner(ctx, dict(job.payload))
             finished = jobs.finish(ctx, job.id or 0, self.claimant, result)
             if finished is None:  # its lease ran out and it is someone else's now
                 ctx.session.rollback()
@@ -116,7 +129,9 @@ class JobRunner:
 
         try:
             if job.kind in LOOKS:
-                look()
+                look(runner)
+            elif job.kind in KEEPS:
+                look(KEEPS[job.kind][0])
             ran = self.store.run(work)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)

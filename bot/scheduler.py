@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session
 
 from bot.config import ScheduleSettings
+from models import figures
 from models.claims import take_turns
 from models.outbox import enqueue_planned
 from models.schedule import Planner, ScheduleRules
@@ -54,8 +55,10 @@ def _set_watermark(ctx: Ctx, moment: datetime) -> None:
         row.data, row.updated_at = moment.isoformat(), ctx.now
 
 
-def tick(store: Store, settings: ScheduleSettings) -> int:
-    """Plan (last tick, now] — no further back than catch_up_hours — and queue it."""
+def tick(store: Store, settings: ScheduleSettings, figures_every: timedelta | None = None) -> int:
+    """Plan (last tick, now] — no further back than catch_up_hours — and queue it; and the
+    dashboard's figures when they are older than `figures_every` or not today's (None: the
+    dashboard is off)."""
     rules = schedule_rules(settings)
     with store.transaction() as ctx:
         take_turns(ctx, "scheduler")  # workers tick one after another, each from the last
@@ -66,6 +69,8 @@ def tick(store: Store, settings: ScheduleSettings) -> int:
         planned = Planner(ctx.session, rules, store.tz).plan(start, now)
         added = enqueue_planned(ctx, planned)
         _set_watermark(ctx, now)
+        if figures_every is not None:
+            figures.queue_when_due(ctx, figures_every)
         return added
 
 
@@ -82,5 +87,6 @@ def queue_digests(ctx: Ctx, settings: ScheduleSettings) -> int:
     return enqueue_planned(ctx, planner.digests_for_week(period, digest_day, at=ctx.now))
 
 
-async def tick_async(store: Store, settings: ScheduleSettings) -> int:
-    return await asyncio.to_thread(tick, store, settings)
+async def tick_async(store: Store, settings: ScheduleSettings,
+                     figures_every: timedelta | None = None) -> int:
+    return await asyncio.to_thread(tick, store, settings, figures_every)

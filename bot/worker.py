@@ -115,7 +115,8 @@ class Worker:
         standings into the history once a day."""
         while not self._stop.is_set():
             try:
-                if await asyncio.to_thread(tick, self.store, self.kaohe.settings.schedule):
+                if await asyncio.to_thread(tick, self.store, self.kaohe.settings.schedule,
+                                           self.kaohe.settings.webapp.figures_every):
                     self.sender.wake()
                 if self._history_day != self.store.today():
                     await asyncio.to_thread(self._history)

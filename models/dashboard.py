@@ -10,21 +10,24 @@ with audit=True, so the attempt is on record although nothing changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from sqlalchemy import ColumnElement, func, true
 from sqlmodel import col, select
 
 from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
+from models.figures import Kept, kept_for_today
+from models.figures import queue as queue_figures
 from models.light_counts import unit_and_member_lights
 from models.light_counts import unit_lights as units_lights
 from models.ranks import CADRE as CADRE_KIND
 from models.ranks import UNIT, RankBook, RankedStanding
 from models.rating_pools import pool_lines
 from models.reports import pending_for
-from models.store import Ctx
+from models.store import Ctx, Store
 from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
 from models.views import (
     Missing,
@@ -43,6 +46,7 @@ from models.warnings import LightSummary
 from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
+V = TypeVar("V")
 
 
 # -- who is looking ---------------------------------------------------------------------------
@@ -252,20 +256,51 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     return result
 
 
-def late_counts(ctx: Ctx, who: Cadre) -> dict[int, int]:
+@dataclass
+class Figures(Generic[V]):
+    """Per overseen unit, a figure of the 总览, and when it was worked out: kept by the
+    FIGURES job (models/figures.py), or now (computed_at None: none kept for today)."""
+
+    by_unit: dict[int, V]
+    computed_at: datetime | None
+
+
+def ask_for_figures(store: Store) -> None:
+    """None were kept for today: have the FIGURES job work them out (once, however many
+    pages ask meanwhile), in a transaction of its own."""
+    with store.transaction() as ctx:
+        queue_figures(ctx)
+
+
+def _kept(ctx: Ctx, who: Cadre, units: list[Unit]) -> Kept | None:
+    return kept_for_today(ctx.session, _period(ctx), ctx.today,
+                          None if who.is_admin else [u.id or 0 for u in units])
+
+
+def late_counts(ctx: Ctx, who: Cadre) -> Figures[int]:
     """Per overseen unit: how many of its members have a task due and unreported."""
     units = overseen_units(ctx.session, who, ctx.today)
-    return views_late_counts(ctx.session, _period(ctx), ctx.today, _among(who, units))
+    kept = _kept(ctx, who, units)
+    if kept is not None:
+        return Figures({u.id or 0: kept.late[u.id or 0] for u in units if u.id in kept.late},
+                       kept.computed_at)
+    return Figures(views_late_counts(ctx.session, _period(ctx), ctx.today, _among(who, units)),
+                   None)
 
 
-def unit_lights(ctx: Ctx, who: Cadre) -> dict[int, LightSummary]:
+def unit_lights(ctx: Ctx, who: Cadre) -> Figures[LightSummary]:
     """Per overseen unit: its 红黄绿 light and counts (its own tasks' and its members'),
     counted by the database with models/warnings.py's rule (models/light_counts.py); the
     overview fills them in after the list, as the late counts."""
     units = overseen_units(ctx.session, who, ctx.today)
-    found = units_lights(ctx.session, _period(ctx), None if who.is_admin else
-                         [u.id or 0 for u in units], ctx.today, ctx.rules.warnings)
-    return {unit.id or 0: found.get(unit.id or 0) or LightSummary() for unit in units}
+    kept = _kept(ctx, who, units)
+    if kept is not None:
+        found, at = kept.lights, kept.computed_at
+    else:
+        found, at = units_lights(ctx.session, _period(ctx), None if who.is_admin else
+                                 [u.id or 0 for u in units], ctx.today, ctx.rules.warnings), None
+    return Figures({unit.id or 0: found.get(unit.id or 0) or LightSummary() for unit in units},
+                   at)
 
 
 def _among(who: Cadre, units: list[Unit]) -> ColumnElement[bool]:

@@ -36,6 +36,7 @@ class JobKind(StrEnum):
     RECOMPUTE = "recompute"  # every standing of a period, after the scoring policy changed
     IMPORT = "import"  # an .xlsx an admin sent to the bot (ui/excel_jobs.py: import_job)
     PREVIEW = "preview"  # 管理 → 年度评定: the rating preview (models/rating_preview.py)
+    FIGURES = "figures"  # the dashboard's per-unit 总览 figures, kept (models/figures.py)
 
 
 # A job's payload may carry a file (an import's workbook, base64, at most MAX_FILE_BYTES): it

@@ -510,3 +510,20 @@ class Objection(SQLModel, table=True):
     answered_by: int | None = Field(default=None, foreign_key="cadre.id")
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     answer: str | None = Field(default=None, sa_type=Text)
+
+
+class UnitFigures(SQLModel, table=True):
+    """A unit's figures on the dashboard's 总览 for one day, worked out beside the bot
+    (models/figures.py): at a city's scale they take seconds, too long for a page load."""
+
+    __tablename__ = "unit_figures"
+
+    period_id: int = Field(foreign_key="period.id", primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    for_day: date  # the day they are true for, in the organisation's timezone
+    computed_at: datetime = Field(sa_type=UTCDateTime)  # when the database was read
+    colour: str = Field(sa_type=String(8))  # 红黄绿: the worst key-task light
+    red: int = 0  # open tasks per colour
+    yellow: int = 0
+    green: int = 0
+    late: int = 0  # members with a task due and unreported (未按期汇报)

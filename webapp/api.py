@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -35,6 +35,7 @@ from webapp.auth import InitDataError, WebAppUser, check_init_data
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
+F = TypeVar("F")
 
 STATUS = {"webapp_bad_init_data": 401, "webapp_unbound": 403, "forbidden": 403,
           "not_found": 404, "no_active_period": 409}
@@ -119,6 +120,12 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
         start = request.query_params.get("start", "0")
         return present.late(dashboard.late(ctx, v.cadre, int(start) if start.isdigit() else 0))
 
+    def kept(figures: dashboard.Figures[F]) -> dashboard.Figures[F]:
+        """Figures worked out now, none being kept for today: ask for the job that keeps them."""
+        if figures.computed_at is None:
+            dashboard.ask_for_figures(store)
+        return figures
+
     async def index(_request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -128,10 +135,11 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
         Route("/api/overview", endpoint(
             lambda ctx, v, _: present.overview(dashboard.overview(ctx, v.cadre)))),
         Route("/api/late-counts", endpoint(
-            lambda ctx, v, _: {"counts": {str(k): n for k, n in dashboard.late_counts(
-                ctx, v.cadre).items()}})),
+            lambda ctx, v, _: present.late_counts(kept(dashboard.late_counts(ctx, v.cadre)),
+                                                  ctx.tz))),
         Route("/api/lights", endpoint(
-            lambda ctx, v, _: present.lights(dashboard.unit_lights(ctx, v.cadre)))),
+            lambda ctx, v, _: present.lights(kept(dashboard.unit_lights(ctx, v.cadre)),
+                                             ctx.tz))),
         Route("/api/unit/{unit_id:int}", endpoint(unit)),
         Route("/api/person/{cadre_id:int}", endpoint(person)),
         Route("/api/pending", endpoint(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
-from models.dashboard import LatePage, Overview, PersonPage, Quota, UnitPage, Waiting
+from models.dashboard import Figures, LatePage, Overview, PersonPage, Quota, UnitPage, Waiting
 from models.tables import Period, Unit
 from models.warnings import COLOURS, LightSummary
 from ui.i18n import Translator
@@ -23,7 +24,7 @@ STRINGS = (
     "webapp.change", "webapp.rank_unit", "webapp.rank_post", "webapp.no_score",
     "webapp.units_below", "webapp.reporter", "webapp.task", "webapp.submitted",
     "webapp.error", "webapp.refused", "webapp.my_score", "webapp.light_red",
-    "webapp.light_yellow", "webapp.light_green", "webapp.more",
+    "webapp.light_yellow", "webapp.light_green", "webapp.more", "webapp.updated_at",
 )
 
 
@@ -55,8 +56,21 @@ def light(summary: LightSummary) -> dict[str, Any]:
             "counts": {colour: summary.counts[colour] for colour in COLOURS}}
 
 
-def lights(by_unit: dict[int, LightSummary]) -> dict[str, Any]:
-    return {"lights": {str(unit_id): light(summary) for unit_id, summary in by_unit.items()}}
+def computed_at(figures: Figures[Any], tz: tzinfo) -> str | None:
+    """When kept figures were worked out, HH:MM in the organisation's zone (None: just now)."""
+    at = figures.computed_at
+    return None if at is None else at.astimezone(tz).strftime("%H:%M")
+
+
+def lights(figures: Figures[LightSummary], tz: tzinfo) -> dict[str, Any]:
+    return {"lights": {str(unit_id): light(summary)
+                       for unit_id, summary in figures.by_unit.items()},
+            "computed_at": computed_at(figures, tz)}
+
+
+def late_counts(figures: Figures[int], tz: tzinfo) -> dict[str, Any]:
+    return {"counts": {str(unit_id): n for unit_id, n in figures.by_unit.items()},
+            "computed_at": computed_at(figures, tz)}
 
 
 def overview(view: Overview) -> dict[str, Any]:

@@ -135,7 +135,8 @@ def test_two_workers_deliver_a_digest_run_once_and_recompute_a_changed_policy(
     with store.session() as session:
         rows = session.exec(select(OutboxMessage)).all()
         done = {job.kind: job for job in session.exec(select(Job)).all()}
-    assert {kind: job.state for kind, job in done.items()} == {
+    # (The workers' ticks also keep the dashboard's figures, a job of their own.)
+    assert {kind: job.state for kind, job in done.items() if kind != JobKind.FIGURES} == {
         "digests": "done", "recompute": "done", "import": "done", "preview": "done"}
     digests = [row for row in rows if row.kind == Kind.DIGEST_CADRE]
     assert len(digests) >= PEOPLE and all(row.state == SENT for row in digests)

@@ -85,7 +85,7 @@ def _late_now(store: Store) -> tuple[dict[int, list[int]], dict[int, int]]:
         assert admin is not None
         late = {m.cadre.id or 0: [t.id for t in m.tasks]
                 for m in not_reported(ctx.session, year, city, ctx.today, below=True)}
-        return late, late_counts(ctx, admin)
+        return late, late_counts(ctx, admin).by_unit
 
 
 def test_a_task_reported_and_waiting_is_not_late(store: Store) -> None:

@@ -9,6 +9,7 @@ Nothing is downloaded: the system browser is used, and the page loads nothing fr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
@@ -23,6 +24,9 @@ from urllib.parse import quote
 import pytest
 from sqlmodel import col, select
 
+from bot.config import ScheduleSettings
+from bot.jobs import JobRunner
+from models import figures
 from models.history import record_day
 from models.store import Store
 from models.tables import Cadre, Standing, Unit
@@ -270,3 +274,31 @@ def test_telegrams_dark_theme_is_followed(served: tuple[str, Store], tmp_path: P
             browser.close()
     SHOTS.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, SHOTS / shot.name)
+
+
+def test_the_overview_says_when_its_kept_figures_were_worked_out(
+        served: tuple[str, Store], clock: FakeClock) -> None:
+    """The FIGURES job kept them at 10:00; opened at 10:07, the overview shows its lights in
+    the colours models/warnings.py gives and says 更新于 10:00 (the organisation's zone)."""
+    url, store = served
+    with store.transaction() as ctx:
+        figures.queue(ctx)
+    assert asyncio.run(JobRunner(store, ScheduleSettings()).drain()) == 1
+    kept_at = store.clock().astimezone(store.tz).strftime("%H:%M")
+    clock.advance(minutes=7)
+    init_data = sign_init_data(TOKEN, BOSS, store.clock())
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 760}, locale="zh-CN")
+            page.add_init_script(_telegram(init_data, {}, "light"))
+            page.goto(url)
+            page.wait_for_selector("[data-testid=unit-light][data-light]")
+            for name, colour in _lights(store)["units"].items():
+                assert page.locator("[data-testid=unit-row]", has_text=name).locator(
+                    "[data-testid=unit-light]").get_attribute("data-light") == colour
+            assert page.locator("[data-testid=figures-updated]").inner_text() == \
+                f"更新于 {kept_at}"
+        finally:
+            browser.close()

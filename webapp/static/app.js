@@ -199,9 +199,12 @@
             " · ", h("span", { class: "light-counts", "data-unit": String(u.id), text: "…" }),
             " · " + quotaText(u.quota))));
       });
-      view.replaceChildren(list);
+      // When the figures below were worked out (kept by a job beside the bot); empty: just now.
+      var updated = h("p", { class: "hint", "data-testid": "figures-updated", text: "" });
+      view.replaceChildren(updated, list);
       // The lights take a look at every open task: they follow the list too.
       api("/api/lights").then(function (body) {
+        if (body.computed_at) updated.textContent = S.updated_at + " " + body.computed_at;
         document.querySelectorAll("[data-testid=unit-light]").forEach(function (el) {
           var light = body.lights[el.getAttribute("data-unit")];
           if (light) paintLight(el, light);
