@@ -21,7 +21,7 @@ from sqlalchemy import delete, true
 from sqlmodel import Session, col, func, select
 
 from models.claims import take_turns
-from models.jobs import JobKind, enqueue
+from models.jobs import DONE, JobKind, enqueue
 from models.light_counts import unit_lights
 from models.store import Ctx
 from models.tables import Job, Period, Unit, UnitFigures
@@ -106,6 +106,10 @@ def queue(ctx: Ctx) -> Job | None:
     if ctx.session.exec(select(Job.id).where(
             Job.kind == JobKind.FIGURES.value, Job.state == PENDING)).first() is not None:
         return None
+    # The job runs every few minutes: its finished rows of earlier days say nothing anyone reads.
+    ctx.session.execute(delete(Job).where(
+        col(Job.kind) == JobKind.FIGURES.value, col(Job.state) == DONE,
+        col(Job.finished_at) < ctx.now - timedelta(days=1)))
     return enqueue(ctx, JobKind.FIGURES)
 
 

@@ -34,6 +34,12 @@ def _waiting(store: Store) -> int:
             Job.kind == JobKind.FIGURES.value, Job.state == PENDING)).all())
 
 
+def _finished(store: Store) -> int:
+    with store.session() as session:
+        return len(session.exec(select(Job.id).where(
+            Job.kind == JobKind.FIGURES.value, Job.state != PENDING)).all())
+
+
 def _run_jobs(store: Store) -> int:
     return asyncio.run(JobRunner(store, ScheduleSettings()).drain())
 
@@ -111,8 +117,10 @@ def test_the_tick_queues_them_when_due_never_twice(dash: Dashboard, clock: FakeC
     tick(store, settings, EVERY)
     assert _waiting(store) == 1
     _run_jobs(store)
-    clock.advance(days=1)
+    assert _finished(store) == 2
+    clock.advance(days=1, minutes=1)
     tick(store, settings, EVERY)
     assert _waiting(store) == 1
+    assert _finished(store) == 0  # the finished ones of an earlier day are let go
     tick(store, settings, None)  # the dashboard off: nothing more
     assert _waiting(store) == 1
