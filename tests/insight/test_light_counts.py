@@ -8,7 +8,7 @@ move on through the year. Another pair of margins, with fractions, on some of th
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -20,20 +20,11 @@ from models.rules import WarningMargins
 from models.store import Store
 from models.tables import Period, Unit
 from models.warnings import by_cadre, by_unit, lights_under
+from tests.support.days import checked_days
 
 pytestmark = pytest.mark.db
 
 MARGINS = [WarningMargins(), WarningMargins(yellow=Decimal("0.5"), red=Decimal("7.25"))]
-
-
-def _days(period: Period) -> list[date]:
-    days = {period.starts_on - timedelta(days=1), period.ends_on + timedelta(days=1)}
-    day = period.starts_on
-    while day <= period.ends_on + timedelta(days=31):
-        days |= {day, day + timedelta(days=9), day + timedelta(days=14),
-                 day + timedelta(days=27)}
-        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)  # the next month
-    return sorted(days)
 
 
 def _same(session: Session, period: Period, units: list[int] | None, day: date,
@@ -53,7 +44,7 @@ def test_the_database_gives_every_task_the_rules_light(store: Store) -> None:
         some_unit = [session.exec(select(Unit.id).order_by(col(Unit.path))).all()[2] or 0]
         seen: set[str] = set()
         for period in session.exec(select(Period)).all():
-            for number, day in enumerate(_days(period)):
+            for number, day in enumerate(checked_days(period)):
                 margins = MARGINS[1 if number % 3 == 1 else 0]
                 if _same(session, period, None, day, margins):
                     seen |= set(light_counts.colours(session, period, None, day,

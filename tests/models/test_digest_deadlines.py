@@ -6,7 +6,7 @@ first, then by title. On the demo city, every period, many days; SQLite and Post
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlmodel import Session, col, select
@@ -17,6 +17,7 @@ from models.store import Store
 from models.tables import Cadre, Period
 from models.views import reportable_tasks_of
 from models.vocab import APPROVED, SUBMITTED
+from tests.support.days import checked_days
 
 pytestmark = pytest.mark.db
 
@@ -35,23 +36,13 @@ def by_task_lines(session: Session, cadres: list[Cadre], period: Period,
     return found
 
 
-def _days(period: Period) -> list[date]:
-    days = {period.starts_on - timedelta(days=1), period.ends_on + timedelta(days=1)}
-    day = period.starts_on
-    while day <= period.ends_on + timedelta(days=31):
-        days |= {day, day + timedelta(days=9), day + timedelta(days=20),
-                 day + timedelta(days=27)}
-        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)  # the next month
-    return sorted(days)
-
-
 def test_a_digest_lists_the_deadlines_the_task_lines_do(store: Store) -> None:
     build_demo(store)
     with store.session() as session:
         cadres = list(session.exec(select(Cadre).order_by(col(Cadre.id))).all())
         shown = 0
         for period in session.exec(select(Period)).all():
-            for day in _days(period):
+            for day in checked_days(period, middle=20):
                 found = next_deadlines(session, cadres, period, day)
                 expected = by_task_lines(session, cadres, period, day)
                 assert {key: [(d.due, d.title) for d in lines]

@@ -20,6 +20,7 @@ from models.store import Store
 from models.tables import Cadre, Period, Unit
 from models.views import late_counts as counts_where
 from models.views import not_reported, reportable_tasks_of
+from tests.support.days import checked_days
 
 pytestmark = pytest.mark.db
 
@@ -36,16 +37,6 @@ def by_task_lines(session: Session, period: Period, unit: Unit,
     return {code: ids for code, ids in found.items() if ids}
 
 
-def _days(period: Period) -> list[date]:
-    days = {period.starts_on - timedelta(days=1), period.ends_on + timedelta(days=1)}
-    day = period.starts_on
-    while day <= period.ends_on + timedelta(days=31):
-        days |= {day, day + timedelta(days=9), day + timedelta(days=14),
-                 day + timedelta(days=27)}
-        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)  # the next month
-    return sorted(days)
-
-
 def test_the_database_finds_who_is_late_as_the_task_lines_do(store: Store) -> None:
     build_demo(store)
     with store.session() as session:
@@ -53,7 +44,7 @@ def test_the_database_finds_who_is_late_as_the_task_lines_do(store: Store) -> No
         units = session.exec(select(Unit)).all()
         late_somewhere = 0
         for period in session.exec(select(Period)).all():
-            for day in _days(period):
+            for day in checked_days(period):
                 found = not_reported(session, period, city, day, below=True)
                 expected = by_task_lines(session, period, city, day)
                 assert {m.cadre.code: sorted(t.id for t in m.tasks)
