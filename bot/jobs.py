@@ -30,29 +30,24 @@ log = logging.getLogger(__name__)
 
 
 def runners(settings: ScheduleSettings) -> dict[str, Runner]:
-    """What each kind of job does (its work, in the job's transaction)."""
+    """What each kind of job does in one transaction, its completion included."""
     return {
         JobKind.DIGESTS.value: lambda ctx, _: {"count": queue_digests(ctx, settings)},
         JobKind.RECOMPUTE.value: jobs.recompute,
         # Looked up when run (tests hold an import at a gate).
         JobKind.IMPORT.value: lambda ctx, payload: excel_jobs.import_job(ctx, payload),
-        JobKind.PREVIEW.value: preview_job,
-        # Run in two steps by KEEPS below; this is the same work in one transaction.
-        JobKind.FIGURES.value: lambda ctx, payload: figures.write(ctx, figures.look(ctx, payload)),
     }
 
 
-# Jobs that only read (the rating's preview: 20 s of work at 20,000 cadres). They run in a
-# reading transaction, so on SQLite nobody's writes wait for them; only finishing the job and
-# queueing its message take the write lock.
-LOOKS = frozenset({JobKind.PREVIEW.value})
-
-# Jobs that keep what they found (the dashboard's figures: seconds of reading at 20,000
-# cadres): worked out in a reading transaction, then written in the short one that finishes
-# the job.
+# Jobs that read for long and write little (the rating's preview: 20 s at 20,000 cadres; the
+# dashboard's figures: seconds): what they find is worked out in a reading transaction, so on
+# SQLite nobody's writes wait for it, then kept in the short transaction that finishes the job.
 Look = Callable[[Ctx, dict[str, Any]], Any]
-Write = Callable[[Ctx, Any], dict[str, Any]]
-KEEPS: dict[str, tuple[Look, Write]] = {JobKind.FIGURES.value: (figures.look, figures.write)}
+Keep = Callable[[Ctx, Any], dict[str, Any]]
+TWO_STEP: dict[str, tuple[Look, Keep]] = {
+    JobKind.PREVIEW.value: (preview_job, lambda _ctx, found: found),  # kept as the job's result
+    JobKind.FIGURES.value: (figures.look, figures.write),
+}
 
 
 class JobRunner:
@@ -102,24 +97,20 @@ class JobRunner:
     def run_one(self, job: Job) -> bool:
         """One claimed job, its completion and its notice in one transaction (retried after a
         deadlock). False: it failed (given back for another try) or another worker has it."""
-        runner = self.runners.get(job.kind)
+        runner, two_step = self.runners.get(job.kind), TWO_STEP.get(job.kind)
         assert job.id is not None
-        if runner is None:
+        if runner is None and two_step is None:
             jobs.give_back(self.store, job.id, self.claimant, f"unknown job kind {job.kind!r}")
             return False
         log.info("job %s (%s) started", job.id, job.kind)
-
-        looked: list[Any] = []
-
-        def look(read: Look) -> None:  # worked out without the write lock, finished in a moment
-            with self.store.reading() as ctx:
-                looked.append(read(ctx, dict(job.payload)))
+        found: list[Any] = []  # what a two-step job's read found
 
         def work(ctx: Ctx) -> bool:
-            if job.kind in KEEPS:
-                result = KEEPS[job.kind][1](ctx, looked[0])
+            if two_step is not None:
+                result = two_step[1](ctx, found[0])
             else:
-                result = looked[0] if looked else runner(ctx, dict(job.payload))
+                assert runner is not None
+                result = runner(ctx, dict(job.payload))
             finished = jobs.finish(ctx, job.id or 0, self.claimant, result)
             if finished is None:  # its lease ran out and it is someone else's now
                 ctx.session.rollback()
@@ -128,10 +119,9 @@ class JobRunner:
             return True
 
         try:
-            if job.kind in LOOKS:
-                look(runner)
-            elif job.kind in KEEPS:
-                look(KEEPS[job.kind][0])
+            if two_step is not None:
+                with self.store.reading() as ctx:
+                    found.append(two_step[0](ctx, dict(job.payload)))
             ran = self.store.run(work)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)
