@@ -17,6 +17,7 @@ from models.jobs import LEASE, JobKind
 from models.store import Store
 from models.tables import Cadre, Job
 from tests.bot.harness import BotHarness
+from tests.bot.test_schedule import at
 from tests.conftest import FakeClock
 from tests.rating.support import RatingUnit
 from tests.support.world import World
@@ -93,3 +94,13 @@ def test_a_preview_asked_for_before_the_bot_is_killed_comes_once_after_the_resta
     bot.deliver()
     assert len(_previews(bot)) == 1
     assert [j.state for j in _jobs(store)] == ["done"]
+
+
+def test_at_half_past_eleven_at_night_the_preview_asked_for_comes_at_once_silently(
+        bot: BotHarness, clock: FakeClock) -> None:
+    """What the admin asked for is not held for the morning as the unbidden messages are; it
+    comes without a sound, as every message at night."""
+    at(clock, "2026-06-15 23:30")
+    _ask(bot)
+    (preview,) = [m for m in bot.sim.bot_messages(ADMIN) if TITLE in (m.text or "")]
+    assert preview.silent
