@@ -57,7 +57,7 @@ from models.overdue import is_overdue, without_jit
 from models.rules import WarningMargins
 from models.tables import Cadre, Period, Report, Task
 from models.vocab import APPROVED, SUBMITTED
-from models.warnings import GREEN, RED, YELLOW, LightSummary
+from models.warnings import GREEN, RED, YELLOW, LightSummary, summarise
 
 FULL = 10000  # 100 %, in cents
 
@@ -242,18 +242,7 @@ class Counted:
 
 def _summaries(rows: list[Counted], owner: Callable[[Counted], int | None]
                ) -> dict[int, LightSummary]:
-    """The worst key-task light and the counts per colour (models/warnings.py `summarise`)."""
-    severity = {GREEN: 0, YELLOW: 1, RED: 2}
-    found: dict[int, LightSummary] = {}
-    for row in rows:
-        key = owner(row)
-        if key is None:
-            continue
-        summary = found.setdefault(key, LightSummary())
-        summary.counts[row.colour] += row.count
-        if row.dimension == "key" and severity[row.colour] > severity[summary.colour]:
-            summary.colour = row.colour
-    return found
+    return summarise(rows, owner, lambda row: row.count)
 
 
 def _counted(session: Session, period: Period, today: date, margins: WarningMargins,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -97,16 +97,30 @@ class LightSummary:
     counts: Counter[str] = field(default_factory=Counter)  # every open task, per colour
 
 
-def summarise(lights: Iterable[TaskLight], key: Callable[[TaskLight], K | None]
-              ) -> dict[K, LightSummary]:
-    """Per key (a cadre id, a unit id): the worst key-task light and the counts per colour."""
+class Lit(Protocol):
+    """A task's light (TaskLight), or tasks of one light counted together (light_counts.py)."""
+
+    @property
+    def colour(self) -> str: ...
+
+    @property
+    def dimension(self) -> str: ...
+
+
+L = TypeVar("L", bound=Lit)
+
+
+def summarise(lights: Iterable[L], key: Callable[[L], K | None],
+              count: Callable[[L], int] = lambda _: 1) -> dict[K, LightSummary]:
+    """Per key (a cadre id, a unit id): the worst key-task light and the counts per colour
+    (`count`: how many tasks each item stands for)."""
     result: dict[K, LightSummary] = {}
     for light in lights:
         owner = key(light)
         if owner is None:
             continue
         summary = result.setdefault(owner, LightSummary())
-        summary.counts[light.colour] += 1
+        summary.counts[light.colour] += count(light)
         if light.dimension == "key" and SEVERITY[light.colour] > SEVERITY[summary.colour]:
             summary.colour = light.colour
     return result
