@@ -57,6 +57,7 @@ from handlers.common import APP_KEY, Context, KaoheApp, app, locale_of
 from handlers.services import Services
 from models.history import record_day
 from models.migrate import refresh_statistics
+from models.tables import Job, OutboxMessage
 from models.views import active_period
 from ui.i18n import LOCALES, Translator
 from ui.render import Renderer
@@ -121,9 +122,10 @@ def build_application(
             feature.register(application)
     start.register_fallbacks(application)
     assert isinstance(application, UpdateApplication)
-    # Delivery runs beside the update loop: wake it for what an update queued, once committed.
-    application.committed.append(sender(application).wake)
-    application.committed.append(job_runner(application).wake)
+    # Delivery and jobs run beside the update loop: wake each for what an update queued, once
+    # committed (and only then: a needless look at the outbox is a write transaction).
+    application.committed.append((OutboxMessage.__tablename__, sender(application).wake))
+    application.committed.append((Job.__tablename__, job_runner(application).wake))
     application.add_error_handler(_on_error)
     return application
 

@@ -24,6 +24,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.persistence import DatabasePersistence, was_handled
+from models.store import noting_inserts
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ class UpdateApplication(Application[Any, Any, Any, Any, Any, Any]):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Called once an update's transaction has committed (wake the sender for its rows).
-        self.committed: list[Callable[[], None]] = []
+        # (table, hook): the hook is called once an update's transaction has committed, when
+        # it inserted into the table (wake the sender for the rows it queued).
+        self.committed: list[tuple[str, Callable[[], None]]] = []
 
     async def process_update(self, update: object) -> None:
         persistence = self.persistence
@@ -43,11 +45,13 @@ class UpdateApplication(Application[Any, Any, Any, Any, Any, Any]):
             return
         update_id = update.update_id
 
-        with persistence.store.unit(owner=asyncio.current_task()) as unit:
+        with persistence.store.unit(owner=asyncio.current_task()) as unit, \
+                noting_inserts() as inserted:
             if await asyncio.to_thread(unit.read, lambda s: was_handled(s, update_id)):
                 log.info("update %s delivered again; ignored", update_id)
                 return
             await super().process_update(update)
             await persistence.commit_update(self, update_id)
-        for hook in self.committed:
-            hook()
+        for table, hook in self.committed:
+            if table in inserted:
+                hook()

@@ -16,7 +16,9 @@ undoes that operation alone (and a refusal is audited in the unit), as `run` wou
 `unit.check(look)` is a step that only reads (a door), run without a savepoint.
 """
 
+import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,8 +84,36 @@ class Ctx:
 READ_ONLY = "kaohe_read_only"  # an execution option: this connection's transaction only reads
 
 
+_INSERTED: ContextVar[set[str] | None] = ContextVar("kaohe_inserted", default=None)
+
+
+@contextmanager
+def noting_inserts() -> Iterator[set[str]]:
+    """The tables that statements run in this block insert into, in this context and in the
+    worker threads it starts (asyncio.to_thread copies the context): the bot wakes the outbox
+    sender only when an update queued a message, and the job runner only for a job."""
+    tables: set[str] = set()
+    token = _INSERTED.set(tables)
+    try:
+        yield tables
+    finally:
+        _INSERTED.reset(token)
+
+
+def _note_insert(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    tables = _INSERTED.get()
+    if tables is not None and statement.startswith("INSERT INTO "):
+        tables.add(statement[12:].split(None, 1)[0].strip('"'))
+
+
 def make_engine(url: str, *, echo: bool = False, busy_timeout: int = 15) -> Engine:
     """An engine for SQLite (WAL, busy timeout, foreign keys on) or PostgreSQL."""
+    engine = _make_engine(url, echo=echo, busy_timeout=busy_timeout)
+    event.listen(engine, "before_cursor_execute", _note_insert)
+    return engine
+
+
+def _make_engine(url: str, *, echo: bool, busy_timeout: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -111,13 +141,88 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout: int = 15) -> Engi
         # A look that changes nothing (`Store.reading`) begins DEFERRED: in WAL mode it reads
         # one moment without the write lock, so writers never wait behind a long read (a
         # city's dashboard, the rating's preview).
+        turns = _writer_turns(database, busy_timeout) if database and database != ":memory:" \
+            else None
+
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             reading = conn.get_execution_options().get(READ_ONLY, False)
+            if turns is not None and not reading:
+                turns.enter(conn.connection.dbapi_connection)
             conn.exec_driver_sql("BEGIN DEFERRED" if reading else "BEGIN IMMEDIATE")
 
+        if turns is not None:
+            turns.follow(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+class _WriterTurns:
+    """This process's writers to one SQLite file, in turn. SQLite lets one transaction write at
+    a time; a second BEGIN IMMEDIATE waits in SQLite's busy handler, which sleeps 1, 2, 5, 10,
+    ... up to 100 ms between looks, so a writer behind a busy update loop (the outbox sender,
+    the job runner) kept missing its turn and people's cards waited tens of milliseconds. A
+    lock in the process hands the turn over the moment the holder's COMMIT or ROLLBACK is done;
+    writers in other processes (the command line) still meet SQLite's busy handler, as before."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._thread: int | None = None  # the thread holding the turn
+        self._connection: object = None  # the DBAPI connection whose transaction holds it
+        self._timeout = timeout
+
+    def enter(self, connection: object) -> None:
+        me = threading.get_ident()
+        if self._thread == me:
+            return  # a second transaction in this thread: SQLite's own wait decides, as before
+        # After the timeout, go on regardless: SQLite's lock is the one that counts.
+        if self._lock.acquire(timeout=self._timeout):
+            self._thread, self._connection = me, connection
+
+    def leave(self, connection: object) -> None:
+        # The dialect is handed the pool's proxy, the pool's events the DBAPI connection.
+        connection = getattr(connection, "dbapi_connection", connection)
+        if connection is not None and connection is self._connection:
+            self._thread = self._connection = None
+            self._lock.release()
+
+    def follow(self, engine: Engine) -> None:
+        """Let go when the holder's transaction has ended: after the dialect's COMMIT or
+        ROLLBACK (SQLAlchemy's commit event comes before the COMMIT), or when its connection
+        goes back to the pool or is dropped, so a turn is never held for ever."""
+        dialect = engine.dialect
+        for name in ("do_commit", "do_rollback"):
+            original = getattr(dialect, name)
+
+            def ended(dbapi_connection: Any, original: Any = original) -> None:
+                try:
+                    original(dbapi_connection)
+                finally:
+                    self.leave(dbapi_connection)
+
+            setattr(dialect, name, ended)
+        event.listen(engine.pool, "checkin", lambda dbapi, _record: self.leave(dbapi))
+        event.listen(engine.pool, "invalidate", lambda dbapi, _record, _error: self.leave(dbapi))
+
+
+_TURNS: dict[str, _WriterTurns] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def _writer_turns(database: str, timeout: float) -> _WriterTurns:
+    """One _WriterTurns per database file in this process, however many engines open it."""
+    with _TURNS_LOCK:
+        return _TURNS.setdefault(str(Path(database).resolve()), _WriterTurns(timeout))
+
+
+def _forget_turns() -> None:
+    """A forked child (check's workers) starts with no turn held: the parent's are not its."""
+    global _TURNS_LOCK
+    _TURNS.clear()
+    _TURNS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_turns)
 
 
 class Store:

@@ -98,6 +98,23 @@ def store_cadre_id(store: Store, code: str) -> int:
         return cadre.id or 0
 
 
+# -- who is woken after an update ---------------------------------------------------------------
+
+
+def test_the_sender_is_woken_by_an_update_that_queued_a_message_and_only_then(
+        bot: BotHarness) -> None:
+    """A look at the outbox is a write transaction: on SQLite it queues behind the next update.
+    So the sender and the job runner are woken for what an update queued, not after every one."""
+    woken: list[str] = []
+    bot.app.committed[:] = [(table, lambda table=table: woken.append(table))
+                            for table, _ in bot.app.committed]
+    bot.say(ALICE, "/tasks")
+    _report_up_to_submit(bot)
+    assert woken == []  # a list, the report's steps: nothing for anyone to send
+    bot.tap(ALICE, "✅ 提交")
+    assert woken == ["outbox_message"]  # the supervisor's card
+
+
 # -- a figure is of the moment it is sent -----------------------------------------------------
 
 
