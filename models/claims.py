@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from models.store import Ctx, Store
@@ -40,12 +39,12 @@ def free_for(claimant: str, claimed_by: object, claimed_until: object,
 
 def take_turns(ctx: Ctx, name: str) -> None:
     """Hold the lock named `name` until ctx's transaction ends (a row of bot_state, FOR
-    UPDATE); made on first use."""
+    UPDATE); made on first use. On SQLite the transaction holds the database's one write lock
+    already: nothing to take."""
+    if not ctx.locks_rows:
+        return
     key = {"kind": "turns", "key": name, "data": None, "updated_at": ctx.now}
-    if ctx.session.get_bind().dialect.name == "postgresql":
-        ctx.session.execute(pg_insert(BotState).values(**key).on_conflict_do_nothing())
-    else:
-        ctx.session.execute(sqlite_insert(BotState).values(**key).on_conflict_do_nothing())
+    ctx.session.execute(pg_insert(BotState).values(**key).on_conflict_do_nothing())
     ctx.session.exec(select(BotState.key).where(
         BotState.kind == "turns", BotState.key == name).with_for_update()).one()
 

@@ -5,7 +5,7 @@ failures shown to admins. On SQLite and PostgreSQL, through the real Application
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from bot.application import sender
 from bot.persistence import DatabasePersistence
 from bot.sender import CARD_MAKERS, OutboxSender
+from bot.updates import UpdateApplication
 from handlers import report as report_handlers
 from models import org
 from models.outbox import Kind, enqueue
@@ -106,8 +107,13 @@ def test_the_sender_is_woken_by_an_update_that_queued_a_message_and_only_then(
     """A look at the outbox is a write transaction: on SQLite it queues behind the next update.
     So the sender and the job runner are woken for what an update queued, not after every one."""
     woken: list[str] = []
-    bot.app.committed[:] = [(table, lambda table=table: woken.append(table))
-                            for table, _ in bot.app.committed]
+    application = bot.app
+    assert isinstance(application, UpdateApplication)
+
+    def noting(table: str) -> Callable[[], None]:
+        return lambda: woken.append(table)
+
+    application.committed[:] = [(table, noting(table)) for table, _ in application.committed]
     bot.say(ALICE, "/tasks")
     _report_up_to_submit(bot)
     assert woken == []  # a list, the report's steps: nothing for anyone to send

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from models.migrate import upgrade
 from models.store import READ_ONLY, make_engine
@@ -68,7 +69,7 @@ def test_the_turn_is_let_go_however_the_transaction_ends(engine: Engine, ending:
     if ending == "rollback":
         transaction.rollback()
     elif ending == "error":
-        with pytest.raises(Exception):
+        with pytest.raises(OperationalError):
             connection.execute(text("INSERT INTO no_such_table VALUES (0)"))
         transaction.rollback()
     elif ending == "close":
