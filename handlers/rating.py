@@ -36,10 +36,10 @@ from handlers.common import (
 )
 from handlers.dispatch import on, tapped
 from handlers.typed import typed_text
-from models import jobs, limits, rating
+from models import limits, rating
 from models.doors import Door
 from models.errors import Refused
-from models.jobs import JobKind
+from models.rating_preview import ask_preview
 from models.tables import Period
 from models.views import active_period
 from ui import rating_cards
@@ -70,14 +70,14 @@ async def show(update: Update, context: Context, p: Person, tap: AdminAction) ->
     preview_job), queued with this tap; the card with the buttons for the next step comes
     through the outbox (ui/rating_cards.py: preview_done), while the bot answers others."""
     assert update.callback_query is not None
-    await update.callback_query.answer()
     period = await read(context, active_period)
     if period is None or period.id is None:
+        await update.callback_query.answer()
         await answer(update, p.r.text("refused.no_active_period"))
         return
-    payload = {"period_id": period.id, "days": app(context).publicity_days}
-    await run(context, lambda ctx: jobs.enqueue(ctx, JobKind.PREVIEW, payload,
-                                                requested_by=p.id))
+    period_id, days = period.id, app(context).publicity_days
+    queued = await run(context, lambda ctx: ask_preview(ctx, period_id, days, p.id))
+    await update.callback_query.answer(None if queued else p.r.text("rating.preview_pending"))
 
 
 async def ask_confirmation(update: Update, context: Context, p: Person, tap: RatingAction

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from models import jobs
 from models.access import unit_chain
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader
 from models.rating_pools import (
@@ -31,7 +32,8 @@ from models.rating_pools import (
 )
 from models.rules import Rules
 from models.store import Ctx
-from models.tables import Cadre, Period, Unit
+from models.tables import Cadre, Job, Period, Unit
+from models.vocab import PENDING
 from scoring import AssesseeScore, score_assessee
 
 __all__ = ["BY_BASE", "BY_CODE", "BY_KEY", "BoundaryTie", "NotRated", "PoolFigures", "PoolQuota",
@@ -159,3 +161,15 @@ def preview_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
         return {**payload, "pools": None}
     rated = preview(ctx.session, ctx.rules, period)
     return {**payload, "pools": [figures.to_data() for figures in rated.figures()]}
+
+
+def ask_preview(ctx: Ctx, period_id: int, days: int, requested_by: int) -> Job | None:
+    """Queue the PREVIEW job for this admin, unless theirs for the period is still waiting (a
+    second tap while it is worked out, or a double tap): None then, and one preview comes."""
+    waiting = ctx.session.exec(select(Job.payload).where(
+        Job.kind == jobs.JobKind.PREVIEW.value, Job.state == PENDING,
+        Job.requested_by == requested_by)).all()
+    if any(payload.get("period_id") == period_id for payload in waiting):
+        return None
+    return jobs.enqueue(ctx, jobs.JobKind.PREVIEW, {"period_id": period_id, "days": days},
+                        requested_by=requested_by)

@@ -104,3 +104,16 @@ def test_at_half_past_eleven_at_night_the_preview_asked_for_comes_at_once_silent
     _ask(bot)
     (preview,) = [m for m in bot.sim.bot_messages(ADMIN) if TITLE in (m.text or "")]
     assert preview.silent
+
+
+def test_a_second_tap_while_the_preview_is_worked_out_brings_one_preview(
+        bot: BotHarness, store: Store) -> None:
+    _ask(bot, deliver=False)
+    menu = bot.message_with_button(ADMIN, "adm:rating")
+    bot.feed(bot.sim.tap(ADMIN, menu.message_id, "adm:rating"), deliver=False)  # impatient
+    assert bot.alert() == "年度评定预览正在生成，稍后发给您。"
+    bot.deliver()
+    assert len(_previews(bot)) == 1
+    assert [j.state for j in _jobs(store)] == ["done"]
+    _ask(bot)  # once it has come, asking again brings a fresh one
+    assert len(_previews(bot)) == 2
