@@ -28,6 +28,9 @@ from models.vocab import FAILED, PENDING
 DONE = "done"
 LEASE = timedelta(minutes=15)  # longer than any job runs (a full recompute: about a minute)
 MAX_ATTEMPTS = 3  # a job that failed this often is left failed, for the admins to see
+# A failed try waits this long times its number before the next (a database restarting, a
+# disk filling up): tried again at once, it would fail again at once.
+RETRY_AFTER = timedelta(seconds=30)
 POLICY = ("policy", "fingerprint")  # bot_state: the scoring policy the standings were made with
 
 
@@ -96,9 +99,10 @@ def give_back(store: Store, job_id: int, claimant: str, error: str) -> None:
         if job is None or job.claimed_by != claimant:
             return
         job.last_error = error[:500]
-        job.claimed_by = job.claimed_until = None
+        # Nobody's, and free for anyone once the pause has run out (claims.free_for).
+        job.claimed_by, job.claimed_until = None, ctx.now + RETRY_AFTER * job.attempts
         if job.attempts >= MAX_ATTEMPTS:
-            job.state, job.finished_at = FAILED, ctx.now
+            job.state, job.finished_at, job.claimed_until = FAILED, ctx.now, None
             _drop_file(job)
             tell(ctx, job, {"failed": True})  # as the bot apologises for an update that broke
 

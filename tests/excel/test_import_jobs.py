@@ -136,13 +136,19 @@ def test_an_admin_who_lost_the_right_before_the_job_ran_is_refused_in_their_word
 
 
 def test_an_import_that_breaks_every_time_ends_in_an_apology(
-        bot: BotHarness, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        bot: BotHarness, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_: Any) -> dict[str, Any]:
         raise RuntimeError("the disk is full")
 
     monkeypatch.setattr(excel_jobs, "import_job", broken)
     _queue(bot)
-    bot.deliver()
+    for attempt in range(1, jobs.MAX_ATTEMPTS):
+        bot.deliver()
+        bot.deliver()  # not tried again at once: it would fail again at once
+        (job,) = _jobs(store)
+        assert (job.state, job.attempts) == ("pending", attempt)
+        clock.advance(seconds=(jobs.RETRY_AFTER * attempt).total_seconds())
     bot.deliver()
     apology = "抱歉，处理您的请求时出错了。我们已记录此问题，请稍后再试。"
     assert [text for text in bot.texts(ADMIN) if text == apology] == [apology]
