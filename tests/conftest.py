@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -47,6 +48,12 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+def at(clock: FakeClock, text: str) -> None:
+    """Set the clock to a local Shanghai time, e.g. "2026-09-25 09:31"."""
+    clock.now = datetime.fromisoformat(text).replace(
+        tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from models.store import Store
 from models.tables import Cadre, OutboxMessage, Report, Standing, Unit
 from tests.bot.conftest import ADMIN, ALICE, BOB, BOSS
 from tests.bot.harness import BotHarness
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, at
 from tests.support.world import World
 from ui import insight_digest
 
@@ -35,10 +35,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 class Killed(BaseException):
     """kill -9: nothing after it runs, no handler catches it."""
-
-
-def at(clock: FakeClock, text: str) -> None:
-    clock.now = datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def _rows(store: Store, kind: str | None = None) -> list[OutboxMessage]:

@@ -12,8 +12,7 @@ from models.store import Store
 from models.tables import AuditEntry, Unit
 from tests.bot.conftest import ALICE, BOSS, MAYOR
 from tests.bot.harness import BotHarness
-from tests.bot.test_schedule import at
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, at
 from tests.support.world import World
 
 GROUP = -100_500

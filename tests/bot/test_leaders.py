@@ -16,8 +16,8 @@ from models.standings import refresh_all
 from models.store import Store
 from tests.bot.conftest import ADMIN, ALICE, BOSS, MAYOR
 from tests.bot.harness import BotHarness
-from tests.bot.test_schedule import at, run_schedule
-from tests.conftest import FakeClock
+from tests.bot.test_schedule import run_schedule
+from tests.conftest import FakeClock, at
 from tests.support.charts import bars, lines
 from tests.support.world import World
 from ui import charts, digests

@@ -21,15 +21,10 @@ from models.store import Store
 from models.tables import OutboxMessage, Unit
 from tests.bot.conftest import ADMIN, ALICE, BOB, BOSS
 from tests.bot.harness import BotHarness
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, at
 from tests.support.world import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def at(clock: FakeClock, text: str) -> None:
-    """Set the clock to a local Shanghai time, e.g. "2026-09-25 09:31"."""
-    clock.now = datetime.fromisoformat(text).replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def run_schedule(bot: BotHarness) -> None:

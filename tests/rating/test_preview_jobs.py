@@ -17,8 +17,7 @@ from models.jobs import LEASE, JobKind
 from models.store import Store
 from models.tables import Cadre, Job
 from tests.bot.harness import BotHarness
-from tests.bot.test_schedule import at
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, at
 from tests.rating.support import RatingUnit
 from tests.support.world import World
 
