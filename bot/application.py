@@ -32,7 +32,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
 from bot.config import TelegramSettings
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, telegram_fetch
 from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
 from bot.scheduler import tick_async
@@ -108,7 +108,8 @@ def build_application(
         pacing=pacing,
     )
     application.bot_data[JOBS_KEY] = JobRunner(kaohe.store, schedule,
-                                               on_done=application.bot_data[SENDER_KEY].wake)
+                                               on_done=application.bot_data[SENDER_KEY].wake,
+                                               fetch=telegram_fetch(application.bot))
     application.bot_data[APP_KEY].wake_jobs = application.bot_data[JOBS_KEY].wake
     # Conversations first, so their steps win over the plain commands; fallbacks last.
     with warnings.catch_warnings():

@@ -11,16 +11,20 @@ tap is answered by the update loop meanwhile and a job is done once or not at al
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from telegram import Bot
 
 from bot.config import ScheduleSettings
 from bot.scheduler import queue_digests
 from models import figures, jobs
 from models.claims import EMBEDDED
-from models.jobs import JobKind, Runner
+from models.excel_format import MAX_FILE_BYTES
+from models.jobs import FILE, TELEGRAM_FILE, JobKind, Runner
 from models.rating_preview import preview_job
 from models.store import Ctx, Store
 from models.tables import Job
@@ -50,10 +54,33 @@ TWO_STEP: dict[str, tuple[Look, Keep]] = {
 }
 
 
+# Fetches a file sent to the bot by its Telegram file_id (an import's workbook).
+Fetch = Callable[[str], Awaitable[bytes]]
+
+
+def telegram_fetch(bot: Bot) -> Fetch:
+    """Fetching through `bot`: the bot's own in the embedded default, a worker's elsewhere (a
+    file_id is good for any process of the same bot)."""
+
+    async def fetch(file_id: str) -> bytes:
+        content = bytes(await (await bot.get_file(file_id)).download_as_bytearray())
+        if len(content) > MAX_FILE_BYTES:  # Telegram said less when it was sent
+            raise ValueError(f"the file has {len(content)} bytes, over {MAX_FILE_BYTES}")
+        return content
+
+    return fetch
+
+
+async def _no_fetch(file_id: str) -> bytes:
+    raise RuntimeError("this job runner has no bot to fetch files with")
+
+
 class JobRunner:
     def __init__(self, store: Store, settings: ScheduleSettings, *, claimant: str = EMBEDDED,
-                 idle_seconds: float = 5.0, on_done: Callable[[], None] = lambda: None) -> None:
+                 idle_seconds: float = 5.0, on_done: Callable[[], None] = lambda: None,
+                 fetch: Fetch = _no_fetch) -> None:
         self.store = store
+        self.fetch = fetch
         self.claimant = claimant
         self.runners = runners(settings)
         self.idle_seconds = idle_seconds
@@ -89,14 +116,35 @@ class JobRunner:
                 job = await asyncio.to_thread(jobs.claim, self.store, self.claimant)
                 if job is None:
                     return done
-                if await asyncio.to_thread(self.run_one, job):
+                payload = await self.fetched(job)
+                if payload is None:
+                    continue
+                if await asyncio.to_thread(self.run_one, job, payload):
                     done += 1
                     self.on_done()
             return done
 
-    def run_one(self, job: Job) -> bool:
+    async def fetched(self, job: Job) -> dict[str, Any] | None:
+        """The job's payload, with the file it names by Telegram file_id fetched (kept in
+        memory for this run only); None when that failed, and the job was given back."""
+        payload = dict(job.payload)
+        file_id = payload.get(TELEGRAM_FILE)
+        if not isinstance(file_id, str) or FILE in payload:
+            return payload
+        try:
+            content = await self.fetch(file_id)
+        except Exception as exc:  # Telegram unreachable meanwhile: another try after a pause
+            log.exception("job %s: fetching its file failed", job.id)
+            await asyncio.to_thread(jobs.give_back, self.store, job.id or 0, self.claimant,
+                                    f"{type(exc).__name__}: {exc}")
+            return None
+        return {**payload, FILE: base64.b64encode(content).decode("ascii")}
+
+    def run_one(self, job: Job, payload: dict[str, Any] | None = None) -> bool:
         """One claimed job, its completion and its notice in one transaction (retried after a
-        deadlock). False: it failed (given back for another try) or another worker has it."""
+        deadlock). False: it failed (given back for another try) or another worker has it.
+        `payload`: the job's, with what was fetched for it (`fetched`)."""
+        payload = dict(job.payload) if payload is None else payload
         runner, two_step = self.runners.get(job.kind), TWO_STEP.get(job.kind)
         assert job.id is not None
         if runner is None and two_step is None:
@@ -110,7 +158,7 @@ class JobRunner:
                 result = two_step[1](ctx, found[0])
             else:
                 assert runner is not None
-                result = runner(ctx, dict(job.payload))
+                result = runner(ctx, dict(payload))
             finished = jobs.finish(ctx, job.id or 0, self.claimant, result)
             if finished is None:  # its lease ran out and it is someone else's now
                 ctx.session.rollback()
@@ -121,7 +169,7 @@ class JobRunner:
         try:
             if two_step is not None:
                 with self.store.reading() as ctx:
-                    found.append(two_step[0](ctx, dict(job.payload)))
+                    found.append(two_step[0](ctx, dict(payload)))
             ran = self.store.run(work)
         except Exception as exc:
             log.exception("job %s (%s) failed", job.id, job.kind)

@@ -21,7 +21,7 @@ from datetime import date, time
 from telegram import Bot
 
 from bot.app_context import AppContext
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, telegram_fetch
 from bot.scheduler import tick
 from bot.sender import OutboxSender, Pacing, QuietHours
 from bot.telegram_bot import make_bot
@@ -61,6 +61,7 @@ class Worker:
             pacing=pacing or Pacing(overall_rate=WORKERS_RATE), idle_seconds=poll,
             claimant=self.name, batch=BATCH, lanes=LANES, draw=self.charts)
         self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
+                              fetch=telegram_fetch(self.bot),
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
         self._history_day: date | None = None

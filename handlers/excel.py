@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from io import BytesIO
 
-from telegram import Document, InputFile, Update
+from telegram import InputFile, Update
 from telegram.ext import MessageHandler, filters
 
 from handlers.common import (
@@ -22,6 +22,7 @@ from handlers.common import (
     on_its_own,
     person,
     read,
+    run,
 )
 from handlers.dispatch import on
 from models import jobs
@@ -31,8 +32,6 @@ from models.jobs import JobKind
 from models.views import active_period
 from ui import excel_jobs
 from ui.callbacks import AdminAction
-
-IMPORT_TASK = "kaohe-excel-import"  # the name of an import's task (tests wait for it)
 
 
 async def _admin(update: Update, context: Context) -> Person | None:
@@ -77,33 +76,24 @@ async def how_to_import(update: Update, context: Context, p: Person, tap: AdminA
 
 
 async def received(update: Update, context: Context) -> None:
-    """An admin's .xlsx: say it is being checked, fetch it beside the update loop (IMPORT_TASK),
-    and queue its import as a job (ui/excel_jobs.py: import_job), which a worker checks and
-    imports all or nothing; the answer comes through the outbox. Everyone is answered
-    meanwhile."""
+    """An admin's .xlsx: queued as an import job (ui/excel_jobs.py: import_job) with Telegram's
+    file_id, in this update's transaction, so a crash at any moment leaves it queued once or
+    the update handled again; the job runner fetches the file beside the update loop, checks
+    it and imports all or nothing, and the answer comes through the outbox."""
     message = update.effective_message
     p = await _admin(update, context)
     if p is None or message is None or message.document is None:
         return
     document = message.document
-    await answer(update, p.r.text("excel.bot.checking", file=document.file_name or "file"))
-    context.application.create_task(_queue(update, context, p, document), update,
-                                    name=IMPORT_TASK)
-
-
-async def _queue(update: Update, context: Context, p: Person, document: Document) -> None:
     size = document.file_size or 0
-    if size > MAX_FILE_BYTES:  # not even downloaded, nor queued
+    if size > MAX_FILE_BYTES:  # not even fetched, nor queued
         lines = excel_jobs.refused_lines(p.t, file_too_large(size))
         await answer(update, "\n".join(escape(line) for line in lines), menu(p))
         return
-    file = await document.get_file()
-    content = bytes(await file.download_as_bytearray())
-    services = app(context)
-    payload = excel_jobs.import_payload(content, p.id)
-    await asyncio.to_thread(services.store.run, lambda ctx: jobs.enqueue(
-        ctx, JobKind.IMPORT, payload, requested_by=p.id))
-    services.wake_jobs()
+    payload = excel_jobs.sent_payload(document.file_id, p.id)
+    await run(context, lambda ctx: jobs.enqueue(ctx, JobKind.IMPORT, payload,
+                                                requested_by=p.id))
+    await answer(update, p.r.text("excel.bot.checking", file=document.file_name or "file"))
 
 
 def register(application: KaoheApp) -> None:

@@ -46,6 +46,10 @@ class JobKind(StrEnum):
 # is dropped from the row once the job is done or has failed for good, so the table does not
 # keep rosters' personal data nor grow by megabytes per import.
 FILE = "file"
+# An import sent to the bot is queued with Telegram's file_id in the update's own transaction
+# (so kill -9 at any moment leaves it queued or not sent at all, never lost) and the runner
+# fetches the file when it runs it (bot/jobs.py).
+TELEGRAM_FILE = "telegram_file"
 
 
 def enqueue(ctx: Ctx, kind: JobKind, payload: dict[str, Any] | None = None, *,

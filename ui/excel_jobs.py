@@ -26,7 +26,7 @@ from models.importing import (
     data_rows,
     wrong_workbook,
 )
-from models.jobs import FILE
+from models.jobs import FILE, TELEGRAM_FILE
 from models.store import Ctx, Store, refusable
 from models.tables import Period
 from ui.i18n import Translator
@@ -68,6 +68,12 @@ def import_payload(content: bytes, actor_id: int) -> dict[str, Any]:
     """What an IMPORT job keeps: who sent the file (their right is checked when it runs) and
     the file itself (the bot caps it at MAX_FILE_BYTES)."""
     return {"actor": actor_id, FILE: base64.b64encode(content).decode("ascii")}
+
+
+def sent_payload(file_id: str, actor_id: int) -> dict[str, Any]:
+    """What an IMPORT job of a file sent to the bot keeps until it runs: who sent it and
+    Telegram's file_id; the runner fetches the file (bot/jobs.py)."""
+    return {"actor": actor_id, TELEGRAM_FILE: file_id}
 
 
 def import_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:

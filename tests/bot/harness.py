@@ -28,7 +28,6 @@ from bot.application import (
 )
 from bot.config import Settings, load_settings
 from bot.sender import Pacing
-from handlers.excel import IMPORT_TASK
 from models import invites, jobs
 from models.outbox import Kind
 from models.store import Store
@@ -132,17 +131,8 @@ class BotHarness:
         the process dies first, or `kaohe worker`s elsewhere do the jobs)."""
         self.human_time += 3
         self.run(self.app.process_update(Update.de_json(update, self.app.bot)))
-        self.run(self._fetched())
         if deliver and not self.background_sender:
             self.deliver()
-
-    @staticmethod
-    async def _fetched() -> None:
-        """A file sent for import is fetched and its job queued beside the update loop
-        (IMPORT_TASK): wait for that, so that the job is there for `deliver`."""
-        while pending := [task for task in asyncio.all_tasks()
-                          if task.get_name() == IMPORT_TASK and not task.done()]:
-            await asyncio.gather(*pending, return_exceptions=True)
 
     def settle(self) -> None:
         """Wait for the heavy work the bot runs beside the update loop (an Excel import, the

@@ -4,7 +4,6 @@ was killed runs once after the restart; the admin is told once. On SQLite and Po
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,10 +11,10 @@ import pytest
 from sqlmodel import select
 
 from bot.application import job_runner, sender
-from bot.jobs import JobRunner
+from bot.jobs import JobRunner, telegram_fetch
 from models import jobs
 from models.claims import EMBEDDED
-from models.jobs import FILE, LEASE, JobKind
+from models.jobs import FILE, LEASE, TELEGRAM_FILE, JobKind
 from models.outbox import Kind
 from models.store import Store
 from models.tables import AuditEntry, Cadre, Job, OutboxMessage, Task
@@ -66,9 +65,9 @@ def _tasks_added(store: Store) -> int:
             AuditEntry.action == "task.add")).all())
 
 
-def test_the_file_is_kept_with_the_job_until_it_is_imported(bot: BotHarness) -> None:
-    job = _queue(bot)
-    assert base64.b64decode(job.payload[FILE]) == GOOD
+def test_the_job_names_the_file_sent_and_the_runner_fetches_it(bot: BotHarness) -> None:
+    job = _queue(bot)  # queued in the update's own transaction: nothing is fetched before
+    assert bot.sim.file_bytes(job.payload[TELEGRAM_FILE]) == GOOD and FILE not in job.payload
     assert job.requested_by is not None
     bot.deliver()
     assert bot.last(ADMIN).body == IMPORTED  # worded as `kaohe import` says it
@@ -84,13 +83,15 @@ def test_two_workers_import_a_file_once(bot: BotHarness, store: Store,
     added = _tasks_added(store)
     _queue(bot)
     schedule = bot.settings.schedule
-    first = JobRunner(store, schedule, claimant="worker-1")
-    second = JobRunner(store, schedule, claimant="worker-2")
+    fetch = telegram_fetch(bot.app.bot)
+    first = JobRunner(store, schedule, claimant="worker-1", fetch=fetch)
+    second = JobRunner(store, schedule, claimant="worker-2", fetch=fetch)
     held = jobs.claim(store, "worker-1")  # the first takes it, then hangs
     assert held is not None and jobs.claim(store, "worker-2") is None
     clock.advance(seconds=LEASE.total_seconds() + 1)  # its lease runs out
     assert bot.run(second.drain()) == 1
-    assert first.run_one(held) is False  # it wakes up: its work is rolled back, not kept
+    # It wakes up: its work is rolled back, not kept.
+    assert first.run_one(held, bot.run(first.fetched(held))) is False
     bot.run(sender(bot.app).drain())
     assert _told(bot) == [IMPORTED]
     assert _tasks_added(store) == added + 1  # imported once
@@ -155,3 +156,27 @@ def test_an_import_that_breaks_every_time_ends_in_an_apology(
     (job,) = _jobs(store)
     assert (job.state, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
     assert FILE not in job.payload and "RuntimeError" in (job.last_error or "")
+
+
+def test_a_file_telegram_cannot_give_now_is_fetched_again_after_a_pause(
+        bot: BotHarness, store: Store, clock: FakeClock) -> None:
+    runner = job_runner(bot.app)
+    fetch = runner.fetch
+
+    async def unreachable(file_id: str) -> bytes:
+        raise TimeoutError("api.telegram.org did not answer")
+
+    runner.fetch = unreachable
+    _queue(bot)
+    bot.deliver()
+    (job,) = _jobs(store)
+    assert (job.state, job.attempts) == ("pending", 1) and "TimeoutError" in (job.last_error or "")
+    assert _told(bot) == []
+    runner.fetch = fetch  # Telegram answers again
+    bot.deliver()
+    assert _told(bot) == []  # not before the pause has run out
+    clock.advance(seconds=jobs.RETRY_AFTER.total_seconds())
+    bot.deliver()
+    assert _told(bot) == [IMPORTED]
+    (done,) = _jobs(store)
+    assert (done.state, done.attempts) == ("done", 2)
