@@ -22,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from models.occurrences import Occurrence
-from models.ranks import CADRE, RankBook
+from models.ranks import CADRE, PostSnapshots, RankBook
 from models.tables import Cadre, Period, Report, Standing, Task, Unit
 from models.views import _occurrences, _open_occurrence
 from models.vocab import APPROVED, DRAFT, RETURNED, SUBMITTED
@@ -237,17 +237,19 @@ def decided_since(session: Session, cadre_ids: Sequence[int],
 
 
 def places(session: Session, period: Period, cadre_ids: Sequence[int]) -> dict[int, Place]:
-    """The cadres' standings with their ranks and the name of the unit each ranks in."""
+    """The cadres' standings with their ranks and the name of the unit each ranks in. Ranks
+    in the unit are counted for the batch; in the post category they come from the run's
+    snapshots (models/ranks.py `PostSnapshots`: each agrees with the total shown)."""
     rows = session.connection().execute(
         sa_select(col(Standing.cadre_id), col(Standing.total), col(Standing.group_unit_id),
                   col(Standing.post_category), col(Unit.name))
         .outerjoin(Unit, col(Unit.id) == Standing.group_unit_id)
         .where(col(Standing.period_id) == period.id,
                col(Standing.cadre_id).in_(cadre_ids))).all()
-    book = RankBook(session, period.id or 0, CADRE, units={row.group_unit_id for row in rows},
-                    posts={row.post_category for row in rows})
-    found = {}
-    for row in rows:
-        ranks = book.ranks(row.group_unit_id, row.post_category, row.total)
-        found[row.cadre_id] = Place(row.total, ranks.in_unit, ranks.in_post, row.name or "")
-    return found
+    units = RankBook(session, period.id or 0, CADRE, units={row.group_unit_id for row in rows},
+                     posts=())
+    in_post = PostSnapshots(session, period.id or 0).ranks(
+        (row.cadre_id, row.post_category, row.total) for row in rows)
+    return {row.cadre_id: Place(row.total, units.in_unit(row.group_unit_id, row.total),
+                                in_post[row.cadre_id], row.name or "")
+            for row in rows}
