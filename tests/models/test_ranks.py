@@ -133,7 +133,7 @@ def test_a_snapshot_rank_is_the_rank_its_total_had_then(store: Store) -> None:
     def current(cadre_ids: list[int]) -> dict[int, int]:
         with store.session() as session:
             ids = {row.id: row.cadre_id for row in session.exec(select(Standing)).all()}
-            return {ids[key]: post for key, (_, post) in
+            return {ids[key] or 0: post for key, (_, post) in
                     _from_scratch(session, world.year).items() if ids[key] in cadre_ids}
 
     then = current(asked)
