@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, distinct, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from models.occurrences import Occurrence
-from models.ranks import CADRE, PostSnapshots, RankBook
+from models.ranks import CADRE, PostSnapshots, kind_filter
 from models.tables import Cadre, Period, Report, Standing, Task, Unit
 from models.views import _occurrences, _open_occurrence
 from models.vocab import APPROVED, DRAFT, RETURNED, SUBMITTED
@@ -251,19 +252,31 @@ def decided_since(session: Session, cadre_ids: Sequence[int],
 
 
 def places(session: Session, period: Period, cadre_ids: Sequence[int]) -> dict[int, Place]:
-    """The cadres' standings with their ranks and the name of the unit each ranks in. Ranks
-    in the unit are counted for the batch; in the post category they come from the run's
-    snapshots (models/ranks.py `PostSnapshots`: each agrees with the total shown)."""
-    rows = session.connection().execute(
-        sa_select(col(Standing.cadre_id), col(Standing.total), col(Standing.group_unit_id),
-                  col(Standing.post_category), col(Unit.name))
-        .outerjoin(Unit, col(Unit.id) == Standing.group_unit_id)
-        .where(col(Standing.period_id) == period.id,
-               col(Standing.cadre_id).in_(cadre_ids))).all()
-    units = RankBook(session, period.id or 0, CADRE, units={row.group_unit_id for row in rows},
-                     posts=())
+    """The cadres' standings with their ranks and the name of the unit each ranks in. The
+    rank in the unit is counted in the same statement as the total (a unit's few dozen index
+    entries per cadre); in the post category it comes from the run's snapshots (models/ranks.py
+    `PostSnapshots`); either agrees with the total shown."""
+    rows = session.connection().execute(_places(), {
+        "period": period.id, "cadres": list(cadre_ids)}).all()
     in_post = PostSnapshots(session, period.id or 0).ranks(
         (row.cadre_id, row.post_category, row.total) for row in rows)
-    return {row.cadre_id: Place(row.total, units.in_unit(row.group_unit_id, row.total),
-                                in_post[row.cadre_id], row.name or "")
+    return {row.cadre_id: Place(row.total, 1 + row.above_in_unit, in_post[row.cadre_id],
+                                row.name or "")
             for row in rows}
+
+
+@lru_cache(maxsize=1)
+def _places() -> Any:
+    mine, other = aliased(Standing), aliased(Standing)
+    # A cadre's standing always has its unit as group (never NULL), so equality finds it.
+    above_in_unit = (
+        sa_select(func.count()).select_from(other)
+        .where(col(other.period_id) == col(mine.period_id), kind_filter(CADRE, other),
+               col(other.group_unit_id) == col(mine.group_unit_id),
+               col(other.total) > col(mine.total))
+        .scalar_subquery().label("above_in_unit"))
+    return (sa_select(col(mine.cadre_id), col(mine.total), col(mine.post_category),
+                      col(Unit.name), above_in_unit)
+            .outerjoin(Unit, col(Unit.id) == mine.group_unit_id)
+            .where(col(mine.period_id) == bindparam("period"),
+                   col(mine.cadre_id).in_(bindparam("cadres", expanding=True))))

@@ -47,9 +47,10 @@ class Ranks:
     in_post: int
 
 
-def kind_filter(kind: str) -> ColumnElement[bool]:
-    """Standings of one kind of assessee; also what makes the partial rank indexes usable."""
-    owner = Standing.cadre_id if kind == CADRE else Standing.unit_id
+def kind_filter(kind: str, table: Any = Standing) -> ColumnElement[bool]:
+    """Standings of one kind of assessee (of `table`, or an alias of it); also what makes the
+    partial rank indexes usable."""
+    owner = table.cadre_id if kind == CADRE else table.unit_id
     return col(owner).is_not(None)
 
 
