@@ -86,18 +86,28 @@ class _Chunk:
             "SELECT id, post_category, unit_id, profile FROM cadre "
             "WHERE active AND id >= :low AND id < :high ORDER BY id"), params)
         self.tasks: dict[int, list[Any]] = {}
+        task_ids = []
         for row in recompute.raw_rows(session, (
                 "SELECT t.cadre_id, t.id, t.category, t.dimension, t.weight, t.difficulty, "
                 "t.boost, t.recurrence, t.deadline, t.target "
                 f"FROM task t WHERE {_OWN} ORDER BY t.cadre_id, t.id"), params):
             self.tasks.setdefault(row[0], []).append(row)
+            task_ids.append(row[1])
         # Per task, the approved report that counts per occurrence: the one decided last.
         self.reports: dict[int, dict[str, Any]] = {}
-        for row in recompute.raw_rows(session, (
-                "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
-                f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
-                "ORDER BY r.task_id, r.decided_at, r.id"), params):
-            self.reports.setdefault(row[0], {})[row[1]] = row
+        if task_ids:
+            # The range of the chunk's task ids besides the join changes nothing found, but
+            # lets the database read the reports through the index on task_id: without it,
+            # PostgreSQL joined 40,000 tasks to a scan of every report (1.1 million at 20,000
+            # cadres; 320 ms a chunk, against 65 ms so, a chunk's tasks being created
+            # together; EXPLAIN ANALYZE). SQLite looked each task's reports up either way.
+            ranged = {**params, "first_task": min(task_ids), "last_task": max(task_ids)}
+            for row in recompute.raw_rows(session, (
+                    "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
+                    f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
+                    "AND r.task_id >= :first_task AND r.task_id <= :last_task "
+                    "ORDER BY r.task_id, r.decided_at, r.id"), ranged):
+                self.reports.setdefault(row[0], {})[row[1]] = row
         self.claims: dict[int, list[Rational]] = {}
         for cadre_id, points in recompute.raw_rows(session, (
                 "SELECT cadre_id, points FROM innovation_claim WHERE period_id = :period "
