@@ -341,11 +341,19 @@ class OutboxSender:
                 weeks.setdefault(key, []).append((item.row.id, item.recipient))
                 payloads[key] = dict(item.row.payload)
         premade: dict[int | None, cards.Card | None] = {}
+        renderers: dict[str, Renderer] = {}  # one per language, not one per digest
+
+        def renderer(cadre: Cadre) -> Renderer:
+            locale = self._locale(cadre)
+            found = renderers.get(locale)
+            if found is None:
+                found = renderers[locale] = Renderer(locale)
+            return found
+
         for key, batch in weeks.items():
             try:
                 made = digests.cadre_digests(session, payloads[key],
-                                             [recipient for _, recipient in batch],
-                                             lambda cadre: Renderer(self._locale(cadre)),
+                                             [recipient for _, recipient in batch], renderer,
                                              rules=self.store.rules, draw=self.draw)
             except Exception:
                 log.exception("digests rendered together failed; rendering one by one")

@@ -5,7 +5,10 @@ A digest run renders 20,000 digests. Listing every task of every cadre with its 
 and a digest needs only the next few deadlines still open: one-off tasks already past are left
 in the database, each remaining task is looked at once per batch, not once per reader, and
 of a recurring task only the reports of the running occurrence are read (a year of earlier
-ones decide nothing a digest shows, but for the rare line a count settles).
+ones decide nothing a digest shows, but for the rare line a count settles). Which occurrence
+a recurring task's line is about depends only on its schedule and the approvals among those
+reports: worked out once per process and day, not per task; the batch's statements are built
+once and take the batch as parameters; its lines are sorted once for all its readers.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from heapq import merge
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import distinct, func, or_
+from sqlalchemy import bindparam, distinct, func, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from models.occurrences import Occurrence
-from models.ranks import CADRE, RankBook
+from models.ranks import CADRE, PostSnapshots, kind_filter
 from models.tables import Cadre, Period, Report, Standing, Task, Unit
 from models.views import _occurrences, _open_occurrence
 from models.vocab import APPROVED, DRAFT, RETURNED, SUBMITTED
@@ -53,7 +59,7 @@ class Place:
     unit_name: str  # the unit it ranks in
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for each remaining task of a batch
 class _Open:
     """A task's open occurrence due on or after today, and who would not see it as to do."""
 
@@ -80,33 +86,21 @@ def next_deadlines(session: Session, cadres: Sequence[Cadre], period: Period, to
                    limit: int = 5) -> dict[int, list[Deadline]]:
     """Per cadre, what reportable_tasks lists first among the lines due on or after `today`
     that are neither submitted nor approved: at most `limit`, soonest first, then by title."""
-    cadre_ids = [c.id or 0 for c in cadres]
-    unit_ids = sorted({c.unit_id for c in cadres})
-    # A one-off task is due on its deadline: one already past never shows.
-    still_due = or_(col(Task.recurrence) != "once", col(Task.deadline) >= today)
-    owners = (col(Task.cadre_id).in_(cadre_ids),
-              col(Task.unit_id).in_(unit_ids) & col(Task.cadre_id).is_(None))
+    params = {"period": period.id, "cadres": [c.id or 0 for c in cadres],
+              "units": sorted({c.unit_id for c in cadres}), "today": today}
     running = _running(today)
     connection = session.connection()
     tasks: list[Any] = []
     reports: dict[int, list[Any]] = {}
-    for owner in owners:  # two queries each, not one with OR: each runs on its own index
-        of_tasks = (col(Task.period_id) == period.id, owner, still_due)
-        tasks += connection.execute(
-            sa_select(col(Task.id), col(Task.title), col(Task.recurrence), col(Task.deadline),
-                      col(Task.cadre_id), col(Task.unit_id)).where(*of_tasks)).all()
-        for row in connection.execute(
-            sa_select(col(Report.id), col(Report.task_id), col(Report.occurrence),
-                      col(Report.state), col(Report.reporter_id))
-            .join(Task, col(Task.id) == Report.task_id)
-            .where(*of_tasks, _not_before_running(running))
-            .order_by(col(Report.id))
-        ).all():
+    for of_tasks, of_reports in _statements(tuple(running.items())):
+        tasks += connection.execute(of_tasks, params).all()
+        for row in connection.execute(of_reports, params).all():
             reports.setdefault(row[1], []).append(row)
-    schedules = _Schedules(period, today, running)
+    span = (period.starts_on, period.ends_on)
     items = [item for task in tasks
-             if (item := _open(task, reports.get(task[0], ()), schedules, today))]
+             if (item := _open(task, reports.get(task[0], ()), span, today))]
     items = _drop_unless_earlier_approved(session, items, running)
+    items.sort(key=lambda item: (item.due, item.title, item.id))  # once, for every reader
     mine: dict[int, list[_Open]] = {}
     of_unit: dict[int, list[_Open]] = {}
     for item in items:
@@ -116,10 +110,37 @@ def next_deadlines(session: Session, cadres: Sequence[Cadre], period: Period, to
     result = {}
     for cadre in cadres:
         key = cadre.id or 0
-        lines = sorted((item for item in (*mine.get(key, ()), *of_unit.get(cadre.unit_id, ()))
-                        if item.open_for(key)), key=lambda item: (item.due, item.title, item.id))
-        result[key] = [Deadline(item.due, item.title) for item in lines[:limit]]
+        own, shared = mine.get(key, []), of_unit.get(cadre.unit_id, [])
+        lines = (merge(own, shared, key=lambda item: (item.due, item.title, item.id))
+                 if own and shared else own or shared)
+        result[key] = [Deadline(item.due, item.title)
+                       for item in islice((item for item in lines if item.open_for(key)), limit)]
     return result
+
+
+@lru_cache(maxsize=16)
+def _statements(running: tuple[tuple[str, str], ...]) -> list[tuple[Any, Any]]:
+    """A batch's tasks still due and their reports of the running occurrence and later, for
+    the cadres' own tasks and for their units': two queries each, not one with OR, so that
+    each runs on its own index. Built once per running month (a run has hundreds of batches);
+    the batch's period, cadres, units and day are parameters."""
+    # A one-off task is due on its deadline: one already past never shows.
+    still_due = or_(col(Task.recurrence) != "once", col(Task.deadline) >= bindparam("today"))
+    owners = (col(Task.cadre_id).in_(bindparam("cadres", expanding=True)),
+              col(Task.unit_id).in_(bindparam("units", expanding=True))
+              & col(Task.cadre_id).is_(None))
+    found = []
+    for owner in owners:
+        of_tasks = (col(Task.period_id) == bindparam("period"), owner, still_due)
+        found.append((
+            sa_select(col(Task.id), col(Task.title), col(Task.recurrence), col(Task.deadline),
+                      col(Task.cadre_id), col(Task.unit_id)).where(*of_tasks),
+            sa_select(col(Report.id), col(Report.task_id), col(Report.occurrence),
+                      col(Report.state), col(Report.reporter_id))
+            .join(Task, col(Task.id) == Report.task_id)
+            .where(*of_tasks, _not_before_running(dict(running)))
+            .order_by(col(Report.id))))
+    return found
 
 
 def _running(today: date) -> dict[str, str]:
@@ -140,43 +161,37 @@ def _not_before_running(running: dict[str, str]) -> Any:
                  for recurrence, key in running.items()))
 
 
-class _Schedules:
-    """Per (recurrence, deadline): the occurrences started by today and the keys of those
-    before the running one; worked out once per batch (tasks share a few schedules)."""
-
-    def __init__(self, period: Period, today: date, running: dict[str, str]) -> None:
-        self.period, self.today, self.running = period, today, running
-        self._known: dict[tuple[str, date | None], tuple[list[Occurrence], list[str]]] = {}
-
-    def __call__(self, recurrence: str, deadline: date | None
-                 ) -> tuple[list[Occurrence], list[str]]:
-        found = self._known.get((recurrence, deadline))
-        if found is None:
-            started = _started(recurrence, deadline, self.period.starts_on,
-                               self.period.ends_on, self.today)
-            cut = self.running[recurrence]
-            found = self._known[(recurrence, deadline)] = (
-                started, [o.key for o in started if o.key < cut])
-        return found
+@lru_cache(maxsize=8192)
+def _current(recurrence: str, deadline: date | None, approved: frozenset[str], starts: date,
+             ends: date, today: date) -> tuple[str, date | None, int]:
+    """The occurrence a recurring task's line is about, given which of the running one and
+    later are approved (most tasks: none), and how many earlier ones must be approved for the
+    line to stand. The same for every task of that schedule and those approvals: a few
+    hundred cases among 160,000 recurring tasks, worked out once per process and day."""
+    started = _started(recurrence, deadline, starts, ends, today)
+    cut = _running(today)[recurrence]
+    earlier = [o.key for o in started if o.key < cut]
+    current = _open_occurrence(started, approved.union(earlier), today)
+    # The running one open: the earlier ones do not matter.
+    return current.key, current.due, len(earlier) if current.key in approved else 0
 
 
-def _open(task: Any, reports: Sequence[Any], schedules: _Schedules,
+_NONE_APPROVED: frozenset[str] = frozenset()
+
+
+def _open(task: Any, reports: Sequence[Any], span: tuple[date, date],
           today: date) -> _Open | None:
     """The task's line as models/views.py `_line` makes it, if it is due on or after today;
     `reports` are those of the running occurrence and later (a one-off task's: all), in id
     order. The earlier occurrences are taken as approved: `_Open.earlier` says how many must
     be for the line to stand."""
     task_id, title, recurrence, deadline, cadre_id, unit_id = task
-    earlier: list[str] = []
     if recurrence == "once":  # one occurrence, due on the deadline
-        key, due = "", deadline
+        key, due, earlier = "", deadline, 0
     else:
-        started, earlier = schedules(recurrence, deadline)
-        approved = {r[2] for r in reports if r[3] == APPROVED}
-        current = _open_occurrence(started, approved.union(earlier), today)
-        key, due = current.key, current.due
-        if key not in approved:  # the running one is open: the earlier ones do not matter
-            earlier = []
+        approved = (frozenset(r[2] for r in reports if r[3] == APPROVED) if reports
+                    else _NONE_APPROVED)
+        key, due, earlier = _current(recurrence, deadline, approved, *span, today)
     if due is None or due < today:
         return None
     done_after = None
@@ -188,7 +203,7 @@ def _open(task: Any, reports: Sequence[Any], schedules: _Schedules,
             drafts[reporter_id] = report_id
         else:
             done_after = report_id if state in (SUBMITTED, APPROVED) else None
-    return _Open(task_id, due, title, done_after, drafts, cadre_id, unit_id, len(earlier))
+    return _Open(task_id, due, title, done_after, drafts, cadre_id, unit_id, earlier)
 
 
 def _drop_unless_earlier_approved(session: Session, items: list[_Open],
@@ -237,17 +252,31 @@ def decided_since(session: Session, cadre_ids: Sequence[int],
 
 
 def places(session: Session, period: Period, cadre_ids: Sequence[int]) -> dict[int, Place]:
-    """The cadres' standings with their ranks and the name of the unit each ranks in."""
-    rows = session.connection().execute(
-        sa_select(col(Standing.cadre_id), col(Standing.total), col(Standing.group_unit_id),
-                  col(Standing.post_category), col(Unit.name))
-        .outerjoin(Unit, col(Unit.id) == Standing.group_unit_id)
-        .where(col(Standing.period_id) == period.id,
-               col(Standing.cadre_id).in_(cadre_ids))).all()
-    book = RankBook(session, period.id or 0, CADRE, units={row.group_unit_id for row in rows},
-                    posts={row.post_category for row in rows})
-    found = {}
-    for row in rows:
-        ranks = book.ranks(row.group_unit_id, row.post_category, row.total)
-        found[row.cadre_id] = Place(row.total, ranks.in_unit, ranks.in_post, row.name or "")
-    return found
+    """The cadres' standings with their ranks and the name of the unit each ranks in. The
+    rank in the unit is counted in the same statement as the total (a unit's few dozen index
+    entries per cadre); in the post category it comes from the run's snapshots (models/ranks.py
+    `PostSnapshots`); either agrees with the total shown."""
+    rows = session.connection().execute(_places(), {
+        "period": period.id, "cadres": list(cadre_ids)}).all()
+    in_post = PostSnapshots(session, period.id or 0).ranks(
+        (row.cadre_id, row.post_category, row.total) for row in rows)
+    return {row.cadre_id: Place(row.total, 1 + row.above_in_unit, in_post[row.cadre_id],
+                                row.name or "")
+            for row in rows}
+
+
+@lru_cache(maxsize=1)
+def _places() -> Any:
+    mine, other = aliased(Standing), aliased(Standing)
+    # A cadre's standing always has its unit as group (never NULL), so equality finds it.
+    above_in_unit = (
+        sa_select(func.count()).select_from(other)
+        .where(col(other.period_id) == col(mine.period_id), kind_filter(CADRE, other),
+               col(other.group_unit_id) == col(mine.group_unit_id),
+               col(other.total) > col(mine.total))
+        .scalar_subquery().label("above_in_unit"))
+    return (sa_select(col(mine.cadre_id), col(mine.total), col(mine.post_category),
+                      col(Unit.name), above_in_unit)
+            .outerjoin(Unit, col(Unit.id) == mine.group_unit_id)
+            .where(col(mine.period_id) == bindparam("period"),
+                   col(mine.cadre_id).in_(bindparam("cadres", expanding=True))))

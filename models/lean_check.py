@@ -74,6 +74,18 @@ def _exact(value: int, places: int) -> Rational:
     return Rational(value, 10**places)
 
 
+def _within_task_ids(session: Session) -> str:
+    """On PostgreSQL, the range of the chunk's task ids besides the join: it changes nothing
+    found, but the planner, seeing the range, reads the reports through the index on task_id;
+    without it, it joined the chunk's 40,000 tasks to a scan of every report (1.1 million at
+    20,000 cadres: 330 ms a chunk, against 80 ms so, a chunk's tasks being created together;
+    EXPLAIN ANALYZE). A wide range leaves it the plan it had. SQLite, which cannot tell a
+    narrow range of bound values from a wide one, looks each task's reports up as before."""
+    if session.get_bind().dialect.name != "postgresql":
+        return ""
+    return "AND r.task_id >= :first_task AND r.task_id <= :last_task"
+
+
 class _Chunk:
     """The chunk's facts as rows grouped per cadre and per task."""
 
@@ -86,18 +98,22 @@ class _Chunk:
             "SELECT id, post_category, unit_id, profile FROM cadre "
             "WHERE active AND id >= :low AND id < :high ORDER BY id"), params)
         self.tasks: dict[int, list[Any]] = {}
+        task_ids = []
         for row in recompute.raw_rows(session, (
                 "SELECT t.cadre_id, t.id, t.category, t.dimension, t.weight, t.difficulty, "
                 "t.boost, t.recurrence, t.deadline, t.target "
                 f"FROM task t WHERE {_OWN} ORDER BY t.cadre_id, t.id"), params):
             self.tasks.setdefault(row[0], []).append(row)
+            task_ids.append(row[1])
         # Per task, the approved report that counts per occurrence: the one decided last.
         self.reports: dict[int, dict[str, Any]] = {}
-        for row in recompute.raw_rows(session, (
-                "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
-                f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
-                "ORDER BY r.task_id, r.decided_at, r.id"), params):
-            self.reports.setdefault(row[0], {})[row[1]] = row
+        if task_ids:
+            for row in recompute.raw_rows(session, (
+                    "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
+                    f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
+                    f"{_within_task_ids(session)} ORDER BY r.task_id, r.decided_at, r.id"),
+                    {**params, "first_task": min(task_ids), "last_task": max(task_ids)}):
+                self.reports.setdefault(row[0], {})[row[1]] = row
         self.claims: dict[int, list[Rational]] = {}
         for cadre_id, points in recompute.raw_rows(session, (
                 "SELECT cadre_id, points FROM innovation_claim WHERE period_id = :period "

@@ -29,6 +29,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session
 
+from models import raw
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader, TaskFacts, _Approved
 from models.rules import Rules
 from models.store import make_engine
@@ -135,21 +136,9 @@ class ChunkLoader(FactsLoader):
 
 
 def raw_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """Plain tuples straight from the driver's cursor: a chunk is some 90,000 rows, and a
-    SQLAlchemy Row per row cost more than anything done with most of them. (No engine events
-    fire for these statements.)"""
-    connection = session.connection()
-    compiled = text(sql).compile(dialect=connection.dialect)
-    values = compiled.construct_params(dict(params))
-    cursor = connection.connection.cursor()
-    try:
-        if compiled.positional:
-            cursor.execute(compiled.string, [values[name] for name in compiled.positiontup or ()])
-        else:
-            cursor.execute(compiled.string, values)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    """Plain tuples straight from the driver's cursor (models/raw.py): a chunk is some 90,000
+    rows, and a SQLAlchemy Row per row cost more than anything done with most of them."""
+    return raw.rows(session, sql, params)
 
 
 def chunks(session: Session, period: Period) -> list[Chunk]:

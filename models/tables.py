@@ -237,11 +237,13 @@ class Standing(SQLModel, table=True):
               sqlite_where=text("unit_id IS NOT NULL"),
               postgresql_where=text("unit_id IS NOT NULL")),
         # Rank groups, one index per kind of assessee: partial, so that counting the members
-        # above a total reads the index alone (models/ranks.py).
-        Index("standing_cadre_group_total", "period_id", "group_unit_id", "total",
+        # above a total reads the index alone (models/ranks.py). The cadres' carry cadre_id:
+        # SQLite reads a partial index alone only if it holds the columns of its condition
+        # (a post category's histogram, read per batch of digests: 4.3 → 2.0 ms, migration 0015).
+        Index("standing_cadre_group_total", "period_id", "group_unit_id", "total", "cadre_id",
               sqlite_where=text("cadre_id IS NOT NULL"),
               postgresql_where=text("cadre_id IS NOT NULL")),
-        Index("standing_cadre_post_total", "period_id", "post_category", "total",
+        Index("standing_cadre_post_total", "period_id", "post_category", "total", "cadre_id",
               sqlite_where=text("cadre_id IS NOT NULL"),
               postgresql_where=text("cadre_id IS NOT NULL")),
         Index("standing_unit_group_total", "period_id", "group_unit_id", "total",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -196,7 +197,7 @@ class TaskLine:
     overdue: int = 0  # occurrences past their due date with nothing approved or waiting
 
 
-def _open_occurrence(found: list[Occurrence], done: set[str], today: date) -> Occurrence:
+def _open_occurrence(found: list[Occurrence], done: AbstractSet[str], today: date) -> Occurrence:
     # Same rule as models.reports uses when a report names no occurrence.
     open_now = [o for o in found if o.starts <= today] or found[:1]
     current = open_now[-1]
