@@ -21,6 +21,7 @@ from datetime import date, time
 from telegram import Bot
 
 from bot.app_context import AppContext
+from bot.budget import LocalBudget, SendBudget, SharedBudget, psycopg_url
 from bot.jobs import JobRunner
 from bot.scheduler import tick
 from bot.sender import OutboxSender, Pacing, QuietHours
@@ -29,15 +30,21 @@ from models import claims, jobs, outbox
 from models.claims import take_turns
 from models.history import record_day
 from models.migrate import refresh_statistics
+from models.store import Store
 from models.views import active_period
 from ui.charts_pool import ChartPool
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
 HEARTBEAT_SECONDS = 10.0
-# Telegram's ~30 messages a second are per bot: the workers together keep 3 a second free for
-# the bot's own answers to people (at 29 and at 28.5, taps during a digest run met 429s).
-WORKERS_RATE = 27.0
+# Telegram's ~30 messages a second are per bot: the workers and the bot's answers to people
+# draw from one budget in the database (bot/budget.py), which holds them all to it and leaves
+# the bot's answers a slot; each worker only spaces its sends evenly at its share of this rate.
+# (With a budget of their own per process, the workers had to keep to 27 a second: at 29 and
+# at 28.5, taps during a digest run met 429s.)
+WORKERS_RATE = 30.0
+# Workers beside a bot on one SQLite file have no shared budget: they leave the bot 3 a second.
+SQLITE_WORKERS_CAP = 27
 SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
 LANES = 4  # rows of a batch in flight at once, each to its own chat (bot/sender.py)
@@ -50,7 +57,8 @@ class Worker:
         self.store = kaohe.store
         self.name = name or claims.worker_name()
         settings = kaohe.settings
-        self.bot = bot or make_bot(settings.telegram)
+        self.budget = worker_budget(self.store, self.name)
+        self.bot = bot or make_bot(settings.telegram, budget=self.budget)
         self.charts = ChartPool()  # processes spawned when the first chart is drawn
         poll = settings.workers.poll_seconds
         schedule = settings.schedule
@@ -59,7 +67,8 @@ class Worker:
             quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
                              time.fromisoformat(schedule.quiet_end)),
             pacing=pacing or Pacing(overall_rate=WORKERS_RATE), idle_seconds=poll,
-            claimant=self.name, batch=BATCH, lanes=LANES, draw=self.charts)
+            claimant=self.name, batch=BATCH, lanes=LANES, budget=self.budget,
+            draw=self.charts)
         self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
@@ -96,6 +105,7 @@ class Worker:
             self.charts.close()
             released = outbox.release(self.store, self.name)
             claims.sign_off(self.store, self.name)
+            await self.budget.close()
             await self.bot.shutdown()
             log.info("worker %s stopped (%d unsent rows left to the others%s)", self.name,
                      released, "; work in progress abandoned" if self.abandoned else "")
@@ -137,6 +147,13 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stop.wait()
+
+
+def worker_budget(store: Store, name: str) -> SendBudget:
+    url = store.engine.url
+    if url.get_backend_name() == "postgresql":
+        return SharedBudget(psycopg_url(url), name)
+    return LocalBudget(cap=SQLITE_WORKERS_CAP)
 
 
 def run_worker(kaohe: AppContext) -> None:
