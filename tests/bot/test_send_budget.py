@@ -8,6 +8,7 @@ second is near 30)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import time as clock_time
 
@@ -38,8 +39,7 @@ def _bot(sim: TelegramSimulator, budget: SharedBudget) -> KaoheBot:
 
 
 def _recorder(sim: TelegramSimulator) -> Callable[[], list[float]]:
-    import time
-
+    """When the simulator saw each message the bot sent."""
     stamps: list[float] = []
 
     def seen(message: SimMessage, change: str) -> None:
@@ -109,3 +109,63 @@ def test_two_senders_and_the_bot_share_telegrams_rolling_second(
     with postgres_engine.connect() as connection:  # every slot answered, none left in flight
         assert connection.execute(text(
             "SELECT count(*) FROM send_slot WHERE answered_at IS NULL")).scalar_one() == 0
+
+
+def _take(engine: Engine, *, urgent: bool = False, patience: float = 0.0,
+          lost_after: float = 30.0) -> tuple[int | None, float]:
+    with engine.begin() as connection:
+        slot, wait = connection.execute(text(
+            "SELECT slot, wait FROM take_send_slot('test', :urgent, 30, 1, 10, :lost, :patience)"
+        ), {"urgent": urgent, "lost": lost_after, "patience": patience}).one()
+        return slot, wait
+
+
+def _fill(engine: Engine, *, answered: str | None, taken: str = "now_s") -> None:
+    """Thirty slots of another sender: answered at `answered` (SQL, seconds), or in flight."""
+    with engine.begin() as connection:
+        connection.execute(text(
+            f"WITH t AS (SELECT extract(epoch FROM clock_timestamp()) AS now_s) "
+            f"INSERT INTO send_slot (holder, priority, taken_at, answered_at) "
+            f"SELECT 'other', false, {taken}, {answered or 'NULL'} "
+            f"FROM t, generate_series(1, 30)"))
+
+
+def test_a_full_window_books_the_first_slot_to_free_or_says_when_to_ask(
+        postgres_engine: Engine) -> None:
+    _truncate_postgres(postgres_engine)
+    _fill(postgres_engine, answered="now_s - 0.5")  # they free in half a second
+    slot, wait = _take(postgres_engine, patience=0.05)
+    assert slot is None and 0.4 < wait < 0.46  # ask again when it is within patience
+    slot, wait = _take(postgres_engine, urgent=True, patience=5.0)
+    assert slot is not None and 0.45 < wait <= 0.5  # the bot books it
+    slot, wait = _take(postgres_engine, urgent=True, patience=5.0)
+    assert slot is not None and 0.45 < wait <= 0.5  # the next to free, as old
+    with postgres_engine.begin() as connection:
+        connection.execute(text("DELETE FROM send_slot WHERE holder = 'other'"))
+    slot, _ = _take(postgres_engine, urgent=True)
+    assert slot is not None  # the bookings count, the rest is free
+
+
+def test_the_outbox_leaves_the_bot_a_slot_while_it_answers_people(
+        postgres_engine: Engine) -> None:
+    _truncate_postgres(postgres_engine)
+    with postgres_engine.begin() as connection:  # the bot answered someone 3 s ago
+        connection.execute(text(
+            "INSERT INTO send_slot (holder, priority, taken_at, answered_at) "
+            "SELECT 'bot', true, e - 3, e - 3 FROM extract(epoch FROM clock_timestamp()) e"))
+        connection.execute(text(
+            "INSERT INTO send_slot (holder, priority, taken_at, answered_at) "
+            "SELECT 'other', false, e, e FROM extract(epoch FROM clock_timestamp()) e, "
+            "generate_series(1, 28)"))
+    assert _take(postgres_engine)[0] is not None  # the 29th
+    assert _take(postgres_engine)[0] is None  # the 30th is the bot's
+    assert _take(postgres_engine, urgent=True)[0] is not None
+
+
+def test_slots_of_a_process_that_died_are_forgotten(postgres_engine: Engine) -> None:
+    _truncate_postgres(postgres_engine)
+    _fill(postgres_engine, answered=None, taken="now_s - 31")  # in flight for 31 s
+    slot, _ = _take(postgres_engine, lost_after=30.0)
+    assert slot is not None
+    with postgres_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM send_slot")).scalar_one() == 1
