@@ -43,7 +43,8 @@ HEARTBEAT_SECONDS = 10.0
 # (With a budget of their own per process, the workers had to keep to 27 a second: at 29 and
 # at 28.5, taps during a digest run met 429s.)
 WORKERS_RATE = 30.0
-# Workers beside a bot on one SQLite file have no shared budget: they leave the bot 3 a second.
+# Workers beside a bot on one SQLite file have no shared budget: together they keep to 27 in a
+# rolling second, each its share, leaving the bot 3.
 SQLITE_WORKERS_CAP = 27
 SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
@@ -116,6 +117,8 @@ class Worker:
             try:
                 alive = await asyncio.to_thread(claims.heartbeat, self.store, self.name)
                 self.sender.share_rate(alive)
+                if isinstance(self.budget, LocalBudget):  # no shared budget: each its share
+                    self.budget.cap = max(SQLITE_WORKERS_CAP // alive, 1)
             except Exception:
                 log.exception("heartbeat failed; trying again shortly")
             await self._pause(HEARTBEAT_SECONDS)
