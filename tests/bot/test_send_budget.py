@@ -135,11 +135,11 @@ def test_a_full_window_books_the_first_slot_to_free_or_says_when_to_ask(
     _truncate_postgres(postgres_engine)
     _fill(postgres_engine, answered="now_s - 0.5")  # they free in half a second
     slot, wait = _take(postgres_engine, patience=0.05)
-    assert slot is None and 0.4 < wait < 0.46  # ask again when it is within patience
+    assert slot is None and 0.2 < wait <= 0.45  # ask again when it is within patience
     slot, wait = _take(postgres_engine, urgent=True, patience=5.0)
-    assert slot is not None and 0.45 < wait <= 0.5  # the bot books it
+    assert slot is not None and 0.2 < wait <= 0.5  # the bot books it
     slot, wait = _take(postgres_engine, urgent=True, patience=5.0)
-    assert slot is not None and 0.45 < wait <= 0.5  # the next to free, as old
+    assert slot is not None and 0.2 < wait <= 0.5  # the next to free, as old
     with postgres_engine.begin() as connection:
         connection.execute(text("DELETE FROM send_slot WHERE holder = 'other'"))
     slot, _ = _take(postgres_engine, urgent=True)
