@@ -169,6 +169,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._stopped = False
         self.flood_waits = 0  # 429s received, for the admin's view and the benchmark
+        self._last_sent = -math.inf  # when (pacing clock) a message last went out
 
     def share_rate(self, senders: int) -> None:
         """With `senders` workers at work, each spaces its sends at its share of the rate (the
@@ -177,6 +178,10 @@ class OutboxSender:
         self._spacing = 1 / rate if rate > 0 else 0.0
 
     # -- the loop -----------------------------------------------------------------------------
+
+    def idle_for(self) -> float:
+        """Seconds since a message last went out (infinite: none yet)."""
+        return self._clock() - self._last_sent
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -366,7 +371,8 @@ class OutboxSender:
                                             index, message_id)
                 await self._slot()
                 message_id = await self._send(item.chat_id, item.parts[index], item.silent)
-                self._free_at[item.chat_id] = self._clock() + interval
+                self._last_sent = self._clock()
+                self._free_at[item.chat_id] = self._last_sent + interval
         except RetryAfter as exc:
             delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
