@@ -31,12 +31,13 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
+from bot.budget import SendBudget, SharedBudget, psycopg_url
 from bot.config import TelegramSettings
 from bot.jobs import JobRunner, telegram_fetch
 from bot.logs import log_update_error
 from bot.persistence import DatabasePersistence
 from bot.scheduler import tick_async
-from bot.sender import OutboxSender, Pacing, QuietHours
+from bot.sender import OutboxSender, Pacing, QuietHours, local_budget
 from bot.telegram_bot import make_bot
 from bot.updates import UpdateApplication
 from handlers import (
@@ -66,6 +67,7 @@ from webapp.server import web_server
 
 log = logging.getLogger(__name__)
 SENDER_KEY = "sender"
+BUDGET_KEY = "send-budget"
 SENDER_TASK_KEY = "sender-task"
 JOBS_KEY = "jobs"
 JOBS_TASK_KEY = "jobs-task"
@@ -86,8 +88,9 @@ def build_application(
     pacing: Pacing | None = None,
 ) -> KaoheApp:
     settings = kaohe.settings.telegram
+    budget = send_budget(kaohe, pacing or Pacing())
     bot = make_bot(settings, token, request=request, updates_request=updates_request,
-                   rate_limiter=rate_limiter)
+                   rate_limiter=rate_limiter, budget=budget)
     application = (
         ApplicationBuilder()
         .application_class(UpdateApplication)  # each update in one transaction
@@ -99,13 +102,14 @@ def build_application(
         .build()
     )
     application.bot_data[ROOT_KEY] = kaohe
+    application.bot_data[BUDGET_KEY] = budget
     application.bot_data[APP_KEY] = services(kaohe)
     schedule = kaohe.settings.schedule
     application.bot_data[SENDER_KEY] = OutboxSender(
         kaohe.store, application.bot, kaohe.settings.i18n.default_locale,
         quiet=QuietHours(clock_time.fromisoformat(schedule.quiet_start),
                          clock_time.fromisoformat(schedule.quiet_end)),
-        pacing=pacing,
+        pacing=pacing, budget=budget,
     )
     application.bot_data[JOBS_KEY] = JobRunner(kaohe.store, schedule,
                                                on_done=application.bot_data[SENDER_KEY].wake,
@@ -129,6 +133,15 @@ def build_application(
     application.committed.append((Job.__tablename__, job_runner(application).wake))
     application.add_error_handler(_on_error)
     return application
+
+
+def send_budget(kaohe: AppContext, pacing: Pacing) -> SendBudget:
+    """Telegram's overall limit as this process draws from it: shared in the database with
+    the `kaohe worker` processes when they send, in memory when everything is in here."""
+    url = kaohe.store.engine.url
+    if kaohe.settings.workers.external and url.get_backend_name() == "postgresql":
+        return SharedBudget(psycopg_url(url), "bot")
+    return local_budget(pacing)
 
 
 def services(kaohe: AppContext) -> Services:
@@ -208,6 +221,8 @@ async def _post_stop(application: KaoheApp) -> None:
     task: asyncio.Task[None] | None = application.bot_data.pop(SENDER_TASK_KEY, None)
     if task is not None:
         await stop_sender(application, task)
+    budget: SendBudget = application.bot_data[BUDGET_KEY]
+    await budget.close()
 
 
 async def stop_sender(application: KaoheApp, task: asyncio.Task[None]) -> None:

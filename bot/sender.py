@@ -9,8 +9,10 @@ something and every few seconds; a user's tap is answered by the update loop whi
 goes out here.
 
 Pacing: at most one message in flight per chat, one a second to a chat and one every three
-seconds to a group, about 29 a second in all, so that a 429 is the exception. A chat waiting for
-its turn does not hold up the others. A 429 holds that chat for Telegram's retry_after, a
+seconds to a group, and in all no more than Telegram's 30 in any rolling second, counted
+together with the bot's answers to people and every other sender (the send budget,
+bot/budget.py), so that a 429 is the exception. A chat waiting for its turn does not hold up
+the others. A 429 holds that chat for Telegram's retry_after, a
 network failure or 5xx is retried with backoff, a 403 marks the row blocked, a 400 failed.
 """
 
@@ -22,17 +24,17 @@ import contextlib
 import logging
 import math
 import time as time_module
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, InputFile, InputMediaPhoto, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.budget import COUNTED, LocalBudget, SendBudget
 from models import outbox
 from models.claims import EMBEDDED
 from models.outbox import Due, Kind, QuietHours
@@ -46,6 +48,7 @@ from ui.render import Renderer
 __all__ = ["OutboxSender", "Pacing", "QuietHours", "parts_of"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # (session, payload, renderer, recipient) -> the card, or None when there is nothing to send.
 CardMaker = Callable[[Session, dict[str, Any], Renderer, Cadre | None], "cards.Card | None"]
@@ -113,47 +116,24 @@ class Pacing:
 
     chat_interval: float = 1.0
     group_interval: float = 3.0
-    overall_rate: float = 29.0  # just under 30, so no rolling second ever holds 30
+    overall_rate: float = 30.0  # sends spaced evenly at this rate; the budget holds to it
     clock: Callable[[], float] = time_module.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 
-class _Window:
-    """Telegram counts sends in any rolling second. Evenly spaced slots keep under its limit
-    only while each send leaves when its slot comes; lanes held up by a busy machine leave
-    late and bunch. So a send also waits until fewer than `cap` sends are in flight or were
-    answered within the last second: one answered more than a second ago reached Telegram
-    more than a second ago, so however the others are delayed, no rolling second there holds
-    more than `cap` of ours."""
-
-    def __init__(self, clock: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
-                 ) -> None:
-        self._clock, self._sleep = clock, sleep
-        self.cap = 0  # 0: no limit
-        self._answered: deque[float] = deque()
-        self._in_flight = 0
-
-    async def enter(self) -> None:
-        while self.cap:
-            now = self._clock()
-            while self._answered and self._answered[0] <= now - 1.0:
-                self._answered.popleft()
-            if len(self._answered) + self._in_flight < self.cap:
-                break
-            oldest = self._answered[0] + 1.0 - now if self._answered else 0.0
-            await self._sleep(max(oldest, 0.005))  # in flight only: look again shortly
-        self._in_flight += 1
-
-    def leave(self) -> None:
-        self._in_flight -= 1
-        self._answered.append(self._clock())
+def local_budget(pacing: Pacing) -> LocalBudget:
+    """The send budget of one process, on the pacing's clock: its overall rate in any rolling
+    second (0: no limit)."""
+    rate = pacing.overall_rate
+    return LocalBudget(pacing.clock, pacing.sleep,
+                       cap=max(math.floor(rate), 1) if rate > 0 else 0)
 
 
 class OutboxSender:
     def __init__(self, store: Store, bot: Bot, default_locale: str = DEFAULT_LOCALE, *,
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
                  idle_seconds: float = 5.0, claimant: str = EMBEDDED,
-                 batch: int = 50, lanes: int = 1,
+                 batch: int = 50, lanes: int = 1, budget: SendBudget | None = None,
                  draw: insight_digest.ChartDrawer = insight_digest.draw_here) -> None:
         self.store = store
         # Who this sender is to the other senders on the database (models/claims.py).
@@ -179,25 +159,29 @@ class OutboxSender:
         self._sleep = self.pacing.sleep
         self._free_at: dict[int, float] = {}  # chat -> when (pacing clock) it may get the next
         self._held: dict[int, datetime] = {}  # chat -> when Telegram's 429 for it runs out
-        # Spacing sends evenly keeps every rolling second below the overall limit; the window
-        # holds to it when sends are delayed.
+        # Telegram's overall limit, shared with the bot's answers and the other senders
+        # (bot/budget.py); spacing the sends evenly keeps them from bunching within it.
+        self.budget: SendBudget = budget or local_budget(self.pacing)
         self._spacing = 0.0
-        self._window = _Window(self._clock, self._sleep)
         self.share_rate(1)
         self._next_slot = 0.0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopped = False
         self.flood_waits = 0  # 429s received, for the admin's view and the benchmark
+        self._last_sent = -math.inf  # when (pacing clock) a message last went out
 
     def share_rate(self, senders: int) -> None:
-        """Telegram's overall limit is per bot: with `senders` workers at work, each keeps to
-        its share of it."""
+        """With `senders` workers at work, each spaces its sends at its share of the rate (the
+        budget they share holds them all to Telegram's limit)."""
         rate = self.pacing.overall_rate / max(senders, 1)
         self._spacing = 1 / rate if rate > 0 else 0.0
-        self._window.cap = max(math.floor(rate), 1) if rate > 0 else 0
 
     # -- the loop -----------------------------------------------------------------------------
+
+    def idle_for(self) -> float:
+        """Seconds since a message last went out (infinite: none yet)."""
+        return self._clock() - self._last_sent
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -394,12 +378,9 @@ class OutboxSender:
                     await asyncio.to_thread(outbox.mark_part_sent, self.store, item.row_id,
                                             index, message_id)
                 await self._slot()
-                await self._window.enter()
-                try:
-                    message_id = await self._send(item.chat_id, item.parts[index], item.silent)
-                finally:
-                    self._window.leave()
-                self._free_at[item.chat_id] = self._clock() + interval
+                message_id = await self._send(item.chat_id, item.parts[index], item.silent)
+                self._last_sent = self._clock()
+                self._free_at[item.chat_id] = self._last_sent + interval
         except RetryAfter as exc:
             delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
@@ -432,11 +413,27 @@ class OutboxSender:
             if part["type"] not in ("album", "photo", "document") or not part.get("lost"):
                 raise
             log.warning("evidence for a card could not be sent: %s", exc)
-            said = await self.bot.send_message(chat_id, part["lost"], parse_mode=ParseMode.HTML,
-                                               disable_notification=silent)
+            said = await self._budgeted(lambda: self.bot.send_message(
+                chat_id, part["lost"], parse_mode=ParseMode.HTML, disable_notification=silent))
             return said.message_id
 
+    async def _budgeted(self, call: Callable[[], Awaitable[T]]) -> T:
+        """One call to Telegram in a slot of the budget (the bot's rate limiter, seeing
+        COUNTED, does not take another for it)."""
+        async with self.budget.slot(priority=False):
+            counted = COUNTED.set(True)
+            try:
+                return await call()
+            finally:
+                COUNTED.reset(counted)
+
     async def _send_part(self, chat_id: int, part: dict[str, Any], silent: bool) -> int | None:
+        sent = await self._budgeted(lambda: self._call_for(chat_id, part, silent))
+        first = sent[0] if isinstance(sent, tuple) else sent
+        return first.message_id if first is not None else None
+
+    async def _call_for(self, chat_id: int, part: dict[str, Any], silent: bool
+                        ) -> Message | tuple[Message, ...]:
         kind = part["type"]
         sent: Message | tuple[Message, ...]
         if kind == "chart":
@@ -456,5 +453,4 @@ class OutboxSender:
                 chat_id, part["text"], parse_mode=ParseMode.HTML,
                 reply_markup=InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None,
                 disable_web_page_preview=True, disable_notification=silent)
-        first = sent[0] if isinstance(sent, tuple) else sent
-        return first.message_id if first is not None else None
+        return sent

@@ -16,11 +16,13 @@ import faulthandler
 import logging
 import os
 import signal
+import time as time_module
 from datetime import date, time
 
 from telegram import Bot
 
 from bot.app_context import AppContext
+from bot.budget import LocalBudget, SendBudget, SharedBudget, psycopg_url
 from bot.jobs import JobRunner, telegram_fetch
 from bot.scheduler import tick
 from bot.sender import OutboxSender, Pacing, QuietHours
@@ -29,15 +31,28 @@ from models import claims, jobs, outbox
 from models.claims import take_turns
 from models.history import record_day
 from models.migrate import refresh_statistics
+from models.store import Store
 from models.views import active_period
 from ui.charts_pool import ChartPool
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0  # the scheduler plans what fell due once a minute, as the bot's timer does
 HEARTBEAT_SECONDS = 10.0
-# Telegram's ~30 messages a second are per bot: the workers together keep 3 a second free for
-# the bot's own answers to people (at 29 and at 28.5, taps during a digest run met 429s).
-WORKERS_RATE = 27.0
+# Telegram's ~30 messages a second are per bot: the workers and the bot's answers to people
+# draw from one budget in the database (bot/budget.py), which holds them all to it and leaves
+# the bot's answers a slot; each worker only spaces its sends evenly at its share of this rate.
+# (With a budget of their own per process, the workers had to keep to 27 a second: at 29 and
+# at 28.5, taps during a digest run met 429s.)
+WORKERS_RATE = 30.0
+# Workers beside a bot on one SQLite file have no shared budget: together they keep to 27 in a
+# rolling second, each its share, leaving the bot 3.
+SQLITE_WORKERS_CAP = 27
+# The day's history (every standing read and written) competes with a digest run's rendering
+# for the interpreter lock: it waits until the sender has been idle this long, or at most
+# HISTORY_WAITS_AT_MOST (a worker started during a run at 20,000 cadres sent at 21/s instead
+# of 28/s for its first 25 s).
+HISTORY_AFTER_IDLE = 10.0
+HISTORY_WAITS_AT_MOST = 15 * 60.0
 SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its threads
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
 LANES = 4  # rows of a batch in flight at once, each to its own chat (bot/sender.py)
@@ -50,7 +65,8 @@ class Worker:
         self.store = kaohe.store
         self.name = name or claims.worker_name()
         settings = kaohe.settings
-        self.bot = bot or make_bot(settings.telegram)
+        self.budget = worker_budget(self.store, self.name)
+        self.bot = bot or make_bot(settings.telegram, budget=self.budget)
         self.charts = ChartPool()  # processes spawned when the first chart is drawn
         poll = settings.workers.poll_seconds
         schedule = settings.schedule
@@ -59,12 +75,14 @@ class Worker:
             quiet=QuietHours(time.fromisoformat(schedule.quiet_start),
                              time.fromisoformat(schedule.quiet_end)),
             pacing=pacing or Pacing(overall_rate=WORKERS_RATE), idle_seconds=poll,
-            claimant=self.name, batch=BATCH, lanes=LANES, draw=self.charts)
+            claimant=self.name, batch=BATCH, lanes=LANES, budget=self.budget,
+            draw=self.charts)
         self.jobs = JobRunner(self.store, schedule, claimant=self.name, idle_seconds=poll,
                               fetch=telegram_fetch(self.bot),
                               on_done=self.sender.wake)
         self._stop = asyncio.Event()
         self._history_day: date | None = None
+        self._history_due: float | None = None  # since when (monotonic) it waits for the sender
         self.abandoned = False  # stopped with work still running in a thread
 
     def stop(self) -> None:
@@ -97,6 +115,7 @@ class Worker:
             self.charts.close()
             released = outbox.release(self.store, self.name)
             claims.sign_off(self.store, self.name)
+            await self.budget.close()
             await self.bot.shutdown()
             log.info("worker %s stopped (%d unsent rows left to the others%s)", self.name,
                      released, "; work in progress abandoned" if self.abandoned else "")
@@ -107,6 +126,8 @@ class Worker:
             try:
                 alive = await asyncio.to_thread(claims.heartbeat, self.store, self.name)
                 self.sender.share_rate(alive)
+                if isinstance(self.budget, LocalBudget):  # no shared budget: each its share
+                    self.budget.cap = max(SQLITE_WORKERS_CAP // alive, 1)
             except Exception:
                 log.exception("heartbeat failed; trying again shortly")
             await self._pause(HEARTBEAT_SECONDS)
@@ -119,11 +140,21 @@ class Worker:
                 if await asyncio.to_thread(tick, self.store, self.kaohe.settings.schedule,
                                            self.kaohe.settings.webapp.figures_every):
                     self.sender.wake()
-                if self._history_day != self.store.today():
+                if self._history_day != self.store.today() and self._history_may_run():
                     await asyncio.to_thread(self._history)
             except Exception:
                 log.exception("the scheduler's tick failed; trying again at the next")
             await self._pause(TICK_SECONDS)
+
+    def _history_may_run(self) -> bool:
+        now = time_module.monotonic()
+        if self._history_due is None:
+            self._history_due = now
+        if (self.sender.idle_for() < HISTORY_AFTER_IDLE
+                and now - self._history_due < HISTORY_WAITS_AT_MOST):
+            return False
+        self._history_due = None
+        return True
 
     def _history(self) -> None:
         with self.store.transaction() as ctx:
@@ -138,6 +169,13 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await self._stop.wait()
+
+
+def worker_budget(store: Store, name: str) -> SendBudget:
+    url = store.engine.url
+    if url.get_backend_name() == "postgresql":
+        return SharedBudget(psycopg_url(url), name)
+    return LocalBudget(cap=SQLITE_WORKERS_CAP)
 
 
 def run_worker(kaohe: AppContext) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Float,
     Index,
     String,
     Text,
@@ -407,6 +408,20 @@ class Worker(SQLModel, table=True):
     name: str = Field(sa_type=String(64), primary_key=True)
     started_at: datetime = Field(sa_type=UTCDateTime)
     seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SendSlot(SQLModel, table=True):
+    """A message sent as the bot, in Telegram's rolling second: shared by the bot and every
+    `kaohe worker` on PostgreSQL (bot/budget.py). Times are the database's clock, in seconds
+    since the epoch; `answered_at` is empty while the send is in flight."""
+
+    __tablename__ = "send_slot"
+
+    id: int | None = Field(default=None, sa_type=BigInteger, primary_key=True)
+    holder: str = Field(sa_type=String(64))
+    priority: bool  # one of the bot's answers to a person, not the outbox
+    taken_at: float = Field(sa_type=Float)
+    answered_at: float | None = Field(default=None, sa_type=Float)
 
 
 class StandingHistory(SQLModel, table=True):
