@@ -27,8 +27,8 @@ def engine(tmp_path: Path) -> Engine:
     return made
 
 
-def _writes_from_another_thread(engine: Engine) -> bool:
-    """Did a writer in another thread get its turn (and commit) within WAIT?"""
+def _writer_in_another_thread(engine: Engine) -> threading.Event:
+    """A writer started in another thread; the event is set once it has committed."""
     done = threading.Event()
 
     def write() -> None:
@@ -37,7 +37,12 @@ def _writes_from_another_thread(engine: Engine) -> bool:
         done.set()
 
     threading.Thread(target=write, daemon=True).start()
-    return done.wait(WAIT)
+    return done
+
+
+def _writes_from_another_thread(engine: Engine) -> bool:
+    """Did a writer in another thread get its turn (and commit) within WAIT?"""
+    return _writer_in_another_thread(engine).wait(WAIT)
 
 
 def test_a_writer_waits_for_the_turn_and_gets_it_when_the_holder_commits(
@@ -45,14 +50,7 @@ def test_a_writer_waits_for_the_turn_and_gets_it_when_the_holder_commits(
     holder = engine.connect()
     transaction = holder.begin()
     holder.execute(text("INSERT INTO tally VALUES (0)"))
-    done = threading.Event()
-
-    def write() -> None:
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO tally VALUES (1)"))
-        done.set()
-
-    threading.Thread(target=write, daemon=True).start()
+    done = _writer_in_another_thread(engine)
     assert not done.wait(0.3)  # the holder's transaction is open: the other writer waits
     transaction.commit()
     assert done.wait(WAIT)
