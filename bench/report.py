@@ -297,6 +297,13 @@ the fixes, in the order they were found:
   The throughput bench had also stopped measuring anything when delivery moved to the
   sender's own loop (the supervisor's card never arrived); it now runs the sender as the bot
   does and waits for the card and the decision.
+- **Machines of this kind differ.** The figures above and the last stop's were measured on two
+  machines of the same kind a day apart, each quiet: the scoring core 6,379 → 4,804 assessees/s
+  and the echo bot 5,103 → 3,100 updates/s for the same code, so everything here is about 1.3–1.6
+  times slower than there (the PostgreSQL approval p95 11.2 → 20.8 ms at 2,000, missing its
+  15 ms here; side by side on one copy, alternating, 150 approvals × 3, the previous code took
+  12.6 / 13.7 / 14.3 ms median and this stop's 14.6 / 15.1 / 13.9 ms: the same within the noise).
+  Only figures measured side by side in one run compare.
 - **Updates per second, the waits (issue 14, again).** cProfile sees only the update's own
   thread; sampled across every thread (py-spy), a conversation spent about a third of its wall
   time waiting for the supervisor's card and the decision's notice, and most of the worker
