@@ -31,7 +31,7 @@ from telegram.request import BaseRequest
 from telegram.warnings import PTBUserWarning
 
 from bot.app_context import AppContext
-from bot.budget import SendBudget, SharedBudget, psycopg_url
+from bot.budget import SendBudget, shared_budget
 from bot.config import TelegramSettings
 from bot.jobs import JobRunner, telegram_fetch
 from bot.logs import log_update_error
@@ -138,10 +138,9 @@ def build_application(
 def send_budget(kaohe: AppContext, pacing: Pacing) -> SendBudget:
     """Telegram's overall limit as this process draws from it: shared in the database with
     the `kaohe worker` processes when they send, in memory when everything is in here."""
-    url = kaohe.store.engine.url
-    if kaohe.settings.workers.external and url.get_backend_name() == "postgresql":
-        return SharedBudget(psycopg_url(url), "bot")
-    return local_budget(pacing)
+    shared = (shared_budget(kaohe.store.engine.url, "bot") if kaohe.settings.workers.external
+              else None)
+    return shared or local_budget(pacing)
 
 
 def services(kaohe: AppContext) -> Services:

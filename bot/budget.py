@@ -118,6 +118,14 @@ def psycopg_url(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def shared_budget(url: URL, holder: str) -> SharedBudget | None:
+    """The budget in the database of `url` for `holder` (the bot, a worker's name); None when
+    it is not PostgreSQL, the one engine senders on several hosts share."""
+    if url.get_backend_name() != "postgresql":
+        return None
+    return SharedBudget(psycopg_url(url), holder)
+
+
 class SharedBudget:
     """The budget in PostgreSQL for every process sending as the bot. Its own two connections
     (taking, answering), outside the engine's pool: a slot is taken just before its send, and

@@ -22,7 +22,7 @@ from datetime import date, time
 from telegram import Bot
 
 from bot.app_context import AppContext
-from bot.budget import LocalBudget, SendBudget, SharedBudget, psycopg_url
+from bot.budget import LocalBudget, SendBudget, shared_budget
 from bot.jobs import JobRunner, telegram_fetch
 from bot.scheduler import tick
 from bot.sender import OutboxSender, Pacing, QuietHours
@@ -172,10 +172,7 @@ class Worker:
 
 
 def worker_budget(store: Store, name: str) -> SendBudget:
-    url = store.engine.url
-    if url.get_backend_name() == "postgresql":
-        return SharedBudget(psycopg_url(url), name)
-    return LocalBudget(cap=SQLITE_WORKERS_CAP)
+    return shared_budget(store.engine.url, name) or LocalBudget(cap=SQLITE_WORKERS_CAP)
 
 
 def run_worker(kaohe: AppContext) -> None:

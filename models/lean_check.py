@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlmodel import Session
 
-from models import recompute
+from models import raw, recompute
 from models.facts import AssesseeRef, _keys
 from models.rules import Rules
 from models.tables import Period
@@ -91,15 +91,15 @@ class _Chunk:
 
     def __init__(self, session: Session, period: Period, low: int, high: int) -> None:
         params = {"period": period.id, "low": low, "high": high}
-        self.has_parts = bool(recompute.raw_rows(session, (
+        self.has_parts = bool(raw.rows(session, (
             "SELECT 1 FROM task c WHERE c.parent_id IN "
             f"(SELECT t.id FROM task t WHERE {_OWN}) LIMIT 1"), params))
-        self.cadres = recompute.raw_rows(session, (
+        self.cadres = raw.rows(session, (
             "SELECT id, post_category, unit_id, profile FROM cadre "
             "WHERE active AND id >= :low AND id < :high ORDER BY id"), params)
         self.tasks: dict[int, list[Any]] = {}
         task_ids = []
-        for row in recompute.raw_rows(session, (
+        for row in raw.rows(session, (
                 "SELECT t.cadre_id, t.id, t.category, t.dimension, t.weight, t.difficulty, "
                 "t.boost, t.recurrence, t.deadline, t.target "
                 f"FROM task t WHERE {_OWN} ORDER BY t.cadre_id, t.id"), params):
@@ -108,14 +108,14 @@ class _Chunk:
         # Per task, the approved report that counts per occurrence: the one decided last.
         self.reports: dict[int, dict[str, Any]] = {}
         if task_ids:
-            for row in recompute.raw_rows(session, (
+            for row in raw.rows(session, (
                     "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
                     f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
                     f"{_within_task_ids(session)} ORDER BY r.task_id, r.decided_at, r.id"),
                     {**params, "first_task": min(task_ids), "last_task": max(task_ids)}):
                 self.reports.setdefault(row[0], {})[row[1]] = row
         self.claims: dict[int, list[Rational]] = {}
-        for cadre_id, points in recompute.raw_rows(session, (
+        for cadre_id, points in raw.rows(session, (
                 "SELECT cadre_id, points FROM innovation_claim WHERE period_id = :period "
                 f"AND state = '{APPROVED}' AND cadre_id >= :low AND cadre_id < :high "
                 "ORDER BY id"), params):

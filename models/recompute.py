@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +29,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel import Session
 
-from models import raw
 from models.facts import AssesseeFacts, AssesseeRef, FactsLoader, TaskFacts, _Approved
 from models.rules import Rules
 from models.store import make_engine
@@ -133,12 +132,6 @@ class ChunkLoader(FactsLoader):
     def _collaborations(self, unit_ids: set[int] | None
                         ) -> dict[AssesseeRef, list[CollaborationInput]]:
         return {} if self.chunk is not None else super()._collaborations(None)
-
-
-def raw_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """Plain tuples straight from the driver's cursor (models/raw.py): a chunk is some 90,000
-    rows, and a SQLAlchemy Row per row cost more than anything done with most of them."""
-    return raw.rows(session, sql, params)
 
 
 def chunks(session: Session, period: Period) -> list[Chunk]:
