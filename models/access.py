@@ -8,7 +8,7 @@ Nobody decides on their own facts (docs/architecture.md, "Who may do what over t
 """
 
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
@@ -43,8 +43,16 @@ def held(session: Session, model: type[Row], row_id: int | None, *, for_update: 
         model, row_id, with_for_update=True if for_update else None,
         populate_existing=True if for_update else None)
     if row is not None:
-        session.info.setdefault("kept", {})[(model, row_id)] = row
+        keep(session, row)
     return row
+
+
+def keep(session: Session, *rows: Any) -> None:
+    """Hold rows loaded by a query of one's own where `find` looks first, for the transaction."""
+    kept = session.info.setdefault("kept", {})
+    for row in rows:
+        if row is not None:
+            kept[(type(row), row.id)] = row
 
 
 def load(ctx: Ctx, model: type[Row], row_id: int | None, *, for_update: bool = False) -> Row:

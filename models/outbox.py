@@ -22,6 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models.claims import EMBEDDED, free_for, take_turns
@@ -109,33 +111,38 @@ def enqueue(
     chat_id: int | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
-) -> OutboxMessage | None:
+) -> bool:
     """Queue a message to a cadre (to their bound Telegram account) or to a group chat.
 
-    Returns None when there is nobody to send to yet (an unbound cadre sees it in the bot's
-    lists instead) or when a message with the same dedupe_key was queued before.
+    False when there is nobody to send to yet (an unbound cadre sees it in the bot's lists
+    instead) or when a message with the same dedupe_key was queued before: one statement either
+    way, the database's unique key deciding (it also settles two transactions queueing the same
+    key at once, where a look first would let both through to a constraint error).
     """
     if recipient is not None:
         chat_id = recipient.telegram_user_id
     if chat_id is None:
-        return None
-    if dedupe_key is not None:
-        existing = ctx.session.exec(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-        ).first()
-        if existing is not None:
-            return None
-    message = OutboxMessage(
+        return False
+    statement = _insert_once(ctx).values(
         created_at=ctx.now,
         recipient_id=None if recipient is None else recipient.id,
         chat_id=chat_id,
         kind=Kind(kind).value,
         payload=payload,
         dedupe_key=dedupe_key,
+        state=PENDING,
+        attempts=0,
+        parts_sent=0,
         not_before=not_before or ctx.now,
-    )
-    ctx.session.add(message)
-    return message
+    ).on_conflict_do_nothing(index_elements=[col(OutboxMessage.dedupe_key)])
+    queued = ctx.session.execute(statement.returning(col(OutboxMessage.id))).first()
+    return queued is not None
+
+
+def _insert_once(ctx: Ctx) -> Any:
+    """INSERT with ON CONFLICT, in the database's own dialect (both speak it)."""
+    postgresql = ctx.session.get_bind().dialect.name == "postgresql"
+    return (pg_insert if postgresql else sqlite_insert)(OutboxMessage)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ approval worth two points at 20,000 cadres rewrite the ranks of the ~1,900 peopl
 Counted instead from `standing.total` through the partial indexes on (period, group, total),
 one per kind of assessee (models/tables.py), which the counts read without the table:
 
-- one assessee (`ranks_of`): two COUNTs of the group's members with a higher total;
+- one assessee (`ranks_of`): two COUNTs (one statement) of the group's members with a higher total;
 - many (`RankBook`): per group, how many members hold each total (one GROUP BY per kind of
   group, a few thousand rows for a post category of 13,000), then each rank is a lookup.
   Readers that show a whole unit, a batch of digests or the whole period use this, so their
@@ -66,16 +66,16 @@ def _in_unit_group(group_unit_id: int | None) -> ColumnElement[bool]:
 
 def ranks_of(session: Session, period_id: int, kind: str, group_unit_id: int | None,
              post_category: str, total: Decimal) -> Ranks:
-    """The ranks a total has in these groups: two index-only COUNTs."""
-    found = []
-    for group in (_in_unit_group(group_unit_id), col(Standing.post_category) == post_category):
-        higher = session.execute(
-            sa_select(func.count()).select_from(Standing)
-            .where(col(Standing.period_id) == period_id, kind_filter(kind), group,
-                   col(Standing.total) > total)
-        ).scalar_one()
-        found.append(1 + higher)
-    return Ranks(*found)
+    """The ranks a total has in these groups: two index-only COUNTs in one statement (one
+    round trip, which on PostgreSQL costs more than either count)."""
+    higher = [
+        sa_select(func.count()).select_from(Standing)
+        .where(col(Standing.period_id) == period_id, kind_filter(kind), group,
+               col(Standing.total) > total).scalar_subquery()
+        for group in (_in_unit_group(group_unit_id), col(Standing.post_category) == post_category)
+    ]
+    in_unit, in_post = session.execute(sa_select(*higher)).one()
+    return Ranks(1 + in_unit, 1 + in_post)
 
 
 # Totals as stored (integers scaled by 100, models/types.py): a post category's histogram is

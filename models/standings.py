@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, insert, update
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models import lean_check, recompute
@@ -85,10 +84,12 @@ def _stored(session: Session, period_id: int, ref: AssesseeRef) -> Standing | No
     ).first()
 
 
-def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts,
-           standing: Standing | None) -> Standing:
-    """Write the scoring core's result into `standing` (the stored row, or None for a new one)."""
-    score = score_assessee(facts.input)
+def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts, standing: Standing | None,
+           score: AssesseeScore | None = None) -> Standing:
+    """Write the scoring core's result (`score`, worked out here when not given) into
+    `standing` (the stored row, or None for a new one)."""
+    if score is None:
+        score = score_assessee(facts.input)
     values = _values(facts, score)
     breakdown = breakdown_of(facts, score)
     if standing is None:
@@ -179,12 +180,10 @@ def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Place
         if ref not in loaded:
             continue
         facts = loaded[ref]
-        place = _place_of(ctx.session, period.id, ref)
-        if place is not None and (place.group_unit_id, place.post_category) == (
-                facts.group_unit_id, facts.post_category):
-            total = _rescore_in_place(ctx, place.id, facts)
-        else:
-            standing = _store(ctx, period.id, facts, _stored(ctx.session, period.id, ref))
+        score = score_assessee(facts.input)
+        total = _rescore_in_place(ctx, period.id, facts, score)
+        if total is None:
+            standing = _store(ctx, period.id, facts, _stored(ctx.session, period.id, ref), score)
             ctx.session.flush()
             total = standing.total
         placed.append((facts, total))
@@ -195,33 +194,26 @@ def refresh(ctx: Ctx, period: Period, refs: Iterable[AssesseeRef]) -> list[Place
             for facts, total in placed]
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """The stored standing as the in-place path needs it (a plain row, not an ORM object)."""
-
-    id: int
-    group_unit_id: int | None
-    post_category: str
-
-
-def _place_of(session: Session, period_id: int, ref: AssesseeRef) -> _Row | None:
-    found = session.execute(
-        sa_select(col(Standing.id), col(Standing.group_unit_id), col(Standing.post_category))
-        .where(col(Standing.period_id) == period_id, _standing_filter(ref))
-    ).first()
-    return None if found is None else _Row(*found)
-
-
-def _rescore_in_place(ctx: Ctx, standing_id: int, facts: AssesseeFacts) -> Decimal:
+def _rescore_in_place(ctx: Ctx, period_id: int, facts: AssesseeFacts,
+                      score: AssesseeScore) -> Decimal | None:
     """The common case (an approval): the standing exists and stays in its groups. Its new
-    score and its breakdown are written with two plain statements; returns the new total."""
-    score = score_assessee(facts.input)
+    score and its breakdown are written with two plain statements, the first of which finds
+    the row (UPDATE ... RETURNING: no read before the write); returns the new total, or None
+    when there is no such row (a new assessee, or one whose unit or post category changed)."""
     values = _values(facts, score)
     session = ctx.session
     session.flush()  # the operation's own changes first: the statements below bypass the ORM
-    session.execute(update(Standing).where(col(Standing.id) == standing_id)
-                    .values(**values, computed_at=ctx.now)
-                    .execution_options(synchronize_session=False))
+    standing_id = session.execute(
+        update(Standing)
+        .where(col(Standing.period_id) == period_id, _standing_filter(facts.ref),
+               col(Standing.group_unit_id).is_not_distinct_from(facts.group_unit_id),
+               col(Standing.post_category) == facts.post_category)
+        .values(**values, computed_at=ctx.now)
+        .returning(col(Standing.id))
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if standing_id is None:
+        return None
     breakdown = breakdown_of(facts, score)
     written = session.execute(
         update(StandingBreakdown).where(col(StandingBreakdown.standing_id) == standing_id)

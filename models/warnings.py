@@ -297,7 +297,7 @@ def remind(ctx: Ctx, actor_id: int, task_id: int) -> Cadre:
     payload = {"task_id": task.id, "from_id": who.id, "occurrence": occurrence,
                "due": due.isoformat(), "progress": str(progress), "elapsed": str(elapsed),
                "colour": colour, "days_late": days_late}
-    if enqueue(ctx, REMIND_KIND, payload, recipient=cadre, dedupe_key=key) is None:
+    if not enqueue(ctx, REMIND_KIND, payload, recipient=cadre, dedupe_key=key):
         raise Refused("already_reminded", name=cadre.name)
     audit.record(ctx, who.id, "remind", task, before=None,
                  after={"cadre_id": cadre.id, **payload}, period_id=task.period_id,
