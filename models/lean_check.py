@@ -251,14 +251,13 @@ def _breakdown_text(rows: list[Any], tasks: list[LeanTask], score: LeanScore,
     building the dicts and encoding them. The figures' texts are numerals (nothing to
     escape); the rest goes through json.dumps once per distinct value."""
     shown, grade_text, tail = _shown, _json, _tail
-    return "{" + ", ".join(
-        f'"{task_id}": {{"weight": "{shown(share)}", "points": "{shown(points)}", '
-        f'"progress": "{progress_text}", "grade": {grade_text(task[5])}, '
-        f'"quality": "{progress_text if task[5] is None else shown(quality)}"'
-        f'{tail(difficulty, boost)}'
-        for (_, task_id, _, _, _, difficulty, boost, *_), task, share, points, quality,
-        progress_text in zip(rows, tasks, score.shares, score.points, score.qualities,
-                             progress_texts, strict=True)) + "}"
+    return "{" + ", ".join([
+        f'"{row[1]}": {{"weight": "{shown(share)}", "points": "{shown(points)}", '
+        f'"progress": "{progress_text}", "grade": {grade_text(grade)}, '
+        f'"quality": "{progress_text if grade is None else shown(quality)}"{tail(row[5], row[6])}'
+        for row, (_, _, _, _, _, grade, _), share, points, quality, progress_text
+        in zip(rows, tasks, score.shares, score.points, score.qualities, progress_texts,
+               strict=True)]) + "}"
 
 
 @lru_cache(maxsize=64)
