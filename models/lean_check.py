@@ -247,8 +247,8 @@ def _breakdown(rows: list[Any], tasks: list[LeanTask], score: LeanScore,
 
 def _breakdown_text(rows: list[Any], tasks: list[LeanTask], score: LeanScore,
                     progress_texts: list[str]) -> str:
-    """json.dumps(_breakdown(...)), written directly: a third of the check's time went into
-    building the dicts and encoding them. The figures' texts are numerals (nothing to
+    """json.dumps(_breakdown(...)), written directly: building the dicts and encoding them was
+    a third of the fast path's Python. The figures' texts are numerals (nothing to
     escape); the rest goes through json.dumps once per distinct value."""
     shown, grade_text, tail = _shown, _json, _tail
     return "{" + ", ".join([
