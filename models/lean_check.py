@@ -24,7 +24,7 @@ from models.rules import Rules
 from models.tables import Period
 from models.vocab import APPROVED
 from scoring import Rational, round2_text
-from scoring.lean import HUNDRED, ZERO, Folded, LeanTask, fold, score_lean
+from scoring.lean import HUNDRED, ZERO, Folded, LeanScore, LeanTask, fold, score_lean
 
 _OWN = "t.period_id = :period AND t.cadre_id >= :low AND t.cadre_id < :high"
 @cache
@@ -74,16 +74,26 @@ def _exact(value: int, places: int) -> Rational:
     return Rational(value, 10**places)
 
 
-def _within_task_ids(session: Session) -> str:
-    """On PostgreSQL, the range of the chunk's task ids besides the join: it changes nothing
-    found, but the planner, seeing the range, reads the reports through the index on task_id;
-    without it, it joined the chunk's 40,000 tasks to a scan of every report (1.1 million at
-    20,000 cadres: 330 ms a chunk, against 80 ms so, a chunk's tasks being created together;
-    EXPLAIN ANALYZE). A wide range leaves it the plan it had. SQLite, which cannot tell a
-    narrow range of bound values from a wide one, looks each task's reports up as before."""
-    if session.get_bind().dialect.name != "postgresql":
-        return ""
-    return "AND r.task_id >= :first_task AND r.task_id <= :last_task"
+def _reports_of(session: Session, task_ids: list[int]) -> str:
+    """The statement for the approved reports of the chunk's tasks (ids given).
+
+    When the chunk's tasks are every id from the first to the last (tasks are created a
+    cadre's list at a time, so a chunk's usually are), the range alone names them: read
+    through the index on task_id, with no join to the chunk's 40,000 tasks (on PostgreSQL
+    a hash join that took 40 ms of the server's CPU a chunk, against 21 ms so; EXPLAIN
+    ANALYZE). Otherwise the join, and on PostgreSQL the range beside it: it changes nothing
+    found, but the planner, seeing the range, reads the reports through the index on task_id
+    (without it, a scan of every report: 330 ms a chunk); a wide range leaves it the plan it
+    had. SQLite, which cannot tell a narrow range of bound values from a wide one, looks each
+    task's reports up."""
+    columns = "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r"
+    order = "ORDER BY r.task_id, r.decided_at, r.id"
+    within = "r.task_id >= :first_task AND r.task_id <= :last_task"
+    if max(task_ids) - min(task_ids) + 1 == len(task_ids):  # ids are unique
+        return f"{columns} WHERE {within} AND r.state = '{APPROVED}' {order}"
+    also = f"AND {within}" if session.get_bind().dialect.name == "postgresql" else ""
+    return (f"{columns} JOIN task t ON t.id = r.task_id WHERE {_OWN} "
+            f"AND r.state = '{APPROVED}' {also} {order}")
 
 
 class _Chunk:
@@ -91,28 +101,31 @@ class _Chunk:
 
     def __init__(self, session: Session, period: Period, low: int, high: int) -> None:
         params = {"period": period.id, "low": low, "high": high}
+        # Parts are few: read from their own (partial) index, each checked for its parent's
+        # chunk (asked as "parent_id IN (the chunk's tasks)", PostgreSQL scanned every task).
         self.has_parts = bool(raw.rows(session, (
-            "SELECT 1 FROM task c WHERE c.parent_id IN "
-            f"(SELECT t.id FROM task t WHERE {_OWN}) LIMIT 1"), params))
+            "SELECT 1 FROM task c JOIN task t ON t.id = c.parent_id "
+            f"WHERE c.parent_id IS NOT NULL AND {_OWN} LIMIT 1"), params))
         self.cadres = raw.rows(session, (
             "SELECT id, post_category, unit_id, profile FROM cadre "
             "WHERE active AND id >= :low AND id < :high ORDER BY id"), params)
         self.tasks: dict[int, list[Any]] = {}
         task_ids = []
-        for row in raw.rows(session, (
-                "SELECT t.cadre_id, t.id, t.category, t.dimension, t.weight, t.difficulty, "
-                "t.boost, t.recurrence, t.deadline, t.target "
-                f"FROM task t WHERE {_OWN} ORDER BY t.cadre_id, t.id"), params):
+        rows = raw.rows(session, (
+            "SELECT t.cadre_id, t.id, t.category, t.dimension, t.weight, t.difficulty, "
+            "t.boost, t.recurrence, t.deadline, t.target FROM task t WHERE " + _OWN), params)
+        # In (cadre, id) order: sorted here, since they come nearly in order (a pass over them),
+        # and PostgreSQL's sort of 40,000 rows cost the server more than all else of the query.
+        # Ids are unique: no comparison reaches a column that may be None.
+        rows.sort()
+        for row in rows:
             self.tasks.setdefault(row[0], []).append(row)
             task_ids.append(row[1])
         # Per task, the approved report that counts per occurrence: the one decided last.
         self.reports: dict[int, dict[str, Any]] = {}
         if task_ids:
-            for row in raw.rows(session, (
-                    "SELECT r.task_id, r.occurrence, r.progress, r.actual, r.grade FROM report r "
-                    f"JOIN task t ON t.id = r.task_id WHERE {_OWN} AND r.state = '{APPROVED}' "
-                    f"{_within_task_ids(session)} ORDER BY r.task_id, r.decided_at, r.id"),
-                    {**params, "first_task": min(task_ids), "last_task": max(task_ids)}):
+            within = {"first_task": min(task_ids), "last_task": max(task_ids)}
+            for row in raw.rows(session, _reports_of(session, task_ids), params | within):
                 self.reports.setdefault(row[0], {})[row[1]] = row
         self.claims: dict[int, list[Rational]] = {}
         for cadre_id, points in raw.rows(session, (
@@ -205,9 +218,24 @@ def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational]
             or figures["collaboration"] != _cents(score.collaboration)
             or figures["difficulty"] != _cents(score.difficulty)):
         return None
+    # Written through SQLAlchemy's JSON type (json.dumps) in this order, the stored text is
+    # the expected breakdown's text: compared as text, it is neither decoded nor built as a
+    # dict. Text that differs (another order, or no text) is compared decoded.
+    entries = (rows, tasks, score, progress_texts)
+    stored = row.stored_breakdown
+    if isinstance(stored, str) and stored == _breakdown_text(*entries):
+        return score.total, score.base, score.key
+    if _breakdown(*entries) != ({} if row.breakdown is None else row.breakdown):
+        return None
+    return score.total, score.base, score.key
+
+
+def _breakdown(rows: list[Any], tasks: list[LeanTask], score: LeanScore,
+               progress_texts: list[str]) -> dict[str, dict[str, str | None]]:
+    """The breakdown that standings.breakdown_of gives for these tasks."""
     shown, coefficient = _shown, _coefficient
     # Ungraded, the quality is the progress itself: the same text.
-    breakdown = {str(task_id): {
+    return {str(task_id): {
         "weight": shown(share), "points": shown(points), "progress": progress_text,
         "grade": task[5], "quality": progress_text if task[5] is None else shown(quality),
         "difficulty": coefficient(difficulty),
@@ -215,14 +243,33 @@ def _confirm(how: Folded, facts: _Chunk, rows: list[Any], claims: list[Rational]
     } for (_, task_id, _, _, _, difficulty, boost, *_), task, share, points, quality, progress_text
         in zip(rows, tasks, score.shares, score.points, score.qualities, progress_texts,
                strict=True)}
-    # Written through SQLAlchemy's JSON type (json.dumps) in this order, the stored text is
-    # this text; text that differs (another order, or no text) is compared decoded.
-    stored = row.stored_breakdown
-    if isinstance(stored, str) and stored == json.dumps(breakdown):
-        return score.total, score.base, score.key
-    if breakdown != ({} if row.breakdown is None else row.breakdown):
-        return None
-    return score.total, score.base, score.key
+
+
+def _breakdown_text(rows: list[Any], tasks: list[LeanTask], score: LeanScore,
+                    progress_texts: list[str]) -> str:
+    """json.dumps(_breakdown(...)), written directly: building the dicts and encoding them was
+    a third of the fast path's Python. The figures' texts are numerals (nothing to
+    escape); the rest goes through json.dumps once per distinct value."""
+    shown, grade_text, tail = _shown, _json, _tail
+    return "{" + ", ".join([
+        f'"{row[1]}": {{"weight": "{shown(share)}", "points": "{shown(points)}", '
+        f'"progress": "{progress_text}", "grade": {grade_text(grade)}, '
+        f'"quality": "{progress_text if grade is None else shown(quality)}"{tail(row[5], row[6])}'
+        for row, (_, _, _, _, _, grade, _), share, points, quality, progress_text
+        in zip(rows, tasks, score.shares, score.points, score.qualities, progress_texts,
+               strict=True)]) + "}"
+
+
+@lru_cache(maxsize=64)
+def _json(value: str | None) -> str:
+    return json.dumps(value)
+
+
+@lru_cache(maxsize=4096)
+def _tail(difficulty: int, boost: int | None) -> str:
+    """A breakdown entry's end, from its difficulty on."""
+    return (f', "difficulty": {json.dumps(_coefficient(difficulty))}, '
+            f'"boost": {json.dumps(None if boost is None else _coefficient(boost))}}}')
 
 
 def _effective(how: Folded, own: dict[str, Any] | None, keys: tuple[str, ...],

@@ -230,6 +230,9 @@ def _reader(url: str, snapshot: str | None) -> Connection:
         if not re.fullmatch(r"[0-9A-F-]+", snapshot):
             raise ValueError(f"not a snapshot id: {snapshot!r}")
         connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+    # The workers already keep the cores busy: parallel query workers of the server's own
+    # would only compete with them (and start processes for each chunk's query).
+    connection.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     return connection
 
 

@@ -59,9 +59,18 @@ def _chunks(session: Session, store: Store, period: Period) -> list[Any]:
     return [chunk for chunk in recompute.chunks(session, period) if chunk is not None]
 
 
-def test_every_chunk_is_confirmed_with_the_exact_figures(store: Store,
-                                                         small_chunks: None) -> None:
+def test_every_chunk_is_confirmed_with_the_exact_figures(
+        store: Store, small_chunks: None, monkeypatch: pytest.MonkeyPatch) -> None:
     period = _varied(store)
+
+    def decoded(*args: Any) -> Any:
+        raise AssertionError("a breakdown as written is confirmed by its text")
+
+    monkeypatch.setattr(lean_check, "_breakdown", decoded)
+    _confirmed_as_exact(store, period)
+
+
+def _confirmed_as_exact(store: Store, period: Period) -> None:
     with store.session() as session:
         assert check(session, store.rules, period) == []
         for chunk in _chunks(session, store, period):
@@ -71,6 +80,30 @@ def test_every_chunk_is_confirmed_with_the_exact_figures(store: Store,
             exact = list(recompute.scored(session, store.rules, period, chunk))
             assert [(c.ref, c.total, c.base, c.key) for c in confirmed] == [
                 (facts.ref, score.total, score.base, score.key) for facts, score in exact]
+
+
+def test_a_chunk_whose_task_ids_have_gaps(store: Store, small_chunks: None) -> None:
+    """A task added to the first cadre later: the first chunk's ids are no longer one range,
+    and its reports are read through the join (a range alone would take other chunks')."""
+    period = _varied(store)
+    with store.transaction() as ctx:
+        run = ctx.session.connection().execute
+        columns = ("period_id, cadre_id, unit_id, title, dimension, category, weight, source, "
+                   "difficulty, boost, target, measure, deadline, recurrence, lead_unit_id")
+        first = run(text("SELECT min(id) FROM task WHERE cadre_id IS NOT NULL")).scalar_one()
+        run(text(f"INSERT INTO task (code, {columns}) SELECT code || '-late', {columns} "
+                 "FROM task WHERE id = :first"), {"first": first})
+        late = run(text("SELECT max(id) FROM task")).scalar_one()
+        columns = ("occurrence, reporter_id, progress, actual, note, evidence, state, "
+                   "reviewer_id, grade, reason, created_at, submitted_at, decided_at")
+        run(text(f"INSERT INTO report (task_id, {columns}) SELECT :late, {columns} "
+                 "FROM report WHERE task_id = :first AND state = 'approved'"),
+            {"late": late, "first": first})
+        refresh_all(ctx, ctx.session.exec(select(Period).where(col(Period.is_active))).one())
+    with store.session() as session:
+        assert "JOIN" in lean_check._reports_of(session, [first, first + 1, late])
+        assert "JOIN" not in lean_check._reports_of(session, [first, first + 1])
+    _confirmed_as_exact(store, period)
 
 
 def _damage_breakdown(session: Session, standing: Standing, field: str) -> None:
