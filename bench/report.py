@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.throughput import GOAL, PROFILE_BELOW, Comparison
+from bot.sender import BATCH as SENDER_BATCH
+from bot.worker import BATCH as WORKER_BATCH
 
 FINDINGS = """
 ## What was found, and what changed
@@ -407,6 +409,13 @@ def write(results: dict[tuple[str, int], Any], rates: list[float], memory: str,
                     if size == large else "")
             lines.append(f"| {database} | {size:,} | {figures.digests:,} in "
                          f"{figures.digests_s:.1f} s | {goal} |")
+    lines += ["", "Rendered in one process through `ui/digests.py` `cadre_digests` (without the "
+              "优秀 line and the chart, which the configured rules add), in the batches the "
+              f"product renders on that database: {WORKER_BATCH} at a time on PostgreSQL, as a "
+              f"`kaohe worker` does (`bot/worker.py` BATCH), {SENDER_BATCH} on SQLite, as the "
+              "bot's embedded sender does (`bot/sender.py` BATCH: it renders inside the bot's "
+              "process, so it keeps batches small). A batch costs a fixed part (its queries) "
+              "and a part per cadre, so larger batches render the same digests faster."]
     bot, _, recompute = memory.partition(" | ")
     if bot:
         lines += ["", f"Bot process, {large:,} cadres on SQLite, queueing and rendering the "
