@@ -132,8 +132,8 @@ def _statements(running: tuple[tuple[str, str], ...]) -> tuple[list[Any], Any]:
     """A batch's tasks still due, for the cadres' own tasks and for their units' (two
     queries, not one with OR, so that each runs on its own index), and the reports of those
     tasks of the running occurrence and later, found by the tasks' ids, one array per
-    recurrence (joined to the tasks again, PostgreSQL planned it in parallel: 10 ms a batch
-    for 3 ms of work). Built once per running month (a run has hundreds of batches); the
+    recurrence (joined to the tasks again, PostgreSQL planned it in parallel: 10 ms a batch,
+    4 ms without). Built once per running month (a run has hundreds of batches); the
     batch's period, cadres, units, day and task ids are parameters."""
     # A one-off task is due on its deadline: one already past never shows.
     still_due = or_(col(Task.recurrence) != "once", col(Task.deadline) >= bindparam("today"))

@@ -89,8 +89,8 @@ def local_time(moment: datetime | None, zone: tzinfo) -> str:
 class _Context(Context):
     """Jinja's context, calling what templates call most — the translator `t` and a date's
     isoformat — straight away. Jinja checks every call for a pass_context or
-    pass_environment mark (neither of these can carry one) and drops its loop bookkeeping:
-    two thirds of a digest's rendering went to those checks. Anything else goes through them."""
+    pass_environment mark (neither of these has one) and drops its loop bookkeeping:
+    a third of a digest's rendering went to those checks. Anything else goes through them."""
 
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # the names as Jinja's
         if type(__obj) in _PLAIN_CALLS:
