@@ -442,7 +442,7 @@ def write(results: dict[tuple[str, int], Any], rates: list[float], memory: str,
               f"`kaohe worker` does (`bot/worker.py` BATCH), {SENDER_BATCH} on SQLite, as the "
               "bot's embedded sender does (`bot/sender.py` BATCH: it renders inside the bot's "
               "process, so it keeps batches small). A batch costs a fixed part (its queries) "
-              "and a part per cadre, so larger batches render the same digests faster."]
+              "and a part per cadre, so larger batches take less CPU for the same digests."]
     bot, _, recompute = memory.partition(" | ")
     if bot:
         lines += ["", f"Bot process, {large:,} cadres on SQLite, queueing and rendering the "
