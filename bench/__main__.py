@@ -34,6 +34,8 @@ from bench import bench_tap
 from bench.bulk import build
 from bench.throughput import Comparison, measure
 from bot.config import load_settings
+from bot.sender import BATCH as SENDER_BATCH
+from bot.worker import BATCH as WORKER_BATCH
 from models.migrate import refresh_statistics, upgrade
 from models.reports import approve_report, submit_report
 from models.standings import check
@@ -191,7 +193,10 @@ def full_check(store: Store, runs: int) -> list[float]:
 
 
 def render_digests(store: Store) -> tuple[int, float]:
-    """Every cadre's weekly digest, 50 at a time, as the sender renders them."""
+    """Every cadre's weekly digest, rendered in batches of the size the product renders on
+    that database: on PostgreSQL a `kaohe worker`'s (bot/worker.py BATCH), on SQLite the bot's
+    embedded sender's (bot/sender.py BATCH, smaller so as not to hold up the bot's answers)."""
+    size = WORKER_BATCH if store.engine.dialect.name == "postgresql" else SENDER_BATCH
     renderer = Renderer("zh_CN")
     with store.session() as session:
         period = session.exec(select(Period).where(col(Period.is_active))).one()
@@ -199,8 +204,8 @@ def render_digests(store: Store) -> tuple[int, float]:
         payload = {"period_id": period.id, "week": "2026-11-23"}
         started = time.perf_counter()
         made = 0
-        for first in range(0, len(people), 50):
-            made += len(digests.cadre_digests(session, payload, people[first:first + 50],
+        for first in range(0, len(people), size):
+            made += len(digests.cadre_digests(session, payload, people[first:first + size],
                                               lambda _: renderer))
         return made, time.perf_counter() - started
 

@@ -129,11 +129,17 @@ def local_budget(pacing: Pacing) -> LocalBudget:
                        cap=max(math.floor(rate), 1) if rate > 0 else 0)
 
 
+# Outbox rows the embedded sender picks and renders at once: it renders in a thread of the bot's
+# own process, and a bigger batch keeps the bot's answers waiting longer for the interpreter
+# (a `kaohe worker`, with no one to answer, takes bot/worker.py BATCH).
+BATCH = 50
+
+
 class OutboxSender:
     def __init__(self, store: Store, bot: Bot, default_locale: str = DEFAULT_LOCALE, *,
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
                  idle_seconds: float = 5.0, claimant: str = EMBEDDED,
-                 batch: int = 50, lanes: int = 1, budget: SendBudget | None = None,
+                 batch: int = BATCH, lanes: int = 1, budget: SendBudget | None = None,
                  draw: insight_digest.ChartDrawer = insight_digest.draw_here) -> None:
         self.store = store
         # Who this sender is to the other senders on the database (models/claims.py).
@@ -208,7 +214,7 @@ class OutboxSender:
         self._stopped = True
         self._wake.set()
 
-    async def drain(self, limit: int = 50, *, until_empty: bool = True) -> int:
+    async def drain(self, limit: int = BATCH, *, until_empty: bool = True) -> int:
         """Send what is due now, `limit` chats at a time; returns how many rows were sent.
         `until_empty` keeps going until nothing is due (waiting for a paced chat's turn);
         otherwise one batch. Going until empty, the next batch is picked and rendered (in a

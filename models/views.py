@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 from models.occurrences import Occurrence, occurrences
 from models.overdue import is_overdue, without_jit
 from models.ranks import CADRE, UNIT, RankBook, RankedStanding, ranked
+from models.raw import one_of
 from models.tables import (
     Cadre,
     Delegation,
@@ -310,20 +311,28 @@ def total_a_week_ago(session: Session, period: Period, cadre_id: int,
 def totals_a_week_ago(session: Session, period: Period, cadre_ids: Sequence[int],
                       today: date) -> dict[int, Decimal]:
     """total_a_week_ago for many cadres in one query."""
+    rows = session.connection().execute(_totals_a_week_ago(), {
+        "period": period.id, "cadres": list(cadre_ids), "day": today - timedelta(days=7)})
+    return {cadre_id: total for cadre_id, total in rows if cadre_id is not None}
+
+
+@lru_cache(maxsize=1)
+def _totals_a_week_ago() -> Any:
+    """Built once: a digest run asks it for every batch."""
     latest = (
         select(StandingHistory.cadre_id, func.max(StandingHistory.taken_on).label("day"))
-        .where(StandingHistory.period_id == period.id,
-               col(StandingHistory.cadre_id).in_(cadre_ids),
-               col(StandingHistory.taken_on) <= today - timedelta(days=7))
+        .where(StandingHistory.period_id == bindparam("period"),
+               one_of(col(StandingHistory.cadre_id), "cadres"),
+               col(StandingHistory.taken_on) <= bindparam("day"))
         .group_by(col(StandingHistory.cadre_id)).subquery()
     )
-    rows = session.exec(
-        select(col(StandingHistory.cadre_id), col(StandingHistory.total)).join(
-            latest, (col(StandingHistory.cadre_id) == latest.c.cadre_id)
-            & (col(StandingHistory.taken_on) == latest.c.day))
-        .where(StandingHistory.period_id == period.id)
-    ).all()
-    return {cadre_id: total for cadre_id, total in rows if cadre_id is not None}
+    return (select(col(StandingHistory.cadre_id), col(StandingHistory.total)).join(
+        latest, (col(StandingHistory.cadre_id) == latest.c.cadre_id)
+        & (col(StandingHistory.taken_on) == latest.c.day))
+        # The join keeps only these cadres; said here too, PostgreSQL reads their index
+        # entries instead of the period's whole history.
+        .where(StandingHistory.period_id == bindparam("period"),
+               one_of(col(StandingHistory.cadre_id), "cadres")))
 
 
 @dataclass
