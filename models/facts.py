@@ -15,11 +15,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, union
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.occurrences import occurrence_keys
+from models.raw import one_of
 from models.rules import Rules
 from models.tables import Cadre, Cooperation, InnovationClaim, Period, Report, Task, Unit
 from models.vocab import APPROVED
@@ -89,6 +90,52 @@ _TASK_COLUMNS: tuple[Any, ...] = tuple(col(column) for column in (
     Task.recurrence, Task.deadline, Task.target, Task.cadre_id, Task.unit_id, Task.parent_id))
 
 
+# The statements that load one assessee's facts (an approval's) are built once, with their id
+# lists as one parameter each (models/raw.py `one_of`): building a statement costs more Python
+# than running it, and on PostgreSQL the unchanging text is prepared once by the server.
+
+
+def _owned(model: type[Task] | type[InnovationClaim], cadres: bool,
+           units: bool) -> ColumnElement[bool]:
+    """Rows of the cadres in parameter `cadres` or of the units in `units` (of those given)."""
+    clauses: list[ColumnElement[bool]] = []
+    if cadres:
+        clauses.append(one_of(col(model.cadre_id), "cadres"))
+    if units:
+        clauses.append(one_of(col(model.unit_id), "units"))
+    return or_(*clauses) if clauses else false()
+
+
+@lru_cache(maxsize=4)
+def _owned_tasks(cadres: bool, units: bool) -> Select[Any]:
+    """The period's tasks of these owners and the parts of those tasks, each once."""
+    mine = sa_select(col(Task.id)).where(col(Task.period_id) == bindparam("period"),
+                                         _owned(Task, cadres, units))
+    parts = sa_select(col(Task.id)).where(col(Task.parent_id).in_(mine))
+    return (sa_select(*_TASK_COLUMNS).where(col(Task.id).in_(union(mine, parts)))
+            .order_by(col(Task.id)))
+
+
+@lru_cache(maxsize=8)
+def _claims(owners: tuple[bool, bool] | None) -> Select[Any]:
+    """The period's approved innovation claims (of the owners `_owned` names, unless None)."""
+    query = select(InnovationClaim).where(col(InnovationClaim.period_id) == bindparam("period"),
+                                          InnovationClaim.state == APPROVED)
+    if owners is not None:
+        query = query.where(_owned(InnovationClaim, *owners))
+    return query.order_by(col(InnovationClaim.id))
+
+
+# A deactivated cadre has no standing (models/privileges.py deactivate_cadre).
+_CADRES = sa_select(col(Cadre.id), col(Cadre.post_category), col(Cadre.unit_id),
+                    col(Cadre.profile)).where(col(Cadre.active))
+_CADRES_OF = _CADRES.where(one_of(col(Cadre.id), "cadres"))
+_APPROVED_OF = (sa_select(col(Report.task_id), col(Report.occurrence), col(Report.progress),
+                          col(Report.actual), col(Report.grade))
+                .where(one_of(col(Report.task_id), "tasks"), col(Report.state) == APPROVED)
+                .order_by(col(Report.decided_at), col(Report.id)))
+
+
 @lru_cache(maxsize=4096)
 def _rational(value: Decimal) -> Rational:
     """Weights, coefficients and targets repeat: convert each distinct value once."""
@@ -112,14 +159,7 @@ def _latest_approved(session: Session, task_ids: Iterable[int]) -> dict[tuple[in
     latest: dict[tuple[int, str], _Approved] = {}
     for chunk_start in range(0, len(ids), 5000):
         chunk = ids[chunk_start : chunk_start + 5000]
-        rows = session.execute(
-            sa_select(
-                col(Report.task_id), col(Report.occurrence), col(Report.progress),
-                col(Report.actual), col(Report.grade),
-            )
-            .where(col(Report.task_id).in_(chunk), col(Report.state) == APPROVED)
-            .order_by(col(Report.decided_at), col(Report.id))
-        ).all()
+        rows = session.execute(_APPROVED_OF, {"tasks": chunk}).all()
         for task_id, occurrence, progress, actual, grade in rows:
             latest[(task_id, occurrence)] = _Approved(progress, actual, grade)
     return latest
@@ -159,20 +199,15 @@ class FactsLoader:
         period_id = self.period.id
         assert period_id is not None
 
-        tasks = self._tasks(cadre_ids, unit_ids)
+        tasks = self._tasks(cadre_ids, unit_ids)  # the decomposed parts among them
         children: dict[int, list[TaskFacts]] = defaultdict(list)
-        if wanted is None:  # every task of the period is loaded, the decomposed parts too
-            for task in tasks:
-                if task.parent_id is not None:
-                    children[task.parent_id].append(task)
+        for task in tasks:
+            if task.parent_id is not None:
+                children[task.parent_id].append(task)
+        if wanted is None:
             approved = self._approved_in_period()
         else:
-            for child in self._children({t.id for t in tasks}):
-                assert child.parent_id is not None
-                children[child.parent_id].append(child)
-            approved = _latest_approved(
-                self.session,
-                [t.id for t in tasks] + [c.id for kids in children.values() for c in kids])
+            approved = _latest_approved(self.session, [t.id for t in tasks])
         self.approved = approved
 
         facts: dict[AssesseeRef, AssesseeFacts] = {}
@@ -246,47 +281,30 @@ class FactsLoader:
             ),
         )
 
-    def _owner_filter(
-        self, model: type[Task] | type[InnovationClaim],
-        cadre_ids: set[int] | None, unit_ids: set[int] | None,
-    ) -> ColumnElement[bool] | None:
-        if cadre_ids is None and unit_ids is None:
-            return None
-        clauses = []
-        if cadre_ids:
-            clauses.append(col(model.cadre_id).in_(cadre_ids))
-        if unit_ids:
-            clauses.append(col(model.unit_id).in_(unit_ids))
-        return or_(*clauses) if clauses else and_(False)  # type: ignore[arg-type]
-
     def _tasks(self, cadre_ids: set[int] | None, unit_ids: set[int] | None) -> list[TaskFacts]:
-        query = sa_select(*_TASK_COLUMNS).where(col(Task.period_id) == self.period.id)
-        owner = self._owner_filter(Task, cadre_ids, unit_ids)
-        if owner is not None:
-            query = query.where(owner)
-        rows = self.session.execute(query.order_by(col(Task.id))).all()
+        """The period's tasks of these assessees (every task when both are None) and the parts
+        their tasks were decomposed into (a unit task split among its cadres), in one
+        statement: the parts' progress is the whole's when it has no report of its own."""
+        if cadre_ids is None and unit_ids is None:
+            rows = self.session.execute(
+                sa_select(*_TASK_COLUMNS).where(col(Task.period_id) == self.period.id)
+                .order_by(col(Task.id))).all()
+        else:
+            rows = self.session.execute(
+                _owned_tasks(bool(cadre_ids), bool(unit_ids)),
+                {"period": self.period.id, "cadres": sorted(cadre_ids or ()),
+                 "units": sorted(unit_ids or ())}).all()
         return [TaskFacts(*row) for row in rows]
 
-    def _children(self, parent_ids: set[int]) -> list[TaskFacts]:
-        """The parts of decomposed tasks (a unit task split among its cadres)."""
-        ids = sorted(parent_ids)
-        found = []
-        for first in range(0, len(ids), 5000):
-            found += [TaskFacts(*row) for row in self.session.execute(
-                sa_select(*_TASK_COLUMNS).where(col(Task.parent_id).in_(ids[first:first + 5000]))
-            ).all()]
-        return found
-
     def _cadres(self, cadre_ids: set[int] | None) -> list[tuple[int, str, int, str]]:
-        query = sa_select(col(Cadre.id), col(Cadre.post_category), col(Cadre.unit_id),
-                          col(Cadre.profile))
-        # A deactivated cadre has no standing (models/privileges.py deactivate_cadre).
-        query = query.where(col(Cadre.active))
+        query = _CADRES
+        params: dict[str, Any] = {}
         if cadre_ids is not None:
             if not cadre_ids:
                 return []
-            query = query.where(col(Cadre.id).in_(cadre_ids))
-        return [(row[0], row[1], row[2], row[3]) for row in self.session.execute(query).all()]
+            query, params = _CADRES_OF, {"cadres": sorted(cadre_ids)}
+        return [(row[0], row[1], row[2], row[3])
+                for row in self.session.execute(query, params).all()]
 
     def _units(self, unit_ids: set[int] | None,
                tasks: list[TaskFacts]) -> list[tuple[int, str, int | None]]:
@@ -353,14 +371,12 @@ class FactsLoader:
     def _innovations(
         self, cadre_ids: set[int] | None, unit_ids: set[int] | None
     ) -> dict[AssesseeRef, list[InnovationInput]]:
-        query = select(InnovationClaim).where(
-            InnovationClaim.period_id == self.period.id, InnovationClaim.state == APPROVED
-        )
-        owner = self._owner_filter(InnovationClaim, cadre_ids, unit_ids)
-        if owner is not None:
-            query = query.where(owner)
+        everyone = cadre_ids is None and unit_ids is None
         result: dict[AssesseeRef, list[InnovationInput]] = defaultdict(list)
-        for claim in self.session.exec(query.order_by(col(InnovationClaim.id))).all():
+        for claim in self.session.scalars(
+                _claims(None if everyone else (bool(cadre_ids), bool(unit_ids))),
+                {"period": self.period.id, "cadres": sorted(cadre_ids or ()),
+                 "units": sorted(unit_ids or ())}).all():
             ref = _owner(claim)
             result[ref].append(InnovationInput(id=str(claim.id), points=Rational(claim.points)))
         return result
