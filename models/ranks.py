@@ -25,12 +25,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from itertools import accumulate
 from threading import Lock
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import BigInteger, ColumnElement, false, func, or_, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, bindparam, false, func, or_, type_coerce
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -59,23 +60,27 @@ def kind_of(standing: Any) -> str:
     return CADRE if standing.cadre_id is not None else UNIT
 
 
-def _in_unit_group(group_unit_id: int | None) -> ColumnElement[bool]:
-    return (col(Standing.group_unit_id).is_(None) if group_unit_id is None
-            else col(Standing.group_unit_id) == group_unit_id)
-
-
 def ranks_of(session: Session, period_id: int, kind: str, group_unit_id: int | None,
              post_category: str, total: Decimal) -> Ranks:
     """The ranks a total has in these groups: two index-only COUNTs in one statement (one
     round trip, which on PostgreSQL costs more than either count)."""
-    higher = [
-        sa_select(func.count()).select_from(Standing)
-        .where(col(Standing.period_id) == period_id, kind_filter(kind), group,
-               col(Standing.total) > total).scalar_subquery()
-        for group in (_in_unit_group(group_unit_id), col(Standing.post_category) == post_category)
-    ]
-    in_unit, in_post = session.execute(sa_select(*higher)).one()
+    in_unit, in_post = session.execute(_ranks_statement(kind, group_unit_id is None), {
+        "period": period_id, "unit": group_unit_id, "post": post_category, "total": total,
+    }).one()
     return Ranks(1 + in_unit, 1 + in_post)
+
+
+@lru_cache(maxsize=4)
+def _ranks_statement(kind: str, no_unit: bool) -> Any:
+    """ranks_of's statement, built once per kind of assessee and unit group (parameters:
+    period, unit, post, total)."""
+    unit_group = (col(Standing.group_unit_id).is_(None) if no_unit
+                  else col(Standing.group_unit_id) == bindparam("unit"))
+    return sa_select(*(
+        sa_select(func.count()).select_from(Standing)
+        .where(col(Standing.period_id) == bindparam("period"), kind_filter(kind), group,
+               col(Standing.total) > bindparam("total")).scalar_subquery()
+        for group in (unit_group, col(Standing.post_category) == bindparam("post"))))
 
 
 # Totals as stored (integers scaled by 100, models/types.py): a post category's histogram is

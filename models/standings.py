@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from models import lean_check, recompute
@@ -113,6 +113,11 @@ def _store(ctx: Ctx, period_id: int, facts: AssesseeFacts, standing: Standing | 
     return standing
 
 
+# populate_existing: the row as committed now (autoflush writes our own changes first).
+_PERIOD_LOCK = (select(Period).where(col(Period.id) == bindparam("period"))
+                .with_for_update(key_share=True).execution_options(populate_existing=True))
+
+
 def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
     """Serialise the writers of these periods' standings until this transaction ends.
 
@@ -141,10 +146,7 @@ def lock_standings(ctx: Ctx, periods: Iterable[Period]) -> None:
                 raise Refused("period_locked", period=known.code)
         return
     for period_id in wanted:
-        # populate_existing: the row as committed now (autoflush writes our own changes first).
-        period = session.exec(
-            select(Period).where(Period.id == period_id).with_for_update(key_share=True)
-            .execution_options(populate_existing=True)).one()
+        period = session.scalars(_PERIOD_LOCK, {"period": period_id}).one()
         held[1].add(period_id)
         if period.locked:
             raise Refused("period_locked", period=period.code)
@@ -203,27 +205,42 @@ def _rescore_in_place(ctx: Ctx, period_id: int, facts: AssesseeFacts,
     values = _values(facts, score)
     session = ctx.session
     session.flush()  # the operation's own changes first: the statements below bypass the ORM
-    standing_id = session.execute(
-        update(Standing)
-        .where(col(Standing.period_id) == period_id, _standing_filter(facts.ref),
-               col(Standing.group_unit_id).is_not_distinct_from(facts.group_unit_id),
-               col(Standing.post_category) == facts.post_category)
-        .values(**values, computed_at=ctx.now)
-        .returning(col(Standing.id))
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    standing_id = session.execute(_rescore_statement(facts.ref.kind, tuple(values)), {
+        **{f"new_{name}": value for name, value in values.items()}, "new_computed_at": ctx.now,
+        "period": period_id, "owner": facts.ref.id,
+    }).scalar_one_or_none()
     if standing_id is None:
         return None
     breakdown = breakdown_of(facts, score)
-    written = session.execute(
-        update(StandingBreakdown).where(col(StandingBreakdown.standing_id) == standing_id)
-        .values(breakdown=breakdown).execution_options(synchronize_session=False))
+    written = session.execute(_BREAKDOWN_UPDATE, {"breakdown": breakdown, "standing": standing_id})
     if not written.rowcount:  # type: ignore[attr-defined]
         session.execute(insert(StandingBreakdown).values(standing_id=standing_id,
                                                          breakdown=breakdown))
     _forget_loaded(session)
     total: Decimal = values["total"]
     return total
+
+
+@lru_cache(maxsize=2)
+def _rescore_statement(kind: str, names: tuple[str, ...]) -> Any:
+    """_rescore_in_place's UPDATE, built once per kind of assessee (parameters: period, owner,
+    and new_ before each of `names`, the columns of `_values`, and computed_at)."""
+    owner = col(Standing.cadre_id if kind == "cadre" else Standing.unit_id)
+    found_by = ("group_unit_id", "post_category")  # the row stays in its groups
+    return (update(Standing)
+            .where(col(Standing.period_id) == bindparam("period"), owner == bindparam("owner"),
+                   *(col(getattr(Standing, name)).is_not_distinct_from(bindparam(f"new_{name}"))
+                     for name in found_by))
+            .values({name: bindparam(f"new_{name}") for name in (*names, "computed_at")
+                     if name not in found_by})
+            .returning(col(Standing.id))
+            .execution_options(synchronize_session=False))
+
+
+_BREAKDOWN_UPDATE = (update(StandingBreakdown)
+                     .where(col(StandingBreakdown.standing_id) == bindparam("standing"))
+                     .values(breakdown=bindparam("breakdown"))
+                     .execution_options(synchronize_session=False))
 
 
 def _forget_loaded(session: Session) -> None:
