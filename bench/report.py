@@ -363,9 +363,39 @@ the fixes, in the order they were found:
   20,000: the deadline search 1.1 s (a third of it the two queries' rows), Jinja 0.7 s,
   garbage collection 0.15–0.45 s (full collections over the bench's 345,000 objects, the
   session's 20,000 cadres among them; `gc.freeze()` after a worker's start-up might spare it
-  part of that: not tried). Seen on the way, left alone: a week's decisions are ordered by
-  decision time only, so two decided at the same instant (many in the bench data) come in the
-  order the plan happens to give (it differs between batches of 50 and 200 on PostgreSQL).
+  part of that: not tried). Seen on the way: a week's decisions were ordered by decision
+  time only, so two decided at the same instant (many in the bench data) came in the order the
+  plan happened to give (it differed between batches of 50 and 200 on PostgreSQL); the report's
+  id breaks such ties now.
+- **An approval, a third look (issue 14 item 2).** Traced statement by statement on
+  PostgreSQL, an approval ran 22 statements (about 4 ms of round trips) and spent the rest of
+  its 12–16 ms in Python, a tenth of it building SQLAlchemy statements anew on every call.
+  Now: the report is locked and read together with its task, the task's cadre and unit and the
+  period (`models/reports.py` `_locked_with_its_task`: the access checks then find them in the
+  session); the standing's UPDATE finds its row itself (RETURNING, no SELECT before it); both
+  ranks come in one statement; the outbox queues with INSERT … ON CONFLICT DO NOTHING on the
+  dedupe key (no look first, and two transactions queueing one key no longer meet the
+  constraint); the assessee's tasks and the parts they were decomposed into come in one
+  statement, as the recompute's chunks read them; and every statement an approval runs for
+  its facts, its standing, its ranks and the period's lock is built once with bound
+  parameters (id lists as one parameter, `models/raw.py` `one_of`), so PostgreSQL also
+  prepares their unchanging texts. 14 statements now. Side by side at 20,000 cadres on fresh
+  copies (150 approvals per round, rounds alternating with the code this stop started from,
+  load average under 1): PostgreSQL median 15.3 / 18.3 / 17.0 → 12.5 / 11.6 / 12.3 ms, p95
+  17.7 / 22.7 / 20.4 → 15.9 / 13.5 / 14.2 ms; SQLite median 7.4 / 7.3 → 5.3 / 5.5 ms.
+- **The digest run's delivery rate, once more.** The outbox may use 29 of the 30 slots while
+  the bot answers people (one is kept for the bot), and each slot is busy from its start until
+  a second after its answer, so the run can reach 29 / (1 + c) a second, c being what a slot's
+  turn costs beyond the second: taking it, the send's round trip, the lane being ready. In
+  bench_tap's runs of 30 s (gaps between messages taken from the simulator) the i-th and
+  (i+30)-th messages were a median 1,007–1,011 ms apart, with a tail to 1,050–1,300 ms where
+  the machine was busy. Tried side by side, two or four runs each, none beyond the runs'
+  spread: the interpreter's switch interval 5 → 0.5 ms in the worker (27.9 and 27.9/s, load
+  3–4), its garbage collector's threshold 700 → 50,000 (28.52 / 28.62 against 28.66 / 28.56/s),
+  eight lanes instead of four with the worker's even spacing at 60/s instead of 30/s (28.42 /
+  28.59 against 28.35 / 28.49/s), the spacing alone (28.29 / 28.66 against 28.43 / 28.23/s).
+  What moved the rate was the machine's load: 27.2–27.9/s with load average 3–4 from other
+  work, 28.2–28.7/s below 2. Nothing was changed.
 """
 
 
