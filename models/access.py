@@ -10,6 +10,7 @@ Nobody decides on their own facts (docs/architecture.md, "Who may do what over t
 from collections.abc import Iterable
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, SQLModel, col, select
 
 from models import views
@@ -102,9 +103,10 @@ def unit_chain(unit: Pathed) -> list[int]:
 
 
 def supervised_unit_ids(ctx: Ctx, cadre_id: int) -> set[int]:
-    return set(ctx.session.exec(
-        select(Supervision.unit_id).where(Supervision.cadre_id == cadre_id)
-    ).all())
+    return set(ctx.session.scalars(_SUPERVISED, {"cadre": cadre_id}).all())
+
+
+_SUPERVISED = select(Supervision.unit_id).where(Supervision.cadre_id == bindparam("cadre"))
 
 
 def delegators(ctx: Ctx, cadre_id: int) -> list[int]:

@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, insert, update
+from sqlalchemy import bindparam, case, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -123,26 +124,25 @@ def enqueue(
         chat_id = recipient.telegram_user_id
     if chat_id is None:
         return False
-    statement = _insert_once(ctx).values(
-        created_at=ctx.now,
-        recipient_id=None if recipient is None else recipient.id,
-        chat_id=chat_id,
-        kind=Kind(kind).value,
-        payload=payload,
-        dedupe_key=dedupe_key,
-        state=PENDING,
-        attempts=0,
-        parts_sent=0,
-        not_before=not_before or ctx.now,
-    ).on_conflict_do_nothing(index_elements=[col(OutboxMessage.dedupe_key)])
-    queued = ctx.session.execute(statement.returning(col(OutboxMessage.id))).first()
+    queued = ctx.session.execute(_insert_once(ctx.session.get_bind().dialect.name), {
+        "created_at": ctx.now, "recipient_id": None if recipient is None else recipient.id,
+        "chat_id": chat_id, "kind": Kind(kind).value, "payload": payload,
+        "dedupe_key": dedupe_key, "not_before": not_before or ctx.now,
+    }).first()
     return queued is not None
 
 
-def _insert_once(ctx: Ctx) -> Any:
-    """INSERT with ON CONFLICT, in the database's own dialect (both speak it)."""
-    postgresql = ctx.session.get_bind().dialect.name == "postgresql"
-    return (pg_insert if postgresql else sqlite_insert)(OutboxMessage)
+@lru_cache(maxsize=2)
+def _insert_once(dialect: str) -> Any:
+    """enqueue's INSERT ... ON CONFLICT DO NOTHING RETURNING id, in the database's own dialect
+    (both speak it), built once."""
+    columns = ("created_at", "recipient_id", "chat_id", "kind", "payload", "dedupe_key",
+               "not_before")
+    return ((pg_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
+            .values({**{name: bindparam(name) for name in columns},
+                     "state": PENDING, "attempts": 0, "parts_sent": 0})
+            .on_conflict_do_nothing(index_elements=[col(OutboxMessage.dedupe_key)])
+            .returning(col(OutboxMessage.id)))
 
 
 @dataclass(frozen=True)

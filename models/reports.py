@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
@@ -243,21 +243,23 @@ def _decidable(ctx: Ctx, actor_id: int, report_id: int, action: str) -> tuple[Ca
     return who, report, task
 
 
+_REPORT_WITH_ITS_TASK = (
+    sa_select(Report, Task, Cadre, Unit, Period)
+    .join(Task, col(Task.id) == Report.task_id)
+    .outerjoin(Cadre, col(Cadre.id) == Task.cadre_id)
+    .join(Unit, col(Unit.id) == func.coalesce(Task.unit_id, Cadre.unit_id))
+    .join(Period, col(Period.id) == Task.period_id)
+    .where(col(Report.id) == bindparam("report"))
+    .with_for_update(of=Report)
+    .execution_options(populate_existing=True))  # the row as committed now, once locked
+
+
 def _locked_with_its_task(ctx: Ctx, report_id: int) -> Report:
     """The report, locked until commit as `load(..., for_update=True)` locks it, read in one
     statement with what deciding on it looks at next: its task, the task's cadre, the unit whose
     supervisors review it (`task_unit`) and the period. Those land where `load` looks first, so
     the checks that follow read nothing more (a round trip each on PostgreSQL)."""
-    found = ctx.session.execute(
-        sa_select(Report, Task, Cadre, Unit, Period)
-        .join(Task, col(Task.id) == Report.task_id)
-        .outerjoin(Cadre, col(Cadre.id) == Task.cadre_id)
-        .join(Unit, col(Unit.id) == func.coalesce(Task.unit_id, Cadre.unit_id))
-        .join(Period, col(Period.id) == Task.period_id)
-        .where(col(Report.id) == report_id)
-        .with_for_update(of=Report)
-        .execution_options(populate_existing=True)  # the row as committed now, once locked
-    ).first()
+    found = ctx.session.execute(_REPORT_WITH_ITS_TASK, {"report": report_id}).first()
     if found is None:
         raise NotFound("report", report_id)
     keep(ctx.session, *found)
