@@ -260,7 +260,7 @@ def _decided() -> Any:
             .where(one_of(col(Report.reporter_id), "cadres"),
                    col(Report.state).in_((APPROVED, RETURNED)),
                    col(Report.decided_at) >= bindparam("since"))
-            .order_by(col(Report.decided_at), col(Report.id)))  # ties: in the order submitted
+            .order_by(col(Report.decided_at), col(Report.id)))  # ties: in order made
 
 
 def places(session: Session, period: Period, cadre_ids: Sequence[int]) -> dict[int, Place]:

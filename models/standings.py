@@ -36,9 +36,14 @@ from scoring import (
 )
 
 
+def _owner_column(kind: str) -> Any:
+    """The standing's column that names an assessee of this kind."""
+    return col(Standing.cadre_id if kind == "cadre" else Standing.unit_id)
+
+
 def _standing_filter(ref: AssesseeRef) -> ColumnElement[bool]:
-    owner = Standing.cadre_id if ref.kind == "cadre" else Standing.unit_id
-    return col(owner) == ref.id
+    owner: ColumnElement[bool] = _owner_column(ref.kind) == ref.id
+    return owner
 
 
 def breakdown_of(facts: AssesseeFacts, score: AssesseeScore) -> dict[str, Any]:
@@ -225,10 +230,10 @@ def _rescore_in_place(ctx: Ctx, period_id: int, facts: AssesseeFacts,
 def _rescore_statement(kind: str, names: tuple[str, ...]) -> Any:
     """_rescore_in_place's UPDATE, built once per kind of assessee (parameters: period, owner,
     and new_ before each of `names`, the columns of `_values`, and computed_at)."""
-    owner = col(Standing.cadre_id if kind == "cadre" else Standing.unit_id)
     found_by = ("group_unit_id", "post_category")  # the row stays in its groups
     return (update(Standing)
-            .where(col(Standing.period_id) == bindparam("period"), owner == bindparam("owner"),
+            .where(col(Standing.period_id) == bindparam("period"),
+                   _owner_column(kind) == bindparam("owner"),
                    *(col(getattr(Standing, name)).is_not_distinct_from(bindparam(f"new_{name}"))
                      for name in found_by))
             .values({name: bindparam(f"new_{name}") for name in (*names, "computed_at")
