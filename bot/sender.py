@@ -140,7 +140,8 @@ class OutboxSender:
                  quiet: QuietHours | None = None, pacing: Pacing | None = None,
                  idle_seconds: float = 5.0, claimant: str = EMBEDDED,
                  batch: int = BATCH, lanes: int = 1, budget: SendBudget | None = None,
-                 draw: insight_digest.ChartDrawer = insight_digest.draw_here) -> None:
+                 draw: insight_digest.ChartDrawer = insight_digest.draw_here,
+                 chart: Callable[..., bytes] = digests.chart) -> None:
         self.store = store
         # Who this sender is to the other senders on the database (models/claims.py).
         self.claimant = claimant
@@ -151,13 +152,16 @@ class OutboxSender:
         # writes around it (the lease renewed, the part and the row marked) take longer than
         # Telegram's pace leaves between two sends, so one at a time falls behind the pace.
         self.lanes = max(lanes, 1)
-        self.draw = draw  # the digests' trend charts (a worker draws them in processes)
+        # The digests' charts: the cadres' trends (`draw`), the supervisors' and groups'
+        # standings (`chart`); a worker draws both in processes of its own.
+        self.draw = draw
         self.bot = bot
         self.default_locale = default_locale
         # The digests with issue 15's parts need the configured rules (ui/insight_digest.py).
         self.card_makers: dict[Kind, CardMaker] = {
             **CARD_MAKERS,
-            **{Kind(kind): maker for kind, maker in insight_digest.makers(store.rules).items()}}
+            **{Kind(kind): maker
+               for kind, maker in insight_digest.makers(store.rules, chart).items()}}
         self.quiet = quiet or QuietHours()
         self.pacing = pacing or Pacing()
         self.idle_seconds = idle_seconds

@@ -2,6 +2,7 @@
 
 import warnings
 from decimal import Decimal
+from typing import Any
 
 from matplotlib import font_manager
 
@@ -17,6 +18,7 @@ from ui.charts import (
     standings_figure,
     trend_chart,
 )
+from ui.charts_pool import ChartPool
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -90,3 +92,18 @@ def test_a_reader_below_the_first_twenty_is_drawn_and_the_cut_is_said() -> None:
     assert len(drawn) == MAX_BARS and drawn[-1] == ("35. 干部34", 66.0, HIGHLIGHT)
     assert [label for label, _, _ in drawn[:3]] == ["1. 干部0", "2. 干部1", "3. 干部2"]
     assert figure.axes[0].get_xlabel() == note
+
+
+def test_a_workers_pool_draws_the_standings_chart_it_would_draw_itself() -> None:
+    """A `kaohe worker` draws the supervisors' and groups' charts in a process of its own
+    (ui/charts_pool.py): the same picture, byte for byte, as drawn here."""
+    args = ("昌吉市退役军人事务局 · 2026年度", ["苏晓宇", "邓国华", "李梅"],
+            [Decimal("87.40"), Decimal("91.25"), Decimal("60")])
+    options: dict[str, Any] = {"own": 1, "note": "共 3 人", "empty_text": "暂无排名"}
+    pool = ChartPool(1)
+    try:
+        drawn_there = pool.standings(*args, **options)
+    finally:
+        pool.close()
+    assert drawn_there == standings_chart(*args, **options)
+    assert _png_size(drawn_there)[0] > 600

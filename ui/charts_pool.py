@@ -1,10 +1,11 @@
-"""Drawing a digest batch's trend charts in processes of their own (a `kaohe worker`'s).
+"""Drawing a digest run's charts in processes of their own (a `kaohe worker`'s).
 
 A cadre's weekly digest carries a trend chart, about 40 ms of matplotlib: 20,000 of them are
 most of a digest run's CPU. Drawn in the worker's rendering thread they hold its interpreter
 lock, so the sending loop beside them falls behind Telegram's pace, and they use one core.
 Here they are drawn by spawned processes (no copy of the worker's threads and connections),
-in order, and the rest of the digest is rendered as before.
+in order, and the rest of the digest is rendered as before; so are the supervisors' and the
+groups' standings charts, and matplotlib is never loaded into the worker itself.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from ui.insight_digest import ChartArgs, trend_chart
 
@@ -19,6 +21,12 @@ from ui.insight_digest import ChartArgs, trend_chart
 def _draw(chart: ChartArgs) -> bytes:
     args, options = chart
     return trend_chart(*args, **options)
+
+
+def _standings(args: tuple[Any, ...], options: dict[str, Any]) -> bytes:
+    from ui.charts import standings_chart
+
+    return standings_chart(*args, **options)
 
 
 class ChartPool:
@@ -31,6 +39,12 @@ class ChartPool:
 
     def __call__(self, charts: list[ChartArgs]) -> list[bytes]:
         return list(self._pool.map(_draw, charts, chunksize=4))
+
+    def standings(self, *args: Any, **options: Any) -> bytes:
+        """A supervisor's or a group's standings chart (ui/digests.py `chart`, the same
+        arguments), drawn here too: a quarter of a second of matplotlib, much of it in C code
+        that holds the interpreter lock throughout."""
+        return self._pool.submit(_standings, args, options).result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

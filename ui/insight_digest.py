@@ -106,18 +106,20 @@ def office_digest(session: Session, payload: dict[str, Any], r: Renderer,
                          more=max(0, len(rows) - UNITS_SHOWN), totals=totals))
 
 
-def makers(rules: Rules) -> dict[str, Callable[[Session, dict[str, Any], Renderer,
-                                                Cadre | None], Card | None]]:
-    """The outbox card makers that need the configured rules (the sender adds them)."""
+def makers(rules: Rules, chart: Callable[..., bytes] | None = None
+           ) -> dict[str, Callable[[Session, dict[str, Any], Renderer, Cadre | None],
+                                   Card | None]]:
+    """The outbox card makers that need the configured rules (the sender adds them); `chart`
+    draws the supervisors' and groups' standings charts (by default here: ui/digests.py)."""
     from ui import digests
 
     margins = rules.warnings
+    chart = chart or digests.chart
     return {
         "digest_cadre": lambda s, p, r, c: digests.cadre_digest(s, p, r, c, rules=rules)
         if c else None,
         "digest_supervisor": lambda s, p, r, c: digests.supervisor_digest(
-            s, p, r, digests.chart, margins=margins, reader=c, rules=rules),
-        "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, digests.chart,
-                                                                rules=rules),
+            s, p, r, chart, margins=margins, reader=c, rules=rules),
+        "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, chart, rules=rules),
         "digest_office": lambda s, p, r, _: office_digest(s, p, r, margins),
     }

@@ -29,6 +29,7 @@ from tests.bot.harness import BotHarness
 from tests.conftest import FakeClock, at
 from tests.support.world import World
 from ui import insight_digest
+from ui.render import Renderer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -171,6 +172,26 @@ def test_a_supervisor_digest_over_4096_characters_arrives_in_pieces(
 
 
 # -- failures are visible -------------------------------------------------------------------
+
+
+def test_the_standings_charts_are_drawn_by_what_the_sender_is_given(
+    store: Store, world: World
+) -> None:
+    """A worker gives its senders a drawer in another process (ui/charts_pool.py): the
+    supervisors' and the groups' digests take their charts from it, not from matplotlib here."""
+    titles: list[str] = []
+
+    def elsewhere(title: str, *_: Any, **__: Any) -> bytes:
+        titles.append(title)
+        return b"drawn elsewhere"
+
+    make = insight_digest.makers(store.rules, elsewhere)
+    payload = {"period_id": world.id.year, "unit_id": world.id.bureau, "week": "2026-06-21"}
+    with store.session() as session:
+        cards = [make[kind](session, payload, Renderer("zh_CN"), None)
+                 for kind in ("digest_supervisor", "digest_group")]
+    assert [card.photo if card else None for card in cards] == [b"drawn elsewhere"] * 2
+    assert len(titles) == 2 and all(world.bureau.name in title for title in titles)
 
 
 def test_every_kind_has_a_template(bot: BotHarness) -> None:
