@@ -317,8 +317,11 @@ def main() -> None:
         store = _store(f"sqlite:///{fresh}")
         throughput = measure(store, args.conversations)
         store.engine.dispose()
-        print(f"  updates/s: {throughput.ours.per_second:.1f} vs echo "
-              f"{throughput.echo.per_second:.1f}; per update "
+        print(f"  updates/s: {throughput.ours.per_second:.1f} one at a time, "
+              f"{throughput.together.per_second:.1f} together, vs echo "
+              f"{throughput.echo.per_second:.1f} (its floor with the guarantees "
+              f"{throughput.floor.per_second:.1f}, {throughput.floor_in_a_thread.per_second:.1f}"
+              " in a thread); per update "
               f"{throughput.counted.statements_per_update:.1f} statements, "
               f"{throughput.counted.commits_per_update:.1f} commits", flush=True)
     report = render(results, rates, memory, throughput, sizes, databases)
