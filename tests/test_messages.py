@@ -58,3 +58,9 @@ def test_an_indented_line_stays_with_the_item_above_it() -> None:
     for piece in pieces:
         assert utf16_len(_parsed(piece)) <= MESSAGE_LIMIT
         assert piece.startswith(("<b>", "• ")) and piece.rstrip().endswith(f"任务4：{'说明' * 40}")
+
+
+def test_a_short_text_goes_whole_and_a_tag_left_open_is_still_closed() -> None:
+    fits = "📊 <b>总分：35.23</b>\n<i>a &lt; b</i>"
+    assert split_message(fits) == [fits]
+    assert split_message("<b>总分 <i>35.23</i>") == ["<b>总分 <i>35.23</i></b>"]
