@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, func, insert, update
@@ -31,6 +31,8 @@ from models.claims import EMBEDDED, free_for, take_turns
 from models.store import Ctx, Store
 from models.tables import Cadre, OutboxMessage, Unit
 from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
+
+T = TypeVar("T", Cadre, Unit)
 
 CHUNK = 1000  # ids per IN list and rows per INSERT
 MAX_ATTEMPTS = 8  # 5xx, timeouts and network errors before a row fails for good
@@ -235,6 +237,11 @@ def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
         query = query.where(col(OutboxMessage.chat_id).not_in(sorted(busy)))
     rows = ctx.session.exec(
         query.order_by(_BULK_LAST, col(OutboxMessage.id)).limit(limit)).all()
+    # The recipients and their units in two statements, not two a row (each of which would
+    # also have flushed the claims made so far one by one).
+    recipients = _by_id(ctx.session, Cadre, {row.recipient_id for row in rows})
+    units = _by_id(ctx.session, Unit, {recipient.unit_id for recipient in recipients.values()}
+                   | {row.payload.get("unit_id") for row in rows})
     due: list[Due] = []
     for row in rows:
         if row.chat_id in busy:
@@ -243,9 +250,11 @@ def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
             row.state, row.last_error = FAILED, f"unknown kind {row.kind!r}"
             continue
         kind = Kind(row.kind)
-        recipient = None if row.recipient_id is None else ctx.session.get(Cadre,
-                                                                          row.recipient_id)
-        resume = quiet.resume_at(ctx.now, _zone(ctx, recipient, row))
+        recipient = recipients.get(row.recipient_id)
+        unit = units.get(recipient.unit_id if recipient is not None
+                         else row.payload.get("unit_id"))
+        resume = quiet.resume_at(ctx.now, ZoneInfo(unit.timezone)
+                                 if unit is not None and unit.timezone else ctx.tz)
         if resume is not None and kind.unbidden:  # goes out when quiet hours end
             row.not_before = resume
             continue
@@ -253,6 +262,15 @@ def pick_due(ctx: Ctx, quiet: QuietHours, *, limit: int,
         row.claimed_by, row.claimed_until = claimant, ctx.now + lease
         due.append(Due(row, kind, recipient, silent=resume is not None))
     return due
+
+
+def _by_id(session: Session, table: type[T], ids: set[Any]) -> dict[int | None, T]:
+    """Rows of `table` by id (None and ids of no row left out)."""
+    wanted = sorted(i for i in ids if isinstance(i, int))
+    if not wanted:
+        return {}
+    found = session.exec(select(table).where(col(table.id).in_(wanted))).all()
+    return {row.id: row for row in found}
 
 
 def claimed(ctx: Ctx, picked: Sequence[tuple[int, bool]]) -> list[Due]:
@@ -266,15 +284,6 @@ def claimed(ctx: Ctx, picked: Sequence[tuple[int, bool]]) -> list[Due]:
         col(Cadre.id).in_(sorted(people)))).all()} if people else {}
     return [Due(rows[row_id], Kind(rows[row_id].kind), recipients.get(rows[row_id].recipient_id),
                 silent) for row_id, silent in picked if row_id in rows]
-
-
-def _zone(ctx: Ctx, recipient: Cadre | None, row: OutboxMessage) -> ZoneInfo:
-    unit = None
-    if recipient is not None:
-        unit = ctx.session.get(Unit, recipient.unit_id)
-    elif row.payload.get("unit_id"):
-        unit = ctx.session.get(Unit, row.payload["unit_id"])
-    return ZoneInfo(unit.timezone) if unit is not None and unit.timezone else ctx.tz
 
 
 def any_due(ctx: Ctx, chats: Iterable[int], claimant: str = EMBEDDED) -> bool:
