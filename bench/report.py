@@ -424,8 +424,8 @@ the fixes, in the order they were found:
   the conversation, the answer) and the rest in the database thread. Beside them, the floor
   under any bot that keeps what Kaohe keeps for every update: the echo bot with one SQLite
   transaction per update (duplicate guard, the person, the conversation state, an outbox row)
-  through the sqlite3 module itself reached 0.76–0.77 of the echo bot on the event loop and
-  0.51–0.53 with its transaction in a worker thread in three runs of the bench (0.57–0.70 and
+  through the sqlite3 module itself reached 0.76–0.78 of the echo bot on the event loop and
+  0.33–0.53 with its transaction in a worker thread in four runs of the bench (0.57–0.70 and
   0.30–0.35 in earlier quick runs while the echo bot's own rate swung between 2,300 and 3,800):
   the thread hop alone costs about as much as the echo bot's whole update. Half the echo
   bot's rate would leave Kaohe about 0.5 ms an update, less than its event-loop part alone;
