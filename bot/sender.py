@@ -141,7 +141,7 @@ class OutboxSender:
                  idle_seconds: float = 5.0, claimant: str = EMBEDDED,
                  batch: int = BATCH, lanes: int = 1, budget: SendBudget | None = None,
                  draw: insight_digest.ChartDrawer = insight_digest.draw_here,
-                 chart: Callable[..., bytes] = digests.chart) -> None:
+                 chart: Callable[..., bytes] | None = None) -> None:
         self.store = store
         # Who this sender is to the other senders on the database (models/claims.py).
         self.claimant = claimant
@@ -153,7 +153,8 @@ class OutboxSender:
         # Telegram's pace leaves between two sends, so one at a time falls behind the pace.
         self.lanes = max(lanes, 1)
         # The digests' charts: the cadres' trends (`draw`), the supervisors' and groups'
-        # standings (`chart`); a worker draws both in processes of its own.
+        # standings (`chart`, None: ui/digests.py `chart`, here); a worker draws both in
+        # processes of its own.
         self.draw = draw
         self.bot = bot
         self.default_locale = default_locale

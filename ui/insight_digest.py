@@ -114,12 +114,16 @@ def makers(rules: Rules, chart: Callable[..., bytes] | None = None
     from ui import digests
 
     margins = rules.warnings
-    chart = chart or digests.chart
+
+    def drawer() -> Callable[..., bytes]:  # looked up when drawing, as the module has it then
+        return chart or digests.chart
+
     return {
         "digest_cadre": lambda s, p, r, c: digests.cadre_digest(s, p, r, c, rules=rules)
         if c else None,
         "digest_supervisor": lambda s, p, r, c: digests.supervisor_digest(
-            s, p, r, chart, margins=margins, reader=c, rules=rules),
-        "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, chart, rules=rules),
+            s, p, r, drawer(), margins=margins, reader=c, rules=rules),
+        "digest_group": lambda s, p, r, _: digests.group_digest(s, p, r, drawer(),
+                                                                rules=rules),
         "digest_office": lambda s, p, r, _: office_digest(s, p, r, margins),
     }
