@@ -127,10 +127,14 @@ def _vacuum(store: Store) -> None:
 
 def copy_database(source: Path, target: Path) -> None:
     """A fresh SQLite copy; a write-ahead log left beside the target by an earlier run would
-    otherwise be replayed onto the copy and corrupt it."""
+    otherwise be replayed onto the copy and corrupt it. The copy is on disk before anything is
+    measured: the kernel writing half a gigabyte back meanwhile would stall the commits of
+    what is measured next, on either database."""
     for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(source, target)
+    with target.open("rb+") as copied:
+        os.fsync(copied.fileno())
 
 
 def _store(url: str) -> Store:
