@@ -262,6 +262,13 @@ class Comparison:
         return max(self.ours, self.together, key=lambda run: run.per_second)
 
 
+def _median_of(run: Callable[[], Awaitable[Throughput]], times: int = 3) -> Throughput:
+    """The median of `times` runs: the echo bot's 700 updates take a fifth of a second, where
+    one hiccup of the machine moves the figure by a third."""
+    runs = sorted((asyncio.run(run()) for _ in range(times)), key=lambda r: r.per_second)
+    return runs[times // 2]
+
+
 GOAL = 0.5  # of the echo bot's updates per second (issue 14)
 PROFILE_BELOW = 0.3
 TOGETHER = 8  # conversations at once in the second run, as on a deadline's last afternoon
@@ -274,9 +281,9 @@ def measure(store: Store, conversations: int = 100, *, counted: int = 10) -> Com
     bot."""
     ours = asyncio.run(_kaohe(store, conversations))
     together = asyncio.run(_kaohe(store, conversations, TOGETHER))
-    echo = asyncio.run(_echo(ours.updates))
-    floor = asyncio.run(_floor(ours.updates, in_a_thread=False))
-    floor_in_a_thread = asyncio.run(_floor(ours.updates, in_a_thread=True))
+    echo = _median_of(lambda: _echo(ours.updates))
+    floor = _median_of(lambda: _floor(ours.updates, in_a_thread=False))
+    floor_in_a_thread = _median_of(lambda: _floor(ours.updates, in_a_thread=True))
     explain = max(ours.per_second, together.per_second) / echo.per_second < PROFILE_BELOW
     with counting(store) as counts:
         if explain:
