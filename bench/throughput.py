@@ -19,7 +19,7 @@ import json
 import sqlite3
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,10 +262,12 @@ class Comparison:
         return max(self.ours, self.together, key=lambda run: run.per_second)
 
 
-def _median_of(run: Callable[[], Awaitable[Throughput]], times: int = 3) -> Throughput:
+def _median_of(run: Callable[[], Coroutine[Any, Any, Throughput]], times: int = 3
+               ) -> Throughput:
     """The median of `times` runs: the echo bot's 700 updates take a fifth of a second, where
     one hiccup of the machine moves the figure by a third."""
-    runs = sorted((asyncio.run(run()) for _ in range(times)), key=lambda r: r.per_second)
+    runs: list[Throughput] = sorted((asyncio.run(run()) for _ in range(times)),
+                                    key=lambda r: r.per_second)
     return runs[times // 2]
 
 
