@@ -1,5 +1,7 @@
 """The digest charts: valid PNGs whose Chinese labels come from the installed CJK font."""
 
+import os
+import signal
 import warnings
 from decimal import Decimal
 from typing import Any
@@ -107,3 +109,17 @@ def test_a_workers_pool_draws_the_standings_chart_it_would_draw_itself() -> None
         pool.close()
     assert drawn_there == standings_chart(*args, **options)
     assert _png_size(drawn_there)[0] > 600
+
+
+def test_a_standings_chart_is_still_drawn_when_the_pools_process_was_killed() -> None:
+    args = ("榆树沟镇 · 2026年度", ["苏晓宇", "李梅"], [Decimal("87.40"), Decimal("60")])
+    pool = ChartPool(1)
+    try:
+        pool.standings(*args)  # the process is spawned
+        for process in list(pool._pool._processes.values()):
+            assert process.pid is not None
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        assert pool.standings(*args) == standings_chart(*args)
+    finally:
+        pool.close()

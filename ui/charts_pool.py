@@ -10,12 +10,16 @@ groups' standings charts, and matplotlib is never loaded into the worker itself.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from ui.insight_digest import ChartArgs, trend_chart
+
+log = logging.getLogger(__name__)
 
 
 def _draw(chart: ChartArgs) -> bytes:
@@ -42,9 +46,15 @@ class ChartPool:
 
     def standings(self, *args: Any, **options: Any) -> bytes:
         """A supervisor's or a group's standings chart (ui/digests.py `chart`, the same
-        arguments), drawn here too: a quarter of a second of matplotlib, much of it in C code
-        that holds the interpreter lock throughout."""
-        return self._pool.submit(_standings, args, options).result()
+        arguments), drawn in the pool too: a quarter of a second of matplotlib, much of it in
+        C code that holds the interpreter lock throughout. Should the pool's process have
+        died (killed, out of memory), the chart is drawn in this process rather than the
+        digest failing."""
+        try:
+            return self._pool.submit(_standings, args, options).result()
+        except BrokenProcessPool:
+            log.warning("the chart process is gone; drawing a standings chart in the worker")
+            return _standings(args, options)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
