@@ -58,7 +58,8 @@ SHUTDOWN_SECONDS = 20.0  # how long a stopping worker waits for the work in its 
 # The interpreter's switch interval in a worker (Python's default: 5 ms). The sending loop and
 # the thread rendering the next batch share one interpreter lock; at 5 ms, each of the many
 # wake-ups a send needs (the slot taken, the request, the answer) could wait that long for
-# the lock, and slots Telegram's limit had freed went unused (27.7/s of 30; at 0.5 ms, 28.6).
+# the lock, and slots Telegram's limit had freed went unused (27.7/s of 30; at 0.5 ms 28.4,
+# and 28.6 with the standings charts drawn in the chart process too).
 SWITCH_INTERVAL = 0.0005
 BATCH = 200  # outbox rows a worker picks and renders at once: about 7 s of Telegram's pace
 LANES = 4  # rows of a batch in flight at once, each to its own chat (bot/sender.py)

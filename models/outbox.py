@@ -279,9 +279,7 @@ def claimed(ctx: Ctx, picked: Sequence[tuple[int, bool]]) -> list[Due]:
     ids = [row_id for row_id, _ in picked]
     rows = {row.id: row for row in ctx.session.exec(select(OutboxMessage).where(
         col(OutboxMessage.id).in_(ids), OutboxMessage.state == PENDING)).all()}
-    people = {row.recipient_id for row in rows.values() if row.recipient_id is not None}
-    recipients = {cadre.id: cadre for cadre in ctx.session.exec(select(Cadre).where(
-        col(Cadre.id).in_(sorted(people)))).all()} if people else {}
+    recipients = _by_id(ctx.session, Cadre, {row.recipient_id for row in rows.values()})
     return [Due(rows[row_id], Kind(rows[row_id].kind), recipients.get(rows[row_id].recipient_id),
                 silent) for row_id, silent in picked if row_id in rows]
 

@@ -35,14 +35,18 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _tag_name(tag: str) -> str:
+    """`<b>`, `</B >`: "b" (an unnamed tag: "")."""
+    name = _TAG_NAME.match(tag)
+    return name.group(1).lower() if name else ""
+
+
 def _tokens(text: str) -> list[_Token]:
     found = []
     for match in _TOKEN.finditer(text):
         piece = match.group()
         if piece.startswith("<") and len(piece) > 1:
-            name = _TAG_NAME.match(piece)
-            found.append(_Token(piece, 0, name.group(1).lower() if name else "",
-                                closing=piece.startswith("</")))
+            found.append(_Token(piece, 0, _tag_name(piece), closing=piece.startswith("</")))
         else:
             found.append(_Token(piece, utf16_len(html.unescape(piece))))
     return found
@@ -68,11 +72,9 @@ def _tags_closed(text: str) -> bool:
     open_tags: list[str] = []
     for match in _TAG.finditer(text):
         tag = match.group()
-        name = _TAG_NAME.match(tag)
-        found = name.group(1).lower() if name else ""
         if not tag.startswith("</"):
-            open_tags.append(found)
-        elif open_tags and open_tags[-1] == found:
+            open_tags.append(_tag_name(tag))
+        elif open_tags and open_tags[-1] == _tag_name(tag):
             open_tags.pop()
     return not open_tags
 
