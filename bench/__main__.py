@@ -325,7 +325,9 @@ def main() -> None:
               f"{throughput.together.per_second:.1f} together, vs echo "
               f"{throughput.echo.per_second:.1f} (its floor with the guarantees "
               f"{throughput.floor.per_second:.1f}, {throughput.floor_in_a_thread.per_second:.1f}"
-              " in a thread); per update "
+              " in a thread; on Kaohe's stack "
+              f"{throughput.stack_floor.per_second:.1f}, "
+              f"{throughput.stack_floor_in_a_thread.per_second:.1f}); per update "
               f"{throughput.counted.statements_per_update:.1f} statements, "
               f"{throughput.counted.commits_per_update:.1f} commits", flush=True)
     report = render(results, rates, memory, throughput, sizes, databases)

@@ -24,17 +24,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import col, select
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    ContextTypes,
+    ConversationHandler,
+    DictPersistence,
+    MessageHandler,
+    filters,
+)
 
 from bench.why import Counted, Profile, counting, in_update, profiled
 from bot.app_context import AppContext
 from bot.application import build_application, start_sender, stop_sender
 from bot.config import load_settings
 from bot.sender import Pacing
-from models.store import Store
+from models.store import Store, make_engine
 from models.tables import BotState, Cadre, ProcessedUpdate, Report, Supervision, Task
 from sandbox.simulator import SimMessage, TelegramSimulator
 
@@ -159,16 +168,26 @@ def _one_per_unit_in_turn(reporters: list[Cadre], count: int) -> list[Cadre]:
     return chosen
 
 
-async def _echo_like(updates: int, reply: Callable[[Update], Awaitable[None]]) -> Throughput:
-    """A bot answering every text with `reply`, fed `updates` texts from fifty people."""
+async def _echo_like(updates: int, reply: Callable[[Update], Awaitable[None]], *,
+                     conversation: bool = False) -> Throughput:
+    """A bot answering every text with `reply`, fed `updates` texts from fifty people; with
+    `conversation`, each answer is a step of a ConversationHandler whose states a persistence
+    keeps, handed over after every update as Kaohe's are (bot/persistence.py)."""
     sim = TelegramSimulator(rate_limits=False)
-    application = (ApplicationBuilder().token(sim.token).request(sim.request())
-                   .get_updates_request(sim.request()).build())
+    builder = (ApplicationBuilder().token(sim.token).request(sim.request())
+               .get_updates_request(sim.request()))
+    if conversation:
+        builder = builder.persistence(DictPersistence(update_interval=3600))
+    application = builder.build()
 
-    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await reply(update)
+        return _TYPED
 
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handler))
+    texts: BaseHandler[Any, Any, Any] = MessageHandler(filters.TEXT & ~filters.COMMAND, handler)
+    application.add_handler(ConversationHandler(
+        entry_points=[texts], states={_TYPED: [texts]}, fallbacks=[], name="floor",
+        persistent=True) if conversation else texts)
     users = [900_000_000 + n for n in range(50)]
     for user in users:
         sim.add_user(user, f"echo{user}")
@@ -177,8 +196,13 @@ async def _echo_like(updates: int, reply: Callable[[Update], Awaitable[None]]) -
         started = time.perf_counter()
         for n in range(updates):
             await driver.feed(sim.send_text(users[n % len(users)], f"你好 {n}"))
+            if conversation:
+                await application.update_persistence()
         seconds = time.perf_counter() - started
     return Throughput(driver.updates, seconds)
+
+
+_TYPED = 1  # the one step of the floor's conversation
 
 
 async def _echo(updates: int) -> Throughput:
@@ -191,43 +215,57 @@ async def _echo(updates: int) -> Throughput:
     return await _echo_like(updates, echo)
 
 
-async def _floor(updates: int, *, in_a_thread: bool) -> Throughput:
+async def _floor(updates: int, *, in_a_thread: bool, on_the_stack: bool = False
+                 ) -> Throughput:
     """The echo bot keeping, at the least cost there is, what Kaohe keeps for every update:
     one SQLite transaction (WAL, synchronous=NORMAL, as Kaohe's) that records the update
     against duplicates, reads the person, writes the conversation's state and queues a row
-    in the outbox, through the sqlite3 module itself (no ORM, no templates, no scoring);
-    run on the event loop, or in a worker thread as Kaohe runs its database work."""
+    in the outbox (no ORM, no templates, no scoring); run on the event loop, or in a worker
+    thread as Kaohe runs its database work.
+
+    Through the sqlite3 module itself; or `on_the_stack`, with what Kaohe is built on and
+    cannot do without: the answer a step of a persisted ConversationHandler, and the
+    transaction through SQLAlchemy Core (plain statements, no ORM) on Kaohe's own engine
+    (models/store.py `make_engine`)."""
     with tempfile.TemporaryDirectory() as folder:
-        connection = sqlite3.connect(Path(folder) / "floor.db", isolation_level=None,
-                                     check_same_thread=False)
+        path = Path(folder) / "floor.db"
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         connection.executescript(_FLOOR_SCHEMA)
         connection.executemany("INSERT INTO person (telegram_id, name) VALUES (?, ?)",
                                [(900_000_000 + n, f"echo{n}") for n in range(50)])
+        engine = make_engine(f"sqlite:///{path}") if on_the_stack else None
 
-        def keep(update_id: int, user: int, text: str) -> str:
+        def keep(values: dict[str, Any]) -> str:
+            if engine is not None:
+                with engine.begin() as through_core:
+                    through_core.execute(_RECORD_CORE, values)
+                    name = through_core.execute(_PERSON_CORE, values).scalar_one()
+                    through_core.execute(_STATE_CORE, values)
+                    through_core.execute(_QUEUE_CORE, values)
+                return str(name)
             connection.execute("BEGIN IMMEDIATE")
-            connection.execute("INSERT INTO processed (update_id) VALUES (?)", (update_id,))
-            name = connection.execute("SELECT name FROM person WHERE telegram_id = ?",
-                                      (user,)).fetchone()[0]
-            connection.execute(
-                "INSERT INTO state (chat, data) VALUES (?, ?) ON CONFLICT (chat) DO UPDATE "
-                "SET data = excluded.data", (user, json.dumps({"step": "typed", "text": text})))
-            connection.execute("INSERT INTO outbox (chat, text, dedupe_key) VALUES (?, ?, ?)",
-                               (user, text, f"update:{update_id}"))
+            connection.execute(_RECORD, values)
+            name = connection.execute(_PERSON, values).fetchone()[0]
+            connection.execute(_STATE, values)
+            connection.execute(_QUEUE, values)
             connection.execute("COMMIT")
             return str(name)
 
         async def reply(update: Update) -> None:
             message = update.message
             assert message is not None and message.text is not None and message.from_user
-            args = (update.update_id, message.from_user.id, message.text)
-            name = await asyncio.to_thread(keep, *args) if in_a_thread else keep(*args)
+            values = {"update_id": update.update_id, "user": message.from_user.id,
+                      "text": message.text, "dedupe_key": f"update:{update.update_id}",
+                      "state": json.dumps({"step": "typed", "text": message.text})}
+            name = await asyncio.to_thread(keep, values) if in_a_thread else keep(values)
             await message.reply_text(f"{name}：{message.text}")
 
         try:
-            return await _echo_like(updates, reply)
+            return await _echo_like(updates, reply, conversation=on_the_stack)
         finally:
             connection.close()
+            if engine is not None:
+                engine.dispose()
 
 
 _FLOOR_SCHEMA = """
@@ -238,6 +276,14 @@ CREATE TABLE person (id INTEGER PRIMARY KEY, telegram_id INTEGER UNIQUE, name TE
 CREATE TABLE state (chat INTEGER PRIMARY KEY, data TEXT);
 CREATE TABLE outbox (id INTEGER PRIMARY KEY, chat INTEGER, text TEXT, dedupe_key TEXT UNIQUE);
 """
+# The floor's four statements (named parameters, which sqlite3 and SQLAlchemy's text() share).
+_RECORD = "INSERT INTO processed (update_id) VALUES (:update_id)"
+_PERSON = "SELECT name FROM person WHERE telegram_id = :user"
+_STATE = ("INSERT INTO state (chat, data) VALUES (:user, :state) "
+          "ON CONFLICT (chat) DO UPDATE SET data = excluded.data")
+_QUEUE = "INSERT INTO outbox (chat, text, dedupe_key) VALUES (:user, :text, :dedupe_key)"
+_RECORD_CORE, _PERSON_CORE, _STATE_CORE, _QUEUE_CORE = (
+    text(statement) for statement in (_RECORD, _PERSON, _STATE, _QUEUE))
 
 
 @dataclass(frozen=True)
@@ -249,6 +295,10 @@ class Comparison:
     # and in a worker thread.
     floor: Throughput
     floor_in_a_thread: Throughput
+    # The same on what Kaohe is built on (`_floor` on_the_stack): on the event loop, and in a
+    # worker thread.
+    stack_floor: Throughput
+    stack_floor_in_a_thread: Throughput
     counted: Counted  # statements and commits per update, in a run of their own
     profile: Profile | None  # where the time goes, when the ratio is below PROFILE_BELOW
 
@@ -286,6 +336,9 @@ def measure(store: Store, conversations: int = 100, *, counted: int = 10) -> Com
     echo = _median_of(lambda: _echo(ours.updates))
     floor = _median_of(lambda: _floor(ours.updates, in_a_thread=False))
     floor_in_a_thread = _median_of(lambda: _floor(ours.updates, in_a_thread=True))
+    stack_floor = _median_of(lambda: _floor(ours.updates, in_a_thread=False, on_the_stack=True))
+    stack_floor_in_a_thread = _median_of(lambda: _floor(ours.updates, in_a_thread=True,
+                                                        on_the_stack=True))
     explain = max(ours.per_second, together.per_second) / echo.per_second < PROFILE_BELOW
     with counting(store) as counts:
         if explain:
@@ -293,5 +346,6 @@ def measure(store: Store, conversations: int = 100, *, counted: int = 10) -> Com
                                       lambda run: run.updates)
         else:
             again, profile = asyncio.run(_kaohe(store, counted)), None
-    return Comparison(ours, together, echo, floor, floor_in_a_thread,
+    return Comparison(ours, together, echo, floor, floor_in_a_thread, stack_floor,
+                      stack_floor_in_a_thread,
                       Counted(again.updates, counts[0], counts[1]), profile)

@@ -23,8 +23,8 @@ def test_the_throughput_bench_runs_whole_conversations_and_its_floor(tmp_path: P
     finally:
         store.engine.dispose()
     runs = [compared.ours, compared.together, compared.echo, compared.floor,
-            compared.floor_in_a_thread]
-    assert [run.updates for run in runs] == [UPDATES] * 5
+            compared.floor_in_a_thread, compared.stack_floor, compared.stack_floor_in_a_thread]
+    assert [run.updates for run in runs] == [UPDATES] * 7
     assert all(run.per_second > 0 for run in runs)
     assert compared.counted.updates == 14 and compared.counted.commits_per_update >= 1.0
     assert (compared.profile is not None) == (compared.ratio < 0.3)
