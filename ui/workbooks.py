@@ -16,12 +16,12 @@ from decimal import Decimal
 from io import BytesIO
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -43,6 +43,7 @@ from models.excel_format import (
 )
 from models.exporting import ResultRow, Results, Row
 from models.importing import (
+    InvalidWorkbook,
     RowData,
     SheetData,
     cell_too_long,
@@ -75,12 +76,21 @@ def read_workbook(content: bytes) -> dict[str, SheetData]:
     """Every sheet's header row and non-empty rows. Not an .xlsx: InvalidWorkbook(not_xlsx);
     past a limit of models/excel_format.py: InvalidWorkbook naming it, before it is parsed."""
     check_size(content)
+    # A damaged or hostile file makes openpyxl and zipfile raise almost anything: BadZipFile,
+    # SyntaxError (XML that does not parse), RuntimeError (an encrypted member), zlib.error,
+    # TypeError, IndexError (a style or shared string that is not there)… Each means the same
+    # to whoever sent it; our own refusals (a limit met while reading) pass through.
     try:
-        book = load_workbook(BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
-            SyntaxError) as exc:  # SyntaxError: XML that does not parse (ElementTree, lxml)
+        reader = ExcelReader(BytesIO(content), read_only=True, data_only=True)
+        reader.read()
+    except Exception as exc:
         raise not_a_workbook() from exc
+    book = reader.wb
     try:
+        # openpyxl skips a listed sheet whose part is missing (or has no id) without a word:
+        # the rest would be imported as if that sheet had nothing in it.
+        if [sheet.name for sheet in reader.parser.sheets] != book.sheetnames:
+            raise not_a_workbook()
         rows_read = [0]
         sheets = {}
         for sheet in book.worksheets:
@@ -89,8 +99,10 @@ def read_workbook(content: bytes) -> dict[str, SheetData]:
             sheet.reset_dimensions()
             sheets[sheet.title] = _read_sheet(sheet, rows_read)
         return sheets
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:  # a part
-        raise not_a_workbook() from exc  # that lies about its size, or is not XML
+    except InvalidWorkbook:
+        raise
+    except Exception as exc:  # a part that lies about its size, is not XML, or is damaged
+        raise not_a_workbook() from exc
     finally:
         book.close()
 

@@ -192,3 +192,51 @@ def test_control_characters_in_cells_are_dropped_and_broken_xml_is_refused(
     assert problems(store, broken, "zh_CN") == ["文件有 1 处错误，未导入任何内容：",
                                                  "这不是 Excel（.xlsx）文件。"]
     assert snapshot(store.engine) == before
+
+
+def _flagged_encrypted(content: bytes) -> bytes:
+    """The same zip, every member marked encrypted (general purpose bit 0), as a password
+    tool or a hostile sender leaves it."""
+    raw = bytearray(content)
+    start = raw.find(b"PK\x01\x02")
+    while start >= 0:
+        raw[start + 8] |= 1
+        start = raw.find(b"PK\x01\x02", start + 4)
+    return bytes(raw)
+
+
+def test_a_damaged_file_is_not_an_xlsx_whatever_openpyxl_trips_over(store: Store) -> None:
+    content = fill_template(store, "roster", ROSTER)
+    parts = _parts(content)
+    cadres = parts["xl/worksheets/sheet2.xml"]
+    damaged = {
+        "encrypted members": _flagged_encrypted(content),  # RuntimeError
+        "a sheet without a name": _zipped({**parts, "xl/workbook.xml": parts[
+            "xl/workbook.xml"].replace('name="干部" '.encode(), b"")}),  # TypeError
+        "a number format that is not there": _zipped({**parts, "xl/styles.xml": (
+            b'<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            b'<cellXfs count="1"><xf numFmtId="99999"/></cellXfs></styleSheet>')}),  # IndexError
+        "a shared string that is not there": _zipped({**parts, "xl/worksheets/sheet2.xml":
+            re.sub(rb'<c r="B2" t="inlineStr"><is><t>[^<]*</t></is></c>',
+                   b'<c r="B2" t="s"><v>7</v></c>', cadres)}),  # IndexError
+    }
+    deflated = bytearray(content)  # deflate data that does not inflate: zlib.error
+    middle = deflated.find(b"xl/worksheets/sheet2.xml") + 200
+    deflated[middle:middle + 40] = bytes(b ^ 0x55 for b in deflated[middle:middle + 40])
+    damaged["bad deflate data"] = bytes(deflated)
+    before = snapshot(store.engine)
+    for name, data in damaged.items():
+        assert problems(store, data, "zh_CN") == [
+            "文件有 1 处错误，未导入任何内容：", "这不是 Excel（.xlsx）文件。"], name
+    assert snapshot(store.engine) == before
+
+
+def test_a_sheet_the_workbook_lists_but_does_not_hold_refuses_the_file(store: Store) -> None:
+    # openpyxl skips such a sheet without a word: the other sheets would be imported, and
+    # the answer would say 干部 had nothing to import.
+    parts = _parts(fill_template(store, "roster", ROSTER))
+    del parts["xl/worksheets/sheet2.xml"]
+    before = snapshot(store.engine)
+    assert problems(store, _zipped(parts), "zh_CN") == [
+        "文件有 1 处错误，未导入任何内容：", "这不是 Excel（.xlsx）文件。"]
+    assert snapshot(store.engine) == before
