@@ -27,6 +27,13 @@ MAX_FILE_BYTES: Final = 10 * 2**20  # the .xlsx as sent
 MAX_UNPACKED_BYTES: Final = 50 * 2**20  # its parts unpacked: a zip bomb stops here
 MAX_ROWS: Final = 50_000  # rows in all sheets together, counted as they are read
 MAX_CELL_CHARS: Final = 5_000  # one cell; the longest column read (a title) takes 300
+# What the file's XML may hold, counted as it streams by before openpyxl reads it: openpyxl
+# keeps an object for every element of a row, of the styles, views, merges…, many times the
+# XML's size, so a small file under the limits above could still take gigabytes.
+MAX_CELLS: Final = 1_000_000  # all sheets, each row counted up to its last cell (50,000 x 20)
+MAX_ELEMENTS: Final = 5_000_000  # XML elements in all parts together
+MAX_ROW_ELEMENTS: Final = 50_000  # in one row, or one shared string
+MAX_OTHER_ELEMENTS: Final = 100_000  # outside rows and shared strings: styles, views, merges…
 PROBLEMS_LISTED: Final = 30  # a refusal lists this many problems, then says how many more
 
 # Column kinds: how a cell is read and checked (models/importing.py).

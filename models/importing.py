@@ -374,7 +374,8 @@ def not_a_workbook() -> InvalidWorkbook:
 
 def too_big(code: str, **params: object) -> InvalidWorkbook:
     """The file is past a limit of models/excel_format.py: refused before (or while) it is
-    read, as one problem; `code` is file_too_large, unpacked_too_large or too_many_rows."""
+    read, as one problem; `code` is file_too_large, unpacked_too_large, too_many_rows,
+    too_many_cells or too_complex."""
     return InvalidWorkbook([Problem("", 0, "", code, {k: str(v) for k, v in params.items()})])
 
 

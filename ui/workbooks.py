@@ -15,6 +15,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
+from xml.parsers import expat
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -32,7 +33,11 @@ from models.excel_format import (
     EXAMPLE_PREFIX,
     FLAG,
     MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_ELEMENTS,
     MAX_FILE_BYTES,
+    MAX_OTHER_ELEMENTS,
+    MAX_ROW_ELEMENTS,
     MAX_ROWS,
     MAX_UNPACKED_BYTES,
     NUMBER,
@@ -108,7 +113,8 @@ def read_workbook(content: bytes) -> dict[str, SheetData]:
 
 
 def check_size(content: bytes) -> None:
-    """Refuse a file too big to read safely, from its size and its zip directory alone."""
+    """Refuse a file too big to read safely, from its size and its zip directory, then from
+    its XML elements counted before openpyxl builds anything from them."""
     if len(content) > MAX_FILE_BYTES:
         raise file_too_large(len(content))
     try:
@@ -118,6 +124,92 @@ def check_size(content: bytes) -> None:
         raise not_a_workbook() from exc
     if unpacked > MAX_UNPACKED_BYTES:  # the sizes are checked again as each part is inflated
         raise unpacked_too_large(unpacked)
+    count = _ElementCount()
+    try:
+        with zipfile.ZipFile(BytesIO(content)) as archive:
+            for part in archive.infolist():  # whatever its name: openpyxl follows the rels
+                count.scan(archive, part)
+    except InvalidWorkbook:
+        raise
+    except Exception as exc:  # a part that does not inflate: openpyxl would fail on it too
+        raise not_a_workbook() from exc
+
+
+class _ElementCount:
+    """The file's XML elements, counted as expat streams each part by with nothing kept, and
+    refused at the first limit passed (models/excel_format.py): openpyxl builds an object for
+    each element of a row, of the styles, views, merges…; rows are read one at a time, the rest
+    is kept. A part expat cannot parse is left to openpyxl, which refuses it if it reads it."""
+
+    def __init__(self) -> None:
+        self.elements = self.other = self.rows = self.cells = self.strings = 0
+        self.depth = 0
+        self.unit: int | None = None  # the depth of the row or shared string being read
+        self.in_unit = 0  # elements in it
+        self.width = 0  # the row's last cell so far
+
+    def scan(self, archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+        parser = expat.ParserCreate()
+        parser.StartDoctypeDeclHandler = self._doctype
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        self.depth, self.unit = 0, None
+        with archive.open(part) as stream:
+            try:
+                while chunk := stream.read(2**16):
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+            except expat.ExpatError:
+                return
+
+    def _doctype(self, *_: object) -> None:
+        raise not_a_workbook()  # no DTD in an .xlsx: entity expansion ("billion laughs")
+
+    def _start(self, name: str, attributes: dict[str, str]) -> None:
+        self.depth += 1
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise too_big("too_complex")
+        tag = name.rpartition(":")[2]
+        if self.unit is not None:
+            self.in_unit += 1
+            if self.in_unit > MAX_ROW_ELEMENTS:
+                raise too_big("too_complex")
+            if tag == "c" and self.depth == self.unit + 1:  # a cell: its column, or the next
+                reference = attributes.get("r")
+                self.width = _column(reference) if reference else self.width + 1
+        elif tag in ("row", "si"):
+            self.unit, self.in_unit, self.width = self.depth, 0, 0
+            if tag == "row":
+                self.rows += 1
+                if self.rows > MAX_ROWS:
+                    raise too_big("too_many_rows", max=MAX_ROWS)
+            else:
+                self.strings += 1
+                if self.strings > MAX_CELLS:
+                    raise too_big("too_many_cells", max=MAX_CELLS)
+        else:
+            self.other += 1
+            if self.other > MAX_OTHER_ELEMENTS:
+                raise too_big("too_complex")
+
+    def _end(self, name: str) -> None:
+        if self.depth == self.unit:
+            self.unit = None
+            self.cells += self.width  # openpyxl hands over every cell left of the last one
+            if self.cells > MAX_CELLS:
+                raise too_big("too_many_cells", max=MAX_CELLS)
+        self.depth -= 1
+
+
+def _column(reference: str) -> int:
+    """The column number of a cell reference ("XFD7" is 16,384); 0 when it has none."""
+    number = 0
+    for letter in reference.upper():
+        if not "A" <= letter <= "Z":
+            break
+        number = number * 26 + ord(letter) - 64
+    return number
 
 
 def _read_sheet(sheet: Any, rows_read: list[int]) -> SheetData:

@@ -15,7 +15,13 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from bot.cli import main
-from models.excel_format import MAX_CELL_CHARS, PROBLEMS_LISTED
+from models.excel_format import (
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_OTHER_ELEMENTS,
+    MAX_ROW_ELEMENTS,
+    PROBLEMS_LISTED,
+)
 from models.standings import refresh_all
 from models.store import Store
 from models.tables import Cadre, Task
@@ -239,4 +245,48 @@ def test_a_sheet_the_workbook_lists_but_does_not_hold_refuses_the_file(store: St
     before = snapshot(store.engine)
     assert problems(store, _zipped(parts), "zh_CN") == [
         "文件有 1 处错误，未导入任何内容：", "这不是 Excel（.xlsx）文件。"]
+    assert snapshot(store.engine) == before
+
+
+def _with_cadres_sheet(store: Store, xml: bytes) -> bytes:
+    """The roster template, its 干部 sheet replaced by `xml` (a worksheet part)."""
+    parts = _parts(fill_template(store, "roster", ROSTER))
+    parts["xl/worksheets/sheet2.xml"] = xml
+    return _zipped(parts)
+
+
+def _sheet(body: bytes, before: bytes = b"") -> bytes:
+    return (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + before + b"<sheetData>" + body + b"</sheetData></worksheet>")
+
+
+def test_a_file_of_few_bytes_and_millions_of_elements_is_refused_before_openpyxl_builds_them(
+    store: Store,
+) -> None:
+    # Under every size limit, yet openpyxl keeps an object per XML element of a row, of the
+    # sheet's views, merges, styles…: 11 million empty cells in one row (a 60 KB file, 44 MB
+    # unpacked) took 51 s and 3.7 GB; 1.5 million sheet views 36 s and 1.5 GB.
+    header = b'<row r="1"><c r="A1" t="inlineStr"><is><t>\xe5\xb9\xb2\xe9\x83\xa8\xe7\xbc\x96' \
+             b'\xe7\xa0\x81</t></is></c></row>'  # 干部编码
+    wide = _sheet(header + b'<row r="2">' + b"<c/>" * (MAX_ROW_ELEMENTS + 1) + b"</row>")
+    views = _sheet(header, b"<sheetViews>" + b'<sheetView workbookViewId="0"/>'
+                   * (MAX_OTHER_ELEMENTS + 1) + b"</sheetViews>")
+    # One cell far to the right makes openpyxl hand over every cell left of it, empty.
+    far = _sheet(header + b"".join(b'<row r="%d"><c r="XFD%d"><v>1</v></c></row>' % (n, n)
+                                   for n in range(2, MAX_CELLS // 16_384 + 3)))
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">'
+              b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>' + _sheet(header))
+    before = snapshot(store.engine)
+    complex_ = ["文件有 1 处错误，未导入任何内容：",
+                "文件内部结构异常（XML 元素过多），无法安全读取。"
+                "请在 Excel 中另存为新文件后再导入。"]
+    assert problems(store, _with_cadres_sheet(store, wide), "zh_CN") == complex_
+    assert problems(store, _with_cadres_sheet(store, views), "zh_CN") == complex_
+    assert problems(store, _with_cadres_sheet(store, far)) == [
+        "The file has 1 problem(s); nothing was imported:",
+        f"The file has more than {MAX_CELLS} cells (each row counted up to its last cell). "
+        "Split it into several files."]
+    # A DTD has no place in an .xlsx (entity expansion: "billion laughs").
+    assert problems(store, _with_cadres_sheet(store, laughs))[1:] == [
+        "This is not an Excel (.xlsx) file."]
     assert snapshot(store.engine) == before
