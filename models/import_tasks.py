@@ -29,6 +29,7 @@ from models.importing import (
     parents_first,
     plain_number,
 )
+from models.limits import MAX_COUNT
 from models.standings import lock_standings, refresh_all
 from models.store import Ctx
 from models.tables import Cadre, Cooperation, Period, Task, Unit
@@ -203,7 +204,8 @@ def _read_task(ctx: Ctx, book: Book, cells: Cells, known: _TaskContext) -> _Task
                          high=decimal_bound(boost_high, 100))
     if boost is not None and dimension == "basic":
         cells.bad("boost", "boost_key_only")
-    target = cells.number("target", places=4, positive=True)
+    # No more than a count toward it may be (models/limits.py): the database keeps no more.
+    target = cells.number("target", places=4, positive=True, low=Decimal(0), high=MAX_COUNT)
     measure = cells.text("measure")
     if measure is not None and cells.raw("target") is None:
         cells.bad("measure", "measure_without_target")
@@ -211,7 +213,8 @@ def _read_task(ctx: Ctx, book: Book, cells: Cells, known: _TaskContext) -> _Task
     recurrence = cells.choice("recurrence") or "once"
     parent, lead = cells.code("parent_task"), cells.code("lead_unit")
     book.unknown(cells, "lead_unit", lead, known.units)
-    lead_share = cells.number("lead_share", places=1) or Decimal(0)
+    lead_share = cells.number("lead_share", places=1, low=Decimal(0),
+                              high=Decimal(100)) or Decimal(0)
     if period_code is None or code is None:
         return None
     existing = known.tasks.get((period_code, code))

@@ -42,6 +42,13 @@ Progress = Callable[[int], None]  # told how many more rows are done
 R = TypeVar("R")
 
 
+class CellError(str):
+    """An Excel error value (#N/A, #REF!, #DIV/0!…) as read from a cell: a formula that failed
+    (a lookup that found nothing), never data, so never a name, a title or a code."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class RowData:
     number: int  # the row number the spreadsheet shows
@@ -110,6 +117,8 @@ def data_rows(book: dict[str, SheetData]) -> int:
 
 
 def _clean(value: object) -> object:
+    if isinstance(value, CellError):
+        return value
     if isinstance(value, str):
         value = clean_text(value).strip()  # Excel writes control characters as _x0000_
         return value or None
@@ -117,8 +126,17 @@ def _clean(value: object) -> object:
 
 
 def _folded(text: str) -> str:
-    """Full-width digits and letters to ASCII (１２ -> 12), as people type them in Chinese."""
-    return unicodedata.normalize("NFKC", text).strip()
+    """Full-width digits and letters to ASCII (１２ -> 12), as people type them in Chinese,
+    without the invisible format characters (zero-width space, BOM, direction marks) a copy
+    from a web page or a chat leaves: "P001\u200b" would be a code of its own."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+
+def header_key(value: object) -> str:
+    """A header as the columns are found by: folded, without spaces, so "动态上调（%）" typed
+    with full-width brackets is the column "动态上调(%)", not an unknown one silently ignored."""
+    return "" if value is None else "".join(_folded(str(value)).split())
 
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
@@ -139,6 +157,9 @@ class Cells:
 
     def _present(self, key: str) -> object:
         value = self.raw(key)
+        if isinstance(value, CellError):
+            self.bad(key, "error_value", value=value)
+            return None
         if value is None and self.fmt.column(key).required:
             self.bad(key, "required")
         return value

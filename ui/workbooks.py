@@ -48,11 +48,13 @@ from models.excel_format import (
 )
 from models.exporting import ResultRow, Results, Row
 from models.importing import (
+    CellError,
     InvalidWorkbook,
     RowData,
     SheetData,
     cell_too_long,
     file_too_large,
+    header_key,
     not_a_workbook,
     too_big,
     unpacked_too_large,
@@ -221,7 +223,7 @@ def _read_sheet(sheet: Any, rows_read: list[int]) -> SheetData:
             raise too_big("too_many_rows", max=MAX_ROWS)
         values = [_value(sheet.title, number, cell) for cell in cells]
         if number == 1:
-            headers = tuple("" if v is None else str(v).strip() for v in values)
+            headers = tuple(header_key(v) for v in values)
             continue
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
@@ -231,6 +233,8 @@ def _read_sheet(sheet: Any, rows_read: list[int]) -> SheetData:
 
 def _value(sheet: str, row: int, cell: Any) -> object:
     value = cell.value
+    if getattr(cell, "data_type", None) == "e":  # #N/A, #REF!…; openpyxl gives the text
+        return CellError(value)
     if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
         raise cell_too_long(sheet, row, getattr(cell, "column_letter", ""), len(value),
                             MAX_CELL_CHARS)

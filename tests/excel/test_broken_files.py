@@ -4,12 +4,17 @@ and nothing at all is imported — on both databases."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+
+from sqlmodel import select
 
 from models.excel_format import CADRES, COOPERATIONS, PERIODS, TASK_LIST, UNITS
 from models.store import Store
+from models.tables import Cadre, Task
 from tests.excel.support import problems, workbook
 from tests.support.snapshot import snapshot
 from tests.support.world import build_world
+from ui import excel_jobs
 
 # The headers as the template writes them (test_round_trip.py pins their Chinese names).
 UNIT_HEADERS, CADRE_HEADERS, PERIOD_HEADERS = UNITS.headers, CADRES.headers, PERIODS.headers
@@ -137,3 +142,50 @@ def test_files_that_are_not_what_the_import_expects(store: Store) -> None:
     assert problems(store, workbook({"单位": [UNIT_HEADERS]}))[1:] == [
         "The sheets hold no rows to import (the example row never is): "
         "单位、干部、分管关系、考核周期."]
+
+
+def test_cells_a_spreadsheet_gets_wrong_without_anyone_seeing_it(store: Store) -> None:
+    """What Excel and a Chinese keyboard do to a cell: a lookup that failed (#N/A), a header
+    typed with full-width brackets, a code carrying a zero-width space from a web page, a
+    target past anything the database keeps, a lead share below zero."""
+    build_world(store)
+    headers = tuple("动态上调（%）" if h == "动态上调(%)" else h for h in TASK_HEADERS)
+    row = dict.fromkeys(headers)
+
+    def task(**cells: object) -> tuple[object, ...]:
+        line = {**row, "考核周期": "2026", "考核干部编码": "P001", "事项名称": "事项",
+                "维度": "重点任务", "指标类别": "业务示范类", "基础分值": 10,
+                "任务来源": "市政府工作报告", **cells}
+        return tuple(line[h] for h in headers)
+
+    content = workbook({
+        "履职事项": [
+            headers,
+            task(事项编码="E1", 事项名称="#N/A"),  # =VLOOKUP(…) that found nothing
+            task(事项编码="E2", 目标值=1e20, 计量单位="次"),
+            task(事项编码="E3", 考核干部编码=None, 考核单位编码="va", 牵头单位编码="va",
+                 **{"牵头单位份额(%)": -20}),
+        ],
+        "协同单位": [COOP_HEADERS, ("2026", "E3", "yst", 60), ("2026", "E3", "city", 60)],
+    })
+    before = snapshot(store.engine, skip=())
+    assert problems(store, content) == [
+        "The file has 4 problem(s); nothing was imported:",
+        "Sheet “履职事项”, row 2, column “事项名称”: the cell holds the error value “#N/A” "
+        "(a formula that failed), not data",
+        "Sheet “履职事项”, row 3, column “目标值”: “1e+20” is not between 0 and 1000000000",
+        "Sheet “履职事项”, row 4, column “牵头单位份额(%)”: “-20” is not between 0 and 100",
+        "Sheet “协同单位”, row 2, column “协同份额(%)”: the shares of task E3 add up to 120 % "
+        "(lead unit 0 %), not 100 %",
+    ]
+    assert problems(store, content, "zh_CN")[1] == (
+        "「履职事项」第 2 行「事项名称」：单元格是错误值“#N/A”（公式出错），不是数据")
+    assert snapshot(store.engine, skip=()) == before
+
+    good = workbook({"履职事项": [headers, task(事项编码="\u200bE4", 考核干部编码="P001\u200b",
+                                             **{"动态上调（%）": 15})]})
+    excel_jobs.import_file(store, good)
+    with store.session() as session:
+        stored = session.exec(select(Task).where(Task.code == "E4")).one()
+        alice = session.exec(select(Cadre).where(Cadre.code == "P001")).one()
+    assert (stored.cadre_id, stored.boost) == (alice.id, Decimal("0.15"))
