@@ -138,6 +138,9 @@ def fingerprint(ctx: Ctx) -> str:
 def recompute_if_policy_changed(ctx: Ctx) -> Job | None:
     """At start: when the standings were made under another policy, queue their recompute
     (once, however many processes start with the new policy). The first start only notes it."""
+    # The bot and its workers start together: one at a time here, or on a fresh database each
+    # finds no note and all but one die at start on its primary key.
+    take_turns(ctx, "policy")
     now_in_force = fingerprint(ctx)
     row = ctx.session.get(BotState, POLICY)
     if row is not None and row.data == now_in_force:

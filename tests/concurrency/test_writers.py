@@ -16,16 +16,25 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlmodel import delete, select
 
 from models import invites, org
 from models.exporting import task_rows
+from models.jobs import POLICY, JobKind
 from models.reports import approve_report, submit_report
 from models.standings import check, refresh_all
 from models.store import Store
-from models.tables import Period
+from models.tables import BotState, Job, Period
 from tests.concurrency.conftest import Database
 from tests.concurrency.crew import in_step
-from tests.concurrency.workers import PROGRESS, approve, import_weights, redeem, submit_month
+from tests.concurrency.workers import (
+    PROGRESS,
+    approve,
+    import_weights,
+    redeem,
+    start_up,
+    submit_month,
+)
 from ui import workbooks
 from ui.i18n import Translator
 
@@ -164,3 +173,27 @@ def test_two_people_redeeming_one_invite_code_at_once(database: Database) -> Non
     first, second = in_step(database.url, jobs, MONTHS)
     for redemptions in zip(first, second, strict=True):
         assert sorted(redemptions) == ["ok", "refused:invite_used"], (first, second)
+
+
+def test_the_bot_and_workers_starting_at_once_note_the_policy_once(database: Database) -> None:
+    """A deployment's processes (`kaohe run` and its `kaohe worker`s) started together: each
+    notes the scoring policy in force at start. On a fresh database they all found no note and
+    all but one died at start on the note's primary key; after a policy change, one recompute
+    is queued, however many start."""
+    build_office(database.store, movers=1, bystanders=0)
+
+    def between(number: int) -> None:  # the next start: a fresh install, then a changed policy
+        with database.store.transaction() as ctx:
+            jobs = ctx.session.exec(select(Job.kind)).all()
+            assert jobs == ([] if number % 2 == 0 else [JobKind.RECOMPUTE.value]), jobs
+            ctx.session.execute(delete(Job))
+            note = ctx.session.get(BotState, POLICY)
+            assert note is not None
+            if number % 2 == 0:
+                note.data = "the policy before"
+            else:
+                ctx.session.delete(note)
+
+    rounds, processes = 6, 4
+    outcomes = in_step(database.url, [(start_up, None)] * processes, rounds, between)
+    assert Counter(o for job in outcomes for o in job) == {"ok": rounds * processes}, outcomes

@@ -55,3 +55,11 @@ def redeem(store: Store, job: tuple[list[str], int], number: int) -> list[str]:
     codes, telegram_base = job
     return [attempt(store, lambda ctx: invites.redeem_invite(
         ctx, codes[number], telegram_base + number))[0]]
+
+
+def start_up(store: Store, job: None, number: int) -> list[str]:
+    """What `kaohe run` and `kaohe worker` do first: the policy in force noted, its recompute
+    queued when it changed."""
+    from models.jobs import recompute_if_policy_changed
+
+    return [attempt(store, recompute_if_policy_changed)[0]]
