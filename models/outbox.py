@@ -35,7 +35,12 @@ from models.vocab import BLOCKED, DROPPED, FAILED, PENDING, SENT
 T = TypeVar("T", Cadre, Unit)
 
 CHUNK = 1000  # ids per IN list and rows per INSERT
-MAX_ATTEMPTS = 8  # 5xx, timeouts and network errors before a row fails for good
+# 5xx, timeouts and network errors: tried again after 2, 4, 8 ... seconds, at most RETRY_PAUSE
+# apart, so that the messages follow within minutes when Telegram (or the network) comes back
+# after an outage; a row fails for good only after a day of failed tries (MAX_ATTEMPTS). With 8
+# tries in all, every message due in an outage of four minutes or more failed for good.
+RETRY_PAUSE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8 + int(timedelta(days=1) / RETRY_PAUSE)
 # How long a sender holds the rows it picked: far longer than a batch takes to send (seconds),
 # renewed before each row goes out; a killed sender's rows wait this long for another.
 LEASE = timedelta(minutes=2)
@@ -392,8 +397,8 @@ def hold(store: Store, row_id: int, until: datetime, error: str | None = None) -
 
 
 def retry(store: Store, row_id: int, error: str) -> None:
-    """A 5xx, timeout or network failure: try again later, doubling the wait each time, and
-    fail for good after MAX_ATTEMPTS."""
+    """A 5xx, timeout or network failure: try again later, doubling the wait each time up to
+    RETRY_PAUSE, and fail for good after MAX_ATTEMPTS (a day of tries)."""
     with _update(store, row_id) as (ctx, row):
         if row is None:
             return
@@ -402,7 +407,8 @@ def retry(store: Store, row_id: int, error: str) -> None:
         if row.attempts >= MAX_ATTEMPTS:
             row.state = FAILED
         else:
-            row.not_before = ctx.now + timedelta(seconds=2 ** row.attempts)
+            row.not_before = ctx.now + min(timedelta(seconds=2 ** min(row.attempts, 20)),
+                                           RETRY_PAUSE)
             row.claimed_by = row.claimed_until = None  # any sender may take it then
 
 

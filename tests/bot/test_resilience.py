@@ -64,6 +64,36 @@ def test_telegram_outage_delays_the_card_and_it_arrives_once(
     assert len([m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]) == 1
 
 
+def test_a_long_telegram_outage_delays_the_card_and_it_still_arrives_once(
+    bot: BotHarness, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram (or the network to it) down for half an hour: every try meanwhile fails with a
+    5xx. The card waits and arrives once Telegram is back; it used to fail for good after 8
+    tries (2 + 4 + ... + 128 s: about four minutes), and the supervisor never got it."""
+    _submit_holding_the_outbox(bot, monkeypatch)
+    cards_before = len(bot.sim.bot_messages(BOSS))
+    armed = False
+    for _ in range(30):  # each try while it is down answers 502
+        if not armed:
+            bot.sim.fail_next("sendMessage", "500")
+        tries = len(bot.sim.calls("sendMessage"))
+        bot.run(sender(bot.app).drain())
+        armed = len(bot.sim.calls("sendMessage")) == tries  # not tried: the fault waits
+        clock.advance(minutes=1)
+    assert len(bot.sim.bot_messages(BOSS)) == cards_before
+    with store.session() as session:
+        row = session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "review_request")).one()
+    assert row.state == "pending" and row.attempts >= 8
+    for _ in range(15):  # Telegram is back (a fault still armed is its last 502)
+        clock.advance(minutes=1)
+        bot.run(sender(bot.app).drain())
+    cards = [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]
+    assert len(cards) == 1
+    with store.session() as session:
+        assert session.get(OutboxMessage, row.id).state == "sent"  # type: ignore[union-attr]
+
+
 def test_a_flood_wait_is_honoured(bot: BotHarness, store: Store, clock: FakeClock,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     _submit_holding_the_outbox(bot, monkeypatch)
