@@ -18,7 +18,7 @@ from models import audit
 from models.access import actor, load, require_admin
 from models.errors import Forbidden, Refused
 from models.org import end_supervision, end_supervisions
-from models.standings import drop
+from models.standings import drop, lock_standings
 from models.store import Ctx
 from models.tables import Cadre, Delegation, Period, Standing, Supervision, Unit
 
@@ -69,6 +69,7 @@ def deactivate_cadre(ctx: Ctx, actor_id: int, cadre_id: int) -> Cadre:
     open_periods = ctx.session.exec(
         select(Period).join(Standing, col(Standing.period_id) == Period.id)
         .where(Standing.cadre_id == cadre.id, col(Period.locked).is_(False))).all()
+    lock_standings(ctx, open_periods)  # all at once, in id order (docs/architecture.md)
     for period in open_periods:
         drop(ctx, period, cadre.id or 0)
     return cadre

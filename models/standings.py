@@ -259,6 +259,9 @@ def drop(ctx: Ctx, period: Period, cadre_id: int) -> None:
     """A cadre leaves the period's standings (deactivated): their row goes (and with it their
     place in the ranks of their groups)."""
     assert period.id is not None
+    # As every writer of standings: an approval of their report meanwhile, having read them as
+    # still active, would write the row again once this one's delete committed.
+    lock_standings(ctx, [period])
     standing = _stored(ctx.session, period.id, AssesseeRef.cadre(cadre_id))
     if standing is None:
         return

@@ -8,25 +8,30 @@ stored standings and ranks and those recomputed from the stored facts, after eve
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import delete, select
 
 from models import invites, org
 from models.exporting import task_rows
 from models.jobs import POLICY, JobKind
+from models.privileges import deactivate_cadre
 from models.reports import approve_report, submit_report
 from models.standings import check, refresh_all
-from models.store import Store
-from models.tables import BotState, Job, Period
+from models.store import Store, make_engine
+from models.tables import BotState, Job, Period, Standing
 from tests.concurrency.conftest import Database
-from tests.concurrency.crew import in_step
+from tests.concurrency.crew import attempt, in_step
 from tests.concurrency.workers import (
     PROGRESS,
     approve,
@@ -197,3 +202,44 @@ def test_the_bot_and_workers_starting_at_once_note_the_policy_once(database: Dat
     rounds, processes = 6, 4
     outcomes = in_step(database.url, [(start_up, None)] * processes, rounds, between)
     assert Counter(o for job in outcomes for o in job) == {"ok": rounds * processes}, outcomes
+
+
+def _waiting_on_a_lock(store: Store, others_than: int) -> bool:
+    with store.engine.connect() as connection:
+        return bool(connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database() AND pid <> :me"), {"me": others_than}).scalar())
+
+
+def test_a_cadre_deactivated_while_their_report_is_approved_leaves_the_ranks(
+        database: Database) -> None:
+    """`kaohe cadre deactivate` while the supervisor approves the cadre's report: the cadre
+    leaves the standings either way. The approval used to read the cadre as still active,
+    wait for the standing the deactivation had deleted, find it gone and write it again: the
+    one who left stayed in everyone's ranks, and `kaohe check` listed the standing."""
+    store = database.store
+    office = build_office(store, movers=1, bystanders=2)
+    cadre_id, task_ids = office.movers[0]
+    report = store.run(lambda ctx: submit_report(ctx, cadre_id, task_ids[0],
+                                                 progress=Decimal(80)).id)
+    approver = Store(make_engine(database.url), store.rules, timezone="Asia/Shanghai",
+                     clock=store.clock)
+    outcomes: list[str] = []
+    with store.transaction() as ctx:  # the command line's transaction, not committed yet
+        deactivate_cadre(ctx, office.admin_id, cadre_id)
+        me = ctx.session.connection().connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+        approving = threading.Thread(target=lambda: outcomes.append(attempt(
+            approver, partial(approve_report, actor_id=office.boss_id, report_id=report or 0,
+                              grade="A"))[0]))
+        approving.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock(approver, me) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    approving.join(30)
+    approver.engine.dispose()
+    assert outcomes == ["ok"]
+    with store.session() as session:
+        period = session.get(Period, office.period_id)
+        assert period is not None
+        assert session.exec(select(Standing).where(Standing.cadre_id == cadre_id)).all() == []
+        assert check(session, store.rules, period) == []
