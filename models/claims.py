@@ -11,6 +11,7 @@ same row, on PostgreSQL as on SQLite (whose one writer at a time already does it
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from datetime import datetime, timedelta
 
@@ -26,8 +27,11 @@ HEARTBEAT_ALIVE = timedelta(seconds=30)  # a worker not seen for this long count
 
 
 def worker_name() -> str:
-    """This process's name as a claimant: host and pid, unique while it runs."""
-    return f"{socket.gethostname()[:40]}-{os.getpid()}"
+    """This process's name as a claimant: host and pid for people reading the tables, and a
+    random part that makes it unique: replicas in containers are all process 1, and their
+    hostnames may agree (a compose file's `hostname:`, pod names cut to 40 characters); two
+    workers of one name would each take the other's claims for their own."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
 def free_for(claimant: str, claimed_by: object, claimed_until: object,

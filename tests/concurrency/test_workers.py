@@ -149,8 +149,8 @@ def test_two_workers_deliver_a_digest_run_once_and_recompute_a_changed_policy(
     shown = {chat: len(sim.bot_messages(chat)) for chat in parts}
     assert shown == dict(parts)
     # Both workers sent a share (a sent row keeps its sender's name).
-    assert {row.claimed_by for row in digests} == {f"{socket.gethostname()[:40]}-{w.pid}"
-                                                   for w in workers}
+    assert {(row.claimed_by or "").rsplit("-", 1)[0] for row in digests} == {
+        f"{socket.gethostname()[:40]}-{w.pid}" for w in workers}
     told = [m.text or "" for m in sim.bot_messages(900_000 + admin)]
     assert any("已排入发送队列" in text for text in told)  # the admin heard it was done
     # The import and the preview were each done once and told once (two workers took turns).

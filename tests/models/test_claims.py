@@ -3,7 +3,11 @@ and what a killed one held is taken over once its lease ran out."""
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
+
+import pytest
 
 from models import claims, jobs, outbox
 from models.jobs import JobKind
@@ -130,3 +134,21 @@ def test_workers_share_the_rate_among_the_live_ones(store: Store, clock: FakeClo
     claims.heartbeat(store, "w3")
     clock.advance(seconds=claims.HEARTBEAT_ALIVE.total_seconds() + 1)  # w3 was killed
     assert claims.heartbeat(store, "w1") == 1
+
+
+def test_workers_in_containers_alike_still_claim_apart(store: Store,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two `kaohe worker` replicas in containers: each is process 1, and their hostnames (a
+    compose file's `hostname:`, or Kubernetes pod names past 40 characters) agree. They used to
+    get one claimant's name, so each took the rows the other held as its own and every
+    message of a digest run went out twice."""
+    names = []
+    for pod in ("kaohe-assessment-worker-prod-5d8f7c9b6d-x7k2p",
+                "kaohe-assessment-worker-prod-5d8f7c9b6d-q4m9z"):
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "getpid", lambda: 1)
+            patch.setattr(socket, "gethostname", lambda pod=pod: pod)
+            names.append(claims.worker_name())
+    first, second = names
+    _queue(store, range(1000, 1010))
+    assert _pick(store, first) and _pick(store, second) == []
