@@ -79,8 +79,10 @@ def _decide(
     claimed_by = [AssesseeRef.cadre(claim.claimant_id)]
     refuse_own_facts(who, [_assessee(claim), *claimed_by], "own_claim", f"innovation.{state}",
                      "innovation_claim", claim.id)
-    if claim.state != SUBMITTED:
-        raise Refused("already_decided", claim=claim.id, state=claim.state)
+    if claim.state != SUBMITTED:  # another admin was first: say who (the sentence needs it)
+        decider = None if claim.reviewer_id is None else ctx.session.get(Cadre, claim.reviewer_id)
+        raise Refused("claim_decided", claim=claim.id, state=claim.state,
+                      by=decider.name if decider else "")
     period = open_period(ctx, claim.period_id)
     before = audit.snapshot(claim)
     claim.state = state

@@ -92,3 +92,33 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     assert "未通过" in bot.last(BOB).body and "缺少推广文件" in bot.last(BOB).body
     with store.session() as session:
         assert session.exec(select(InnovationClaim)).one().state == "rejected"
+
+
+def test_a_claim_decided_by_another_admin_is_said_so_on_both_buttons(
+    bot: BotHarness, store: Store, world: World
+) -> None:
+    """Two admins open the same claim; the second to tap is told who decided it, not shown
+    the error apology (the refusal's sentence once lacked the name it needs)."""
+    from models import org
+
+    with store.transaction() as ctx:
+        other = org.add_cadre(ctx, None, code="A002", name="第二管理员", unit=world.office_admin,
+                              is_admin=True)
+    bot.join(other, 3002)
+    bot.say(BOB, "/claim")
+    bot.tap(BOB, "经验推广")
+    bot.tap(BOB, "市级（1 分）")
+    bot.say(BOB, "社区议事协商经验在全市推广")
+    bot.tap(BOB, "跳过")
+    bot.tap(BOB, "✅ 提交申报")
+    for admin in (ADMIN, 3002):
+        bot.say(admin, "/admin")
+        bot.tap(admin, "审核创新加分")
+    bot.tap(ADMIN, "✅ 通过")
+    bot.tap(3002, "✅ 通过")
+    assert "已由 考核办管理员 处理" in bot.alert()
+    bot.tap(3002, "❌ 驳回")
+    assert "已由 考核办管理员 处理" in (bot.alert() + bot.say(3002, "缺少推广文件")[-1].body)
+    with store.session() as session:
+        assert session.exec(select(InnovationClaim)).one().state == "approved"
+    assert not any("出错了" in text for text in bot.texts(3002))
