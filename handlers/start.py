@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, MenuButtonWebApp, Update, WebAppInfo
+from telegram.constants import ChatType
 from telegram.ext import (
+    ApplicationHandlerStop,
     CommandHandler,
     MessageHandler,
     filters,
@@ -123,6 +125,18 @@ async def groups_only(update: Update, context: Context) -> None:
         await answer(update, p.r.text("group.commands_in_groups"), menu(p))
 
 
+async def edited(update: Update, context: Context) -> None:
+    """An edit of a message sent earlier. Taken as input it would feed whatever step the person
+    is at now (an old chat line edited became a review's reason), so it is not: they are told
+    to send it again, and no other handler sees it. In a group nothing is said."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        p = await person(update, context)
+        if p is not None:
+            await answer(update, p.r.text("bot.edit_ignored"))
+    raise ApplicationHandlerStop
+
+
 async def not_understood(update: Update, context: Context) -> None:
     p = await person(update, context)
     if p is None:
@@ -131,6 +145,8 @@ async def not_understood(update: Update, context: Context) -> None:
 
 
 def register(application: KaoheApp) -> None:
+    # Before every other group: conversations' text steps and commands take edits too.
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, edited), group=-1)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(MessageHandler(filters.Text(menu_labels("help")), help_command))

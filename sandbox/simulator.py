@@ -238,6 +238,22 @@ class TelegramSimulator:
                 entities=_command_entities(text))
             return self._world.queue_update({"message": message.to_json()})
 
+    def edit_text(self, user_id: int, message_id: int, text: str, *,
+                  chat_id: int | None = None) -> JSON:
+        """The user edits a text message they sent earlier: the bot gets an edited_message."""
+        if not text.strip():
+            raise SimulatorError("Telegram clients do not send empty messages")
+        with self._world.lock:
+            user, chat = self._speaker(user_id, chat_id)
+            message = self._world.find_message(chat.chat_id, message_id)
+            if message is None or message.from_bot or message.sender.get("id") != user.user_id:
+                raise SimulatorError(f"user {user_id} sent no message {message_id} there")
+            if message.text is None:
+                raise SimulatorError(f"message {message_id} has no text to edit")
+            message.text, message.entities = text, _command_entities(text)
+            message.edit_date, message.edit_count = self._world.now(), message.edit_count + 1
+            return self._world.queue_update({"edited_message": message.to_json()})
+
     def tap(self, user_id: int, message_id: int, button: str, *,
             chat_id: int | None = None) -> JSON:
         """Tap an inline button (by label or callback_data) that the message shows now."""

@@ -159,3 +159,26 @@ def test_delegate_dates_in_full_width_and_huge_are_answered(bot: BotHarness) -> 
     # From today (2026-06-15) at the earliest: a delegation is never backdated.
     assert "代为审批" in bot.say(BOSS, "２０２６-０６-１５～２０２６-０６-３０")[-1].body
     _no_apology(bot, BOSS)
+
+
+def test_an_edited_old_message_is_not_taken_for_the_step_at_hand(
+    bot: BotHarness, store: Store
+) -> None:
+    """Telegram sends an edit of an old message as an update: it once went into whatever step
+    the person was at, so a supervisor's edited chat line returned a report with it as reason."""
+    _start_report(bot, "压缩业务办理时限")
+    bot.say(ALICE, "60")
+    bot.tap(ALICE, "跳过")
+    bot.tap(ALICE, "跳过")
+    bot.tap(ALICE, "✅ 提交")
+    bot.say(BOSS, "收到")
+    old = [m for m in bot.sim.messages(BOSS) if not m.from_bot][-1]
+    bot.tap(BOSS, "↩️ 退回修改", bot.message_with_button(BOSS, "↩️ 退回修改"))
+    before = len(bot.sim.messages(BOSS))
+    bot.feed(bot.sim.edit_text(BOSS, old.message_id, "同意"))
+    told = [m.body for m in bot.sim.messages(BOSS)[before:] if m.from_bot]
+    assert len(told) == 1 and "修改" in told[0] and "重新发送" in told[0], told
+    assert [(r.state, r.reason) for r in _reports(store)] == [("submitted", None)]
+    bot.say(BOSS, "请补充照片")  # the step still waits for its reason
+    assert [(r.state, r.reason) for r in _reports(store)] == [("returned", "请补充照片")]
+    _no_apology(bot, ALICE, BOSS)
