@@ -35,6 +35,9 @@ FILE_NAME = TextRule("file_name", 255, required=False)  # a document's name: cut
 MAX_COUNT = Decimal(10) ** 9
 
 _KEPT = {"\n", "\t"}
+# Characters that show nothing besides format ones (zero-width space, joiners, direction marks,
+# the byte order mark): the fillers some clients send as a "blank" message.
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
 
 
 def clean_text(text: str) -> str:
@@ -47,11 +50,17 @@ def clean_text(text: str) -> str:
 def checked_text(rule: TextRule, text: str | None) -> str:
     """The cleaned, trimmed text, or Refused when it is empty (and required) or too long."""
     cleaned = clean_text(text or "").strip()
+    if _shows_nothing(cleaned):  # a zero-width space alone is no more a reason than no text
+        cleaned = ""
     if rule.required and not cleaned:
         raise Refused(f"{rule.name}_required")
     if len(cleaned) > rule.max_length:
         raise Refused(f"{rule.name}_too_long", max=rule.max_length, length=len(cleaned))
     return cleaned
+
+
+def _shows_nothing(text: str) -> bool:
+    return all(ch.isspace() or ch in _BLANK or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def optional_text(rule: TextRule, text: str | None) -> str | None:

@@ -182,3 +182,24 @@ def test_an_edited_old_message_is_not_taken_for_the_step_at_hand(
     bot.say(BOSS, "请补充照片")  # the step still waits for its reason
     assert [(r.state, r.reason) for r in _reports(store)] == [("returned", "请补充照片")]
     _no_apology(bot, ALICE, BOSS)
+
+
+def test_a_reason_or_description_that_shows_nothing_is_asked_again(
+    bot: BotHarness, store: Store
+) -> None:
+    """A zero-width space or the Hangul filler (how some clients send a "blank" message) is as
+    empty as no text: a report was returned, and a claim filed, with nothing to read."""
+    _start_report(bot, "压缩业务办理时限")
+    bot.say(ALICE, "60")
+    bot.tap(ALICE, "跳过")
+    bot.tap(ALICE, "跳过")
+    bot.tap(ALICE, "✅ 提交")
+    bot.tap(BOSS, "↩️ 退回修改", bot.last(BOSS))
+    for blank in ("\u200b", "\u3164", "\u2060\ufeff", "\u200b \u200b"):
+        assert "请填写理由" in bot.say(BOSS, blank)[-1].body, repr(blank)
+    assert [(r.state, r.reason) for r in _reports(store)] == [("submitted", None)]
+    assert "请填写事项说明" in _claim(bot, "\u3164")
+    bot.say(BOB, "经验推广")
+    bot.tap(BOB, "跳过")
+    assert "经验推广" in bot.last(BOB).body
+    _no_apology(bot, ALICE, BOSS, BOB)
