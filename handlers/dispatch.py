@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler
 
@@ -72,6 +72,11 @@ async def admitted(update: Update, context: Context, tap: Callback) -> Person | 
     """The person pressing, if the kind's door opens for them; else None, refused."""
     query = update.callback_query
     assert query is not None and query.data is not None
+    if isinstance(query.message, Message) and query.message.effective_attachment is not None:
+        # None of our photos or documents carries a button (a handler would edit text onto it,
+        # which Telegram refuses): a press on one is forged.
+        await refuse_unparsable(update, context, "pressed on a photo or document")
+        return None
     chat = update.effective_chat
     knock = Knock(
         telegram_user_id=query.from_user.id, door=tap.door, callback=str(query.data),

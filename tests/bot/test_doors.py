@@ -194,3 +194,25 @@ def test_every_kind_fits_telegram_and_parses_back(bot: BotHarness, world: World,
         assert len(example.data.encode()) <= callbacks.CALLBACK_DATA_LIMIT
         assert callbacks.kind_of(example.data) is kind
         assert kind.parse(example.data) == example
+
+
+def test_a_press_forged_on_a_photo_or_document_is_refused_as_stale(
+        bot: BotHarness, store: Store, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """None of the bot's photos or documents carries a button, and text cannot be edited onto
+    one: a press forged on one (a page, a period, a language) got the error apology."""
+    from tests.bot.conftest import ADMIN
+
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "📤 导入 Excel")
+    document = next(m for m in reversed(bot.sim.bot_messages(ADMIN)) if m.document)
+    for data in (callbacks.TasksPage(0).data, callbacks.AdminPeriod(world.id.year).data,
+                 callbacks.Language("en").data):
+        before, audits = _facts(store), _audit_count(store)
+        shown = len(bot.sim.messages(ADMIN))
+        bot.feed(bot.sim.forge_callback(ADMIN, document.message_id, data))
+        assert "失效" in bot.alert(), data
+        assert len(bot.sim.messages(ADMIN)) == shown, data
+        assert _facts(store) == before, data
+        assert _audit_count(store) == audits + 1, data
+    assert not bot.sim.errors()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
