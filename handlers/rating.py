@@ -86,7 +86,9 @@ async def ask_confirmation(update: Update, context: Context, p: Person, tap: Rat
     assert update.callback_query is not None
     await update.callback_query.answer()
     period = await read(context, lambda s: s.get(Period, tap.period))
-    assert period is not None  # the door loaded it
+    if period is None:  # the office's door does not load the period: a forged button's
+        await answer(update, p.r.text("admin.period_gone"))
+        return
     action: Literal["pub", "fin"] = "pub" if tap.action == "pub" else "fin"
     key = "rating.confirm_publish" if action == "pub" else "rating.confirm_finalise"
     days = app(context).publicity_days

@@ -216,3 +216,21 @@ def test_a_press_forged_on_a_photo_or_document_is_refused_as_stale(
         assert _audit_count(store) == audits + 1, data
     assert not bot.sim.errors()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_rating_button_for_a_period_that_does_not_exist_is_answered(
+        bot: BotHarness, store: Store, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    """The office's door checks the admin, not the period: 公示 or 定档 of a period id no row
+    has (a forged button) reached the question and failed there with the error apology."""
+    from tests.bot.conftest import ADMIN
+
+    message_id = _holding_a_message(bot, ADMIN, None)
+    before = _facts(store)
+    for action in ("pub", "fin"):
+        data = callbacks.RatingAction(action, world.id.year + 999).data
+        told = len(bot.sim.messages(ADMIN))
+        bot.feed(bot.sim.forge_callback(ADMIN, message_id, data))
+        said = [m.body for m in bot.sim.messages(ADMIN)[told:]]
+        assert said == ["这个考核周期已不存在，请重新打开管理菜单。"], said
+    assert _facts(store) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
