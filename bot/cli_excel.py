@@ -53,7 +53,7 @@ def import_(state: CliState, kind: str, file: Path, admin_code: str | None) -> N
     upgrade(state.context.engine)
     actor_id = _admin_id(state, admin_code)
     try:
-        found, sheets = excel_jobs.read(file.read_bytes(), kind)
+        found, sheets = excel_jobs.read(excel_jobs.load(file), kind)
         with _progress() as progress:
             bar = progress.add_task(t("excel.importing", file=file.name),
                                     total=excel_jobs.rows_to_import(sheets))

@@ -395,12 +395,15 @@ def not_a_workbook() -> InvalidWorkbook:
 
 def too_big(code: str, **params: object) -> InvalidWorkbook:
     """The file is past a limit of models/excel_format.py: refused before (or while) it is
-    read, as one problem; `code` is file_too_large, unpacked_too_large, too_many_rows,
-    too_many_cells or too_complex."""
+    read, as one problem; `code` is file_too_large, file_over_limit, unpacked_too_large,
+    too_many_rows, too_many_cells or too_complex."""
     return InvalidWorkbook([Problem("", 0, "", code, {k: str(v) for k, v in params.items()})])
 
 
-def file_too_large(size: int) -> InvalidWorkbook:
+def file_too_large(size: int | None) -> InvalidWorkbook:
+    """Past MAX_FILE_BYTES; `size` None: a stream with no size (a device, a pipe) read that far."""
+    if size is None:
+        return too_big("file_over_limit", max=megabytes(MAX_FILE_BYTES))
     return too_big("file_too_large", size=megabytes(size), max=megabytes(MAX_FILE_BYTES))
 
 

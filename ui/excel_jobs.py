@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from models.errors import Refused
-from models.excel_format import PROBLEMS_LISTED, ROSTER, TASKS, WORKBOOKS, detect
+from models.excel_format import MAX_FILE_BYTES, PROBLEMS_LISTED, ROSTER, TASKS, WORKBOOKS, detect
 from models.exporting import results, roster_rows, task_rows
 from models.import_roster import import_roster
 from models.import_tasks import import_tasks
@@ -24,6 +25,7 @@ from models.importing import (
     Problem,
     SheetData,
     data_rows,
+    file_too_large,
     wrong_workbook,
 )
 from models.jobs import FILE, TELEGRAM_FILE
@@ -37,6 +39,20 @@ from ui.i18n import Translator
 
 Progress = Callable[[int], None]
 IMPORTERS = {ROSTER: import_roster, TASKS: import_tasks}
+
+
+def load(path: Path) -> bytes:
+    """A file's bytes, for `read`. Past MAX_FILE_BYTES it is refused from its size before any of
+    it is read, and no more than the limit and one byte is ever read: a file of gigabytes, or
+    a device with no size and no end (/dev/zero), costs no more memory than a file at the limit."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise file_too_large(size)
+    with path.open("rb") as stream:
+        content = stream.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:  # no size to tell (a device, a pipe), or it grew since
+        raise file_too_large(None)
+    return content
 
 
 def read(content: bytes, kind: str | None = None) -> tuple[str, dict[str, SheetData]]:

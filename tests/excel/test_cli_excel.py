@@ -3,6 +3,7 @@ export in its three forms."""
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,29 @@ def test_template_import_and_export_from_the_command_line(database: str, tmp_pat
     # No period yet: the results export says which period it could not find.
     missing = runner.invoke(main, ["--lang", "en", "export", "--period", "2026", str(exported)])
     assert missing.exit_code == 2 and "2026" in missing.output
+
+
+def test_a_huge_file_or_a_device_is_refused_without_reading_it(
+    database: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    huge = tmp_path / "huge.xlsx"
+    with huge.open("wb") as handle:  # 200 MB, sparse: takes no disk
+        handle.truncate(200 * 2**20)
+    tracemalloc.start()
+    try:
+        result = runner.invoke(main, ["import", "roster", str(huge)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "文件有 1 处错误，未导入任何内容：",
+        "文件大小 200.0 MB，超过上限 10.0 MB。请分成几个文件导入。"]
+    assert peak < 20 * 2**20  # its size was known before any of it was read
+    # A device has no size and no end: at most the limit and one byte are read.
+    endless = runner.invoke(main, ["import", "roster", "/dev/zero"])
+    assert endless.exit_code == 1
+    assert endless.output.strip().splitlines() == [
+        "文件有 1 处错误，未导入任何内容：", "文件超过上限 10.0 MB。请分成几个文件导入。"]
