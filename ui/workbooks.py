@@ -9,6 +9,7 @@ user's language (locales/).
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -82,6 +83,16 @@ POINTS_FORMAT = "0.00"
 def read_workbook(content: bytes) -> dict[str, SheetData]:
     """Every sheet's header row and non-empty rows. Not an .xlsx: InvalidWorkbook(not_xlsx);
     past a limit of models/excel_format.py: InvalidWorkbook naming it, before it is parsed."""
+    # openpyxl warns of what it does not read (drop-downs kept as an extension, a missing
+    # default style…) on stderr, before our answer, in English: the office is told what
+    # matters in our own words. Only openpyxl's warnings, so that two imports in two threads
+    # (catch_warnings is not thread-safe) can at worst leave openpyxl's silenced.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module="openpyxl")
+        return _read_workbook(content)
+
+
+def _read_workbook(content: bytes) -> dict[str, SheetData]:
     check_size(content)
     # A damaged or hostile file makes openpyxl and zipfile raise almost anything: BadZipFile,
     # SyntaxError (XML that does not parse), RuntimeError (an encrypted member), zlib.error,

@@ -3,6 +3,9 @@ export in its three forms."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -11,7 +14,11 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from bot.cli import main
-from tests.excel.support import save
+from tests.excel.support import save, workbook
+from tests.excel.test_broken_files import CADRE_HEADERS, UNIT_HEADERS
+from tests.excel.test_hostile_files import _parts, _zipped
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -86,3 +93,26 @@ def test_a_huge_file_or_a_device_is_refused_without_reading_it(
     assert endless.exit_code == 1
     assert endless.output.strip().splitlines() == [
         "文件有 1 处错误，未导入任何内容：", "文件超过上限 10.0 MB。请分成几个文件导入。"]
+
+
+def test_openpyxl_s_warnings_are_not_printed_our_answer_is(database: str, tmp_path: Path) -> None:
+    # Excel and WPS write drop-downs that point at another sheet as an extension openpyxl does
+    # not read ("Data Validation extension is not supported and will be removed"), a warning
+    # that meant nothing to the office and came before the answer on the command line.
+    parts = _parts(workbook({"单位": [UNIT_HEADERS, ("city", "昌吉市", "市", None, "一般岗位")],
+                             "干部": [CADRE_HEADERS, ("A001", "罗静怡", "city")]}))
+    parts["xl/worksheets/sheet2.xml"] = parts["xl/worksheets/sheet2.xml"].replace(
+        b"</worksheet>", b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}"/>'
+                         b'<ext uri="{00000000-0000-0000-0000-000000000000}"/></extLst>'
+                         b"</worksheet>")
+    path = tmp_path / "roster.xlsx"
+    path.write_bytes(_zipped(parts))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KAOHE_")}
+    env.update(KAOHE_DATABASE__URL=database)
+    kaohe = "from bot.cli import main; main()"  # as the console script does
+    done = subprocess.run([sys.executable, "-c", kaohe, "import", "roster", str(path)],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert "干部：新增 1，更新 0，未变 0" in done.stdout
