@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
@@ -137,6 +137,31 @@ def header_key(value: object) -> str:
     """A header as the columns are found by: folded, without spaces, so "动态上调（%）" typed
     with full-width brackets is the column "动态上调(%)", not an unknown one silently ignored."""
     return "" if value is None else "".join(_folded(str(value)).split())
+
+
+def sheet_key(name: str) -> str:
+    """A sheet's name as sheets are found by: as a header, and without case."""
+    return header_key(name).casefold()
+
+
+def named_sheets(sheets: dict[str, SheetData]) -> dict[str, SheetData]:
+    """The sheets, those named as an expected sheet but for spaces, width or case ("干部 ",
+    "　单位") under the expected name: the office sees 干部 there, and the import would skip
+    it without a word. Two sheets that are then one name refuse the file: which one is meant?"""
+    expected = {sheet_key(f.name): f.name for formats in WORKBOOKS.values() for f in formats}
+    named: dict[str, SheetData] = {}
+    problems = []
+    for position, (name, sheet) in enumerate(sheets.items()):
+        canonical = expected.get(sheet_key(name), name)
+        first = named.get(canonical)
+        if first is not None:
+            problems.append(Problem(name, 0, "", "same_sheet_name", {"other": first.name},
+                                    (position, 0, 0)))
+        else:
+            named[canonical] = sheet
+    if problems:
+        raise InvalidWorkbook(problems)
+    return {canonical: replace(sheet, name=canonical) for canonical, sheet in named.items()}
 
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
@@ -288,6 +313,18 @@ class Book:
             self.problem(None, 0, None, "wrong_sheets", found="、".join(sheets),
                          expected=expected)
             return
+        names = {f.name for f in self.formats}
+        for fmt in self.formats:
+            if fmt.name in sheets:
+                continue
+            # Its columns under another name ("干部名单", "Sheet1"): it would be left out
+            # without a word, and the answer would say 干部：新增 0.
+            required = {c.header for c in fmt.columns if c.required}
+            for name, sheet in sheets.items():
+                if name not in names and required <= set(sheet.headers):
+                    self.problems.append(Problem(name, 0, "", "misnamed_sheet",
+                                                 {"expected": fmt.name},
+                                                 (self.positions[name], 0, 0)))
         for fmt in known:
             sheet = sheets[fmt.name]
             missing = [c.header for c in fmt.columns if c.header not in sheet.headers

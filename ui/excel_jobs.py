@@ -26,6 +26,7 @@ from models.importing import (
     SheetData,
     data_rows,
     file_too_large,
+    named_sheets,
     wrong_workbook,
 )
 from models.jobs import FILE, TELEGRAM_FILE
@@ -58,7 +59,7 @@ def load(path: Path) -> bytes:
 def read(content: bytes, kind: str | None = None) -> tuple[str, dict[str, SheetData]]:
     """The workbook's sheets and which kind it is (given, or told by its sheet names)."""
     from ui import workbooks
-    sheets = workbooks.read_workbook(content)
+    sheets = named_sheets(workbooks.read_workbook(content))
     found = kind or detect(list(sheets))
     if found is None:
         raise wrong_workbook([name for name, s in sheets.items() if s.headers or s.rows])

@@ -15,10 +15,12 @@ from tests.excel.support import problems, workbook
 from tests.support.snapshot import snapshot
 from tests.support.world import build_world
 from ui import excel_jobs
+from ui.i18n import Translator
 
 # The headers as the template writes them (test_round_trip.py pins their Chinese names).
 UNIT_HEADERS, CADRE_HEADERS, PERIOD_HEADERS = UNITS.headers, CADRES.headers, PERIODS.headers
 TASK_HEADERS, COOP_HEADERS = TASK_LIST.headers, COOPERATIONS.headers
+ZH = Translator("zh_CN")
 
 
 def test_a_broken_roster_names_every_bad_cell_and_imports_nothing(store: Store) -> None:
@@ -189,3 +191,28 @@ def test_cells_a_spreadsheet_gets_wrong_without_anyone_seeing_it(store: Store) -
         stored = session.exec(select(Task).where(Task.code == "E4")).one()
         alice = session.exec(select(Cadre).where(Cadre.code == "P001")).one()
     assert (stored.cadre_id, stored.boost) == (alice.id, Decimal("0.15"))
+
+
+def test_sheets_are_found_by_name_as_headers_are_and_a_doubtful_one_refuses_the_file(
+    store: Store,
+) -> None:
+    """A sheet named "干部 " (a trailing space) or "　单位" (a full-width space) was skipped
+    without a word: the answer said 干部：新增 0. Names are matched as headers are; two sheets
+    that are then one name, or a sheet with another's columns under another name while that
+    sheet is missing, refuse the file."""
+    units = [UNIT_HEADERS, ("city", "昌吉市", "市", None, "一般岗位")]
+    cadres = [CADRE_HEADERS, ("A001", "罗静怡", "city")]
+    done = excel_jobs.import_file(store, workbook({"　单位": units, "干部 ": cadres}))
+    assert excel_jobs.result_lines(ZH, done)[1:3] == ["单位：新增 1，更新 0，未变 0",
+                                                     "干部：新增 1，更新 0，未变 0"]
+    before = snapshot(store.engine, skip=())
+    assert problems(store, workbook({"单位": units, "干部": cadres, "干部 ": cadres}),
+                    "zh_CN") == [
+        "文件有 1 处错误，未导入任何内容：",
+        "「干部 」：与工作表「干部」名称相同（只差空格、全角半角或大小写），"
+        "不知道应导入哪一个：请删除或改名其中一个"]
+    assert problems(store, workbook({"单位": units, "干部名单": cadres})) == [
+        "The file has 1 problem(s); nothing was imported:",
+        "Sheet “干部名单”: it has the columns of the sheet “干部” but not its name, so it "
+        "would not be imported: rename it “干部” to import it, or delete it"]
+    assert snapshot(store.engine, skip=()) == before
