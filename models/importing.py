@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlmodel import select
 
@@ -42,11 +42,28 @@ Progress = Callable[[int], None]  # told how many more rows are done
 R = TypeVar("R")
 
 
-class CellError(str):
-    """An Excel error value (#N/A, #REF!, #DIV/0!…) as read from a cell: a formula that failed
-    (a lookup that found nothing), never data, so never a name, a title or a code."""
+class NotData(str):
+    """What a cell holds that is not data, as the reader found it: never a name, a title or a
+    code, but the problem `code` naming the cell, its text the message's {value}."""
 
     __slots__ = ()
+    code: ClassVar[str] = ""
+
+
+class CellError(NotData):
+    """An Excel error value (#N/A, #REF!, #DIV/0!…) as read from a cell: a formula that failed
+    (a lookup that found nothing)."""
+
+    __slots__ = ()
+    code = "error_value"
+
+
+class MergedCell(NotData):
+    """A cell a merge covers, but for its top-left one: it holds no value of its own (the
+    merge's shows in it), so it reads as empty. Its text is the merged range ("C2:C4")."""
+
+    __slots__ = ()
+    code = "merged_cell"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +134,7 @@ def data_rows(book: dict[str, SheetData]) -> int:
 
 
 def _clean(value: object) -> object:
-    if isinstance(value, CellError):
+    if isinstance(value, NotData):
         return value
     if isinstance(value, str):
         value = clean_text(value).strip()  # Excel writes control characters as _x0000_
@@ -182,8 +199,8 @@ class Cells:
 
     def _present(self, key: str) -> object:
         value = self.raw(key)
-        if isinstance(value, CellError):
-            self.bad(key, "error_value", value=value)
+        if isinstance(value, NotData):
+            self.bad(key, value.code, value=value)
             return None
         if value is None and self.fmt.column(key).required:
             self.bad(key, "required")

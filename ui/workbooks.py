@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,7 +24,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
@@ -51,6 +52,7 @@ from models.exporting import ResultRow, Results, Row
 from models.importing import (
     CellError,
     InvalidWorkbook,
+    MergedCell,
     RowData,
     SheetData,
     cell_too_long,
@@ -93,7 +95,7 @@ def read_workbook(content: bytes) -> dict[str, SheetData]:
 
 
 def _read_workbook(content: bytes) -> dict[str, SheetData]:
-    check_size(content)
+    scan = check_size(content)
     # A damaged or hostile file makes openpyxl and zipfile raise almost anything: BadZipFile,
     # SyntaxError (XML that does not parse), RuntimeError (an encrypted member), zlib.error,
     # TypeError, IndexError (a style or shared string that is not there)… Each means the same
@@ -115,7 +117,10 @@ def _read_workbook(content: bytes) -> dict[str, SheetData]:
             # Read-only mode believes the sheet's <dimension> and stops there; a file that
             # declares fewer rows (or columns) than it holds would be read in part, silently.
             sheet.reset_dimensions()
-            sheets[sheet.title] = _read_sheet(sheet, rows_read)
+            # Read-only mode does not read merged cells: the scan kept them by part, and a
+            # ReadOnlyWorksheet knows its part's name in the zip (_worksheet_path).
+            merged = scan.merged.get(getattr(sheet, "_worksheet_path", ""), [])
+            sheets[sheet.title] = _read_sheet(sheet, rows_read, merged)
         return sheets
     except InvalidWorkbook:
         raise
@@ -125,9 +130,10 @@ def _read_workbook(content: bytes) -> dict[str, SheetData]:
         book.close()
 
 
-def check_size(content: bytes) -> None:
+def check_size(content: bytes) -> _ElementCount:
     """Refuse a file too big to read safely, from its size and its zip directory, then from
-    its XML elements counted before openpyxl builds anything from them."""
+    its XML elements counted before openpyxl builds anything from them. Returns the count,
+    with what it kept of the parts on the way (their merged cells)."""
     if len(content) > MAX_FILE_BYTES:
         raise file_too_large(len(content))
     try:
@@ -146,13 +152,16 @@ def check_size(content: bytes) -> None:
         raise
     except Exception as exc:  # a part that does not inflate: openpyxl would fail on it too
         raise not_a_workbook() from exc
+    return count
 
 
 class _ElementCount:
     """The file's XML elements, counted as expat streams each part by with nothing kept, and
     refused at the first limit passed (models/excel_format.py): openpyxl builds an object for
     each element of a row, of the styles, views, merges…; rows are read one at a time, the rest
-    is kept. A part expat cannot parse is left to openpyxl, which refuses it if it reads it."""
+    is kept. A part expat cannot parse is left to openpyxl, which refuses it if it reads it.
+    Kept on the way, as read-only openpyxl does not read them: each part's merged ranges (at
+    most MAX_OTHER_ELEMENTS, as any element outside rows)."""
 
     def __init__(self) -> None:
         self.elements = self.other = self.rows = self.cells = self.strings = 0
@@ -160,13 +169,15 @@ class _ElementCount:
         self.unit: int | None = None  # the depth of the row or shared string being read
         self.in_unit = 0  # elements in it
         self.width = 0  # the row's last cell so far
+        self.merged: dict[str, list[str]] = {}  # part name -> its merged ranges ("C2:C4")
+        self.part = ""
 
     def scan(self, archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
         parser = expat.ParserCreate()
         parser.StartDoctypeDeclHandler = self._doctype
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
-        self.depth, self.unit = 0, None
+        self.depth, self.unit, self.part = 0, None, part.filename
         with archive.open(part) as stream:
             try:
                 while chunk := stream.read(2**16):
@@ -205,6 +216,8 @@ class _ElementCount:
             self.other += 1
             if self.other > MAX_OTHER_ELEMENTS:
                 raise too_big("too_complex")
+            if tag == "mergeCell":
+                self.merged.setdefault(self.part, []).append(attributes.get("ref", ""))
 
     def _end(self, name: str) -> None:
         if self.depth == self.unit:
@@ -225,7 +238,7 @@ def _column(reference: str) -> int:
     return number
 
 
-def _read_sheet(sheet: Any, rows_read: list[int]) -> SheetData:
+def _read_sheet(sheet: Any, rows_read: list[int], merged: list[str]) -> SheetData:
     headers: tuple[str, ...] = ()
     rows = []
     for number, cells in enumerate(sheet.iter_rows(), start=1):
@@ -239,7 +252,35 @@ def _read_sheet(sheet: Any, rows_read: list[int]) -> SheetData:
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         rows.append(RowData(number, {h: v for h, v in zip(headers, values, strict=False) if h}))
+    _mark_merged(headers, rows, merged)
     return SheetData(sheet.title, headers, tuple(rows))
+
+
+def _mark_merged(headers: tuple[str, ...], rows: list[RowData], merged: list[str]) -> None:
+    """Each cell of a data row that a merge covers, but its top-left one, holds MergedCell(range):
+    read as it is, it is empty, so a merged required column was 'required, but empty' with no
+    word of the merge, and a merged optional one its default on every row but the first."""
+    rows = sorted(rows, key=lambda r: r.number)  # in order already, unless a file lies
+    numbers = [r.number for r in rows]
+    columns = [number for number, header in enumerate(headers, start=1) if header]
+    budget = MAX_CELLS  # overlapping merges (no tool writes them) cost no more than cells may
+    for reference in merged:
+        try:
+            left, top, right, bottom = range_boundaries(reference)
+        except (ValueError, TypeError):
+            continue  # not a range: openpyxl ignores it in read-only mode too
+        top, left = top or 1, left or 1  # a whole column (A:A) or row (2:2)
+        first = bisect_left(numbers, max(top, 2))
+        last = len(numbers) if bottom is None else bisect_right(numbers, bottom)
+        covered = columns[bisect_left(columns, left):
+                          len(columns) if right is None else bisect_right(columns, right)]
+        for row in rows[first:last]:
+            for column in covered:
+                if (row.number, column) != (top, left):
+                    row.cells[headers[column - 1]] = MergedCell(reference)
+                    budget -= 1
+                    if budget <= 0:
+                        return
 
 
 def _value(sheet: str, row: int, cell: Any) -> object:

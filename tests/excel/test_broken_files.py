@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from openpyxl import Workbook
 from sqlmodel import select
 
 from models.excel_format import CADRES, COOPERATIONS, PERIODS, TASK_LIST, UNITS
 from models.store import Store
 from models.tables import Cadre, Task
-from tests.excel.support import problems, workbook
+from tests.excel.support import problems, save, workbook
 from tests.support.snapshot import snapshot
 from tests.support.world import build_world
 from ui import excel_jobs
@@ -215,4 +216,40 @@ def test_sheets_are_found_by_name_as_headers_are_and_a_doubtful_one_refuses_the_
         "The file has 1 problem(s); nothing was imported:",
         "Sheet “干部名单”: it has the columns of the sheet “干部” but not its name, so it "
         "would not be imported: rename it “干部” to import it, or delete it"]
+    assert snapshot(store.engine, skip=()) == before
+
+
+def test_a_merged_cell_is_named_as_merged_not_as_empty(store: Store) -> None:
+    """Only a merge's top-left cell holds its value; openpyxl reads the others as empty. A
+    required column merged down three rows was 'required, but empty' twice, with no word of
+    the merge; an optional one (个人系数档) silently took its default for the other rows."""
+    book = Workbook()
+    units = book.active
+    assert units is not None
+    units.title = "单位"
+    units.append(UNIT_HEADERS)
+    units.append(("xz", "榆树沟镇", "乡镇", None, "一般岗位"))
+    cadres = book.create_sheet("干部")
+    cadres.append(CADRE_HEADERS)
+    for code in ("P001", "P002", "P003"):
+        cadres.append((code, f"干部{code}", "xz" if code == "P001" else None, None,
+                       "成长系数" if code == "P001" else None))
+    cadres.merge_cells("C2:C4")
+    cadres.merge_cells("E2:E4")
+    notes = book.create_sheet("说明")  # merged title rows elsewhere are nobody's business
+    notes.append(("填表说明",))
+    notes.merge_cells("A1:F3")
+    before = snapshot(store.engine, skip=())
+    merged = ("the cell is part of the merged cells {}, and only the top-left one holds a "
+              "value: unmerge them and fill in every row")
+    assert problems(store, save(book)) == [
+        "The file has 4 problem(s); nothing was imported:",
+        f"Sheet “干部”, row 3, column “所在单位编码”: {merged.format('C2:C4')}",
+        f"Sheet “干部”, row 3, column “个人系数档”: {merged.format('E2:E4')}",
+        f"Sheet “干部”, row 4, column “所在单位编码”: {merged.format('C2:C4')}",
+        f"Sheet “干部”, row 4, column “个人系数档”: {merged.format('E2:E4')}",
+    ]
+    assert problems(store, save(book), "zh_CN")[1] == (
+        "「干部」第 3 行「所在单位编码」：单元格在合并区域 C2:C4 中，只有区域左上角的格有值："
+        "请取消合并，在每一行都填上值")
     assert snapshot(store.engine, skip=()) == before
