@@ -66,6 +66,14 @@ class MergedCell(NotData):
     code = "merged_cell"
 
 
+class UncomputedFormula(NotData):
+    """A formula saved with no value, by a program that does not calculate (openpyxl, a
+    script): read for its value, the cell is empty. Its text is the cell's reference ("B2")."""
+
+    __slots__ = ()
+    code = "uncomputed_formula"
+
+
 @dataclass(frozen=True, slots=True)
 class RowData:
     number: int  # the row number the spreadsheet shows

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -55,6 +56,7 @@ from models.importing import (
     MergedCell,
     RowData,
     SheetData,
+    UncomputedFormula,
     cell_too_long,
     file_too_large,
     header_key,
@@ -117,10 +119,10 @@ def _read_workbook(content: bytes) -> dict[str, SheetData]:
             # Read-only mode believes the sheet's <dimension> and stops there; a file that
             # declares fewer rows (or columns) than it holds would be read in part, silently.
             sheet.reset_dimensions()
-            # Read-only mode does not read merged cells: the scan kept them by part, and a
-            # ReadOnlyWorksheet knows its part's name in the zip (_worksheet_path).
-            merged = scan.merged.get(getattr(sheet, "_worksheet_path", ""), [])
-            sheets[sheet.title] = _read_sheet(sheet, rows_read, merged)
+            # What read-only mode does not tell, the scan kept by part; a ReadOnlyWorksheet
+            # knows its part's name in the zip (_worksheet_path).
+            kept = scan.parts.get(getattr(sheet, "_worksheet_path", ""), _Kept())
+            sheets[sheet.title] = _read_sheet(sheet, rows_read, kept)
         return sheets
     except InvalidWorkbook:
         raise
@@ -160,8 +162,8 @@ class _ElementCount:
     refused at the first limit passed (models/excel_format.py): openpyxl builds an object for
     each element of a row, of the styles, views, merges…; rows are read one at a time, the rest
     is kept. A part expat cannot parse is left to openpyxl, which refuses it if it reads it.
-    Kept on the way, as read-only openpyxl does not read them: each part's merged ranges (at
-    most MAX_OTHER_ELEMENTS, as any element outside rows)."""
+    Kept on the way, what read-only openpyxl does not tell: each part's merged ranges and its
+    formulas saved with no value (_Kept)."""
 
     def __init__(self) -> None:
         self.elements = self.other = self.rows = self.cells = self.strings = 0
@@ -169,15 +171,21 @@ class _ElementCount:
         self.unit: int | None = None  # the depth of the row or shared string being read
         self.in_unit = 0  # elements in it
         self.width = 0  # the row's last cell so far
-        self.merged: dict[str, list[str]] = {}  # part name -> its merged ranges ("C2:C4")
-        self.part = ""
+        self.parts: dict[str, _Kept] = {}  # by part name
+        self.kept = _Kept()  # the part being read's
+        self.row = 0  # its row being read, as openpyxl numbers it
+        self.type = "n"  # the type (t) of the cell being read
+        self.cell: tuple[int, str] | None = None  # a formula cell being read: column, type
+        self.valued = False  # whether that cell has a value (<v> with text)
+        self.parser: Any = None
 
     def scan(self, archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
         parser = expat.ParserCreate()
         parser.StartDoctypeDeclHandler = self._doctype
         parser.StartElementHandler = self._start
         parser.EndElementHandler = self._end
-        self.depth, self.unit, self.part = 0, None, part.filename
+        self.parser, self.kept = parser, self.parts.setdefault(part.filename, _Kept())
+        self.depth, self.unit, self.row, self.cell = 0, None, 0, None
         with archive.open(part) as stream:
             try:
                 while chunk := stream.read(2**16):
@@ -185,6 +193,8 @@ class _ElementCount:
                 parser.Parse(b"", True)
             except expat.ExpatError:
                 return
+            finally:
+                self.kept.sort()
 
     def _doctype(self, *_: object) -> None:
         raise not_a_workbook()  # no DTD in an .xlsx: entity expansion ("billion laughs")
@@ -202,9 +212,17 @@ class _ElementCount:
             if tag == "c" and self.depth == self.unit + 1:  # a cell: its column, or the next
                 reference = attributes.get("r")
                 self.width = _column(reference) if reference else self.width + 1
+                self.type, self.valued = attributes.get("t", "n"), False
+            elif tag == "f" and self.depth == self.unit + 2:
+                self.cell = (self.width, self.type)
+            elif tag == "v" and self.depth == self.unit + 2 and self.cell is not None:
+                self.parser.CharacterDataHandler = self._text
+                if self.cell[1] == "str":  # a formula's text, empty or not, was calculated
+                    self.valued = True
         elif tag in ("row", "si"):
             self.unit, self.in_unit, self.width = self.depth, 0, 0
             if tag == "row":
+                self.row = _row_number(attributes.get("r"), self.row)
                 self.rows += 1
                 if self.rows > MAX_ROWS:
                     raise too_big("too_many_rows", max=MAX_ROWS)
@@ -217,15 +235,54 @@ class _ElementCount:
             if self.other > MAX_OTHER_ELEMENTS:
                 raise too_big("too_complex")
             if tag == "mergeCell":
-                self.merged.setdefault(self.part, []).append(attributes.get("ref", ""))
+                self.kept.merged.append(attributes.get("ref", ""))
+
+    def _text(self, _text: str) -> None:
+        self.valued = True
 
     def _end(self, name: str) -> None:
+        if self.cell is not None and self.unit is not None:
+            if self.depth == self.unit + 2:  # the end of the formula cell's <f> or <v>
+                self.parser.CharacterDataHandler = None
+            elif self.depth == self.unit + 1:  # of the formula cell
+                if not self.valued:
+                    self.kept.uncomputed.append(self.row * 2**15 + self.cell[0])
+                self.cell = None
         if self.depth == self.unit:
             self.unit = None
             self.cells += self.width  # openpyxl hands over every cell left of the last one
             if self.cells > MAX_CELLS:
                 raise too_big("too_many_cells", max=MAX_CELLS)
         self.depth -= 1
+
+
+class _Kept:
+    """What the scan kept of one part that read-only openpyxl does not tell: its merged ranges
+    ("C2:C4"; at most MAX_OTHER_ELEMENTS, as any element outside rows), and where it has a
+    formula saved with no value (by a program that does not calculate: openpyxl, a script),
+    which reads as empty, row * 2**15 + column (at most MAX_CELLS: 8 MB)."""
+
+    def __init__(self) -> None:
+        self.merged: list[str] = []
+        self.uncomputed = array("q")
+
+    def sort(self) -> None:
+        """In the order they were read, unless rows are out of order (no tool writes that)."""
+        if any(a > b for a, b in zip(self.uncomputed, self.uncomputed[1:], strict=False)):
+            self.uncomputed = array("q", sorted(self.uncomputed))
+
+    def uncomputed_at(self, row: int, column: int) -> bool:
+        position = row * 2**15 + column
+        index = bisect_left(self.uncomputed, position)
+        return index < len(self.uncomputed) and self.uncomputed[index] == position
+
+
+def _row_number(reference: str | None, previous: int) -> int:
+    """A row's number as openpyxl reads it: its r attribute, or the one after the last."""
+    try:
+        return previous + 1 if reference is None else int(float(reference))
+    except ValueError:
+        return previous + 1  # openpyxl refuses it: not an .xlsx
 
 
 def _column(reference: str) -> int:
@@ -238,7 +295,7 @@ def _column(reference: str) -> int:
     return number
 
 
-def _read_sheet(sheet: Any, rows_read: list[int], merged: list[str]) -> SheetData:
+def _read_sheet(sheet: Any, rows_read: list[int], kept: _Kept) -> SheetData:
     headers: tuple[str, ...] = ()
     rows = []
     for number, cells in enumerate(sheet.iter_rows(), start=1):
@@ -246,13 +303,17 @@ def _read_sheet(sheet: Any, rows_read: list[int], merged: list[str]) -> SheetDat
         if rows_read[0] > MAX_ROWS:
             raise too_big("too_many_rows", max=MAX_ROWS)
         values = [_value(sheet.title, number, cell) for cell in cells]
+        if kept.uncomputed:  # an empty cell may be a formula with no value: say so
+            values = [UncomputedFormula(f"{get_column_letter(column)}{number}")
+                      if v is None and kept.uncomputed_at(number, column) else v
+                      for column, v in enumerate(values, start=1)]
         if number == 1:
             headers = tuple(header_key(v) for v in values)
             continue
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         rows.append(RowData(number, {h: v for h, v in zip(headers, values, strict=False) if h}))
-    _mark_merged(headers, rows, merged)
+    _mark_merged(headers, rows, kept.merged)
     return SheetData(sheet.title, headers, tuple(rows))
 
 

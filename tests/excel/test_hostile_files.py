@@ -26,7 +26,7 @@ from models.standings import refresh_all
 from models.store import Store
 from models.tables import Cadre, Task
 from tests.excel.support import fill_template, problems, save, workbook
-from tests.excel.test_broken_files import TASK_HEADERS
+from tests.excel.test_broken_files import CADRE_HEADERS, TASK_HEADERS, UNIT_HEADERS
 from tests.excel.test_round_trip import ROSTER
 from tests.support.snapshot import snapshot
 from tests.support.world import build_world
@@ -290,3 +290,57 @@ def test_a_file_of_few_bytes_and_millions_of_elements_is_refused_before_openpyxl
     assert problems(store, _with_cadres_sheet(store, laughs))[1:] == [
         "This is not an Excel (.xlsx) file."]
     assert snapshot(store.engine) == before
+
+
+def _cell(content: bytes, part: str, reference: str, xml: bytes) -> bytes:
+    """The same workbook, the cell `reference` of `part` written as `xml`."""
+    parts = _parts(content)
+    parts[part], found = re.subn(rb'<c r="%s"[^>]*>.*?</c>' % reference.encode(), xml,
+                                 parts[part])
+    assert found == 1, reference
+    return _zipped(parts)
+
+
+def test_a_formula_with_no_saved_value_is_named_as_such_not_as_empty(store: Store) -> None:
+    """A program that does not calculate (openpyxl, a script) saves a formula with no value;
+    read for its value, the cell is empty: the 姓名 column said 'required, but empty', and an
+    optional column took its default. What Excel saved (a value, or an empty text) is read as
+    before."""
+    cadres = [CADRE_HEADERS, ("A001", "=CONCAT(\"罗\",\"静怡\")", "city"),
+              ("B001", "X", "city", None, "X"), ("P001", "艾丽", "city", None, "X"),
+              ('="P"&"002"', '="鲍"&"勃"', '="ci"&"ty"')]  # a row of formulas only
+    content = workbook({"单位": [UNIT_HEADERS, ("city", "昌吉市", "市", None, "一般岗位")],
+                        "干部": cadres})
+    sheet = "xl/worksheets/sheet2.xml"
+    assert re.search(rb'<c r="B2"><f>CONCAT\("', _parts(content)[sheet])  # no <v> value
+    # What Excel writes when it has calculated: the value, or an empty text (t="str").
+    content = _cell(content, sheet, "B3", '<c r="B3" t="str"><f>"刘"&amp;"志刚"</f>'
+                                          '<v>刘志刚</v></c>'.encode())
+    content = _cell(content, sheet, "E3", b'<c r="E3" t="str"><f>IF(0,"x","")</f><v></v></c>')
+    uncomputed = b'<c r="E4"><f>IF(1,"\xe6\x88\x90\xe9\x95\xbf\xe7\xb3\xbb\xe6\x95\xb0","")</f></c>'
+    content = _cell(content, sheet, "E4", uncomputed)  # 成长系数, never calculated
+    before = snapshot(store.engine)
+    formula = ("单元格是公式，但文件没有保存它的计算结果（生成文件的程序不计算公式）："
+               "请先用 Excel 或 WPS 打开并保存，再导入")
+    assert problems(store, content, "zh_CN") == [
+        "文件有 5 处错误，未导入任何内容：",
+        f"「干部」第 2 行「姓名」：{formula}",
+        f"「干部」第 4 行「个人系数档」：{formula}",
+        *(f"「干部」第 5 行「{column}」：{formula}" for column in CADRE_HEADERS[:3])]
+    assert problems(store, content)[1] == (
+        "Sheet “干部”, row 2, column “姓名”: the cell holds a formula but the file has no "
+        "value computed for it (the program that made it does not calculate formulas): open "
+        "it in Excel or WPS and save it, then import it again")
+    assert snapshot(store.engine) == before
+    fixed = _cell(_cell(content, sheet, "B2", '<c r="B2" t="str"><f>CONCAT("罗","静怡")</f>'
+                                              '<v>罗静怡</v></c>'.encode()),
+                  sheet, "E4", '<c r="E4" t="str"><f>IF(1,"成长系数","")</f><v>成长系数</v>'
+                               '</c>'.encode())
+    for reference, value in (("A5", "P002"), ("B5", "鲍勃"), ("C5", "city")):
+        fixed = _cell(fixed, sheet, reference, f'<c r="{reference}" t="str"><f>"…"</f>'
+                                               f"<v>{value}</v></c>".encode())
+    excel_jobs.import_file(store, fixed)
+    with store.session() as session:
+        stored = {c.code: (c.name, c.profile) for c in session.exec(select(Cadre)).all()}
+    assert stored == {"A001": ("罗静怡", "standard"), "B001": ("刘志刚", "standard"),
+                      "P001": ("艾丽", "growth"), "P002": ("鲍勃", "standard")}
