@@ -9,6 +9,7 @@ user's language (locales/).
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 import zipfile
 from array import array
@@ -507,7 +508,9 @@ DETAIL_COLUMNS = (
     ("cli.col.collaboration", 9, POINTS_FORMAT), ("cli.col.total", 9, POINTS_FORMAT),
     ("cli.col.rank_unit", 8, "0"), ("cli.col.grade", 10, None),
 )
-_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")  # what Excel refuses in a sheet name
+SHEET_TITLE_MAX = 31  # UTF-16 units, as Excel counts them: 𠮷 is two
+HEADER_MAX = 255  # a printed page's header, codes included: Excel repairs a longer one
 
 
 def results_workbook(results: Results, period_name: str, rules: Rules,
@@ -523,19 +526,18 @@ def results_workbook(results: Results, period_name: str, rules: Rules,
     book = Workbook()
     summary = book.active
     assert summary is not None
-    summary.title = _title(t("excel.results.summary"), set())
+    used: set[str] = set()
+    summary.title = _title(t("excel.results.summary"), used)
     _table(summary, t, SUMMARY_COLUMNS, [_summary_row(r, rules, t) for r in rows],
            titled(t("excel.results.title", period=period_name)), mark)
-    pools = book.create_sheet(_title(t("excel.results.pools"), {summary.title}))
+    pools = book.create_sheet(_title(t("excel.results.pools"), used))
     _table(pools, t, POOL_COLUMNS, [_pool_row(p, t) for p in results.pools],
            titled(t("excel.results.pools_title", period=period_name)), mark)
-    used = {summary.title, pools.title}
     by_unit: dict[int, list[ResultRow]] = {}
     for row in rows:
         by_unit.setdefault(row.unit_id, []).append(row)
     for unit_rows in by_unit.values():
         sheet = book.create_sheet(_title(unit_rows[0].unit_name, used))
-        used.add(sheet.title)
         lines = [line for r in unit_rows for line in _detail_rows(r, t)]
         _table(sheet, t, DETAIL_COLUMNS, lines, titled(
             t("excel.results.unit_title", unit=unit_rows[0].unit_name, period=period_name)), mark)
@@ -543,13 +545,43 @@ def results_workbook(results: Results, period_name: str, rules: Rules,
 
 
 def _title(name: str, used: set[str]) -> str:
-    """A sheet name Excel accepts: 31 characters at most, no []:*?/\\, unique."""
-    base = _SHEET_NAME.sub("_", name)[:31] or "-"
-    title, number = base, 2
-    while title in used:
+    """A sheet name Excel and WPS open without asking to repair the file, from a unit's name:
+    at most 31 UTF-16 units, none of []:*?/\\, no apostrophe first or last, not History
+    (Excel's own), and unique as Excel compares names: without case (here without width
+    too). `used` holds the titles so far as compared; this one is added."""
+    base = _SHEET_NAME.sub("_", name).strip("'") or "-"
+    title, number = _cut(base, SHEET_TITLE_MAX), 2
+    while _compared(title) in used or _compared(title) == "history":
         suffix = f"({number})"
-        title, number = base[:31 - len(suffix)] + suffix, number + 1
+        title, number = _cut(base, SHEET_TITLE_MAX - len(suffix)) + suffix, number + 1
+    used.add(_compared(title))
     return title
+
+
+def _compared(title: str) -> str:
+    return unicodedata.normalize("NFKC", title).casefold()
+
+
+def _units(text: str) -> int:
+    """Its length as Excel counts: in UTF-16 units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(title: str, limit: int) -> str:
+    """At most `limit` UTF-16 units, and no apostrophe left at the end."""
+    while _units(title) > limit:
+        title = title[:-1]
+    return title.rstrip("'") or "-"
+
+
+def _printed(text: str, room: int) -> str:
+    """Text for a printed page's header or footer: '&' doubled (one starts a code: &P is the
+    page number, &B bold…), cut with … to fit `room` UTF-16 units."""
+    escaped = text.replace("&", "&&")
+    while _units(escaped) > room and text:
+        text = text[:-1]
+        escaped = text.replace("&", "&&") + "…"
+    return escaped
 
 
 def _grade(t: Translator, grade: str | None) -> str:
@@ -615,8 +647,10 @@ def _table(sheet: Worksheet, t: Translator,
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     if sheet.oddHeader is not None and sheet.oddFooter is not None:
-        sheet.oddHeader.center.text = title
-        if mark is not None:
-            sheet.oddHeader.left.text = mark
+        left = "" if mark is None else _printed(mark, HEADER_MAX // 2)
+        if left:
+            sheet.oddHeader.left.text = left
+        # Names and titles are the users' own: "A&B局" would print "A" and a code.
+        sheet.oddHeader.center.text = _printed(title, HEADER_MAX - len("&L&C") - _units(left))
         sheet.oddFooter.center.text = "&P / &N"
     sheet.auto_filter.ref = sheet.dimensions

@@ -15,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from bot.cli import main
+from models import org
 from models.excel_format import (
     MAX_CELL_CHARS,
     MAX_CELLS,
@@ -24,7 +25,7 @@ from models.excel_format import (
 )
 from models.standings import refresh_all
 from models.store import Store
-from models.tables import Cadre, Task
+from models.tables import Cadre, Task, Unit
 from tests.excel.support import fill_template, problems, save, workbook
 from tests.excel.test_broken_files import CADRE_HEADERS, TASK_HEADERS, UNIT_HEADERS
 from tests.excel.test_round_trip import ROSTER
@@ -344,3 +345,42 @@ def test_a_formula_with_no_saved_value_is_named_as_such_not_as_empty(store: Stor
         stored = {c.code: (c.name, c.profile) for c in session.exec(select(Cadre)).all()}
     assert stored == {"A001": ("罗静怡", "standard"), "B001": ("刘志刚", "standard"),
                       "P001": ("艾丽", "growth"), "P002": ("鲍勃", "standard")}
+
+
+def test_results_sheets_have_titles_excel_accepts_and_headers_print_the_names(
+    store: Store,
+) -> None:
+    """Sheet titles come from unit names. Excel asks to repair a file whose sheet name starts
+    or ends with an apostrophe, is its reserved History, holds []:*?/\\, is over 31 UTF-16
+    units (𠮷 is two) or equals another but for case; and it prints '&' in a page header as
+    the start of a code (&P is the page number): '&&' is one '&'."""
+    world = build_world(store)
+    names = {world.city.id: "'昌吉市'", world.township.id: "History",
+             world.office.id: "abc[1]:2*3?4/5\\6 & 办", world.bureau.id: "ABC[1]:2*3?4/5\\6 & 办",
+             world.office_admin.id: "x" * 30 + "'s 考核办" + "&" * 160}  # 198 characters
+    with store.transaction() as ctx:
+        for unit_id, name in names.items():
+            unit = ctx.session.get(Unit, unit_id)
+            assert unit is not None
+            unit.name = name
+        far = org.add_unit(ctx, None, code="far", name="𠮷" * 20, kind="department",
+                           post_category="general", parent=ctx.session.get(Unit, world.city.id))
+        org.add_cadre(ctx, None, code="F001", name="远方", unit=far)
+        refresh_all(ctx, world.year)
+    content = excel_jobs.export_results(store, world.year, ZH)
+    titles = load_workbook(BytesIO(content)).sheetnames
+    assert titles == ["汇总", "评定池", "昌吉市", "History(2)", "abc_1__2_3_4_5_6 & 办",
+                      "ABC_1__2_3_4_5_6 & 办(2)", "x" * 30, "𠮷" * 15][:len(titles)]
+    assert len(titles) == 8
+    for title in titles:
+        assert len(title.encode("utf-16-le")) // 2 <= 31, title
+        assert not re.search(r"[\[\]:*?/\\]", title) and title[0] != "'" != title[-1]
+    assert len({title.casefold() for title in titles}) == len(titles)
+    headers = [re.search(rb"<oddHeader>(.*?)</oddHeader>", data)
+               for name, data in sorted(_parts(content).items())
+               if name.startswith("xl/worksheets/sheet")]
+    printed = {h.group(1).decode() for h in headers if h is not None}
+    assert "&amp;L预览稿&amp;Cabc[1]:2*3?4/5\\6 &amp;&amp; 办 · 2026年度（预览稿）" in printed
+    assert all(len(text.replace("&amp;", "&")) <= 255 for text in printed)
+    # Cut to fit (Excel repairs a longer header), and never between the two '&' of one.
+    assert "&amp;L预览稿&amp;C" + "x" * 30 + "'s 考核办" + "&amp;" * 210 + "…" in printed
