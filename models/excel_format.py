@@ -21,7 +21,7 @@ EXAMPLE_PREFIX: Final = "示例"
 
 ROSTER, TASKS = "roster", "tasks"
 
-# What a workbook may be, checked before it is parsed (ui/workbooks.py): a file past these is
+# What a workbook may be, checked before it is parsed (ui/workbook_scan.py): a file past these is
 # refused whole. A prefecture's roster (20,000 cadres) is about 1 MB, 10 MB unpacked, 25,000 rows.
 MAX_FILE_BYTES: Final = 10 * 2**20  # the .xlsx as sent
 MAX_UNPACKED_BYTES: Final = 50 * 2**20  # its parts unpacked: a zip bomb stops here

@@ -2,7 +2,8 @@
 lists in the import format, and a period's results formatted for printing.
 
 The layout is models/excel_format.py; what goes in the cells comes from models/exporting.py;
-what the import does with a file is models/importing.py. Notes and result headers are in the
+what the import does with a file is models/importing.py; what a file holds is checked by
+ui/workbook_scan.py before openpyxl reads it. Notes and result headers are in the
 user's language (locales/).
 """
 
@@ -11,15 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 import warnings
-import zipfile
-from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
-from xml.parsers import expat
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -38,12 +36,7 @@ from models.excel_format import (
     FLAG,
     MAX_CELL_CHARS,
     MAX_CELLS,
-    MAX_ELEMENTS,
-    MAX_FILE_BYTES,
-    MAX_OTHER_ELEMENTS,
-    MAX_ROW_ELEMENTS,
     MAX_ROWS,
-    MAX_UNPACKED_BYTES,
     NUMBER,
     PERCENT,
     WORKBOOKS,
@@ -59,11 +52,9 @@ from models.importing import (
     SheetData,
     UncomputedFormula,
     cell_too_long,
-    file_too_large,
     header_key,
     not_a_workbook,
     too_big,
-    unpacked_too_large,
 )
 from models.rating_pools import PoolQuota, excellence_line
 from models.rules import Rules
@@ -71,6 +62,7 @@ from scoring import round_half_up
 from ui.i18n import Translator
 from ui.rating_cards import not_rated_text, ratio_text
 from ui.render import Punctuation
+from ui.workbook_scan import Kept, check_size
 
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="2F5597")
@@ -122,7 +114,7 @@ def _read_workbook(content: bytes) -> dict[str, SheetData]:
             sheet.reset_dimensions()
             # What read-only mode does not tell, the scan kept by part; a ReadOnlyWorksheet
             # knows its part's name in the zip (_worksheet_path).
-            kept = scan.parts.get(getattr(sheet, "_worksheet_path", ""), _Kept())
+            kept = scan.parts.get(getattr(sheet, "_worksheet_path", ""), Kept())
             sheets[sheet.title] = _read_sheet(sheet, rows_read, kept)
         return sheets
     except InvalidWorkbook:
@@ -133,170 +125,7 @@ def _read_workbook(content: bytes) -> dict[str, SheetData]:
         book.close()
 
 
-def check_size(content: bytes) -> _ElementCount:
-    """Refuse a file too big to read safely, from its size and its zip directory, then from
-    its XML elements counted before openpyxl builds anything from them. Returns the count,
-    with what it kept of the parts on the way (their merged cells)."""
-    if len(content) > MAX_FILE_BYTES:
-        raise file_too_large(len(content))
-    try:
-        with zipfile.ZipFile(BytesIO(content)) as archive:
-            unpacked = sum(max(part.file_size, 0) for part in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise not_a_workbook() from exc
-    if unpacked > MAX_UNPACKED_BYTES:  # the sizes are checked again as each part is inflated
-        raise unpacked_too_large(unpacked)
-    count = _ElementCount()
-    try:
-        with zipfile.ZipFile(BytesIO(content)) as archive:
-            for part in archive.infolist():  # whatever its name: openpyxl follows the rels
-                count.scan(archive, part)
-    except InvalidWorkbook:
-        raise
-    except Exception as exc:  # a part that does not inflate: openpyxl would fail on it too
-        raise not_a_workbook() from exc
-    return count
-
-
-class _ElementCount:
-    """The file's XML elements, counted as expat streams each part by with nothing kept, and
-    refused at the first limit passed (models/excel_format.py): openpyxl builds an object for
-    each element of a row, of the styles, views, merges…; rows are read one at a time, the rest
-    is kept. A part expat cannot parse is left to openpyxl, which refuses it if it reads it.
-    Kept on the way, what read-only openpyxl does not tell: each part's merged ranges and its
-    formulas saved with no value (_Kept)."""
-
-    def __init__(self) -> None:
-        self.elements = self.other = self.rows = self.cells = self.strings = 0
-        self.depth = 0
-        self.unit: int | None = None  # the depth of the row or shared string being read
-        self.in_unit = 0  # elements in it
-        self.width = 0  # the row's last cell so far
-        self.parts: dict[str, _Kept] = {}  # by part name
-        self.kept = _Kept()  # the part being read's
-        self.row = 0  # its row being read, as openpyxl numbers it
-        self.type = "n"  # the type (t) of the cell being read
-        self.cell: tuple[int, str] | None = None  # a formula cell being read: column, type
-        self.valued = False  # whether that cell has a value (<v> with text)
-        self.parser: Any = None
-
-    def scan(self, archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
-        parser = expat.ParserCreate()
-        parser.StartDoctypeDeclHandler = self._doctype
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        self.parser, self.kept = parser, self.parts.setdefault(part.filename, _Kept())
-        self.depth, self.unit, self.row, self.cell = 0, None, 0, None
-        with archive.open(part) as stream:
-            try:
-                while chunk := stream.read(2**16):
-                    parser.Parse(chunk, False)
-                parser.Parse(b"", True)
-            except expat.ExpatError:
-                return
-            finally:
-                self.kept.sort()
-
-    def _doctype(self, *_: object) -> None:
-        raise not_a_workbook()  # no DTD in an .xlsx: entity expansion ("billion laughs")
-
-    def _start(self, name: str, attributes: dict[str, str]) -> None:
-        self.depth += 1
-        self.elements += 1
-        if self.elements > MAX_ELEMENTS:
-            raise too_big("too_complex")
-        tag = name.rpartition(":")[2]
-        if self.unit is not None:
-            self.in_unit += 1
-            if self.in_unit > MAX_ROW_ELEMENTS:
-                raise too_big("too_complex")
-            if tag == "c" and self.depth == self.unit + 1:  # a cell: its column, or the next
-                reference = attributes.get("r")
-                self.width = _column(reference) if reference else self.width + 1
-                self.type, self.valued = attributes.get("t", "n"), False
-            elif tag == "f" and self.depth == self.unit + 2:
-                self.cell = (self.width, self.type)
-            elif tag == "v" and self.depth == self.unit + 2 and self.cell is not None:
-                self.parser.CharacterDataHandler = self._text
-                if self.cell[1] == "str":  # a formula's text, empty or not, was calculated
-                    self.valued = True
-        elif tag in ("row", "si"):
-            self.unit, self.in_unit, self.width = self.depth, 0, 0
-            if tag == "row":
-                self.row = _row_number(attributes.get("r"), self.row)
-                self.rows += 1
-                if self.rows > MAX_ROWS:
-                    raise too_big("too_many_rows", max=MAX_ROWS)
-            else:
-                self.strings += 1
-                if self.strings > MAX_CELLS:
-                    raise too_big("too_many_cells", max=MAX_CELLS)
-        else:
-            self.other += 1
-            if self.other > MAX_OTHER_ELEMENTS:
-                raise too_big("too_complex")
-            if tag == "mergeCell":
-                self.kept.merged.append(attributes.get("ref", ""))
-
-    def _text(self, _text: str) -> None:
-        self.valued = True
-
-    def _end(self, name: str) -> None:
-        if self.cell is not None and self.unit is not None:
-            if self.depth == self.unit + 2:  # the end of the formula cell's <f> or <v>
-                self.parser.CharacterDataHandler = None
-            elif self.depth == self.unit + 1:  # of the formula cell
-                if not self.valued:
-                    self.kept.uncomputed.append(self.row * 2**15 + self.cell[0])
-                self.cell = None
-        if self.depth == self.unit:
-            self.unit = None
-            self.cells += self.width  # openpyxl hands over every cell left of the last one
-            if self.cells > MAX_CELLS:
-                raise too_big("too_many_cells", max=MAX_CELLS)
-        self.depth -= 1
-
-
-class _Kept:
-    """What the scan kept of one part that read-only openpyxl does not tell: its merged ranges
-    ("C2:C4"; at most MAX_OTHER_ELEMENTS, as any element outside rows), and where it has a
-    formula saved with no value (by a program that does not calculate: openpyxl, a script),
-    which reads as empty, row * 2**15 + column (at most MAX_CELLS: 8 MB)."""
-
-    def __init__(self) -> None:
-        self.merged: list[str] = []
-        self.uncomputed = array("q")
-
-    def sort(self) -> None:
-        """In the order they were read, unless rows are out of order (no tool writes that)."""
-        if any(a > b for a, b in zip(self.uncomputed, self.uncomputed[1:], strict=False)):
-            self.uncomputed = array("q", sorted(self.uncomputed))
-
-    def uncomputed_at(self, row: int, column: int) -> bool:
-        position = row * 2**15 + column
-        index = bisect_left(self.uncomputed, position)
-        return index < len(self.uncomputed) and self.uncomputed[index] == position
-
-
-def _row_number(reference: str | None, previous: int) -> int:
-    """A row's number as openpyxl reads it: its r attribute, or the one after the last."""
-    try:
-        return previous + 1 if reference is None else int(float(reference))
-    except ValueError:
-        return previous + 1  # openpyxl refuses it: not an .xlsx
-
-
-def _column(reference: str) -> int:
-    """The column number of a cell reference ("XFD7" is 16,384); 0 when it has none."""
-    number = 0
-    for letter in reference.upper():
-        if not "A" <= letter <= "Z":
-            break
-        number = number * 26 + ord(letter) - 64
-    return number
-
-
-def _read_sheet(sheet: Any, rows_read: list[int], kept: _Kept) -> SheetData:
+def _read_sheet(sheet: Any, rows_read: list[int], kept: Kept) -> SheetData:
     headers: tuple[str, ...] = ()
     rows = []
     for number, cells in enumerate(sheet.iter_rows(), start=1):
