@@ -3,8 +3,9 @@
 Every API call carries `Authorization: tma <initData>`. The signature and age are checked here
 (webapp/auth.py); who the Telegram user is, and what they may see, models/dashboard.py decides.
 A refusal becomes 401 (untrusted data), 403 (unbound, or not theirs to see) or 404, and
-models/ has written its audit row by then. Database work runs in a worker thread, so the bot's
-event loop, which this application shares, never waits on it.
+models/ has written its audit row by then. Database work runs on the dashboard's own threads,
+so the bot's event loop, which this application shares, never waits on it, and neither do the
+bot's own threads (below).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +39,12 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 F = TypeVar("F")
 
+# Threads of the dashboard's own for its reads. asyncio.to_thread would queue them in the loop's
+# default executor with the bot's database work (bot/persistence.py, the sender, the jobs): one
+# viewer sending a few hundred requests at once held every update behind them for seconds.
+# Here they wait for each other only.
+READER_THREADS = 2
+
 STATUS = {"webapp_bad_init_data": 401, "webapp_unbound": 403, "forbidden": 403,
           "not_found": 404, "no_active_period": 409}
 
@@ -60,6 +68,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def create_app(store: Store, config: WebAppConfig) -> Starlette:
     """The dashboard for one bot: its page, its static files and /api/*."""
+    readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="dashboard")
 
     def authenticate(request: Request) -> WebAppUser | InitDataError:
         scheme, _, raw = request.headers.get("authorization", "").partition(" ")
@@ -98,7 +107,8 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
 
     def endpoint(reader: Reader) -> Endpoint:
         async def handle(request: Request) -> Response:
-            status, body = await asyncio.to_thread(answer(request, reader))
+            status, body = await asyncio.get_running_loop().run_in_executor(
+                readers, answer(request, reader))
             return JSONResponse(body, status_code=status,
                                 headers={"Cache-Control": "no-store"})
         return handle
