@@ -46,6 +46,9 @@ from models.warnings import LightSummary
 from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
+# Ids are INTEGER columns, 32 bits on PostgreSQL: no row has a larger one, and the database
+# refuses to compare one (SQLite past 64 bits), so a forged id would fail the read.
+ID_MAX = 2**31 - 1
 V = TypeVar("V")
 
 
@@ -81,7 +84,7 @@ def _period(ctx: Ctx) -> Period:
 
 
 def _unit(ctx: Ctx, unit_id: int) -> Unit:
-    unit = ctx.session.get(Unit, unit_id)
+    unit = ctx.session.get(Unit, unit_id) if 0 < unit_id <= ID_MAX else None
     if unit is None:
         raise NotFound("unit", unit_id)
     return unit
@@ -390,7 +393,7 @@ class PersonPage:
 
 def person_page(ctx: Ctx, who: Cadre, cadre_id: int) -> PersonPage:
     """A person's score as 我的得分 shows it (the same models/views reads), with the trend."""
-    cadre = ctx.session.get(Cadre, cadre_id)
+    cadre = ctx.session.get(Cadre, cadre_id) if 0 < cadre_id <= ID_MAX else None
     if cadre is None:
         raise NotFound("cadre", cadre_id)
     ensure_may_see_cadre(ctx, who, cadre)

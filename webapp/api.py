@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -44,6 +45,17 @@ F = TypeVar("F")
 # viewer sending a few hundred requests at once held every update behind them for seconds.
 # Here they wait for each other only.
 READER_THREADS = 2
+
+
+
+class RowId(IntegerConvertor):
+    """An id in a path: ASCII digits, few enough for int() (a forged id of thousands of digits
+    made it raise: a 500); one too large for any row is the models' 404."""
+
+    regex = "[0-9]{1,20}"
+
+
+register_url_convertor("row_id", RowId())
 
 STATUS = {"webapp_bad_init_data": 401, "webapp_unbound": 403, "forbidden": 403,
           "not_found": 404, "no_active_period": 409}
@@ -127,8 +139,10 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
                                                          int(request.path_params["cadre_id"])))
 
     def late(ctx: Ctx, v: Viewer, request: Request) -> dict[str, Any]:
+        # ASCII digits only: str.isdigit() takes "²" too, which int() refuses (a 500).
         start = request.query_params.get("start", "0")
-        return present.late(dashboard.late(ctx, v.cadre, int(start) if start.isdigit() else 0))
+        first = int(start) if start.isascii() and start.isdigit() and len(start) <= 20 else 0
+        return present.late(dashboard.late(ctx, v.cadre, first))
 
     def kept(figures: dashboard.Figures[F]) -> dashboard.Figures[F]:
         """Figures worked out now, none being kept for today: ask for the job that keeps them."""
@@ -150,8 +164,8 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
         Route("/api/lights", endpoint(
             lambda ctx, v, _: present.lights(kept(dashboard.unit_lights(ctx, v.cadre)),
                                              ctx.tz))),
-        Route("/api/unit/{unit_id:int}", endpoint(unit)),
-        Route("/api/person/{cadre_id:int}", endpoint(person)),
+        Route("/api/unit/{unit_id:row_id}", endpoint(unit)),
+        Route("/api/person/{cadre_id:row_id}", endpoint(person)),
         Route("/api/pending", endpoint(
             lambda ctx, v, _: present.pending(dashboard.pending(ctx, v.cadre)))),
         Route("/api/late", endpoint(late)),

@@ -7,12 +7,13 @@ import asyncio
 import threading
 
 import httpx
+import httpx2
 import pytest
 
 from models import dashboard
 from models.store import Ctx
 from models.tables import Cadre
-from tests.webapp.conftest import ALICE, Dashboard
+from tests.webapp.conftest import ALICE, BOSS, Dashboard
 
 pytestmark = pytest.mark.db
 
@@ -51,3 +52,43 @@ def test_a_flood_of_requests_leaves_the_bots_threads_free(
     assert bot == "update handled"
     assert statuses == [200] * 40
 
+
+
+def _get(dash: Dashboard, path: str, telegram_id: int = BOSS) -> httpx2.Response:
+    """What the page's fetch gets (Starlette's TestClient is built on httpx2)."""
+    return dash.client.get(path, headers={"Authorization": f"tma {dash.init_data(telegram_id)}"})
+
+
+@pytest.mark.parametrize("path", [
+    "/api/unit/2147483648",  # past PostgreSQL's INTEGER: it refused the comparison
+    "/api/person/2147483648",
+    "/api/unit/9223372036854775808",  # past SQLite's 64 bits
+    "/api/person/99999999999999999999",
+])
+def test_an_id_beyond_any_row_is_not_found(dash: Dashboard, path: str) -> None:
+    """A forged id too large for the database is answered as any unknown id, in Chinese
+    (before: 500, Internal Server Error, as plain text the page could not read)."""
+    response = _get(dash, path)
+    assert response.status_code == 404
+    body = response.json()
+    assert body["error"] == "not_found" and body["message"].startswith("找不到该记录")
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", [
+    "/api/unit/" + "1" * 5000,  # int() takes at most 4,300 digits: it raised (a 500)
+    "/api/person/" + "0" * 4999 + "6",
+    "/api/unit/１",  # full-width digits name no route
+])
+def test_an_id_of_too_many_digits_names_no_page(dash: Dashboard, path: str) -> None:
+    assert _get(dash, path).status_code == 404
+
+
+@pytest.mark.parametrize("start", ["²", "٣", "9" * 5000, "-1", "x"])
+def test_a_malformed_start_of_late_is_the_first_page(dash: Dashboard, start: str) -> None:
+    """A `start` that str.isdigit() took but int() refused ("²", thousands of digits) made a
+    500, and Arabic-Indic "٣" was read as 3: anything but ASCII digits is the first page."""
+    first = _get(dash, "/api/late")
+    response = _get(dash, f"/api/late?start={start}")
+    assert response.status_code == 200
+    assert response.json() == first.json()
