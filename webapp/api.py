@@ -114,6 +114,13 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
                 text = t(key, **{k: str(v) for k, v in refusal.params.items()}) \
                     if t.has(key) else t("refused.generic", code=refusal.code)
                 return STATUS.get(refusal.code, 400), {"error": refusal.code, "message": text}
+            except Exception:
+                # A failure of ours (the database away, a bug): logged with its traceback,
+                # answered in the viewer's language as JSON the page can show. Starlette's
+                # own answer was "Internal Server Error" as plain text, which the page could
+                # not read and showed as a JavaScript parse error.
+                log.exception("dashboard: %s failed", request.url.path)
+                return 500, {"error": "internal", "message": Translator(locale)("webapp.error")}
 
         return work
 

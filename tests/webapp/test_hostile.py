@@ -9,6 +9,7 @@ import threading
 import httpx
 import httpx2
 import pytest
+from starlette.testclient import TestClient
 
 from models import dashboard
 from models.store import Ctx
@@ -92,3 +93,22 @@ def test_a_malformed_start_of_late_is_the_first_page(dash: Dashboard, start: str
     response = _get(dash, f"/api/late?start={start}")
     assert response.status_code == 200
     assert response.json() == first.json()
+
+
+def test_a_failure_of_ours_is_answered_in_the_viewers_words(
+        dash: Dashboard, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database away or a bug: the client gets JSON with the page's words and the usual
+    headers, nothing of the failure (before: "Internal Server Error" as plain text, which the
+    page showed as a JavaScript parse error); the traceback goes to the log."""
+    def broken(*_args: object) -> None:
+        raise RuntimeError("connection to /var/lib/secret failed")
+
+    monkeypatch.setattr(dashboard, "overview", broken)
+    client = TestClient(dash.client.app, raise_server_exceptions=False)
+    response = client.get("/api/overview",
+                          headers={"Authorization": f"tma {dash.init_data(BOSS)}"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal", "message": "加载失败，请稍后重试。"}
+    assert "secret" not in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"

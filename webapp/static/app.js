@@ -32,8 +32,14 @@
 
   function api(path) {
     return fetch(path, { headers: { Authorization: "tma " + tg.initData } }).then(function (r) {
-      return r.json().then(function (body) {
-        if (!r.ok) { var e = new Error(body.message || body.error); e.status = r.status; throw e; }
+      // A proxy's 502 page or a plain-text error is not JSON: say the page's own words, not
+      // the parser's ("Unexpected token '<'"); before /api/me they are the page's language.
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          var e = new Error(body.message || S.error || "加载失败，请稍后重试。");
+          e.status = r.status;
+          throw e;
+        }
         return body;
       });
     });
