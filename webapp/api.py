@@ -195,8 +195,13 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                # frame-ancestors: default-src does not cover it, and without it any site
+                # could frame the page. Telegram's apps open it in a web view of their own;
+                # Telegram Web (web.telegram.org) in an iframe.
                 headers["Content-Security-Policy"] = (
-                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+                    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                    "frame-ancestors 'self' https://web.telegram.org; base-uri 'none'; "
+                    "form-action 'none'")
                 headers["X-Content-Type-Options"] = "nosniff"
             await send(message)
 

@@ -112,3 +112,11 @@ def test_a_failure_of_ours_is_answered_in_the_viewers_words(
     assert "secret" not in response.text
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_only_telegram_web_may_frame_the_page(dash: Dashboard) -> None:
+    """default-src does not cover frame-ancestors: without it any site could frame the page
+    (clickjacking). Telegram Web opens Mini Apps in an iframe of web.telegram.org."""
+    for path in ("/", "/static/app.js", "/api/me"):
+        policy = dash.client.get(path).headers["content-security-policy"]
+        assert "frame-ancestors 'self' https://web.telegram.org" in policy
