@@ -28,7 +28,7 @@ from models.ranks import UNIT, RankBook, RankedStanding
 from models.rating_pools import pool_lines
 from models.reports import pending_for
 from models.store import Ctx, Store
-from models.tables import Cadre, Period, Standing, StandingHistory, Task, Unit
+from models.tables import ID_MAX, Cadre, Period, Standing, StandingHistory, Task, Unit
 from models.views import (
     Missing,
     active_period,
@@ -46,9 +46,6 @@ from models.warnings import LightSummary
 from scoring import exact, round_half_up
 
 ADMIN, SUPERVISOR, CADRE = "admin", "supervisor", "cadre"
-# Ids are INTEGER columns, 32 bits on PostgreSQL: no row has a larger one, and the database
-# refuses to compare one (SQLite past 64 bits), so a forged id would fail the read.
-ID_MAX = 2**31 - 1
 V = TypeVar("V")
 
 

@@ -16,6 +16,7 @@ from models.errors import Refused
 from models.rating import grade_of
 from models.store import Ctx
 from models.tables import (
+    ID_MAX,
     Cadre,
     Delegation,
     InnovationClaim,
@@ -26,9 +27,6 @@ from models.tables import (
     Unit,
 )
 from models.views import cadre_by_telegram, overseen_units, writer_by_telegram
-
-# Ids are BIGINT on PostgreSQL and 64-bit on SQLite: anything larger is forged.
-ID_MAX = 2**63 - 1
 
 
 class Door(StrEnum):

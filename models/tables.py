@@ -25,6 +25,9 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from models.types import Scaled, UTCDateTime
 
+# Row ids are INTEGER on PostgreSQL (32 bits; SQLite's go further): a larger one is forged, and
+# must not reach a query, where PostgreSQL refuses it and the transaction with it.
+ID_MAX = 2**31 - 1
 ONE_ASSESSEE = "(cadre_id IS NULL) <> (unit_id IS NULL)"
 ONE_WAITING = "report_one_waiting"  # the partial unique index: one submission waits per occurrence
 

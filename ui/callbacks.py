@@ -24,7 +24,8 @@ from typing import Any, ClassVar, Literal, Self
 
 from telegram import InlineKeyboardButton
 
-from models.doors import ID_MAX, Door
+from models.doors import Door
+from models.tables import ID_MAX
 
 CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit
 WORD = r"[A-Za-z0-9_]{1,32}"

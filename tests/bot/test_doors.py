@@ -28,7 +28,7 @@ from ui.callbacks import Callback
 pytestmark = pytest.mark.db
 
 STRANGER, GROUP = 4242, -100777
-BEYOND = 2**63  # one past the largest id PostgreSQL and SQLite can hold
+BEYOND = 2**31  # one past the largest id PostgreSQL's INTEGER columns hold (SQLite's go further)
 # What a press may change: the update's id (handled once) and where the person's conversation
 # stands. Anything else changing is a door left open.
 BOOKKEEPING = ("audit_entry", "processed_update", "bot_state")
