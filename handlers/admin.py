@@ -310,8 +310,8 @@ async def period_confirmed(update: Update, context: Context, p: Person,
                            tap: AdminPeriodConfirm) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     if tap.step == "no":
+        await query.answer()
         current = await read(context, active_period)
         await query.edit_message_text(p.r.text(
             "admin.period_kept", name=current.name if current else "—"))
@@ -319,8 +319,9 @@ async def period_confirmed(update: Update, context: Context, p: Person,
     try:
         period = await run(context, lambda ctx: activate_period(ctx, p.id, tap.period))
     except Refused as refusal:
-        await refuse(update, context, refusal)
+        await refuse(update, context, refusal)  # answers the tap: an alert
         return
+    await query.answer()
     await query.edit_message_text(p.r.text("admin.period_active", name=period.name))
 
 

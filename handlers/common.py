@@ -195,7 +195,8 @@ def refusal_text(r: Renderer, refusal: Refused) -> str:
 
 async def refuse(update: Update, context: Context, refusal: Refused) -> None:
     """The one way a refusal reaches a person: a tap gets an alert only they see (nothing is
-    posted, not even in a group); a message gets an answer in the chat."""
+    posted, not even in a group); a message gets an answer in the chat. A tap is answered once,
+    so a handler whose operation may refuse answers it only after the operation ran."""
     p = context.person
     r = p.r if p is not None else Renderer(await _chosen_locale(update, context))
     text = r.text("bot.unbound") if refusal.code == "unbound" else refusal_text(r, refusal)

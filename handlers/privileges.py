@@ -75,12 +75,12 @@ async def list_delegations(update: Update, context: Context) -> None:
 async def revoke(update: Update, context: Context, p: Person, tap: DelegationRevoke) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     try:
         revoked = await run(context, lambda ctx: revoke_delegation(ctx, p.id, tap.delegation))
     except Refused as refusal:
-        await refuse(update, context, refusal)
+        await refuse(update, context, refusal)  # answers the tap: an alert
         return
+    await query.answer()
     delegate = await read(context, lambda s: s.get(Cadre, revoked.delegate_id))
     await query.edit_message_text(p.r.text("privileges.revoked", id=tap.delegation,
                                            delegate=delegate.name if delegate else ""))
@@ -135,12 +135,12 @@ def _card_data(session: Session, cadre_id: int) -> tuple[Cadre, Unit, list[Unit]
 async def end_supervision(update: Update, context: Context, p: Person,
                           tap: SupervisionRevoke) -> None:
     assert update.callback_query is not None
-    await update.callback_query.answer()
     try:
         await run(context, lambda ctx: revoke_supervision(ctx, p.id, tap.cadre, tap.unit))
     except Refused as refusal:
-        await refuse(update, context, refusal)
+        await refuse(update, context, refusal)  # answers the tap: an alert
         return
+    await update.callback_query.answer()
     cadre, unit = await read(context, lambda s: (s.get(Cadre, tap.cadre), s.get(Unit, tap.unit)))
     await answer(update, p.r.text("privileges.supervision_revoked",
                                   name=cadre.name if cadre else "",
@@ -152,7 +152,8 @@ async def deactivation(update: Update, context: Context, p: Person,
     """ask: are you sure? yes: deactivate. no: leave it."""
     query = update.callback_query
     assert query is not None
-    await query.answer()
+    if tap.step != "yes":
+        await query.answer()
     if tap.step == "no":
         await query.edit_message_text(p.r.text("privileges.cancelled"))
         return
@@ -170,8 +171,9 @@ async def deactivation(update: Update, context: Context, p: Person,
     try:
         cadre = await run(context, lambda ctx: deactivate_cadre(ctx, p.id, tap.cadre))
     except Refused as refusal:
-        await refuse(update, context, refusal)
+        await refuse(update, context, refusal)  # answers the tap: an alert
         return
+    await query.answer()
     await query.edit_message_text(p.r.text("privileges.deactivated", name=cadre.name))
 
 

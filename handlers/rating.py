@@ -101,7 +101,6 @@ async def ask_confirmation(update: Update, context: Context, p: Person, tap: Rat
 async def confirmed(update: Update, context: Context, p: Person, tap: RatingConfirm) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     action, period_id = tap.action, tap.period
     days = app(context).publicity_days
     try:
@@ -113,8 +112,9 @@ async def confirmed(update: Update, context: Context, p: Person, tap: RatingConf
             period = await read(context, lambda s: s.get(Period, period_id))
             done = p.r.text("rating.finalised_done", period=period.name if period else "")
     except Refused as refusal:
-        await refuse(update, context, refusal)
+        await refuse(update, context, refusal)  # answers the tap: an alert
         return
+    await query.answer()
     await query.edit_message_reply_markup(None)
     await answer(update, done)
 

@@ -5,6 +5,7 @@ logged without anyone's personal data."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -91,3 +92,47 @@ def test_an_error_is_logged_without_personal_data(
     for personal in ("镇领导", "something private", str(BOSS)):
         assert personal not in logged
     assert "出错" in bot.last(BOSS).body  # the user got an apology
+
+
+def _refused_by_alert(bot: BotHarness, user: int, press: Callable[[], object]) -> str:
+    """`press` is refused after the door (by the operation): the refusal is an alert only the
+    presser sees, nothing is posted, and no call of the bot's is turned down by Telegram (a
+    tap answered before the operation ran was answered twice, the refusal posted instead)."""
+    shown, errors = len(bot.sim.messages(user)), len(bot.sim.errors())
+    press()
+    assert bot.sim.callback_answers()[-1]["show_alert"]
+    assert len(bot.sim.messages(user)) == shown, "the refusal was posted"
+    assert bot.sim.errors()[errors:] == []
+    return bot.alert()
+
+
+def test_a_refusal_after_the_door_is_an_alert_nothing_posted(
+    bot: BotHarness, store: Store, world: World,
+) -> None:
+    from models.privileges import deactivate_cadre
+    from ui.callbacks import AdminPeriodConfirm
+
+    _delegate_and_submit(bot, store, world)
+    listed = [bot.say(BOSS, "/delegations")[-1] for _ in range(2)]
+    bot.tap(BOSS, "撤销 #1（副镇长）", listed[1])
+    assert "已撤销" in _refused_by_alert(
+        bot, BOSS, lambda: bot.tap(BOSS, "撤销 #1（副镇长）", listed[0]))
+
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "人员权限（分管、委托、停用）")
+    card = bot.say(ADMIN, "B001")[-1]
+    bot.tap(ADMIN, "撤销分管：榆树沟镇", card)
+    assert "镇领导 并未分管 榆树沟镇" in _refused_by_alert(
+        bot, ADMIN, lambda: bot.tap(ADMIN, "撤销分管：榆树沟镇", card))
+
+    bot.tap(ADMIN, "人员权限（分管、委托、停用）")
+    bot.say(ADMIN, "P001")
+    bot.tap(ADMIN, "停用该干部")
+    with store.transaction() as ctx:  # another admin (or the command line) was first
+        deactivate_cadre(ctx, world.id.admin, world.id.alice)
+    assert "艾丽 已停用" in _refused_by_alert(bot, ADMIN, lambda: bot.tap(ADMIN, "确定停用"))
+
+    gone = AdminPeriodConfirm("ok", world.id.year + 999).data  # a period removed meanwhile
+    message_id = bot.last(ADMIN).message_id
+    assert "找不到" in _refused_by_alert(
+        bot, ADMIN, lambda: bot.feed(bot.sim.forge_callback(ADMIN, message_id, gone)))

@@ -108,7 +108,11 @@ def test_rating_from_preview_to_locked_period(
     preview = _open_rating(bot)
     assert "待答复 0 条 · 成立 1 条 · 驳回 1 条" in preview
     bot.tap(ADMIN, "🔒 定档并锁定周期")
-    assert "公示期至 2026-06-19，结束后才能定档" in bot.tap(ADMIN, "确认")[-1].body
+    # The refusal is an alert only the admin sees; nothing is posted, no call turned down
+    # (the tap was once answered before finalising, and the refusal posted as a message).
+    assert bot.tap(ADMIN, "确认") == [] and not bot.sim.errors()
+    assert "公示期至 2026-06-19，结束后才能定档" in bot.alert()
+    assert bot.sim.callback_answers()[-1]["show_alert"]
     clock.advance(days=5)
     _open_rating(bot)
     bot.tap(ADMIN, "🔒 定档并锁定周期")
