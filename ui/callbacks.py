@@ -107,7 +107,9 @@ class Callback:
 
 def _field_pattern(kind: Any) -> str:
     if kind is int:
-        return r"\d{1,25}"  # longer than any id: a forged one is refused, not taken for another
+        # ASCII digits only (\d takes "１" or "١" for 1: data no button of ours makes), and
+        # longer than any id: a forged one is refused, not taken for another.
+        return r"[0-9]{1,25}"
     if typing.get_origin(kind) is Literal:
         return "|".join(re.escape(str(choice)) for choice in typing.get_args(kind))
     return WORD

@@ -234,3 +234,31 @@ def test_a_rating_button_for_a_period_that_does_not_exist_is_answered(
         assert said == ["这个考核周期已不存在，请重新打开管理菜单。"], said
     assert _facts(store) == before
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_an_id_in_other_digits_is_refused_as_forged(
+        bot: BotHarness, store: Store, world: World, subjects: Subjects,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """No button of ours spells an id in full-width or Arabic-Indic digits: such data was read
+    as the report it spells (the grade given, the audit row holding the odd spelling). Now it
+    is forged: refused as a stale button, audited, nothing changed."""
+    from tests.bot.conftest import BOSS
+
+    spellings = [str(subjects.report).translate(str.maketrans("0123456789", digits))
+                 for digits in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९")]
+    message_id = _holding_a_message(bot, BOSS, None)
+    for spelled in spellings:
+        data = f"rv:{spelled}:A"
+        with store.session() as session:
+            last = max((i or 0 for i in session.exec(select(AuditEntry.id)).all()), default=0)
+        before, shown = _facts(store), len(bot.sim.messages(BOSS))
+        bot.feed(bot.sim.forge_callback(BOSS, message_id, data))
+        assert "失效" in bot.alert(), data
+        assert len(bot.sim.messages(BOSS)) == shown, data
+        assert _facts(store) == before, data
+        with store.session() as session:
+            rows = session.exec(select(AuditEntry).where(
+                col(AuditEntry.id) > last).order_by(col(AuditEntry.id))).all()
+        assert [(row.action, (row.after or {}).get("callback")) for row in rows] == [
+            ("refused.stale_button", data)], data
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
