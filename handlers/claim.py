@@ -21,6 +21,7 @@ from handlers.common import (
     answer,
     app,
     canceller,
+    check,
     menu,
     person,
     read,
@@ -32,7 +33,7 @@ from handlers.dispatch import on, tapped
 from handlers.typed import typed_text
 from models import limits
 from models.errors import Refused
-from models.innovation import approve_claim, claim_innovation, reject_claim
+from models.innovation import approve_claim, claim_innovation, ensure_rejectable, reject_claim
 from ui import cards
 from ui.callbacks import ClaimDecision, ClaimKind, ClaimLevel, ClaimStep
 
@@ -175,6 +176,11 @@ async def approve(update: Update, context: Context, p: Person, tap: ClaimDecisio
 async def ask_reject_reason(update: Update, context: Context, p: Person, tap: ClaimDecision
                             ) -> str | int:
     assert update.callback_query is not None
+    try:  # say now, not after a reason is typed, that the claim was decided (or is one's own)
+        await check(context, lambda ctx: ensure_rejectable(ctx, p.id, tap.claim))
+    except Refused as refusal:
+        await refuse(update, context, refusal)
+        return ConversationHandler.END
     await update.callback_query.answer()
     context.memory["claim_reject"] = tap.claim
     await answer(update, p.r.text("claim.ask_reject_reason"))

@@ -69,11 +69,17 @@ def _assessee(claim: InnovationClaim) -> AssesseeRef:
             else AssesseeRef.unit(claim.unit_id or 0))
 
 
-def _decide(
-    ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None
-) -> InnovationClaim:
+def ensure_rejectable(ctx: Ctx, actor_id: int, claim_id: int) -> None:
+    """Refused as `reject_claim` would be, changing nothing: looked at before a reason is
+    asked for (a stale button, one's own claim, a locked period)."""
+    _, claim = _decidable(ctx, actor_id, claim_id, REJECTED, for_update=False)
+    open_period(ctx, claim.period_id)
+
+
+def _decidable(ctx: Ctx, actor_id: int, claim_id: int, state: str, *,
+               for_update: bool) -> tuple[Cadre, InnovationClaim]:
     who = actor(ctx, actor_id)
-    claim = load(ctx, InnovationClaim, claim_id, for_update=True)
+    claim = load(ctx, InnovationClaim, claim_id, for_update=for_update)
     require_admin(who, f"innovation.{state}", "innovation_claim", claim.id)
     # Not on one's own claim, nor on one's own unit's: another admin decides those.
     claimed_by = [AssesseeRef.cadre(claim.claimant_id)]
@@ -83,6 +89,13 @@ def _decide(
         decider = None if claim.reviewer_id is None else ctx.session.get(Cadre, claim.reviewer_id)
         raise Refused("claim_decided", claim=claim.id, state=claim.state,
                       by=decider.name if decider else "")
+    return who, claim
+
+
+def _decide(
+    ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None
+) -> InnovationClaim:
+    who, claim = _decidable(ctx, actor_id, claim_id, state, for_update=True)
     period = open_period(ctx, claim.period_id)
     before = audit.snapshot(claim)
     claim.state = state
