@@ -29,7 +29,7 @@ from handlers.common import (
     refuse,
     run,
 )
-from handlers.dispatch import on, tapped
+from handlers.dispatch import on, refuse_unparsable, tapped
 from handlers.typed import typed_text
 from models import limits
 from models.errors import Refused
@@ -62,11 +62,12 @@ async def begin(update: Update, context: Context) -> str | int:
 async def kind(update: Update, context: Context, p: Person, tap: ClaimKind) -> str | int:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     chosen = tap.kind
     levels = app(context).rules.innovation_points.get(chosen)
-    if levels is None:  # not a kind of the configured table: a stale or forged button
+    if levels is None:  # not a kind of the configured table: refused as forged data is
+        await refuse_unparsable(update, context, "no such innovation kind")
         return KIND
+    await query.answer()
     _entered(context)["kind"] = chosen
     rows = [[ClaimLevel(lv).button(p.r.label(
         "claim.level_button", level=p.r.label(f"innovation.level.{lv}"),
@@ -80,11 +81,12 @@ async def kind(update: Update, context: Context, p: Person, tap: ClaimKind) -> s
 async def level(update: Update, context: Context, p: Person, tap: ClaimLevel) -> str | int:
     query = update.callback_query
     assert query is not None
-    await query.answer()
     entered = _entered(context)
     chosen = tap.level
     if app(context).rules.innovation_value(entered.get("kind", ""), chosen) is None:
+        await refuse_unparsable(update, context, "no such innovation level")
         return LEVEL
+    await query.answer()
     entered["level"] = chosen
     await query.edit_message_text(p.r.text("claim.ask_description"))
     return DESCRIBE

@@ -92,6 +92,8 @@ async def admitted(update: Update, context: Context, tap: Callback) -> Person | 
 
 
 async def refuse_unparsable(update: Update, context: Context, reason: str) -> None:
+    """Data no button of ours makes (no kind has it, an id out of range, a word the
+    configuration does not have): a stale-button alert, audited with `reason`."""
     query = update.callback_query
     assert query is not None
     data = str(query.data)[:64]

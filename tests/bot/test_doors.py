@@ -262,3 +262,27 @@ def test_an_id_in_other_digits_is_refused_as_forged(
         assert [(row.action, (row.after or {}).get("callback")) for row in rows] == [
             ("refused.stale_button", data)], data
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_claim_kind_or_level_no_table_has_is_refused_as_stale(
+        bot: BotHarness, store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """cl:k:<kind> and cl:l:<level> carry a word: one the innovation table does not have (a
+    forged button, or one left from a table since changed) was answered silently."""
+    from tests.bot.conftest import BOB
+
+    asked = bot.say(BOB, "/claim")[-1]
+    for data, step in (("cl:k:nope", "经验推广"), ("cl:l:nope", "市级（1 分）")):
+        with store.session() as session:
+            last = max((i or 0 for i in session.exec(select(AuditEntry.id)).all()), default=0)
+        shown = len(bot.sim.messages(BOB))
+        bot.feed(bot.sim.forge_callback(BOB, asked.message_id, data))
+        assert "失效" in bot.alert() and bot.sim.callback_answers()[-1]["show_alert"], data
+        assert len(bot.sim.messages(BOB)) == shown, data
+        with store.session() as session:
+            rows = session.exec(select(AuditEntry).where(col(AuditEntry.id) > last)).all()
+        assert [(row.action, (row.after or {}).get("callback")) for row in rows] == [
+            ("refused.stale_button", data)], data
+        bot.tap(BOB, step)  # the claim goes on from where it was
+    assert "请简要描述" in bot.last(BOB).body
+    assert not bot.sim.errors()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
