@@ -71,6 +71,7 @@ from ui.callbacks import (
 )
 from ui.cards import Card
 from ui.delivery import delivery_problems
+from ui.render import typed_quote
 
 VALUE, CADRE, INVITE_SURE = "value", "cadre", "invite_sure"
 TASK = {"boost": "task", "difficulty": "task_difficulty"}  # a state each: a picker each
@@ -196,7 +197,7 @@ async def value(update: Update, context: Context) -> str | int:
         if not number.is_finite():  # NaN, Infinity: Decimal reads them, no one means them
             raise InvalidOperation
     except InvalidOperation:
-        await answer(update, p.r.text("admin.not_a_number", value=message.text or ""))
+        await answer(update, p.r.text("admin.not_a_number", value=typed_quote(message.text or "")))
         return VALUE
     if entered["action"] == "boost":
         boost = None if number == 0 else number / 100  # typed as a percentage: 15 means 15 %

@@ -29,7 +29,6 @@ from handlers.common import (
     answer,
     choice_markup,
     edit_or_send,
-    escape,
     menu_labels,
     person,
     read,
@@ -51,7 +50,7 @@ from ui.callbacks import (
     PickUnit,
     PickUnits,
 )
-from ui.render import Renderer
+from ui.render import Renderer, typed_quote
 
 PER_PAGE = 8
 UNITS_PER_PAGE = 16  # two to a row: unit names are short, and an office has hundreds
@@ -262,13 +261,13 @@ class Picker:
             return found.rows[0].id
         what = "tasks" if self.tasks else "cadres"
         if found.total == 0 and not found.units:
-            await answer(update, p.r.text(f"picker.none_{what}", text=escape(text)))
+            await answer(update, p.r.text(f"picker.none_{what}", text=typed_quote(text)))
             return None
         lines = [p.r.text(f"picker.found_{what}", count=found.total)] if found.total else []
         if found.total > len(found.rows):
             lines.append(p.r.text("picker.found_more", shown=len(found.rows)))
         if found.units:
-            lines.append(p.r.text("picker.found_units", text=escape(text)))
+            lines.append(p.r.text("picker.found_units", text=typed_quote(text)))
         rows = [[self._button(p.r, item, found.owners)] for item in found.rows]
         rows += [[self.unit_button(unit.id or 0, 0).button(
             p.r.label("picker.unit_button", name=unit.name))] for unit in found.units]

@@ -50,6 +50,7 @@ from models.views import TaskLine, active_period, latest_report, reportable_task
 from models.vocab import RETURNED, SUBMITTED
 from ui import render
 from ui.callbacks import ReportEdit, ReportPage, ReportStep, ReportTask
+from ui.render import typed_quote
 
 PICK, AMOUNT, EVIDENCE, NOTE, CONFIRM = "pick", "amount", "evidence", "note", "confirm"
 KEY = "report"  # user_data[KEY]: what has been entered so far (JSON-safe)
@@ -223,7 +224,7 @@ async def amount(update: Update, context: Context) -> str | int:
                            else "amount.example_percent",
                            target=_plain(task.target) if task.target is not None else "",
                            measure=task.measure or "")
-        await answer(update, p.r.text(parsed.error or "", value=text) + "\n" + example)
+        await answer(update, p.r.text(parsed.error or "", value=typed_quote(text)) + "\n" + example)
         return AMOUNT
     value = parsed.actual if parsed.actual is not None else parsed.progress
     assert value is not None

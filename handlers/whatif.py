@@ -42,7 +42,7 @@ from models.errors import Refused
 from models.insight import WhatIf, own_tasks, whatif
 from models.views import TaskLine, active_period
 from ui.callbacks import WhatifCancel, WhatifGrade, WhatifPage, WhatifProgress, WhatifTask
-from ui.render import Renderer
+from ui.render import Renderer, typed_quote
 
 KEY = "whatif"  # context.memory[KEY]: the task and the progress entered so far
 PICK, PROGRESS, GRADE = "pick", "progress", "grade"
@@ -121,7 +121,7 @@ async def progress_typed(update: Update, context: Context) -> str | int:
     amount = read_progress(text)
     if amount.progress is None:
         await answer(update, p.r.text(amount.error or "amount.unreadable_percent",
-                                      value=text.strip()[:20]))
+                                      value=typed_quote(text)))
         return PROGRESS
     return await _ask_grade(update, context, p, amount.progress)
 
@@ -161,7 +161,7 @@ async def grade_tapped(update: Update, context: Context, p: Person,
 async def grade_typed(update: Update, context: Context) -> str | int:
     message = update.effective_message
     text = (message.text or "") if message else ""
-    return await _result(update, context, text.strip().upper()[:8])
+    return await _result(update, context, typed_quote(text, 8).upper())  # quoted if unknown
 
 
 async def _result(update: Update, context: Context, grade: str) -> str | int:

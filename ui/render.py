@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
@@ -25,6 +26,20 @@ from ui.i18n import Translator
 log = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+QUOTE_LIMIT = 30  # characters of what someone typed that a reply quotes back
+_UNSHOWN = ("Cc", "Cf", "Cs")  # controls, format characters (bidi overrides), lone surrogates
+
+
+def typed_quote(typed: str, limit: int = QUOTE_LIMIT) -> str:
+    """What a person typed, fit to quote back in a reply ("“…”不是有效的进度"): on one line,
+    without control or format characters (a right-to-left override turned the rest of our
+    sentence around), and at most `limit` characters and "…" (a 4,096-character paste came back
+    whole, over two messages). Plain text: `Renderer.text` escapes it as any parameter."""
+    shown = "".join(ch for ch in " ".join(typed.split())
+                    if unicodedata.category(ch) not in _UNSHOWN).strip()
+    return shown if len(shown) <= limit else shown[:limit].rstrip() + "…"
 
 
 def points(value: Decimal | int | str | None) -> str:
@@ -173,4 +188,6 @@ class Renderer:
         if not self.t.has(key):
             log.warning("no text for refusal code %s", code)
             return self.text("refused.generic")
-        return self.text(key, **{k: str(v) for k, v in params.items()})
+        # A refusal's `value` is what someone entered (a number typed, a cell): quoted short.
+        return self.text(key, **{k: typed_quote(str(v)) if k == "value" else str(v)
+                                 for k, v in params.items()})

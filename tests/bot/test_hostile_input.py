@@ -203,3 +203,43 @@ def test_a_reason_or_description_that_shows_nothing_is_asked_again(
     bot.tap(BOB, "跳过")
     assert "经验推广" in bot.last(BOB).body
     _no_apology(bot, ALICE, BOSS, BOB)
+
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it is shown backwards
+
+
+def _quoted_once(bot: BotHarness, user: int, typed: str, says: str) -> str:
+    """The reply to `typed`: one message saying `says`, quoting at most 30 characters of it
+    without the RTL override (the raw text turned the sentence around, and a 4,096-character
+    paste came back whole, over two messages)."""
+    replies = bot.say(user, typed)
+    assert len(replies) == 1, [m.body[:40] for m in replies]
+    body = replies[0].body
+    assert says in body and RLO not in body and "…" in body, body
+    assert len(body) < 200, body
+    return body
+
+
+def test_what_is_typed_is_quoted_back_short_and_without_direction_overrides(
+    bot: BotHarness, store: Store
+) -> None:
+    pasted = RLO + "sixty" + "x" * 4090  # 4,096 characters
+    assert len(pasted) == 4096
+    _start_report(bot, "压缩业务办理时限")
+    body = _quoted_once(bot, ALICE, pasted, "不是有效的进度")
+    assert "“sixtyxxxxxxxxxxxxxxxxxxxxxxxxx…”" in body
+
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "调整难易系数")
+    bot.say(ADMIN, "T1")
+    _quoted_once(bot, ADMIN, pasted, "不是数字")
+    _quoted_once(bot, ADMIN, "9" * 4096, "不在 0.8–1.2 之间")  # quoted by the refusal
+    bot.say(ADMIN, "/cancel")
+
+    bot.say(ADMIN, "/admin")
+    bot.tap(ADMIN, "人员权限（分管、委托、停用）")
+    body = _quoted_once(bot, ADMIN, pasted, "没有找到")
+    assert "“sixtyxxxxxxxxxxxxxxxxxxxxxxxxx…”" in body
+    assert "没有找到姓名或工号为“a&lt;b”的干部" in (bot.say(ADMIN, "a<b")[-1].html or "")  # once
+    assert [(r.state, r.progress) for r in _reports(store)] == [("draft", None)]
+    _no_apology(bot, ALICE, ADMIN)
