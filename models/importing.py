@@ -34,7 +34,7 @@ from models.excel_format import (
     SheetFormat,
     vocabularies,
 )
-from models.limits import clean_text
+from models.limits import clean_text, decimal_places
 from models.store import Ctx
 from models.tables import Cadre, Period, Unit
 
@@ -267,11 +267,10 @@ class Cells:
         if not number.is_finite():
             self.bad(key, "not_a_number", value=value)
             return None
-        number = number.normalize()
-        exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -places:
+        if decimal_places(number) > places:
             self.bad(key, "too_precise", value=value, places=places)
             return None
+        number = number.normalize()
         if positive and number <= 0:
             self.bad(key, "not_positive", value=value)
             return None

@@ -79,8 +79,17 @@ def clean_evidence(evidence: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
+def decimal_places(value: Decimal) -> int:
+    """Its decimal places, trailing zeros not counted ("1.0000" has none). Counted on the digits
+    themselves: normalize() rounds to 28 digits first, and 1.000…0001 would pass for 1."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int):  # NaN, infinity: refused by the range checks
+        return 0
+    significant = "".join(map(str, digits)).rstrip("0")
+    return max(0, -exponent - (len(digits) - len(significant))) if significant else 0
+
+
 def check_places(value: Decimal, places: int) -> None:
     """Refuse more decimal places than the column keeps ("1.0000" is 1, and fine)."""
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > places:
+    if decimal_places(value) > places:
         raise Refused("too_precise", value=str(value), places=places)

@@ -29,7 +29,14 @@ from models.access import (
 )
 from models.errors import Forbidden, NotFound, Refused
 from models.facts import AssesseeRef
-from models.limits import MAX_COUNT, NOTE, REASON, checked_text, clean_evidence
+from models.limits import (
+    MAX_COUNT,
+    NOTE,
+    REASON,
+    checked_text,
+    clean_evidence,
+    decimal_places,
+)
 from models.occurrences import current_occurrence, occurrences
 from models.standings import Placed, refresh
 from models.store import Ctx
@@ -37,11 +44,6 @@ from models.tables import ONE_WAITING, Cadre, Period, Report, Task, Unit
 from models.vocab import APPROVED, DRAFT, GRADES, REJECTED, RETURNED, SUBMITTED
 
 HUNDRED = Decimal(100)
-
-
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def _check_amount(task: Task, progress: Decimal | None, actual: Decimal | None) -> None:
@@ -52,14 +54,14 @@ def _check_amount(task: Task, progress: Decimal | None, actual: Decimal | None) 
             raise Refused("actual_out_of_range", value=str(actual))
         if actual > MAX_COUNT:
             raise Refused("actual_too_large", value=str(actual), max=str(MAX_COUNT))
-        if _places(actual) > 4:
+        if decimal_places(actual) > 4:
             raise Refused("too_precise", value=str(actual), places=4)
         return
     if progress is None:
         raise Refused("progress_required", task=task.id)
     if not progress.is_finite() or not 0 <= progress <= HUNDRED:
         raise Refused("progress_out_of_range", value=str(progress))
-    if _places(progress) > 2:
+    if decimal_places(progress) > 2:
         raise Refused("too_precise", value=str(progress), places=2)
 
 

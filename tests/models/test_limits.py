@@ -103,8 +103,18 @@ def test_amounts_past_the_columns_are_refused_not_crashed(store: Store, world: W
 
         refused_without_change(store.engine, code, boost)
 
-    def precise_difficulty() -> None:
-        with store.transaction() as ctx:
-            set_difficulty(ctx, world.id.admin, world.id.alice_plain, Decimal("1.0001"))
+    for precise in ("1.0001", "1." + "0" * 40 + "1"):  # the second rounds to 1 at 28 digits
+        def precise_difficulty(precise: str = precise) -> None:
+            with store.transaction() as ctx:
+                set_difficulty(ctx, world.id.admin, world.id.alice_plain, Decimal(precise))
 
-    refused_without_change(store.engine, "too_precise", precise_difficulty)
+        refused_without_change(store.engine, "too_precise", precise_difficulty)
+
+
+@pytest.mark.parametrize("text, places", [
+    ("1", 0), ("1.0000", 0), ("80.50", 1), ("0.000", 0), ("1E+2", 0), ("1.5E-3", 4),
+    ("33.333", 3), ("1." + "0" * 40 + "1", 41), ("-0.10", 1), ("NaN", 0),
+])
+def test_decimal_places_are_counted_exactly_without_trailing_zeros(text: str,
+                                                                   places: int) -> None:
+    assert limits.decimal_places(Decimal(text)) == places

@@ -130,6 +130,7 @@ def test_cadre_is_told_the_outcome_with_new_score(store: Store, world: World) ->
     (Decimal(150), "progress_out_of_range"),
     (Decimal(-1), "progress_out_of_range"),
     (Decimal("33.333"), "too_precise"),
+    (Decimal("80." + "0" * 40 + "1"), "too_precise"),  # past 28 digits: not rounded to 80
     (Decimal("NaN"), "progress_out_of_range"),
 ])
 def test_bad_progress_is_refused_and_changes_nothing(
@@ -140,6 +141,13 @@ def test_bad_progress_is_refused_and_changes_nothing(
         lambda: _submit(store, world.id.alice, world.id.alice_plain, progress=progress),
         code,
     )
+
+
+def test_trailing_zeros_are_not_decimal_places(store: Store, world: World) -> None:
+    """80.000 is 80: two places allowed, none used (it was refused as too precise)."""
+    report = _submit(store, world.id.alice, world.id.alice_plain, progress=Decimal("80.000"))
+    with store.session() as session:
+        assert session.get(Report, report).progress == Decimal(80)  # type: ignore[union-attr]
 
 
 def test_numeric_task_needs_a_count(store: Store, world: World) -> None:
