@@ -2,10 +2,10 @@
 
 Every API call carries `Authorization: tma <initData>`. The signature and age are checked here
 (webapp/auth.py); who the Telegram user is, and what they may see, models/dashboard.py decides.
-A refusal becomes 401 (untrusted data), 403 (unbound, or not theirs to see) or 404, and
-models/ has written its audit row by then. Database work runs on the dashboard's own threads,
-so the bot's event loop, which this application shares, never waits on it, and neither do the
-bot's own threads (below).
+A refusal becomes 401 (untrusted data), 403 (unbound) or 404 (no such unit or person, or not
+theirs to see: the same answer), and models/ has written its audit row by then. Database work
+runs on the dashboard's own threads, so the bot's event loop, which this application shares,
+never waits on it, and neither do the bot's own threads (below).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models import dashboard
-from models.errors import Refused
+from models.errors import NotFound, Refused
 from models.store import Ctx, Store
 from models.tables import Cadre
 from ui.i18n import LOCALES, Translator, normalize_locale
@@ -109,6 +109,11 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
                         locale = cadre.locale or locale
                     return 200, reader(ctx, Viewer(cadre, Translator(locale)), request)
             except Refused as refusal:
+                if refusal.code == "forbidden" and refusal.entity is not None:
+                    # A unit or person outside the viewer's reach is answered as one that does
+                    # not exist (a 403 told a cadre which ids exist); store.reading() has
+                    # audited it as forbidden all the same.
+                    refusal = NotFound(refusal.entity, refusal.entity_id)
                 t = Translator(locale)
                 key = f"refused.{refusal.code}"
                 text = t(key, **{k: str(v) for k, v in refusal.params.items()}) \

@@ -166,8 +166,8 @@ def _tampered(data: str) -> str:
     ("other_bot", 401, "refused.webapp_bad_init_data", "bad signature"),
     ("no_header", 401, "refused.webapp_bad_init_data", "no tma authorization"),
     ("unbound", 403, "refused.webapp_unbound", None),
-    ("outside_subtree", 403, "refused.forbidden", None),
-    ("cadre_peeks", 403, "refused.forbidden", None),
+    ("outside_subtree", 404, "refused.forbidden", None),  # answered as not found (test_hostile)
+    ("cadre_peeks", 404, "refused.forbidden", None),
 ])
 def test_refusals_are_audited(dash: Dashboard, case: str, status: int, action: str,
                               reason: str | None) -> None:
@@ -193,7 +193,7 @@ def test_refusals_are_audited(dash: Dashboard, case: str, status: int, action: s
         got = dash.get(path, ALICE)
     code, body = got
     assert code == status
-    assert body["error"] == action.removeprefix("refused.")
+    assert body["error"] == ("not_found" if status == 404 else action.removeprefix("refused."))
     assert isinstance(body["message"], str) and body["message"]
     entries = dash.audit()
     assert len(entries) == before + 1

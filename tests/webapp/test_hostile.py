@@ -76,6 +76,32 @@ def test_an_id_beyond_any_row_is_not_found(dash: Dashboard, path: str) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
+@pytest.mark.parametrize(("kind", "telegram_id", "language"), [
+    ("unit", BOSS, "zh-hans"),  # the boss supervises the township, not the bureau
+    ("person", ALICE, "zh-hans"),  # a cadre asks for a colleague's page
+    ("person", ALICE, "en"),
+])
+def test_an_id_out_of_reach_is_answered_as_one_that_does_not_exist(
+        dash: Dashboard, kind: str, telegram_id: int, language: str) -> None:
+    """A 403 for an id out of reach and a 404 for one that does not exist let a cadre probe
+    which unit and cadre ids exist: both get the same answer now, in the viewer's language,
+    and the attempt is still audited as forbidden."""
+    world = dash.world
+    hidden = world.bureau.id if kind == "unit" else world.bob.id
+    missing = 2147483000  # no row has it
+    before = len(dash.audit())
+    refused = dash.get(f"/api/{kind}/{hidden}", telegram_id, language=language)
+    absent = dash.get(f"/api/{kind}/{missing}", telegram_id, language=language)
+    assert refused[0] == absent[0] == 404
+    assert refused[1] == {**absent[1], "message": absent[1]["message"].replace(
+        str(missing), str(hidden))}
+    words = "找不到该记录" if language == "zh-hans" else "Not found"
+    assert refused[1]["message"].startswith(words)
+    entries = dash.audit()[before:]
+    assert [(e.action, e.entity, e.entity_id) for e in entries] == [
+        ("refused.forbidden", "unit" if kind == "unit" else "cadre", hidden)]
+
+
 @pytest.mark.parametrize("path", [
     "/api/unit/" + "1" * 5000,  # int() takes at most 4,300 digits: it raised (a 500)
     "/api/person/" + "0" * 4999 + "6",
