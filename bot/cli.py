@@ -25,7 +25,7 @@ from models.migrate import pending, upgrade
 from models.ranks import CADRE, UNIT, RankBook
 from models.standings import check as check_standings
 from models.tables import Cadre, Period, Standing, Unit
-from ui.i18n import LOCALES, Translator
+from ui.i18n import LOCALES, Translator, refusal_params
 
 # Piped output (logs, CI) gets a wide table rather than rich's 80-column default.
 _PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -84,7 +84,7 @@ def describe_refusal(t: Translator, refusal: Refused) -> str:
     key = f"refused.{refusal.code}"
     if not t.has(key):
         return t("refused.generic", code=str(refusal))
-    return t(key, **{k: str(v) for k, v in refusal.params.items()})
+    return t(key, **{k: str(v) for k, v in refusal_params(t, refusal.params).items()})
 
 
 @click.group("kaohe", cls=LocalisedGroup)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from bot.cli import describe_refusal
+from models.errors import NotFound
 from ui.i18n import LOCALES, Translator, normalize_locale, po_path
+from ui.render import Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "ui", "webapp", "sandbox", "models")
@@ -61,3 +64,34 @@ def test_translator_fills_placeholders_and_falls_back() -> None:
     assert normalize_locale("zh-hans") == "zh_CN"
     assert normalize_locale("en-US") == "en"
     assert normalize_locale("ru") == "zh_CN"
+
+
+def _not_found_entities() -> set[str]:
+    """Every `what` a not_found refusal is raised with: NotFound("report", ...),
+    Refused("not_found", what="unit", ...), and access.load(ctx, Model, ...) (the table's name)."""
+    from models import tables
+    found: set[str] = set()
+    for path in (ROOT / "models").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r'NotFound\(\s*"(\w+)"', text))
+        found |= set(re.findall(r'Refused\(\s*"not_found",\s*what="(\w+)"', text))
+        found |= {str(getattr(tables, name).__tablename__)
+                  for name in re.findall(r"\bload\(\s*ctx,\s*(\w+)", text)}
+    return found
+
+
+def test_what_was_not_found_is_named_in_the_readers_words() -> None:
+    """"找不到该记录（period 1000）" named the table in a Chinese sentence: every kind of row a
+    not_found refusal names has a word in both catalogs, and the sentence uses it."""
+    entities = _not_found_entities()
+    assert {"unit", "cadre", "period", "task", "report", "innovation_claim"} <= entities
+    for locale in LOCALES:
+        t = Translator(locale)
+        assert sorted(e for e in entities if not t.has(f"entity.{e}")) == [], locale
+    r_zh, r_en = Renderer("zh_CN"), Renderer("en")
+    assert r_zh.refusal("not_found", {"what": "period", "id": 1000}) == (
+        "找不到该记录（考核周期 1000）。")
+    assert r_en.refusal("not_found", {"what": "innovation_claim", "id": 7}) == (
+        "Not found (innovation claim 7).")
+    assert describe_refusal(Translator("zh_CN"), NotFound("report", 5)) == (
+        "找不到该记录（汇报 5）。")

@@ -12,7 +12,7 @@ from typing import Any
 
 from models.audit_log import Names, changes, referred
 from models.tables import AuditEntry
-from ui.i18n import Translator
+from ui.i18n import Translator, refusal_params
 from ui.render import Punctuation, boost, difficulty
 
 REFUSED = "refused."
@@ -63,7 +63,8 @@ class AuditWords:
         if not self.t.has(key):
             return entry.action.removeprefix(REFUSED)
         kept: Mapping[str, Any] = entry.after or {}
-        return string.Formatter().vformat(self.t(key), (), _KeepMissing(kept))
+        return string.Formatter().vformat(self.t(key), (),
+                                          _KeepMissing(refusal_params(self.t, kept)))
 
     def target(self, entry: AuditEntry) -> str:
         """The row acted on: its kind in words, and its name where it has one."""

@@ -8,6 +8,7 @@ step), once per locale.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -73,3 +74,12 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return self._catalog.gettext(key) != key
+
+
+def refusal_params(t: Translator, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A refusal's parameters as its sentence shows them: what was not found (`what`, a table's
+    name: "period") in the reader's words ("entity.period": 考核周期), not the table's."""
+    what = params.get("what")
+    if what is None or not t.has(f"entity.{what}"):
+        return dict(params)
+    return {**params, "what": t(f"entity.{what}")}

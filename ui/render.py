@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from jinja2.runtime import Context
 
-from ui.i18n import Translator
+from ui.i18n import Translator, refusal_params
 
 log = logging.getLogger(__name__)
 
@@ -190,4 +190,4 @@ class Renderer:
             return self.text("refused.generic")
         # A refusal's `value` is what someone entered (a number typed, a cell): quoted short.
         return self.text(key, **{k: typed_quote(str(v)) if k == "value" else str(v)
-                                 for k, v in params.items()})
+                                 for k, v in refusal_params(self.t, params).items()})

@@ -32,7 +32,7 @@ from models import dashboard
 from models.errors import NotFound, Refused
 from models.store import Ctx, Store
 from models.tables import Cadre
-from ui.i18n import LOCALES, Translator, normalize_locale
+from ui.i18n import LOCALES, Translator, normalize_locale, refusal_params
 from webapp import present
 from webapp.auth import InitDataError, WebAppUser, check_init_data
 
@@ -116,7 +116,8 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
                     refusal = NotFound(refusal.entity, refusal.entity_id)
                 t = Translator(locale)
                 key = f"refused.{refusal.code}"
-                text = t(key, **{k: str(v) for k, v in refusal.params.items()}) \
+                params = refusal_params(t, refusal.params)
+                text = t(key, **{k: str(v) for k, v in params.items()}) \
                     if t.has(key) else t("refused.generic", code=refusal.code)
                 return STATUS.get(refusal.code, 400), {"error": refusal.code, "message": text}
             except Exception:

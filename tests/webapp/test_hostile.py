@@ -95,7 +95,9 @@ def test_an_id_out_of_reach_is_answered_as_one_that_does_not_exist(
     assert refused[0] == absent[0] == 404
     assert refused[1] == {**absent[1], "message": absent[1]["message"].replace(
         str(missing), str(hidden))}
-    words = "找不到该记录" if language == "zh-hans" else "Not found"
+    words = {("unit", "zh-hans"): "找不到该记录（单位 ",
+             ("person", "zh-hans"): "找不到该记录（干部 ",
+             ("person", "en"): "Not found (cadre "}[kind, language]
     assert refused[1]["message"].startswith(words)
     entries = dash.audit()[before:]
     assert [(e.action, e.entity, e.entity_id) for e in entries] == [
