@@ -52,9 +52,15 @@ V = TypeVar("V")
 # -- who is looking ---------------------------------------------------------------------------
 
 
-def bad_init_data(reason: str) -> Refused:
-    """The Mini App's signed data did not check out (forged, stale, another bot's): audited."""
-    return Refused("webapp_bad_init_data", audit=True, entity="webapp", reason=reason)
+def bad_init_data(reason: str, unrecorded: int | None = 0) -> Refused:
+    """The Mini App's signed data did not check out (forged, stale, another bot's): audited,
+    as often as the web layer says (webapp/throttle.py). `unrecorded`: how many such requests
+    from the same client went unaudited since its last row; None: this one is not audited."""
+    refusal = Refused("webapp_bad_init_data", audit=unrecorded is not None, entity="webapp",
+                      reason=reason)
+    if unrecorded:
+        refusal.params["unrecorded"] = unrecorded
+    return refusal
 
 
 def viewer(ctx: Ctx, telegram_user_id: int) -> Cadre:

@@ -35,6 +35,7 @@ from models.tables import Cadre
 from ui.i18n import LOCALES, Translator, normalize_locale, refusal_params
 from webapp import present
 from webapp.auth import InitDataError, WebAppUser, check_init_data
+from webapp.throttle import AuditThrottle
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -81,6 +82,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def create_app(store: Store, config: WebAppConfig) -> Starlette:
     """The dashboard for one bot: its page, its static files and /api/*."""
     readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="dashboard")
+    throttle = AuditThrottle()
 
     def authenticate(request: Request) -> WebAppUser | InitDataError:
         scheme, _, raw = request.headers.get("authorization", "").partition(" ")
@@ -103,7 +105,10 @@ def create_app(store: Store, config: WebAppConfig) -> Starlette:
             try:
                 with store.reading() as ctx:
                     if isinstance(user, InitDataError):
-                        raise dashboard.bad_init_data(user.reason)
+                        # Anyone can send these: audited at most once a minute per client.
+                        address = request.client.host if request.client else ""
+                        raise dashboard.bad_init_data(
+                            user.reason, throttle.admit(address, ctx.now))
                     cadre = dashboard.viewer(ctx, user.id)
                     if cadre.locale in LOCALES:
                         locale = cadre.locale or locale

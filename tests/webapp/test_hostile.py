@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import httpx2
@@ -14,7 +15,9 @@ from starlette.testclient import TestClient
 from models import dashboard
 from models.store import Ctx
 from models.tables import Cadre
+from tests.conftest import FakeClock
 from tests.webapp.conftest import ALICE, BOSS, Dashboard
+from webapp.throttle import AuditThrottle
 
 pytestmark = pytest.mark.db
 
@@ -148,3 +151,39 @@ def test_only_telegram_web_may_frame_the_page(dash: Dashboard) -> None:
     for path in ("/", "/static/app.js", "/api/me"):
         policy = dash.client.get(path).headers["content-security-policy"]
         assert "frame-ancestors 'self' https://web.telegram.org" in policy
+
+
+def test_a_flood_of_bad_init_data_is_refused_and_audited_once_a_minute_per_client(
+        dash: Dashboard, clock: FakeClock) -> None:
+    """Each request with bad initData wrote an audit row: anyone could grow the audit table
+    without limit. Every one is still refused; a client address gets one row a minute, and
+    its next row says how many went unrecorded."""
+    before = len(dash.audit())
+    flooder = TestClient(dash.client.app, client=("203.0.113.7", 40000))
+    statuses = [flooder.get("/api/overview", headers={"Authorization": "tma forged"}).status_code
+                for _ in range(200)]
+    assert statuses == [401] * 200
+    other = TestClient(dash.client.app, client=("198.51.100.2", 40000))
+    assert other.get("/api/me").status_code == 401
+    rows = dash.audit()[before:]
+    assert [(e.action, e.after) for e in rows] == [
+        ("refused.webapp_bad_init_data", {"reason": "malformed"}),
+        ("refused.webapp_bad_init_data", {"reason": "no tma authorization"})]
+    clock.advance(seconds=61)
+    response = flooder.get("/api/overview", headers={"Authorization": "tma forged"})
+    assert response.status_code == 401
+    assert response.json()["message"].startswith("无法确认您的身份")
+    assert [e.after for e in dash.audit()[before + 2:]] == [
+        {"reason": "malformed", "unrecorded": "199"}]
+
+
+def test_many_addresses_share_a_bounded_number_of_rows(caplog: pytest.LogCaptureFixture) -> None:
+    """A client with more addresses than are kept: once every kept address had its row this
+    minute, the rest share one row a minute; what they left unrecorded is logged."""
+    throttle = AuditThrottle(size=3)
+    now = datetime(2026, 6, 15, tzinfo=UTC)
+    for minute in range(2):
+        at = now + timedelta(minutes=minute)
+        admitted = [throttle.admit(f"2001:db8::{minute}:{n}", at) for n in range(100)]
+        assert admitted == [0, 0, 0, 0] + [None] * 96
+    assert "96 requests with bad initData from * were not audited" in caplog.text
