@@ -13,6 +13,22 @@ from starlette.applications import Starlette
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+# uvicorn (0.55, h11) never closes a connection that stops sending before its request is
+# complete: it has no timeout for that, only for an idle connection between requests. What it
+# does offer is set here; the rest is the TLS proxy's (docs/webapp.md "Slow clients").
+# At most this many connections and requests at once; more are answered 503 at once. The
+# bot's own connections (Telegram, the database) share this process's file descriptors, which
+# a client holding connections open would otherwise use up.
+MAX_CONNECTIONS = 256
+# An idle connection between requests is closed after this (uvicorn's default, said here).
+KEEP_ALIVE_SECONDS = 5
+# A request's line and headers larger than this are refused (h11's default, said here; the
+# initData header is about 1 KiB).
+MAX_HEADERS_BYTES = 16 * 1024
+# On Ctrl-C or SIGTERM, requests still running after this are cancelled, so a stuck read
+# cannot keep the bot from stopping (uvicorn waits for them for ever by default).
+SHUTDOWN_GRACE_SECONDS = 10
+
 
 class ForegroundServer(uvicorn.Server):
     """uvicorn in the foreground of `kaohe run`: Ctrl-C or SIGTERM ends `serve()` gracefully and
@@ -46,5 +62,9 @@ def web_server(app: Starlette, host: str, port: int, *,
     """`await server.serve()` runs it until Ctrl-C or SIGTERM (own_signals) or until
     `server.should_exit` is set."""
     config = uvicorn.Config(app=app, host=host, port=port, use_colors=False,
-                            log_level="warning", lifespan="off")
+                            log_level="warning", lifespan="off", http="h11",
+                            limit_concurrency=MAX_CONNECTIONS,
+                            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                            h11_max_incomplete_event_size=MAX_HEADERS_BYTES,
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
     return ForegroundServer(config) if own_signals else EmbeddedServer(config)
