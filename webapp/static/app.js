@@ -339,11 +339,18 @@
     });
     if (data.next === null) return;
     var more = h("button", { class: "more", "data-testid": "late-more", text: S.more });
+    var failed = null;
     more.addEventListener("click", function () {
       more.disabled = true;
+      if (failed) failed.remove();
       api("/api/late?start=" + data.next).then(function (next) {
         more.remove();
         showLate(next);
+      }, function (error) {
+        // Said as every other failure is, above the button, which is pressed again to retry.
+        failed = h("p", { class: "error", "data-testid": "error", text: error.message || S.error });
+        view.insertBefore(failed, more);
+        more.disabled = false;
       });
     });
     view.appendChild(more);
