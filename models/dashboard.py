@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from models.access import unit_chain
 from models.errors import Forbidden, NotFound, Refused
+from models.facts import AssesseeRef
 from models.figures import Kept, kept_for_today
 from models.figures import queue as queue_figures
 from models.light_counts import unit_and_member_lights
@@ -27,6 +28,7 @@ from models.ranks import CADRE as CADRE_KIND
 from models.ranks import UNIT, RankBook, RankedStanding
 from models.rating_pools import pool_lines
 from models.reports import pending_for
+from models.shown import ShownScore, shown_score
 from models.store import Ctx, Store
 from models.tables import ID_MAX, Cadre, Period, Standing, StandingHistory, Task, Unit
 from models.views import (
@@ -36,7 +38,6 @@ from models.views import (
     is_supervisor,
     late_people,
     overseen_units,
-    reportable_tasks,
     standing_of,
     total_a_week_ago,
     totals_a_week_ago,
@@ -387,7 +388,8 @@ class PersonPage:
     period: Period
     cadre: Cadre
     unit: Unit
-    standing: RankedStanding | None
+    standing: RankedStanding | None  # its ranks
+    shown: ShownScore | None  # its figures, as 我的得分 shows them
     week_ago: Decimal | None
     tasks: list[TaskPart]
     weekly: list[tuple[date, Decimal]]  # the total at the end of each week with history
@@ -403,23 +405,15 @@ def person_page(ctx: Ctx, who: Cadre, cadre_id: int) -> PersonPage:
     period = _period(ctx)
     unit = _unit(ctx, cadre.unit_id)
     standing = standing_of(ctx.session, period, cadre_id=cadre_id)
-    tasks: list[TaskPart] = []
-    if standing is not None:
-        known = {str(line.task.id): line.task for line in reportable_tasks(
-            ctx.session, cadre, period, ctx.today)}
-        missing = [int(key) for key in standing.breakdown if key not in known]
-        others = {str(t.id): t for t in ctx.session.exec(
-            select(Task).where(col(Task.id).in_(missing))).all()} if missing else {}
-        for key, part in standing.breakdown.items():
-            task = known.get(key) or others.get(key)
-            tasks.append(TaskPart(
-                int(key), task.title if task else f"#{key}",
-                task.dimension if task else "", Decimal(part["weight"]),
-                Decimal(part["progress"]), part["grade"], Decimal(part["quality"]),
-                Decimal(part["difficulty"]),
-                None if part["boost"] is None else Decimal(part["boost"]),
-                Decimal(part["points"])))
-    return PersonPage(period, cadre, unit, standing,
+    # The figures 我的得分 shows (models/shown.py): task lines that sum to the base, parts to
+    # the total. The stored breakdown rounds each line alone, and they can miss the base.
+    figures = None if standing is None else shown_score(
+        ctx.session, ctx.rules, period, AssesseeRef.cadre(cadre_id))
+    tasks = [TaskPart(line.task_id, line.title or f"#{line.task_id}", line.dimension,
+                      line.weight, line.progress, line.grade, line.quality, line.difficulty,
+                      line.boost, line.points)
+             for line in (figures.tasks if figures is not None else ())]
+    return PersonPage(period, cadre, unit, standing, figures,
                       total_a_week_ago(ctx.session, period, cadre_id, ctx.today), tasks,
                       weekly_totals(ctx, period, cadre_id, standing), guard_lines(ctx, unit))
 

@@ -98,17 +98,17 @@ def unit_page(page: UnitPage) -> dict[str, Any]:
 
 
 def person_page(page: PersonPage) -> dict[str, Any]:
-    s = page.standing
+    s, f = page.standing, page.shown
     change = None
-    if s is not None and page.week_ago is not None:
-        change = s.total - page.week_ago
+    if f is not None and page.week_ago is not None:
+        change = f.total - page.week_ago
     return {
         "period": period(page.period),
         "cadre": {"id": page.cadre.id, "name": page.cadre.name},
         "unit": unit_ref(page.unit),
-        "score": None if s is None else {
-            "total": _d(s.total), "base": _d(s.base), "key": _d(s.key_points),
-            "innovation": _d(s.innovation), "collaboration": _d(s.collaboration),
+        "score": None if s is None or f is None else {
+            "total": _d(f.total), "base": _d(f.base), "key": _d(f.key),
+            "innovation": _d(f.innovation), "collaboration": _d(f.collaboration),
             "rank_in_unit": s.rank_in_unit, "rank_in_post": s.rank_in_post,
         },
         "change": _d(change),

@@ -8,9 +8,14 @@ from fractions import Fraction
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from sqlmodel import col, select
 
+from models.facts import AssesseeRef
 from models.rating_pools import excellence_line, pool_of
-from models.tables import Cadre
+from models.reports import return_report
+from models.shown import shown_score
+from models.tables import Cadre, Period, Report
+from models.vocab import SUBMITTED
 from models.warnings import board_lights
 from tests.rating.support import build_rating_unit
 from tests.webapp.conftest import (
@@ -22,6 +27,7 @@ from tests.webapp.conftest import (
     OTHER_BOT,
     STRANGER,
     Dashboard,
+    decide,
 )
 from ui.rating_cards import difficulty_text
 from webapp.present import light
@@ -233,3 +239,39 @@ def test_the_page_and_its_script_are_served_from_here(dash: Dashboard) -> None:
         assert dash.client.get(f"/static/{name}").status_code == 200
     # Nothing on the page is fetched from elsewhere.
     assert "http" not in page.text.replace('http-equiv', '')
+
+
+def test_a_persons_page_shows_the_figures_my_score_shows(dash: Dashboard) -> None:
+    """Alice's tasks at awkward values (tests/bot/test_numbers.py): exactly 41.7636 + 21 +
+    0.21375 = 62.97735. One by one her task lines round to 41.76, 21.00 and 0.21 (62.97) beside
+    a base of 62.98; 我的得分 gives the missing hundredth to the largest remainder (0.22), and
+    the dashboard's page of the same person must show the same lines, adding up the same way."""
+    world = dash.world
+    decide(dash.store, world.alice, world.alice_plain.id or 0, world.boss, "B",
+           progress=Decimal("77.34"))
+    decide(dash.store, world.alice, world.alice_key.id or 0, world.boss, "A", actual=Decimal(7))
+    with dash.store.session() as session:
+        waiting = session.exec(select(Report).where(
+            Report.task_id == world.alice_monthly.id, Report.state == SUBMITTED)).one()
+    with dash.store.transaction() as ctx:  # the office sends the waiting one back
+        return_report(ctx, world.boss.id or 0, waiting.id or 0, "请核实")
+    decide(dash.store, world.alice, world.alice_monthly.id or 0, world.boss, "C",
+           progress=Decimal(38))
+    with dash.store.session() as session:
+        period = session.exec(select(Period).where(col(Period.is_active))).one()
+        figures = shown_score(session, dash.store.rules, period,
+                              AssesseeRef.cadre(world.alice.id or 0))
+    assert figures is not None
+    status, body = dash.get(f"/api/person/{world.alice.id}", ALICE)
+    assert status == 200
+    score, tasks = body["score"], body["tasks"]
+    assert [(t["id"], t["weight"], t["quality"], t["points"]) for t in tasks] == [
+        (line.task_id, str(line.weight), str(line.quality), str(line.points))
+        for line in figures.tasks]
+    assert (score["total"], score["base"], score["key"], score["innovation"],
+            score["collaboration"]) == tuple(str(v) for v in (
+                figures.total, figures.base, figures.key, figures.innovation,
+                figures.collaboration))
+    assert sum(Decimal(t["points"]) for t in tasks) == Decimal(score["base"])
+    assert Decimal(score["base"]) + Decimal(score["innovation"]) + Decimal(
+        score["collaboration"]) == Decimal(score["total"])
