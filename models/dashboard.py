@@ -253,7 +253,8 @@ def overview(ctx: Ctx, who: Cadre) -> Overview:
     for unit in units:
         count, total = ranked.get(unit.id or 0, (0, Decimal(0)))
         own = scores.get(unit.id or 0)
-        mean = (total / count).quantize(Decimal("0.01")) if count else None
+        # Half up, as every figure shown (Decimal's quantize would round half to even).
+        mean = round_half_up(exact(total, "total") / count, 2) if count else None
         result.units.append(UnitSummary(
             unit, len(unit_chain(unit)) - 1, own.total if own else None,
             own.rank if own else None, mean, quotas[unit.id or 0], count))

@@ -17,6 +17,7 @@ from models.shown import shown_score
 from models.tables import Cadre, Period, Report
 from models.vocab import SUBMITTED
 from models.warnings import board_lights
+from scoring import round_half_up
 from tests.rating.support import build_rating_unit
 from tests.webapp.conftest import (
     ADMIN,
@@ -53,7 +54,8 @@ def test_a_supervisor_sees_their_units_ranked_with_quota(dash: Dashboard) -> Non
     office = next(u for u in body["units"] if u["name"] == "党政办")
     assert office["members"] == 2
     alice, bob = dash.standing(dash.world.alice), dash.standing(dash.world.bob)
-    assert Decimal(office["mean"]) == ((alice.total + bob.total) / 2).quantize(Decimal("0.01"))
+    assert Decimal(office["mean"]) == round_half_up(
+        Fraction(alice.total + bob.total) / 2, 2)
     # The office is rated in the township's pool: the quota shown is the pool's. No unit
     # task: D = 1, ratio 20 %, floor(0.2 × 2) = 0 slots, no 优秀 line.
     township = next(u for u in body["units"] if u["name"] == "榆树沟镇")
@@ -275,3 +277,17 @@ def test_a_persons_page_shows_the_figures_my_score_shows(dash: Dashboard) -> Non
     assert sum(Decimal(t["points"]) for t in tasks) == Decimal(score["base"])
     assert Decimal(score["base"]) + Decimal(score["innovation"]) + Decimal(
         score["collaboration"]) == Decimal(score["total"])
+
+
+def test_a_units_mean_is_rounded_half_up(dash: Dashboard) -> None:
+    """艾丽 76.20 and 鲍勃 66.41: the 党政办's mean is exactly 71.305, shown as 71.31 (四舍五入,
+    as SCORING.md rounds every figure shown), not 71.30 (a Decimal's default, half to even)."""
+    world = dash.world
+    decide(dash.store, world.bob, world.bob_task.id or 0, world.boss, "C",
+           progress=Decimal("80.5"))
+    alice, bob = dash.standing(world.alice), dash.standing(world.bob)
+    assert (alice.total, bob.total) == (Decimal("76.20"), Decimal("66.41"))
+    status, body = dash.get("/api/overview", BOSS)
+    assert status == 200
+    office = next(u for u in body["units"] if u["name"] == "党政办")
+    assert office["mean"] == "71.31"
