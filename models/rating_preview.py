@@ -8,9 +8,10 @@ difficulty D and the 未参评); a member's id in SCORING.md's order is the cadr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
+from math import floor
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -32,9 +33,10 @@ from models.rating_pools import (
 )
 from models.rules import Rules
 from models.store import Ctx
-from models.tables import Cadre, Job, Period, Unit
-from models.vocab import PENDING
+from models.tables import Cadre, Job, Period, RatingGrade, RatingRun, Unit
+from models.vocab import FINAL, PENDING
 from scoring import AssesseeScore, score_assessee
+from scoring.ranking import EXCELLENT
 
 __all__ = ["BY_BASE", "BY_CODE", "BY_KEY", "BoundaryTie", "NotRated", "PoolFigures", "PoolQuota",
            "RatedCadre", "RatingPreview", "preview", "preview_from", "preview_job"]
@@ -138,19 +140,68 @@ def preview(session: Session, rules: Rules, period: Period) -> RatingPreview:
 def preview_from(session: Session, rules: Rules, period: Period,
                  loaded: dict[AssesseeRef, AssesseeFacts],
                  scores: dict[AssesseeRef, AssesseeScore]) -> RatingPreview:
-    """The preview from facts and exact scores already loaded for the whole period."""
+    """The preview from facts and exact scores already loaded for the whole period.
+
+    Once the rating is final it is the rating as finalised (`rating_grade`): the cadres rated
+    then, each in the pool rated in, with their final total, rank and grade, whoever has left
+    or moved since; only the 未参评 (active cadres without a task) are as the roster stands."""
     assert period.id is not None
     units = sorted(session.exec(select(Unit)).all(), key=unit_chain)
     pools = pool_map(units)
-    cadres: dict[int, list[Cadre]] = {}
+    finalised = _finalised(session, period.id)
+    cadres: dict[int, list[Cadre]] = {pool_id: [] for pool_id in finalised}
+    rated_in = {m.cadre_id: pool_id for pool_id, rows in finalised.items() for m in rows}
     for cadre in session.exec(select(Cadre).where(col(Cadre.active))).all():
-        cadres.setdefault(pools[cadre.unit_id], []).append(cadre)
+        if finalised:
+            pool_id = rated_in.get(cadre.id or 0)
+            facts = loaded.get(AssesseeRef.cadre(cadre.id or 0))
+            if pool_id is None and facts is not None and facts.input.tasks:
+                continue  # rated now, not when finalised: not in the final rating
+            cadres.setdefault(pools[cadre.unit_id] if pool_id is None else pool_id,
+                              []).append(cadre)
+        else:
+            cadres.setdefault(pools[cadre.unit_id], []).append(cadre)
     held: dict[int, list[Unit]] = {}
     for unit in units:
         held.setdefault(pools[unit.id or 0], []).append(unit)
-    return RatingPreview(period.id, tuple(
-        rate_pool(unit, held[unit.id], cadres[unit.id], loaded, scores, rules)
-        for unit in units if unit.id in cadres))
+    rated = []
+    for unit in units:
+        if unit.id in cadres:
+            pool = rate_pool(unit, held.get(unit.id) or [unit], cadres[unit.id], loaded, scores,
+                             rules)
+            rated.append(_as_finalised(pool, finalised.get(unit.id or 0, []))
+                         if finalised else pool)
+    return RatingPreview(period.id, tuple(rated))
+
+
+def _finalised(session: Session, period_id: int) -> dict[int, list[RatedCadre]]:
+    """Once the rating is final, each pool unit's members as finalised, in their order; else
+    nothing."""
+    run = session.exec(select(RatingRun).where(RatingRun.period_id == period_id)).first()
+    if run is None or run.state != FINAL:
+        return {}
+    found: dict[int, list[RatedCadre]] = {}
+    for grade, cadre in session.exec(
+            select(RatingGrade, Cadre).join(Cadre, col(Cadre.id) == RatingGrade.cadre_id)
+            .where(RatingGrade.period_id == period_id,
+                   col(RatingGrade.final_grade).is_not(None))).all():
+        found.setdefault(grade.unit_id, []).append(RatedCadre(
+            cadre.id or 0, cadre.code, cadre.name, grade.final_total or Decimal(0),
+            grade.final_rank or 0, grade.final_grade or ""))
+    for members in found.values():  # the order of the finalisation, for equal totals 优秀 first
+        members.sort(key=lambda m: (m.rank, m.grade != EXCELLENT, m.code))
+    return found
+
+
+def _as_finalised(pool: PoolQuota, members: list[RatedCadre]) -> PoolQuota:
+    """The pool rated now from the finalised members still here, with the members as finalised.
+    Rated again from the same locked facts they come out the same, the boundary tie with them;
+    when someone has left since, the quota is the finalised one's and the tie is not known."""
+    key = [(m.cadre_id, m.total, m.rank, m.grade) for m in members]
+    if [(m.cadre_id, m.total, m.rank, m.grade) for m in pool.members] == key:
+        return pool
+    return replace(pool, members=tuple(members), tie=None,
+                   slots=int(floor(pool.ratio * len(members))))  # noqa: RUF046 as the core
 
 
 def preview_job(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:

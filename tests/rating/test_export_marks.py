@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from openpyxl.workbook import Workbook
 
 from models import rating
+from models.privileges import deactivate_cadre
 from models.store import Store
 from models.tables import Period
 from tests.conftest import FakeClock
@@ -73,3 +74,32 @@ def test_the_pools_sheet_shows_each_pool(store: Store, world: World, rated: Rati
     assert rows["榆树沟镇"][1:8] == ("榆树沟镇、党政办", 1, "20%", 0, 2, 0, None)
     assert rows["榆树沟镇"][8] == ("未参评 2 人：镇领导（B001，本期没有考核任务）、"
                                  "副镇长（D001，本期没有考核任务）")
+
+
+def _grades(book: Workbook) -> dict[str, Any]:
+    """Staff code -> the grade column of the 汇总 sheet."""
+    return {str(row[2]): row[11] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
+
+
+def test_the_final_print_keeps_the_final_grades_after_someone_leaves(
+    store: Store, world: World, rated: RatingUnit, clock: FakeClock
+) -> None:
+    """Finalised, the period is locked: a cadre who leaves afterwards (R4) changes neither the
+    final grades nor the print. Recomputed from the active cadres, 4 members left 1 slot, and
+    R2 — told 优秀 when the rating was finalised — printed as 称职, R4 with no grade at all."""
+    with store.transaction() as ctx:
+        rating.publish(ctx, world.admin.id or 0, world.year.id or 0, 1)
+    clock.advance(days=1)
+    with store.transaction() as ctx:
+        rating.finalise(ctx, world.admin.id or 0, world.year.id or 0)
+    before = _grades(_export(store, world))
+    assert [before[code] for code in ("R1", "R2", "R3", "R4", "R5")] == [
+        "优秀", "优秀", "称职", "称职", "不称职"]
+
+    with store.transaction() as ctx:
+        deactivate_cadre(ctx, world.admin.id or 0, rated.people["R4"].id or 0)
+    after = _export(store, world)
+    assert _grades(after) == before
+    assert {_header(sheet)[0] for sheet in after.worksheets} == {None}
+    pools = {r[0]: r for r in after["评定池"].iter_rows(min_row=2, values_only=True)}
+    assert pools["评定办"][1:8] == ("评定办", 1.2, "40%", 2, 5, 2, 92)
