@@ -201,17 +201,29 @@ class Planner:
     # -- supervisors' queues ------------------------------------------------------------------
 
     def _waiting_reviews(self, start: datetime, end: datetime) -> list[Planned]:
-        """Once a workday, at reminder time: supervisors with a submission waiting too long."""
+        """Once a workday, at reminder time on the supervisor's unit's clock: supervisors with
+        a submission waiting too long."""
         waiting = self._waiting()
+        if not waiting:
+            return []
+        zones: dict[str, ZoneInfo] = {}
+        zone_of: dict[int, str] = {}  # supervisor -> the key of their unit's zone
+        for boss, unit_id in self.session.exec(select(Cadre.id, Cadre.unit_id).where(
+                col(Cadre.id).in_({b for _, bosses in waiting for b in bosses}))).all():
+            zone = _zone(self.units.get(unit_id), self.zone)
+            zones[zone.key], zone_of[boss or 0] = zone, zone.key
         planned: list[Planned] = []
-        day = start.astimezone(self.zone).date()
-        while waiting and day <= end.astimezone(self.zone).date():
-            if self.rules.calendar.is_workday(day):
-                moment = _moment(day, self.rules.reminder_time, self.zone)
-                for boss, count in self._too_old(waiting, moment).items():
-                    planned.append(Planned(boss, None, Kind.REVIEW_WAITING, {"count": count},
-                                           f"waiting:{boss}:{day.isoformat()}", moment))
-            day += timedelta(days=1)
+        for key, zone in sorted(zones.items()):
+            day = start.astimezone(zone).date()
+            while day <= end.astimezone(zone).date():
+                if self.rules.calendar.is_workday(day):
+                    moment = _moment(day, self.rules.reminder_time, zone)
+                    for boss, count in self._too_old(waiting, moment).items():
+                        if zone_of.get(boss) == key:
+                            planned.append(Planned(
+                                boss, None, Kind.REVIEW_WAITING, {"count": count},
+                                f"waiting:{boss}:{day.isoformat()}", moment))
+                day += timedelta(days=1)
         return planned
 
     def _waiting(self) -> list[tuple[datetime, list[int]]]:

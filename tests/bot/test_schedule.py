@@ -269,3 +269,23 @@ def test_a_unit_keeping_xinjiang_time_is_reminded_at_its_own_morning(
     assert QuietHours().resume_at(datetime(2026, 9, 30, 2, 30, tzinfo=UTC),
                                   ZoneInfo("Asia/Urumqi")) == datetime(2026, 9, 30, 3, 0,
                                                                        tzinfo=UTC)
+
+
+def test_a_supervisor_keeping_xinjiang_time_gets_the_queue_reminder_at_their_own_morning(
+    bot: BotHarness, store: Store, world: World, clock: FakeClock
+) -> None:
+    """The waiting-queue reminder goes out at reminder_time (09:30) on the supervisor's unit's
+    clock, as the deadline reminders do: 11:30 in Beijing for a township on Urumqi time. It
+    was planned at 09:30 Beijing time (07:30 there), held by their quiet hours and sent at
+    09:00 Urumqi time instead."""
+    with store.transaction() as ctx:
+        township = ctx.session.get(Unit, world.id.township)
+        assert township is not None
+        township.timezone = "Asia/Urumqi"
+    at(clock, "2026-06-16 08:00")
+    with store.transaction() as ctx:
+        submit_report(ctx, world.id.alice or 0, world.id.alice_plain or 0, progress=Decimal(50))
+    walk(bot, clock, "2026-06-17 08:00", "2026-06-17 13:00", step=timedelta(minutes=30))
+    arrived = [datetime.fromtimestamp(m.date, SHANGHAI).strftime("%m-%d %H:%M")
+               for m in bot.sim.bot_messages(BOSS) if "等待审批已超过" in (m.body or "")]
+    assert arrived == ["06-17 11:30"]
