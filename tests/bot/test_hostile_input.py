@@ -93,15 +93,20 @@ def test_a_note_with_nul_bytes_is_stored_clean(bot: BotHarness, store: Store) ->
     _no_apology(bot, ALICE, BOSS)
 
 
-def test_review_reason_with_nul_is_cleaned_and_an_empty_one_asked_again(
-    bot: BotHarness, store: Store
-) -> None:
+def _boss_returning_alices_report(bot: BotHarness) -> None:
+    """Alice submits 60 %; her supervisor taps ↩️ 退回修改 and is asked for the reason."""
     _start_report(bot, "压缩业务办理时限")
     bot.say(ALICE, "60")
     bot.tap(ALICE, "跳过")
     bot.tap(ALICE, "跳过")
     bot.tap(ALICE, "✅ 提交")
     bot.tap(BOSS, "↩️ 退回修改", bot.last(BOSS))
+
+
+def test_review_reason_with_nul_is_cleaned_and_an_empty_one_asked_again(
+    bot: BotHarness, store: Store
+) -> None:
+    _boss_returning_alices_report(bot)
     assert "请填写理由" in bot.say(BOSS, "\x00\x00")[-1].body  # nothing left once cleaned
     bot.say(BOSS, "请补充\x00照片")
     assert "请补充照片" in bot.last(ALICE).body
@@ -189,12 +194,7 @@ def test_a_reason_or_description_that_shows_nothing_is_asked_again(
 ) -> None:
     """A zero-width space or the Hangul filler (how some clients send a "blank" message) is as
     empty as no text: a report was returned, and a claim filed, with nothing to read."""
-    _start_report(bot, "压缩业务办理时限")
-    bot.say(ALICE, "60")
-    bot.tap(ALICE, "跳过")
-    bot.tap(ALICE, "跳过")
-    bot.tap(ALICE, "✅ 提交")
-    bot.tap(BOSS, "↩️ 退回修改", bot.last(BOSS))
+    _boss_returning_alices_report(bot)
     for blank in ("\u200b", "\u3164", "\u2060\ufeff", "\u200b \u200b"):
         assert "请填写理由" in bot.say(BOSS, blank)[-1].body, repr(blank)
     assert [(r.state, r.reason) for r in _reports(store)] == [("submitted", None)]

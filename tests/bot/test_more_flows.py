@@ -78,12 +78,7 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     bot.tap(ADMIN, f"adm:p:{world.id.year}")
     bot.tap(ADMIN, "确定切换")
 
-    bot.say(BOB, "/claim")
-    bot.tap(BOB, "经验推广")
-    bot.tap(BOB, "市级（1 分）")
-    bot.say(BOB, "社区议事协商经验在全市推广")
-    bot.tap(BOB, "跳过")
-    bot.tap(BOB, "✅ 提交申报")
+    _bob_claims_a_city_level_promotion(bot)
     bot.say(ADMIN, "/admin")
     bot.tap(ADMIN, "审核创新加分")
     bot.tap(ADMIN, "❌ 驳回")
@@ -92,6 +87,15 @@ def test_admin_difficulty_period_and_claims(bot: BotHarness, store: Store, world
     assert "未通过" in bot.last(BOB).body and "缺少推广文件" in bot.last(BOB).body
     with store.session() as session:
         assert session.exec(select(InnovationClaim)).one().state == "rejected"
+
+
+def _bob_claims_a_city_level_promotion(bot: BotHarness) -> None:
+    bot.say(BOB, "/claim")
+    bot.tap(BOB, "经验推广")
+    bot.tap(BOB, "市级（1 分）")
+    bot.say(BOB, "社区议事协商经验在全市推广")
+    bot.tap(BOB, "跳过")
+    bot.tap(BOB, "✅ 提交申报")
 
 
 def test_a_claim_decided_by_another_admin_is_said_so_on_both_buttons(
@@ -105,12 +109,7 @@ def test_a_claim_decided_by_another_admin_is_said_so_on_both_buttons(
         other = org.add_cadre(ctx, None, code="A002", name="第二管理员", unit=world.office_admin,
                               is_admin=True)
     bot.join(other, 3002)
-    bot.say(BOB, "/claim")
-    bot.tap(BOB, "经验推广")
-    bot.tap(BOB, "市级（1 分）")
-    bot.say(BOB, "社区议事协商经验在全市推广")
-    bot.tap(BOB, "跳过")
-    bot.tap(BOB, "✅ 提交申报")
+    _bob_claims_a_city_level_promotion(bot)
     for admin in (ADMIN, 3002):
         bot.say(admin, "/admin")
         bot.tap(admin, "审核创新加分")

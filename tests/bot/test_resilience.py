@@ -40,6 +40,13 @@ def _submit(bot: BotHarness) -> None:
     bot.tap(ALICE, "跳过")
 
 
+def _the_card_was_sent_once(bot: BotHarness, store: Store, row_id: int | None) -> None:
+    cards = [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]
+    assert len(cards) == 1
+    with store.session() as session:
+        assert session.get(OutboxMessage, row_id).state == "sent"  # type: ignore[union-attr]
+
+
 def test_telegram_outage_delays_the_card_and_it_arrives_once(
     bot: BotHarness, store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,10 +63,7 @@ def test_telegram_outage_delays_the_card_and_it_arrives_once(
     for _ in range(4):  # the timer drains again after each backoff
         clock.advance(minutes=1)
         bot.run(sender(bot.app).drain())
-    cards = [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]
-    assert len(cards) == 1
-    with store.session() as session:
-        assert session.get(OutboxMessage, row.id).state == "sent"  # type: ignore[union-attr]
+    _the_card_was_sent_once(bot, store, row.id)
     bot.run(sender(bot.app).drain())
     assert len([m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]) == 1
 
@@ -88,10 +92,7 @@ def test_a_long_telegram_outage_delays_the_card_and_it_still_arrives_once(
     for _ in range(15):  # Telegram is back (a fault still armed is its last 502)
         clock.advance(minutes=1)
         bot.run(sender(bot.app).drain())
-    cards = [m for m in bot.sim.bot_messages(BOSS) if "待审批汇报" in (m.body or "")]
-    assert len(cards) == 1
-    with store.session() as session:
-        assert session.get(OutboxMessage, row.id).state == "sent"  # type: ignore[union-attr]
+    _the_card_was_sent_once(bot, store, row.id)
 
 
 def test_a_flood_wait_is_honoured(bot: BotHarness, store: Store, clock: FakeClock,
