@@ -54,6 +54,9 @@ def test_cadre_reports_supervisor_approves_cadre_sees_score(
     # The supervisor gets the evidence and the card with the grade buttons.
     card = bot.last(BOSS)
     assert "艾丽" in card.body and "压缩业务办理时限" in card.body
+    # The title on a line of its own (a block tag ending the line once ate its line break).
+    assert card.body.splitlines()[:2] == [f"待审批汇报 · 艾丽 · {store.today().isoformat()}",
+                                          "汇报人：艾丽（党政办）"]
     assert card.button_texts()[:4] == ["A 优", "B 良", "C 合格", "D 不合格"]
     assert any(m.photo for m in bot.sim.bot_messages(BOSS))
 
