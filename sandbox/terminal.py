@@ -272,7 +272,10 @@ class Terminal:
             self.out(self.t("sandbox.now_you_are", name=self.current.name,
                             role=self.t(f"sandbox.role.{self.current.role}")))
             history = self.sim.messages(self.current.telegram_id)
-            if not history:  # first visit: open the chat as Telegram's Start button does
+            # First visit: open the chat as Telegram's Start button does. The demo binds people
+            # who never wrote to the bot, and a card may wait for them already: without /start
+            # they would have no menu (in Telegram they would have pressed Start to bind).
+            if not any(not message.from_bot for message in history):
                 self.updates.append(self.sim.send_text(self.current.telegram_id, "/start"))
             for message in history[-5:]:
                 self.out(self._render(message))

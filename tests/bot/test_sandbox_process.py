@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def _kaohe_run(store: Store, folder: Path, *lines: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAOHE_")}
     env.update(KAOHE_DATABASE__URL=store.engine.url.render_as_string(hide_password=False),
-               KAOHE_SANDBOX__FOLDER=str(folder))
+               KAOHE_SANDBOX__FOLDER=str(folder),
+               KAOHE_WEBAPP__PORT="0")  # any free port: a `make demo` running beside holds 8088
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "run"], input="".join(f"{line}\n" for line in lines),
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False)
