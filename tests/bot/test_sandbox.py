@@ -49,6 +49,9 @@ def test_terminal_chat_report_approve_score(store: Store, world: World) -> None:
     assert "不是有效的进度" in text
     assert "已提交，等待分管领导审批" in text
     assert "待审批汇报" in text and "#1 A 优" in text
+    # The supervisor's first visit opens the chat as Telegram's Start button does, although
+    # the card was there first: their menu, with 待审批, is shown.
+    assert re.search(r"\*\d 待审批", text.split("现在您是 镇领导")[1])
     assert "已由 镇领导 审批通过（A 优）" in text
     assert "已审批通过（A 优）" in text and "单位内第 1 名" in text
     assert "总分：" in text.split("艾丽> *3")[-1]
