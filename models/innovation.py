@@ -72,12 +72,13 @@ def _assessee(claim: InnovationClaim) -> AssesseeRef:
 def ensure_rejectable(ctx: Ctx, actor_id: int, claim_id: int) -> None:
     """Refused as `reject_claim` would be, changing nothing: looked at before a reason is
     asked for (a stale button, one's own claim, a locked period)."""
-    _, claim = _decidable(ctx, actor_id, claim_id, REJECTED, for_update=False)
-    open_period(ctx, claim.period_id)
+    _decidable(ctx, actor_id, claim_id, REJECTED, for_update=False)
 
 
 def _decidable(ctx: Ctx, actor_id: int, claim_id: int, state: str, *,
-               for_update: bool) -> tuple[Cadre, InnovationClaim]:
+               for_update: bool) -> tuple[Cadre, InnovationClaim, Period]:
+    """The admin deciding, the claim and its period, if `state` may be given now: else refused
+    (not an admin, one's own claim, decided already, a locked period)."""
     who = actor(ctx, actor_id)
     claim = load(ctx, InnovationClaim, claim_id, for_update=for_update)
     require_admin(who, f"innovation.{state}", "innovation_claim", claim.id)
@@ -89,14 +90,13 @@ def _decidable(ctx: Ctx, actor_id: int, claim_id: int, state: str, *,
         decider = None if claim.reviewer_id is None else ctx.session.get(Cadre, claim.reviewer_id)
         raise Refused("claim_decided", claim=claim.id, state=claim.state,
                       by=decider.name if decider else "")
-    return who, claim
+    return who, claim, open_period(ctx, claim.period_id)
 
 
 def _decide(
     ctx: Ctx, actor_id: int, claim_id: int, state: str, reason: str | None
 ) -> InnovationClaim:
-    who, claim = _decidable(ctx, actor_id, claim_id, state, for_update=True)
-    period = open_period(ctx, claim.period_id)
+    who, claim, period = _decidable(ctx, actor_id, claim_id, state, for_update=True)
     before = audit.snapshot(claim)
     claim.state = state
     claim.reviewer_id = who.id
@@ -107,7 +107,7 @@ def _decide(
     payload: dict[str, Any] = {"claim_id": claim.id, "state": state}
     if state == APPROVED:
         ref = _assessee(claim)
-        refresh(ctx, load(ctx, Period, claim.period_id), [ref])
+        refresh(ctx, period, [ref])
         payload.update(_credit(ctx, claim, ref))
     claimant = load(ctx, Cadre, claim.claimant_id)
     outbox.enqueue(ctx, outbox.Kind.CLAIM_DECIDED, payload,

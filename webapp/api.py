@@ -48,7 +48,6 @@ F = TypeVar("F")
 READER_THREADS = 2
 
 
-
 class RowId(IntegerConvertor):
     """An id in a path: ASCII digits, few enough for int() (a forged id of thousands of digits
     made it raise: a 500); one too large for any row is the models' 404."""
